@@ -1,0 +1,1 @@
+"""ZeroMQ server exposing any Robot, and a client that is a Robot (bridge issue)."""

@@ -1,0 +1,1 @@
+"""The heedbot application: CLI, configuration, wiring, evaluation."""

@@ -1,0 +1,1 @@
+"""Correction records, distilled knowledge and their FAISS/SQLite store (corrections issue)."""

@@ -1,0 +1,1 @@
+"""Camera frames to scene graphs; spatial relations shared with the success predicates."""

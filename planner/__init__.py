@@ -1,0 +1,1 @@
+"""LLM backends, prompts, the ReAct loop and the sandboxed executor (planner issue)."""

@@ -1,0 +1,1 @@
+"""The Robot protocol, skill primitives and the safety envelope."""

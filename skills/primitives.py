@@ -1,0 +1,426 @@
+"""Skill primitives on any `Robot`: move, gripper, pick, place, push.
+
+Skills talk only to the `Robot` protocol (through the safety envelope) and an
+`ObjectSource`; they never touch a simulator. Each returns a `SkillResult` saying whether
+it worked and why not, or raises a typed error (`SafetyError`, `UnknownObjectError`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from skills.errors import HeedError
+from skills.objects import ObjectSource, ObjectState, find_object
+from skills.params import MoveParams, PickParams, PlaceParams, PushParams
+from skills.robot import MotionResult, Pose, Robot
+from skills.safety import SafeRobot, SafetyLimits
+
+HOME = Pose.top_down(0.40, 0.0, 0.30, 0.0)
+EMPTY_WIDTH = 0.002  # a gripper closed narrower than this holds nothing
+PALM_MARGIN = 0.01  # space kept between an object's top and the palm
+PLACE_TOLERANCE = 0.03  # a placed object ends within this of its target (x, y)
+FLAT_CATEGORIES = frozenset({"zone"})
+CONTAINER_FLOOR = {"bowl": 0.008}  # height of a container's inner floor above its bottom
+
+DIRECTIONS = {
+    "left": (0.0, 1.0),
+    "right": (0.0, -1.0),
+    "forward": (1.0, 0.0),
+    "away": (1.0, 0.0),
+    "back": (1.0, 0.0),
+    "backward": (1.0, 0.0),
+    "front": (-1.0, 0.0),
+    "toward": (-1.0, 0.0),
+    "towards": (-1.0, 0.0),
+}
+
+
+@dataclass
+class SkillResult:
+    """Outcome of one skill call.
+
+    Attributes:
+        skill: skill name.
+        success: whether the skill achieved what it is for.
+        message: what happened, in words the planner and a person can read.
+        params: the parameters the skill actually used.
+        sim_s: robot-clock seconds spent.
+        wall_s: wall-clock seconds spent.
+        data: extra facts (final widths, positions, motion errors).
+    """
+
+    skill: str
+    success: bool
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+    sim_s: float = 0.0
+    wall_s: float = 0.0
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "skill": self.skill,
+            "success": self.success,
+            "message": self.message,
+            "params": self.params,
+            "sim_s": round(self.sim_s, 4),
+            "wall_s": round(self.wall_s, 4),
+            "data": self.data,
+        }
+
+
+SkillListener = Callable[[str, dict[str, Any]], None]
+
+
+class _Failure(Exception):
+    """Ends a skill early with a failure message (internal to this module)."""
+
+
+def _grasp_yaw(obj: ObjectState) -> float:
+    """Gripper yaw that closes across the object's narrow side (fingers close along y at 0)."""
+    if obj.category == "cylinder":
+        return 0.0
+    if obj.category == "block" and abs(obj.size[0] - obj.size[1]) < 1e-3:
+        period = math.pi / 2
+    else:
+        period = math.pi
+        if obj.size[1] > obj.size[0]:  # the long side lies along the object's y axis
+            return math.remainder(obj.yaw + math.pi / 2, period)
+    return math.remainder(obj.yaw, period)
+
+
+class Skills:
+    """The skill API over one robot and one object source.
+
+    Every motion goes through `SafeRobot`, so each target is checked before it reaches
+    the robot. Listeners receive ``("skill_start" | "skill_end", payload)`` events.
+    """
+
+    def __init__(
+        self,
+        robot: Robot,
+        objects: ObjectSource,
+        limits: SafetyLimits | None = None,
+        move: MoveParams | None = None,
+    ) -> None:
+        self.robot = robot if isinstance(robot, SafeRobot) else SafeRobot(robot, limits)
+        self.objects = objects
+        self.move_params = move or MoveParams()
+        self.listeners: list[SkillListener] = []
+        self._held_below_ee = 0.0  # how far the held object's bottom hangs below the EE
+
+    # --- plumbing -------------------------------------------------------------------------
+    def _run(
+        self, name: str, params: dict[str, Any], body: Callable[[], SkillResult]
+    ) -> SkillResult:
+        for listener in self.listeners:
+            listener("skill_start", {"skill": name, "params": params})
+        t_wall, t_sim = time.perf_counter(), self.robot.clock()
+        try:
+            result = body()
+        except _Failure as failure:
+            result = SkillResult(name, False, str(failure))
+        except HeedError as error:
+            for listener in self.listeners:
+                listener("skill_end", {"skill": name, "success": False, "error": str(error)})
+            raise
+        result.skill, result.params = name, params
+        result.sim_s = self.robot.clock() - t_sim
+        result.wall_s = time.perf_counter() - t_wall
+        for listener in self.listeners:
+            listener("skill_end", result.to_dict())
+        return result
+
+    def _move(self, pose: Pose, speed: float, what: str) -> MotionResult:
+        motion = self.robot.move_ee(pose, speed)
+        if not motion.reached:
+            raise _Failure(
+                f"could not reach {what}: stopped {motion.error_m * 100:.1f} cm from the target"
+            )
+        return motion
+
+    def _ee(self) -> tuple[float, float, float]:
+        return self.robot.state().ee_pose.position
+
+    def _travel_z(self, carrying: bool, exclude: str | None = None) -> float:
+        """A height that clears every object (and what the gripper carries)."""
+        tops = [o.top_z for o in self.objects.objects() if o.name != exclude]
+        hanging = self._held_below_ee if carrying else 0.0
+        return max([0.0, *tops]) + self.move_params.travel_clearance + hanging
+
+    # --- free motion ----------------------------------------------------------------------
+    def move_to(self, pose: Pose | Sequence[float], speed: float | None = None) -> SkillResult:
+        """Move the gripper to `pose`: a `Pose` or (x, y, z[, yaw]) in the table frame."""
+        target = pose if isinstance(pose, Pose) else Pose.top_down(*pose)
+        v = speed if speed is not None else self.move_params.speed
+
+        def body() -> SkillResult:
+            motion = self._move(target, v, "the target pose")
+            return SkillResult("move_to", True, "reached", data={"error_m": motion.error_m})
+
+        return self._run(
+            "move_to", {"pose": list(target.position), "yaw": target.yaw, "speed": v}, body
+        )
+
+    def move_by(self, dx: float = 0.0, dy: float = 0.0, dz: float = 0.0) -> SkillResult:
+        """Move the gripper by (dx, dy, dz) metres, keeping its orientation."""
+        state = self.robot.state().ee_pose
+        x, y, z = state.position
+        target = Pose((x + dx, y + dy, z + dz), state.orientation)
+        v = self.move_params.speed
+
+        def body() -> SkillResult:
+            motion = self._move(target, v, "the offset position")
+            return SkillResult("move_by", True, "moved", data={"error_m": motion.error_m})
+
+        return self._run("move_by", {"dx": dx, "dy": dy, "dz": dz, "speed": v}, body)
+
+    def go_home(self) -> SkillResult:
+        """Lift straight up to a safe height, then move to the home pose."""
+        v = self.move_params.speed
+
+        def body() -> SkillResult:
+            x, y, z = self._ee()
+            carrying = self.robot.state().holding is not None
+            safe_z = max(z, min(self._travel_z(carrying), HOME.position[2]))
+            self._move(Pose.top_down(x, y, safe_z, HOME.yaw), v, "a safe height")
+            self._move(HOME, v, "home")
+            return SkillResult("go_home", True, "at home")
+
+        return self._run("go_home", {"speed": v}, body)
+
+    def open_gripper(self) -> SkillResult:
+        """Open the gripper fully (releases whatever it holds)."""
+
+        def body() -> SkillResult:
+            g = self.robot.open_gripper()
+            return SkillResult("open_gripper", True, "opened", data={"width": g.width})
+
+        return self._run("open_gripper", {}, body)
+
+    def close_gripper(self, force: float = PickParams.force) -> SkillResult:
+        """Close the gripper with `force` newtons per finger."""
+
+        def body() -> SkillResult:
+            g = self.robot.close_gripper(force)
+            message = f"holding {g.holding}" if g.holding else "closed on nothing"
+            return SkillResult(
+                "close_gripper", True, message, data={"width": g.width, "holding": g.holding}
+            )
+
+        return self._run("close_gripper", {"force": force}, body)
+
+    # --- manipulation -----------------------------------------------------------------------
+    def pick(self, obj: str, params: PickParams | None = None, **overrides: Any) -> SkillResult:
+        """Pick `obj` from above: approach, descend, close, lift; report what was grasped."""
+        p = (params or PickParams()).updated(**overrides)
+
+        def body() -> SkillResult:
+            target = find_object(self.objects, obj)
+            if target.category in FLAT_CATEGORIES or target.category == "bowl":
+                raise _Failure(
+                    f"{obj} is a {target.category}; only blocks, bars and cylinders can be picked"
+                )
+            if self.robot.state().holding is not None:
+                raise _Failure(f"already holding {self.robot.state().holding}; place it first")
+            yaw = math.remainder(_grasp_yaw(target) + p.yaw, 2 * math.pi)
+            grasp_h = (
+                p.grasp_height if p.grasp_height is not None else self._default_grasp_height(target)
+            )
+            x, y, _ = target.position
+            grasp_z = target.bottom_z + grasp_h
+            above_z = max(target.top_z + p.approach_height, grasp_z + 0.02)
+            self.robot.open_gripper()
+            ex, ey, ez = self._ee()
+            self._move(
+                Pose.top_down(ex, ey, max(ez, self._travel_z(False)), yaw), p.speed, "travel height"
+            )
+            self._move(
+                Pose.top_down(x, y, max(above_z, self._travel_z(False)), yaw),
+                p.speed,
+                f"above {obj}",
+            )
+            self._move(Pose.top_down(x, y, above_z, yaw), p.speed, f"above {obj}")
+            self._move(Pose.top_down(x, y, grasp_z, yaw), p.speed, f"the grasp pose on {obj}")
+            grip = self.robot.close_gripper(p.force)
+            if grip.width < EMPTY_WIDTH:
+                self.robot.open_gripper()
+                raise _Failure(f"the gripper closed on nothing where {obj} was expected")
+            if grip.holding != obj:
+                self.robot.open_gripper()
+                held = grip.holding or "nothing graspable"
+                raise _Failure(f"the gripper closed on {held} instead of {obj}")
+            self._held_below_ee = grasp_z - target.bottom_z
+            self._move(
+                Pose.top_down(x, y, self._travel_z(True, exclude=obj), yaw),
+                p.speed,
+                "the lift height",
+            )
+            if self.robot.state().holding != obj:
+                raise _Failure(f"{obj} slipped from the gripper while lifting")
+            return SkillResult(
+                "pick", True, f"picked {obj}", data={"width": grip.width, "yaw": yaw}
+            )
+
+        return self._run("pick", {"obj": obj, **p.to_dict()}, body)
+
+    def _default_grasp_height(self, obj: ObjectState) -> float:
+        """Low on the object (at most 2.5 cm up) but high enough for the palm to clear its top."""
+        palm_clear = obj.size[2] - self.robot.spec().gripper_depth + PALM_MARGIN
+        return max(min(obj.size[2] / 2, 0.025), palm_clear)
+
+    def place(
+        self,
+        target: str | Sequence[float],
+        params: PlaceParams | None = None,
+        **overrides: Any,
+    ) -> SkillResult:
+        """Put the held object on/in the object named `target`, or at (x, y[, z])."""
+        p = (params or PlaceParams()).updated(**overrides)
+
+        def body() -> SkillResult:
+            held = self.robot.state().holding
+            if held is None:
+                raise _Failure("not holding anything to place")
+            x, y, surface_z, label = self._place_target(target, held)
+            x, y = x + p.offset[0], y + p.offset[1]
+            release_z = surface_z + p.release_height + self._held_below_ee
+            yaw = self.robot.state().ee_pose.yaw
+            travel = max(self._travel_z(True, exclude=held), release_z)
+            ex, ey, ez = self._ee()
+            self._move(Pose.top_down(ex, ey, max(ez, travel), yaw), p.speed, "travel height")
+            self._move(Pose.top_down(x, y, travel, yaw), p.speed, f"above {label}")
+            if self.robot.state().holding != held:
+                raise _Failure(f"{held} slipped from the gripper on the way to {label}")
+            self._move(Pose.top_down(x, y, release_z, yaw), p.speed, f"the release pose at {label}")
+            self.robot.open_gripper()
+            self._held_below_ee = 0.0
+            self._move(Pose.top_down(x, y, travel, yaw), p.speed, "the retreat height")
+            final = find_object(self.objects, held)
+            miss = math.dist(final.position[:2], (x, y))
+            if miss > PLACE_TOLERANCE + max(final.size[:2]) / 2:
+                raise _Failure(f"{held} ended {miss * 100:.1f} cm from {label}")
+            return SkillResult(
+                "place", True, f"placed {held} at {label}", data={"final": list(final.position)}
+            )
+
+        params_out = {"target": target if isinstance(target, str) else list(target), **p.to_dict()}
+        return self._run("place", params_out, body)
+
+    def _place_target(
+        self, target: str | Sequence[float], held: str
+    ) -> tuple[float, float, float, str]:
+        """(x, y, surface height, label) of a place target."""
+        if isinstance(target, str):
+            if target == held:
+                raise _Failure(f"cannot place {held} on itself")
+            obj = find_object(self.objects, target)
+            floor = CONTAINER_FLOOR.get(obj.category)
+            surface = obj.bottom_z + floor if floor is not None else obj.top_z
+            return obj.position[0], obj.position[1], surface, target
+        coords = [float(v) for v in target]
+        if len(coords) not in (2, 3):
+            raise _Failure(f"a place position needs (x, y) or (x, y, z), got {len(coords)} numbers")
+        z = coords[2] if len(coords) == 3 else 0.0
+        return coords[0], coords[1], z, f"({coords[0]:.2f}, {coords[1]:.2f})"
+
+    def put_first_on_second(self, first: str, second: str | Sequence[float]) -> SkillResult:
+        """Pick `first` and place it on/in `second` (an object or a position)."""
+
+        def body() -> SkillResult:
+            for step in (lambda: self.pick(first), lambda: self.place(second)):
+                result = step()
+                if not result.success:
+                    raise _Failure(result.message)
+            return SkillResult("put_first_on_second", True, f"put {first} on {second}")
+
+        return self._run("put_first_on_second", {"first": first, "second": second}, body)
+
+    def push(
+        self,
+        obj: str,
+        direction: str | Sequence[float],
+        distance: float,
+        params: PushParams | None = None,
+        **overrides: Any,
+    ) -> SkillResult:
+        """Push `obj` `distance` metres along `direction` (a word like "left" or a 2-D vector)."""
+        p = (params or PushParams()).updated(**overrides)
+
+        def body() -> SkillResult:
+            ux, uy = _unit_direction(direction)
+            if not (0.0 < distance <= 0.4):
+                raise _Failure(f"push distance {distance} m must be in (0, 0.4]")
+            target = find_object(self.objects, obj)
+            if self.robot.state().holding is not None:
+                raise _Failure("cannot push while holding an object; place it first")
+            start_xy = target.position[:2]
+            reach = _extent_along(target, ux, uy) + p.standoff
+            sx, sy = start_xy[0] - ux * reach, start_xy[1] - uy * reach
+            contact_z = target.bottom_z + p.contact_height
+            yaw = math.remainder(math.atan2(uy, ux), math.pi)  # fingers across the push line
+            self.robot.close_gripper(PickParams.force)
+            ex, ey, ez = self._ee()
+            travel = self._travel_z(False)
+            self._move(Pose.top_down(ex, ey, max(ez, travel), yaw), p.speed * 3, "travel height")
+            self._move(Pose.top_down(sx, sy, travel, yaw), p.speed * 3, f"behind {obj}")
+            self._move(
+                Pose.top_down(sx, sy, contact_z, yaw), p.speed * 3, f"the push start at {obj}"
+            )
+            travel_len = p.standoff + distance
+            self._move(
+                Pose.top_down(sx + ux * travel_len, sy + uy * travel_len, contact_z, yaw),
+                p.speed,
+                f"the end of the push of {obj}",
+            )
+            ex, ey, _ = self._ee()
+            self._move(
+                Pose.top_down(ex - ux * 0.02, ey - uy * 0.02, travel, yaw),
+                p.speed * 3,
+                "the retreat height",
+            )
+            end = find_object(self.objects, obj).position[:2]
+            moved = (end[0] - start_xy[0]) * ux + (end[1] - start_xy[1]) * uy
+            if abs(moved - distance) > max(0.02, 0.3 * distance):
+                raise _Failure(
+                    f"{obj} moved {moved * 100:.1f} cm instead of {distance * 100:.1f} cm"
+                )
+            return SkillResult(
+                "push", True, f"pushed {obj} {moved * 100:.1f} cm", data={"moved_m": moved}
+            )
+
+        params_out = {
+            "obj": obj,
+            "direction": direction if isinstance(direction, str) else list(direction),
+            "distance": distance,
+            **p.to_dict(),
+        }
+        return self._run("push", params_out, body)
+
+
+def _unit_direction(direction: str | Sequence[float]) -> tuple[float, float]:
+    if isinstance(direction, str):
+        key = direction.strip().lower()
+        if key not in DIRECTIONS:
+            raise _Failure(
+                f"unknown push direction {direction!r}; "
+                f"use one of {', '.join(DIRECTIONS)} or (dx, dy)"
+            )
+        return DIRECTIONS[key]
+    vec = [float(v) for v in direction]
+    norm = math.hypot(*vec) if len(vec) == 2 else 0.0
+    if not (len(vec) == 2 and math.isfinite(norm) and norm > 1e-6):
+        raise _Failure(f"push direction {direction!r} must be a non-zero (dx, dy)")
+    return vec[0] / norm, vec[1] / norm
+
+
+def _extent_along(obj: ObjectState, ux: float, uy: float) -> float:
+    """Half the object's extent along the unit direction (ux, uy)."""
+    if obj.category == "cylinder":
+        return min(obj.size[:2]) / 2
+    c, s = math.cos(obj.yaw), math.sin(obj.yaw)
+    return abs(ux * c + uy * s) * obj.size[0] / 2 + abs(-ux * s + uy * c) * obj.size[1] / 2
