@@ -20,6 +20,7 @@ import numpy as np
 from shapely import affinity
 from shapely.geometry import Point, Polygon, box
 
+from skills.frames import WORKSPACE_X, WORKSPACE_Y
 from skills.objects import ObjectState
 
 ROUND_CATEGORIES = frozenset({"bowl", "cylinder"})
@@ -28,8 +29,6 @@ ROUND_CATEGORIES = frozenset({"bowl", "cylinder"})
 CONTAINER_CATEGORIES = frozenset({"bowl", "zone"})
 """Categories another object can be `in`."""
 
-WORKSPACE_X = (0.30, 0.70)
-WORKSPACE_Y = (-0.30, 0.30)
 CORNER_SIZE = 0.15
 SIDE_DEPTH = 0.12
 CENTER_SIZE = 0.15

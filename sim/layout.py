@@ -11,9 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.objects import ObjectSpec
+from skills.frames import WORKSPACE_X, WORKSPACE_Y
 
-WORKSPACE_X = (0.30, 0.70)
-WORKSPACE_Y = (-0.30, 0.30)
 CLEARANCE = 0.02  # free space kept between sampled objects
 ROUND_TYPES = frozenset({"bowl", "cylinder"})
 MAX_TRIES = 2000

@@ -32,11 +32,11 @@ from typing import TypeVar
 
 import yaml
 
-from perception.geometry import WORKSPACE_X, WORKSPACE_Y
 from sim.objects import OBJECT_TYPES, ObjectSpec
 from sim.palette import PALETTE
 from sim.predicates import Predicate, parse_predicate
 from skills.errors import HeedError
+from skills.frames import WORKSPACE_X, WORKSPACE_Y
 
 EXPECTS = ("success", "refuse")
 _EPISODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -391,6 +391,31 @@ def parse_suite(data: object, source: str) -> Suite:
     return Suite(name, source, defaults, tuple(episodes))
 
 
+class _SuiteLoader(yaml.SafeLoader):
+    """YAML 1.2 booleans (only true/false), so the predicate key `on` stays a string, and
+    duplicate keys are errors instead of silently keeping the last value."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_SuiteLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_SuiteLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 def load_suite(path: str | Path) -> Suite:
     """Read and parse the suite file at `path`.
 
@@ -402,7 +427,7 @@ def load_suite(path: str | Path) -> Suite:
     except OSError as err:
         raise SuiteError(f"{path}: cannot read the suite: {err.strerror}") from err
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SuiteLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

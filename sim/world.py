@@ -16,7 +16,7 @@ from pybullet_utils.bullet_client import BulletClient
 
 from sim.cameras import DEFAULT_CAMERAS, CameraSpec, render
 from sim.objects import OBJECT_TYPES, ObjectSpec
-from sim.quiet import c_stderr_silenced
+from sim.quiet import c_output_silenced
 from skills.objects import ObjectState
 from skills.robot import CameraFrame
 
@@ -72,7 +72,7 @@ class TabletopWorld:
     def __init__(self, config: WorldConfig | None = None) -> None:
         self.config = config or WorldConfig()
         mode = pybullet.GUI if self.config.gui else pybullet.DIRECT
-        with c_stderr_silenced():
+        with c_output_silenced():
             self.client = BulletClient(connection_mode=mode)
             self._renderer = self._load_renderer()
         c = self.client
@@ -189,8 +189,9 @@ class TabletopWorld:
         )
 
     def close(self) -> None:
-        if self.client is not None and self.client.isConnected():
-            self.client.disconnect()
+        if self.client.isConnected():
+            with c_output_silenced():  # the EGL plugin says goodbye on stdout
+                self.client.disconnect()
 
     def __enter__(self) -> TabletopWorld:
         return self

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 
 from skills.errors import SafetyError, StaleStateError
+from skills.frames import WORKSPACE_X, WORKSPACE_Y
 from skills.robot import (
     CameraFrame,
     GripperResult,
@@ -60,8 +61,8 @@ class SafetyLimits:
         quat_tolerance: allowed deviation of an orientation quaternion's norm from 1.
     """
 
-    x_range: tuple[float, float] = (0.30, 0.70)
-    y_range: tuple[float, float] = (-0.30, 0.30)
+    x_range: tuple[float, float] = WORKSPACE_X
+    y_range: tuple[float, float] = WORKSPACE_Y
     table_clearance: float = 0.005
     z_max: float = 0.60
     joint_margin: float = 0.0

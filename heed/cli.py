@@ -1,0 +1,162 @@
+"""The `heed` command line: a thin layer over the library.
+
+User mistakes (a bad suite file, an unknown object, a refused command) end with a
+one-line message and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from skills.errors import HeedError
+
+app = typer.Typer(
+    help="heedbot: a robot that takes orders in plain language and learns from corrections.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+sim_app = typer.Typer(
+    help="The PyBullet tabletop simulator: demo, object library, suite checks.",
+    no_args_is_help=True,
+)
+app.add_typer(sim_app, name="sim")
+
+console = Console()
+err_console = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print a one-line error and return the Exit to raise."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@sim_app.command("demo")
+def sim_demo(
+    seed: Annotated[int, typer.Option(help="Layout seed: the same seed gives the same scene.")] = 0,
+    gui: Annotated[bool, typer.Option(help="Open the PyBullet GUI (needs a display).")] = False,
+    video: Annotated[bool, typer.Option(help="Record episode.mp4 into the run folder.")] = True,
+    camera: Annotated[str, typer.Option(help="Camera to record: top or front.")] = "front",
+    fps: Annotated[float, typer.Option(help="Video frames per simulated second.")] = 10.0,
+    runs_dir: Annotated[Path, typer.Option(help="Folder that receives the run folder.")] = Path(
+        "runs"
+    ),
+    as_json: JsonFlag = False,
+) -> None:
+    """Pick and place in the simulator: put the red block in the blue bowl, then stack the
+    green block on the yellow one. Writes trace.jsonl, scene graphs, result.json and
+    episode.mp4 into a new run folder; exits 0 when every success predicate holds."""
+    from heed.demo import DemoOptions, run_demo
+
+    options = DemoOptions(seed, gui, video, camera, fps, runs_dir)
+
+    def show(result: object) -> None:
+        if not as_json:
+            mark = "[green]ok[/]" if result.success else "[red]failed[/]"
+            console.print(
+                f"{mark} {result.skill}({', '.join(map(str, result.params.values()))}): "
+                f"{result.message}  [dim]{result.sim_s:.1f} s sim, {result.wall_s:.2f} s wall[/]"
+            )
+
+    try:
+        if not as_json:
+            console.print(f"[bold]heed sim demo[/] seed={seed}: building the scene…")
+        report = run_demo(options, on_step=show)
+    except (HeedError, ValueError, KeyError) as error:
+        raise fail(str(error).strip("'\"")) from None
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+    else:
+        table = Table("predicate", "holds", "detail", title="success predicates")
+        for p in report.predicates:
+            table.add_row(
+                json.dumps(p["predicate"]), "yes" if p["ok"] else "[red]no[/]", p["detail"]
+            )
+        console.print(table)
+        rtf = report.sim_s / report.wall_s if report.wall_s else 0.0
+        console.print(
+            f"{'[green]success[/]' if report.success else '[red]failure[/]'}: "
+            f"{report.sim_s:.1f} s simulated in {report.wall_s:.1f} s wall ({rtf:.1f}x real time)"
+        )
+        console.print(f"run folder: {report.run_dir}")
+    raise typer.Exit(0 if report.success else 1)
+
+
+@sim_app.command("objects")
+def sim_objects(as_json: JsonFlag = False) -> None:
+    """List the registered object types (default size, mass, friction) and colours."""
+    from sim.objects import OBJECT_TYPES
+    from sim.palette import PALETTE
+
+    types = {
+        name: {
+            "size": list(t.size),
+            "mass": t.mass,
+            "friction": t.friction,
+            "graspable": t.graspable,
+            "container": t.container,
+        }
+        for name in OBJECT_TYPES
+        for t in [OBJECT_TYPES.get(name)]
+    }
+    if as_json:
+        sys.stdout.write(json.dumps({"types": types, "colors": list(PALETTE)}, indent=2) + "\n")
+        return
+    table = Table("type", "size (cm)", "mass (kg)", "friction", "graspable", "container")
+    for name, t in types.items():
+        size = " x ".join(f"{v * 100:g}" for v in t["size"])
+        table.add_row(
+            name,
+            size,
+            f"{t['mass']:g}",
+            f"{t['friction']:g}",
+            str(t["graspable"]),
+            str(t["container"]),
+        )
+    console.print(table)
+    console.print("colours: " + ", ".join(PALETTE))
+
+
+@sim_app.command("check")
+def sim_check(
+    suite: Annotated[Path, typer.Argument(help="Suite YAML file to validate.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Validate a suite file: fields, object types and colours, predicates, poses."""
+    from sim.suite import load_suite
+
+    try:
+        loaded = load_suite(suite)
+    except HeedError as error:
+        raise fail(str(error)) from None
+    summary = {
+        "suite": loaded.name,
+        "episodes": len(loaded.episodes),
+        "rounds": sorted({e.round for e in loaded.episodes}),
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(summary) + "\n")
+    else:
+        console.print(
+            f"{suite}: suite {loaded.name!r} is valid: {summary['episodes']} episodes, "
+            f"rounds {summary['rounds']}"
+        )
+
+
+def main() -> None:
+    """Entry point of the `heed` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
