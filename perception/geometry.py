@@ -21,10 +21,7 @@ from shapely import affinity
 from shapely.geometry import Point, Polygon, box
 
 from skills.frames import WORKSPACE_X, WORKSPACE_Y
-from skills.objects import ObjectState
-
-ROUND_CATEGORIES = frozenset({"bowl", "cylinder"})
-"""Categories whose footprint is a circle of diameter min(sx, sy) and whose yaw is moot."""
+from skills.objects import ROUND_CATEGORIES, ObjectState
 
 CONTAINER_CATEGORIES = frozenset({"bowl", "zone"})
 """Categories another object can be `in`."""

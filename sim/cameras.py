@@ -50,9 +50,11 @@ class CameraSpec:
         )
 
     def intrinsics(self) -> np.ndarray:
-        """3x3 pinhole matrix with square pixels and the principal point at the centre."""
+        """3x3 pinhole matrix, square pixels, principal point at the image centre in OpenCV's
+        convention (pixel centres at integer coordinates)."""
         f = self.height / (2.0 * math.tan(math.radians(self.fov_deg) / 2.0))
-        return np.array([[f, 0.0, self.width / 2.0], [0.0, f, self.height / 2.0], [0.0, 0.0, 1.0]])
+        cx, cy = (self.width - 1) / 2.0, (self.height - 1) / 2.0
+        return np.array([[f, 0.0, cx], [0.0, f, cy], [0.0, 0.0, 1.0]])
 
     def extrinsics(self) -> np.ndarray:
         """4x4 camera-to-world transform in OpenCV axes (x right, y down, z forward)."""

@@ -16,6 +16,7 @@ from skills.frames import WORKSPACE_X, WORKSPACE_Y
 CLEARANCE = 0.02  # free space kept between sampled objects
 ROUND_TYPES = frozenset({"bowl", "cylinder"})
 MAX_TRIES = 2000
+FIXED_OVERLAP = 0.7  # fixed poses may come closer than covering circles, not this close
 
 Pose2D = tuple[float, float, float]  # x, y, yaw
 
@@ -44,12 +45,20 @@ def sample_layout(placements: list[Placement], seed: int) -> list[Pose2D]:
     rng = np.random.Generator(np.random.PCG64(seed))
     poses: list[Pose2D | None] = [None] * len(placements)
     taken: list[tuple[float, float, float]] = []  # x, y, radius
+    taken_named: list[tuple[float, float, float, str]] = []
     for i, p in enumerate(placements):
         if p.pose is not None:
             x, y = p.pose[0], p.pose[1]
             yaw = p.pose[2] if len(p.pose) > 2 else 0.0
             poses[i] = (float(x), float(y), float(yaw))
-            taken.append((x, y, footprint_radius(p.spec)))
+            r = footprint_radius(p.spec)
+            for tx, ty, tr, name in taken_named:
+                if math.hypot(x - tx, y - ty) < (r + tr) * FIXED_OVERLAP:
+                    raise LayoutError(
+                        f"the fixed poses of {name!r} and {p.spec.name!r} overlap: move one of them"
+                    )
+            taken_named.append((x, y, r, p.spec.name))
+            taken.append((x, y, r))
     for i, p in enumerate(placements):
         if p.pose is None:
             poses[i] = _sample_one(p.spec, taken, rng)

@@ -175,7 +175,7 @@ OBJECT_TYPES.add(
 )
 OBJECT_TYPES.add(
     "bowl",
-    ObjectType("bowl", (0.15, 0.15, 0.05), 0.4, 0.8, _build_bowl, graspable=False, container=True),
+    ObjectType("bowl", (0.17, 0.17, 0.05), 0.4, 0.8, _build_bowl, graspable=False, container=True),
 )
 OBJECT_TYPES.add(
     "zone",

@@ -9,6 +9,7 @@ ignored by PyBullet), so grasps hold by friction only.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,6 +84,8 @@ class SimRobot:
                 frictionAnchor=True,
             )
         self._finger_force = 20.0
+        self._stop = threading.Event()
+        self._moving = False
         self.reset()
 
     # --- protocol -----------------------------------------------------------------------
@@ -122,6 +125,14 @@ class SimRobot:
         """Follow a straight line to `pose` at `speed`, then settle on it."""
         if not speed > 0:
             raise RobotError(f"speed must be positive, got {speed}")
+        self._stop.clear()
+        self._moving = True
+        try:
+            return self._follow_line(pose, speed)
+        finally:
+            self._moving = False
+
+    def _follow_line(self, pose: Pose, speed: float) -> MotionResult:
         start_time = self.clock()
         start = self._ee_pose()
         p0, p1 = np.array(start.position), np.array(pose.position)
@@ -133,11 +144,16 @@ class SimRobot:
         dt = self.world.config.time_step * self.config.control_every
         n_ctrl = max(1, math.ceil(duration / dt))
         for k in range(1, n_ctrl + 1):
+            if self._stop.is_set():
+                break
             s = _smooth(k / n_ctrl)
             waypoint = Pose.top_down(*(p0 + s * (p1 - p0)), yaw0 + s * dyaw)
             self._hold_arm(self._ik(waypoint))
             self.world.step(self.config.control_every)
-        error = self._track(pose)
+        stopped = self._stop.is_set()
+        if stopped:
+            self._hold_arm(self._joint_positions())
+        error = self._distance_to(pose) if stopped else self._track(pose)
         final = self._ee_pose()
         return MotionResult(
             reached=error <= self.config.position_tolerance,
@@ -146,6 +162,7 @@ class SimRobot:
             error_m=error,
             duration_s=self.clock() - start_time,
             contact=self._arm_contact(),
+            stopped=stopped,
         )
 
     def open_gripper(self, width: float | None = None) -> GripperResult:
@@ -160,8 +177,14 @@ class SimRobot:
         return self.world.render(self.world.camera_spec(name))
 
     def stop(self) -> None:
-        """Hold the joints where they are; the fingers keep their command."""
-        self._hold_arm(self._joint_positions())
+        """Stop now: hold the joints where they are; the fingers keep their command.
+
+        Safe to call from another thread while `move_ee` runs: the motion loop sees the
+        request at its next control tick and holds position there.
+        """
+        self._stop.set()
+        if not self._moving:
+            self._hold_arm(self._joint_positions())
 
     # --- internals ----------------------------------------------------------------------
     def _joint_positions(self) -> tuple[float, ...]:
@@ -205,16 +228,18 @@ class SimRobot:
 
     def _track(self, pose: Pose) -> float:
         """Re-solve IK against the target until the error is within tolerance or time runs out."""
-        target = np.array(pose.position)
-        error = float(np.linalg.norm(np.array(self._ee_pose().position) - target))
+        error = self._distance_to(pose)
         step = self.config.control_every
         for _ in range(0, self.config.settle_steps, step):
-            if error <= self.config.position_tolerance * 0.5:
+            if error <= self.config.position_tolerance * 0.5 or self._stop.is_set():
                 break
             self._hold_arm(self._ik(pose))
             self.world.step(step)
-            error = float(np.linalg.norm(np.array(self._ee_pose().position) - target))
+            error = self._distance_to(pose)
         return error
+
+    def _distance_to(self, pose: Pose) -> float:
+        return float(np.linalg.norm(np.array(self._ee_pose().position) - np.array(pose.position)))
 
     def _command_fingers(self, target: float, force: float) -> None:
         c = self.world.client

@@ -122,6 +122,8 @@ class Episode:
         answers: the simulated teleoperator's answers to questions.
         max_steps: most planner steps.
         max_corrections: most corrections the teleoperator gives.
+        family: the instruction family for per-family reports; by default the id without
+            its trailing number (``stack-03`` -> ``stack``).
     """
 
     id: str
@@ -135,11 +137,17 @@ class Episode:
     answers: tuple[Answer, ...] = ()
     max_steps: int = 8
     max_corrections: int = 3
+    family: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.family:
+            object.__setattr__(self, "family", re.sub(r"[-_.]?\d+$", "", self.id) or self.id)
 
     def to_dict(self) -> dict:
         """The YAML form, every field spelled out."""
         return {
             "id": self.id,
+            "family": self.family,
             "seed": self.seed,
             "objects": [o.to_dict() for o in self.objects],
             "instruction": self.instruction,
@@ -311,7 +319,7 @@ def _episode(raw: object, defaults: EpisodeDefaults) -> Episode:
         raw,
         "the episode",
         ("id", "seed", "objects", "instruction", "success"),
-        ("round", "expect", "user", "answers", "max_steps", "max_corrections"),
+        ("round", "expect", "user", "answers", "max_steps", "max_corrections", "family"),
     )
     objects = _objects(data["objects"])
     types = {o.name: o.type for o in objects}
@@ -329,6 +337,7 @@ def _episode(raw: object, defaults: EpisodeDefaults) -> Episode:
         max_corrections=_integer(
             data.get("max_corrections", defaults.max_corrections), "max_corrections", 0
         ),
+        family=_identifier(data["family"], "family") if "family" in data else "",
     )
 
 

@@ -5,10 +5,13 @@ The simulator's ground truth is one source; perception's scene graph is another.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from skills.errors import UnknownObjectError
+
+ROUND_CATEGORIES = frozenset({"bowl", "cylinder"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,13 @@ class ObjectState:
     @property
     def top_z(self) -> float:
         return self.position[2] + self.size[2] / 2.0
+
+    def half_extent(self, ux: float, uy: float) -> float:
+        """Half the object's footprint extent along the unit direction (ux, uy)."""
+        if self.category in ROUND_CATEGORIES:
+            return min(self.size[:2]) / 2.0
+        c, s = math.cos(self.yaw), math.sin(self.yaw)
+        return abs(ux * c + uy * s) * self.size[0] / 2 + abs(-ux * s + uy * c) * self.size[1] / 2
 
     def to_dict(self) -> dict:
         return {

@@ -7,12 +7,13 @@ these fields ("grasp it lower" lowers `PickParams.grasp_height`); `replace` make
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, ClassVar, Self
 
 
 def _check_range(owner: str, name: str, value: float, lo: float, hi: float) -> None:
-    if not isinstance(value, int | float) or isinstance(value, bool) or not lo <= value <= hi:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not lo <= value <= hi:
         raise ValueError(f"{owner}.{name} = {value!r}: must be a number in [{lo}, {hi}]")
 
 

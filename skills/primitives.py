@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from skills.errors import HeedError
 from skills.objects import ObjectSource, ObjectState, find_object
 from skills.params import MoveParams, PickParams, PlaceParams, PushParams
 from skills.robot import MotionResult, Pose, Robot
@@ -21,6 +20,8 @@ from skills.safety import SafeRobot, SafetyLimits
 
 HOME = Pose.top_down(0.40, 0.0, 0.30, 0.0)
 EMPTY_WIDTH = 0.002  # a gripper closed narrower than this holds nothing
+KNOCK_TOLERANCE = 0.015  # an object pushed further than this by a descending grasp was hit
+FINGER_CLEARANCE = 0.02  # extra opening beyond the object's width
 PALM_MARGIN = 0.01  # space kept between an object's top and the palm
 PLACE_TOLERANCE = 0.03  # a placed object ends within this of its target (x, y)
 FLAT_CATEGORIES = frozenset({"zone"})
@@ -124,7 +125,7 @@ class Skills:
             result = body()
         except _Failure as failure:
             result = SkillResult(name, False, str(failure))
-        except HeedError as error:
+        except Exception as error:  # typed errors and faults alike: close the event, re-raise
             for listener in self.listeners:
                 listener("skill_end", {"skill": name, "success": False, "error": str(error)})
             raise
@@ -234,7 +235,8 @@ class Skills:
             x, y, _ = target.position
             grasp_z = target.bottom_z + grasp_h
             above_z = max(target.top_z + p.approach_height, grasp_z + 0.02)
-            self.robot.open_gripper()
+            across = 2 * target.half_extent(-math.sin(yaw), math.cos(yaw))
+            self.robot.open_gripper(self._opening(across + FINGER_CLEARANCE))
             ex, ey, ez = self._ee()
             self._move(
                 Pose.top_down(ex, ey, max(ez, self._travel_z(False)), yaw), p.speed, "travel height"
@@ -246,6 +248,13 @@ class Skills:
             )
             self._move(Pose.top_down(x, y, above_z, yaw), p.speed, f"above {obj}")
             self._move(Pose.top_down(x, y, grasp_z, yaw), p.speed, f"the grasp pose on {obj}")
+            shift = math.dist(find_object(self.objects, obj).position[:2], (x, y))
+            if shift > KNOCK_TOLERANCE:
+                self.robot.open_gripper()
+                hit = f"the fingers hit {obj} on the way down and pushed it {shift * 100:.1f} cm"
+                if across + FINGER_CLEARANCE > self.robot.spec().gripper_max_width:
+                    hit += f": it is {across * 100:.1f} cm wide across the grasp, too wide to fit"
+                raise _Failure(hit)
             grip = self.robot.close_gripper(p.force)
             if grip.width < EMPTY_WIDTH:
                 self.robot.open_gripper()
@@ -267,6 +276,10 @@ class Skills:
             )
 
         return self._run("pick", {"obj": obj, **p.to_dict()}, body)
+
+    def _opening(self, width: float) -> float:
+        """Open no wider than needed, so fingers do not brush neighbouring objects."""
+        return min(width, self.robot.spec().gripper_max_width)
 
     def _default_grasp_height(self, obj: ObjectState) -> float:
         """Low on the object (at most 2.5 cm up) but high enough for the palm to clear its top."""
@@ -290,6 +303,8 @@ class Skills:
             x, y = x + p.offset[0], y + p.offset[1]
             release_z = surface_z + p.release_height + self._held_below_ee
             yaw = self.robot.state().ee_pose.yaw
+            if p.offset != (0.0, 0.0):  # fingers across the offset, clear of walls/neighbours
+                yaw = _closest_equivalent(math.atan2(p.offset[1], p.offset[0]), yaw, math.pi)
             travel = max(self._travel_z(True, exclude=held), release_z)
             ex, ey, ez = self._ee()
             self._move(Pose.top_down(ex, ey, max(ez, travel), yaw), p.speed, "travel height")
@@ -297,7 +312,8 @@ class Skills:
             if self.robot.state().holding != held:
                 raise _Failure(f"{held} slipped from the gripper on the way to {label}")
             self._move(Pose.top_down(x, y, release_z, yaw), p.speed, f"the release pose at {label}")
-            self.robot.open_gripper()
+            width = self.robot.state().gripper_width
+            self.robot.open_gripper(self._opening(width + FINGER_CLEARANCE))
             self._held_below_ee = 0.0
             self._move(Pose.top_down(x, y, travel, yaw), p.speed, "the retreat height")
             final = find_object(self.objects, held)
@@ -359,7 +375,7 @@ class Skills:
             if self.robot.state().holding is not None:
                 raise _Failure("cannot push while holding an object; place it first")
             start_xy = target.position[:2]
-            reach = _extent_along(target, ux, uy) + p.standoff
+            reach = target.half_extent(ux, uy) + p.standoff
             sx, sy = start_xy[0] - ux * reach, start_xy[1] - uy * reach
             contact_z = target.bottom_z + p.contact_height
             yaw = math.remainder(math.atan2(uy, ux), math.pi)  # fingers across the push line
@@ -402,6 +418,11 @@ class Skills:
         return self._run("push", params_out, body)
 
 
+def _closest_equivalent(angle: float, reference: float, period: float) -> float:
+    """`angle` plus a multiple of `period`, as close as possible to `reference`."""
+    return reference + math.remainder(angle - reference, period)
+
+
 def _unit_direction(direction: str | Sequence[float]) -> tuple[float, float]:
     if isinstance(direction, str):
         key = direction.strip().lower()
@@ -416,11 +437,3 @@ def _unit_direction(direction: str | Sequence[float]) -> tuple[float, float]:
     if not (len(vec) == 2 and math.isfinite(norm) and norm > 1e-6):
         raise _Failure(f"push direction {direction!r} must be a non-zero (dx, dy)")
     return vec[0] / norm, vec[1] / norm
-
-
-def _extent_along(obj: ObjectState, ux: float, uy: float) -> float:
-    """Half the object's extent along the unit direction (ux, uy)."""
-    if obj.category == "cylinder":
-        return min(obj.size[:2]) / 2
-    c, s = math.cos(obj.yaw), math.sin(obj.yaw)
-    return abs(ux * c + uy * s) * obj.size[0] / 2 + abs(-ux * s + uy * c) * obj.size[1] / 2

@@ -102,6 +102,7 @@ class MotionResult:
         error_m: distance between target and final positions.
         duration_s: robot-clock seconds the motion took.
         contact: name of an object the arm hit unexpectedly, if any.
+        stopped: the motion was interrupted by `Robot.stop`.
     """
 
     reached: bool
@@ -110,6 +111,7 @@ class MotionResult:
     error_m: float
     duration_s: float
     contact: str | None = None
+    stopped: bool = False
 
 
 @dataclass(frozen=True)

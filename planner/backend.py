@@ -1,0 +1,73 @@
+"""What a planner backend sees and returns, and the protocol every backend implements.
+
+LLM backends render the context into a prompt; the embedded backend reads it directly.
+Both return a Thought and code, so the loop treats them the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from skills.objects import ObjectState
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One earlier step: what was thought, the code, and what came back."""
+
+    thought: str
+    code: str
+    observation: str
+    ok: bool
+
+
+@dataclass(frozen=True)
+class PlannerContext:
+    """Everything a backend may use to decide the next step.
+
+    Attributes:
+        instruction: the user's instruction.
+        scene: objects as the robot sees them now.
+        scene_text: the scene as text (what an LLM reads).
+        history: earlier steps of this task.
+        knowledge: retrieved task knowledge statements.
+        answers: (question, answer) pairs from earlier `ask` calls.
+        corrections: corrections the user gave during this task, oldest first.
+        api: the API listing.
+    """
+
+    instruction: str
+    scene: tuple[ObjectState, ...]
+    scene_text: str
+    history: tuple[StepRecord, ...] = ()
+    knowledge: tuple[str, ...] = ()
+    answers: tuple[tuple[str, str], ...] = ()
+    corrections: tuple[str, ...] = ()
+    api: str = ""
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A backend's answer: a Thought and code, with the model's cost."""
+
+    thought: str
+    code: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    meta: dict = field(default_factory=dict)
+
+
+class PlannerBackend(Protocol):
+    """Proposes the next program; defines functions the program calls but nobody wrote."""
+
+    name: str
+
+    def propose(self, context: PlannerContext) -> Proposal:
+        """The Thought and code of the next step."""
+        ...
+
+    def define(self, function: str, call_site: str, context: PlannerContext) -> Proposal:
+        """Code defining `function` (hierarchical code generation), given where it is called."""
+        ...

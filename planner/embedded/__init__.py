@@ -1,0 +1,1 @@
+"""The offline embedded planner: a semantic parser that writes code-as-policy."""

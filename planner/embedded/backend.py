@@ -1,0 +1,129 @@
+"""The `embedded` backend: the offline default, no LLM.
+
+It parses the instruction into frames, grounds every phrase in the scene and compiles
+code-as-policy. When no pattern recognises a clause, MiniLM embeddings match it to
+exemplar sentences of each intent, so unseen phrasings still land. When it cannot
+understand, or a phrase fits several objects, it asks instead of guessing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from memory.embedder import EmbedderUnavailable, MiniLMEmbedder, default_embedder
+from planner.backend import PlannerContext, Proposal
+from planner.embedded.compiler import Compiler
+from planner.embedded.parser import Frame, parse_clause, parse_instruction
+
+# intent -> a verb that makes the clause parse as that intent, and exemplar sentences
+INTENT_EXEMPLARS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "move": (
+        "put",
+        (
+            "put the red block in the bowl",
+            "place the cube on the plate",
+            "move the can to the corner",
+            "transfer the block into the dish",
+            "the red block goes in the blue bowl",
+            "get the cube into the container",
+            "drop the block into the bowl",
+            "relocate the block to the left of the bowl",
+        ),
+    ),
+    "push": (
+        "push",
+        (
+            "push the block to the left",
+            "slide the cube forward",
+            "nudge the can a bit",
+            "shove the block toward the bowl",
+        ),
+    ),
+    "stack": (
+        "stack",
+        (
+            "stack the blocks",
+            "build a tower from the cubes",
+            "pile the blocks up",
+            "put the blocks on top of each other",
+        ),
+    ),
+    "line": (
+        "line up",
+        (
+            "line up the blocks",
+            "arrange the cubes in a row",
+            "put the blocks in a straight line",
+        ),
+    ),
+}
+INTENT_THRESHOLD = 0.55
+
+
+class EmbeddedPlanner:
+    """Semantic parser + compiler; deterministic and offline."""
+
+    name = "embedded"
+
+    def __init__(self, embedder: MiniLMEmbedder | None = None) -> None:
+        self._embedder = embedder
+        self._exemplars: tuple[list[str], np.ndarray] | None = None
+
+    def propose(self, context: PlannerContext) -> Proposal:
+        frames = self._frames(context.instruction)
+        answers = [a for _, a in context.answers]
+        plan = Compiler(list(context.scene), answers).compile(frames)
+        thought = self._thought(frames, plan.question, plan.refusal, context)
+        return Proposal(thought, plan.code(), meta={"frames": [f.intent for f in frames]})
+
+    def define(self, function: str, call_site: str, context: PlannerContext) -> Proposal:
+        return Proposal(
+            f"The embedded planner writes no new functions; {function} is unknown.",
+            f"say({f'I do not know how to {function.replace(chr(95), chr(32))}.'!r})",
+        )
+
+    # --- parsing -----------------------------------------------------------------------------
+    def _frames(self, text: str) -> list[Frame]:
+        frames = parse_instruction(text).frames
+        return [self._rescue(f) if f.intent == "unknown" else f for f in frames]
+
+    def _rescue(self, frame: Frame) -> Frame:
+        """Re-read a clause no rule understood as the nearest intent's phrasing."""
+        intent = self._nearest_intent(frame.text)
+        if intent is None:
+            return frame
+        verb = INTENT_EXEMPLARS[intent][0]
+        words = frame.text.split()
+        body = " ".join(words[1:]) if len(words) > 1 else frame.text
+        rescued = parse_clause(f"{verb} {body}")
+        return rescued if rescued.intent != "unknown" else frame
+
+    def _nearest_intent(self, text: str) -> str | None:
+        try:
+            embedder = self._embedder or default_embedder()
+            if self._exemplars is None:
+                labels = [i for i, (_, ex) in INTENT_EXEMPLARS.items() for _ in ex]
+                sentences = [s for _, ex in INTENT_EXEMPLARS.values() for s in ex]
+                self._exemplars = (labels, embedder.embed(sentences))
+            labels, vectors = self._exemplars
+            scores = vectors @ embedder.embed([text])[0]
+        except EmbedderUnavailable:
+            return None
+        best = int(np.argmax(scores))
+        return labels[best] if scores[best] >= INTENT_THRESHOLD else None
+
+    @staticmethod
+    def _thought(
+        frames: list[Frame], question: str | None, refusal: str | None, context: PlannerContext
+    ) -> str:
+        if refusal:
+            return f"This can not be done here: {refusal}"
+        if question:
+            return f"The instruction is not clear enough to act on, so I ask: {question}"
+        steps = "; ".join(f"{f.intent} ({f.text})" for f in frames)
+        again = (
+            " Re-planning from the current scene after the last observation."
+            if context.history
+            else ""
+        )
+        return f"Plan: {steps}.{again}"
