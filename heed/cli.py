@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from heed.perceive import register as register_perceive
 from skills.errors import HeedError
 
 app = typer.Typer(
@@ -93,6 +94,146 @@ def sim_demo(
     raise typer.Exit(0 if report.success else 1)
 
 
+LlmOption = Annotated[
+    str,
+    typer.Option(
+        "--llm",
+        help="Planner backend: embedded (offline parser, default), openai:MODEL@URL "
+        "(any OpenAI-compatible endpoint; key from $OPENAI_API_KEY) or hf:PATH[@DEVICE] "
+        "(a local transformers model directory or .gguf file).",
+    ),
+]
+ObjectsOption = Annotated[
+    str,
+    typer.Option("--objects", help="Object source: segmentation (default), rgbd or ground_truth."),
+]
+RunsDirOption = Annotated[Path, typer.Option(help="Folder that receives the run folders.")]
+
+
+def _episode_for(instruction: str, scene: str | None, seed: int | None):
+    """The episode `heed run` executes: a suite scene, or the demo scene at a seed."""
+    from dataclasses import replace
+
+    from heed.demo import demo_episode
+    from sim.suite import load_suite
+
+    if scene:
+        path, _, episode_id = scene.partition("#")
+        suite = load_suite(path)
+        episode = suite.episode(episode_id) if episode_id else suite.episodes[0]
+        if instruction and instruction != episode.instruction:
+            episode = replace(episode, instruction=instruction, success=(), expect="success")
+    else:
+        episode = replace(demo_episode(seed or 0), id="run", instruction=instruction, success=())
+    return replace(episode, seed=seed) if seed is not None else episode
+
+
+@app.command("run")
+def run(
+    instruction: Annotated[
+        str, typer.Argument(help="What the robot should do, in plain words.")
+    ] = "",
+    scene: Annotated[
+        str | None,
+        typer.Option(
+            help="Scene from a suite: SUITE.yaml#episode-id (its instruction "
+            "and success check are used when no instruction is given)."
+        ),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Layout seed for the scene.")] = None,
+    llm: LlmOption = "embedded",
+    objects: ObjectsOption = "segmentation",
+    video: Annotated[bool, typer.Option(help="Record episode.mp4 into the run folder.")] = False,
+    gui: Annotated[bool, typer.Option(help="Open the PyBullet GUI (needs a display).")] = False,
+    runs_dir: RunsDirOption = Path("runs"),
+    as_json: JsonFlag = False,
+) -> None:
+    """Carry out an instruction in the simulator: the planner thinks, writes code-as-policy,
+    the code runs in the sandbox, and every Thought, program and Observation is streamed
+    here and written to the run folder. Exits 0 when the task ends as it should."""
+    from heed.console import ConsolePrinter
+    from heed.episode import RunOptions, run_episode
+    from planner.chat import make_backend
+
+    try:
+        episode = _episode_for(instruction, scene, seed)
+        if not episode.instruction:
+            raise fail("give an instruction, or a --scene whose episode has one")
+        backend = make_backend(llm)
+        options = RunOptions(objects=objects, video=video, gui=gui, runs_dir=runs_dir)
+        subscribers = [] if as_json else [ConsolePrinter(console)]
+        result = run_episode(episode, backend, options, subscribers)
+    except (HeedError, ValueError, KeyError) as error:
+        raise fail(str(error).strip("'\"")) from None
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    else:
+        for line in result.failed_predicates:
+            console.print(f"[red]not achieved:[/] {escape(line)}")
+        verdict = "[green]success[/]" if result.success else "[red]failure[/]"
+        console.print(
+            f"{verdict} in {result.steps} step(s), {result.wall_s:.1f} s; "
+            f"run folder: {result.run_dir}"
+        )
+    raise typer.Exit(0 if result.success else 1)
+
+
+@app.command("eval")
+def eval_suite(
+    suite: Annotated[Path, typer.Argument(help="Suite YAML file, e.g. suites/tabletop.yaml.")],
+    llm: LlmOption = "embedded",
+    objects: ObjectsOption = "segmentation",
+    workers: Annotated[int, typer.Option(help="Episodes run in parallel processes.")] = 1,
+    only: Annotated[
+        list[str] | None, typer.Option(help="Run only these episode ids or families (repeatable).")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results here.")] = None,
+    runs_dir: RunsDirOption = Path("runs"),
+) -> None:
+    """Run every episode of a suite with a progress bar, print success per family and
+    overall (steps, tokens, wall time), and write machine-readable JSON with --json."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from heed.episode import RunOptions
+    from heed.evaluate import evaluate, report, select
+    from sim.suite import load_suite
+
+    try:
+        loaded = load_suite(suite)
+        episodes = select(loaded, only or [])
+        options = RunOptions(objects=objects, runs_dir=runs_dir)
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console
+        ) as bar:
+            task = bar.add_task(f"eval {loaded.name}", total=len(episodes))
+
+            def tick(result: object) -> None:
+                mark = "ok" if result.success else "FAIL"
+                bar.console.print(f"{mark:4s} {result.id}", highlight=False)
+                bar.advance(task)
+
+            results = evaluate(loaded, llm, options, workers, episodes, tick)
+    except (HeedError, ValueError, KeyError) as error:
+        raise fail(str(error).strip("'\"")) from None
+    data = report(loaded, llm, results)
+    table = Table("family", "episodes", "success", "steps", "tokens", "wall s", title=loaded.name)
+    rows = [*data["summary"]["families"].items(), ("overall", data["summary"]["overall"])]
+    for name, stats in rows:
+        table.add_row(
+            str(name),
+            str(stats["episodes"]),
+            f"{100 * stats['success_rate']:.0f}%",
+            f"{stats['mean_steps']:.1f}",
+            str(stats["prompt_tokens"] + stats["completion_tokens"]),
+            f"{stats['mean_wall_s']:.1f}",
+        )
+    console.print(table)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(data, indent=2) + "\n")
+        console.print(f"results: {json_out}")
+
+
 @sim_app.command("objects")
 def sim_objects(as_json: JsonFlag = False) -> None:
     """List the registered object types (default size, mass, friction) and colours."""
@@ -152,6 +293,9 @@ def sim_check(
             f"{suite}: suite {loaded.name!r} is valid: {summary['episodes']} episodes, "
             f"rounds {summary['rounds']}"
         )
+
+
+register_perceive(app)
 
 
 def main() -> None:

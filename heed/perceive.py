@@ -19,7 +19,7 @@ import numpy as np
 import typer
 
 from sim.env import TabletopEnv
-from sim.layout import Placement
+from sim.layout import LayoutError, Placement, sample_layout
 from sim.objects import OBJECT_TYPES
 from sim.palette import PALETTE
 from sim.world import WorldConfig
@@ -114,13 +114,31 @@ def scene_recipe(seed: int, min_objects: int = 3, max_objects: int = 7) -> Scene
     return SceneRecipe(seed, placements, tuple(on_top))
 
 
+LAYOUT_ATTEMPTS = 20
+
+
+def _laid_out(recipe: SceneRecipe) -> list[Placement]:
+    """The recipe's placements with fixed poses: biggest first, re-drawn if they do not fit.
+
+    Layout seeds are ``seed``, then ``seed + 100003 * k``: deterministic, like the rest.
+    """
+    order = sorted(recipe.placements, key=lambda p: -p.spec.size[0] * p.spec.size[1])
+    for attempt in range(LAYOUT_ATTEMPTS):
+        try:
+            poses = sample_layout(order, recipe.seed + 100003 * attempt)
+        except LayoutError:
+            continue
+        return [Placement(p.spec, pose) for p, pose in zip(order, poses, strict=True)]
+    raise LayoutError(f"scene {recipe.seed}: no layout fits after {LAYOUT_ATTEMPTS} tries")
+
+
 def build_scene(recipe: SceneRecipe, config: WorldConfig | None = None) -> TabletopEnv:
     """The recipe's world, settled, with the arm at home.
 
     Objects going on a support are dropped at its centre (a small random offset and yaw
     from the seed) just above its top, or its floor for a bowl, and the world settles.
     """
-    env = TabletopEnv(list(recipe.placements), recipe.seed, config)
+    env = TabletopEnv(_laid_out(recipe), recipe.seed, config)
     try:
         rng = np.random.default_rng(recipe.seed + 7919)
         world = env.world
@@ -253,6 +271,7 @@ def perceive_command(
     run folder. A random scene of 3-7 library objects unless --suite names an episode.
     Returns the exit code: 0, or 2 after a one-line error."""
     from rich.console import Console
+    from rich.markup import escape
 
     from skills.errors import HeedError
 
@@ -260,7 +279,11 @@ def perceive_command(
     try:
         report = run_perceive(seed, source, runs_dir, suite)
     except (HeedError, ValueError, KeyError, FileNotFoundError) as error:
-        err.print(f"[bold red]error:[/] {str(error).strip(chr(39) + chr(34))}", highlight=False)
+        err.print(
+            f"[bold red]error:[/] {escape(str(error).strip(chr(39) + chr(34)))}",
+            highlight=False,
+            soft_wrap=True,
+        )
         return 2
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")

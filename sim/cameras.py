@@ -50,10 +50,11 @@ class CameraSpec:
         )
 
     def intrinsics(self) -> np.ndarray:
-        """3x3 pinhole matrix, square pixels, principal point at the image centre in OpenCV's
-        convention (pixel centres at integer coordinates)."""
+        """3x3 pinhole matrix with square pixels (OpenCV convention: pixel centres at integer
+        coordinates). The principal point is where PyBullet's renderer puts it, measured
+        by back-projecting rendered depth: (W/2, H/2 - 1), not the geometric centre."""
         f = self.height / (2.0 * math.tan(math.radians(self.fov_deg) / 2.0))
-        cx, cy = (self.width - 1) / 2.0, (self.height - 1) / 2.0
+        cx, cy = self.width / 2.0, self.height / 2.0 - 1.0
         return np.array([[f, 0.0, cx], [0.0, f, cy], [0.0, 0.0, 1.0]])
 
     def extrinsics(self) -> np.ndarray:

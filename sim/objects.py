@@ -120,6 +120,7 @@ def _build_cylinder(client: BulletClient, spec: ObjectSpec) -> int:
 
 BOWL_WALL = 0.008
 BOWL_BASE = 0.008
+WALL_LIFT = 0.001
 BOWL_SEGMENTS = 12  # PyBullet visual shape arrays crash beyond 16 parts
 
 
@@ -134,8 +135,9 @@ def _build_bowl(client: BulletClient, spec: ObjectSpec) -> int:
     for i in range(BOWL_SEGMENTS):
         angle = 2.0 * math.pi * i / BOWL_SEGMENTS
         r = radius - BOWL_WALL / 2.0
-        halves.append([BOWL_WALL / 2.0, seg_len / 2.0, half_h])
-        positions.append([r * math.cos(angle), r * math.sin(angle), 0.0])
+        # walls stop 1 mm above the table: only the base plate touches it (4 contacts, not 52)
+        halves.append([BOWL_WALL / 2.0, seg_len / 2.0, half_h - WALL_LIFT / 2.0])
+        positions.append([r * math.cos(angle), r * math.sin(angle), WALL_LIFT / 2.0])
         orientations.append(list(client.getQuaternionFromEuler([0.0, 0.0, angle])))
     n = len(halves)
     col = client.createCollisionShapeArray(

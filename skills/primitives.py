@@ -113,6 +113,19 @@ class Skills:
         self.move_params = move or MoveParams()
         self.listeners: list[SkillListener] = []
         self._held_below_ee = 0.0  # how far the held object's bottom hangs below the EE
+        self._held: str | None = None  # the object-source name of what this skill picked
+
+    def held(self) -> str | None:
+        """The object in the gripper, named as the object source names it, or None.
+
+        The robot says whether it holds something; which object it is, the skills
+        remember from the pick (robot and perception may name objects differently).
+        """
+        robot_says = self.robot.state().holding
+        if robot_says is None:
+            self._held = None
+            return None
+        return self._held or robot_says
 
     # --- plumbing -------------------------------------------------------------------------
     def _run(
@@ -186,7 +199,7 @@ class Skills:
 
         def body() -> SkillResult:
             x, y, z = self._ee()
-            carrying = self.robot.state().holding is not None
+            carrying = self.held() is not None
             safe_z = max(z, min(self._travel_z(carrying), HOME.position[2]))
             self._move(Pose.top_down(x, y, safe_z, HOME.yaw), v, "a safe height")
             self._move(HOME, v, "home")
@@ -226,8 +239,8 @@ class Skills:
                 raise _Failure(
                     f"{obj} is a {target.category}; only blocks, bars and cylinders can be picked"
                 )
-            if self.robot.state().holding is not None:
-                raise _Failure(f"already holding {self.robot.state().holding}; place it first")
+            if self.held() is not None:
+                raise _Failure(f"already holding {self.held()}; place it first")
             yaw = math.remainder(_grasp_yaw(target) + p.yaw, 2 * math.pi)
             grasp_h = (
                 p.grasp_height if p.grasp_height is not None else self._default_grasp_height(target)
@@ -259,17 +272,17 @@ class Skills:
             if grip.width < EMPTY_WIDTH:
                 self.robot.open_gripper()
                 raise _Failure(f"the gripper closed on nothing where {obj} was expected")
-            if grip.holding != obj:
+            if grip.holding is None:
                 self.robot.open_gripper()
-                held = grip.holding or "nothing graspable"
-                raise _Failure(f"the gripper closed on {held} instead of {obj}")
+                raise _Failure(f"the gripper closed without holding {obj}")
+            self._held = obj
             self._held_below_ee = grasp_z - target.bottom_z
             self._move(
                 Pose.top_down(x, y, self._travel_z(True, exclude=obj), yaw),
                 p.speed,
                 "the lift height",
             )
-            if self.robot.state().holding != obj:
+            if self.held() is None:
                 raise _Failure(f"{obj} slipped from the gripper while lifting")
             return SkillResult(
                 "pick", True, f"picked {obj}", data={"width": grip.width, "yaw": yaw}
@@ -296,7 +309,7 @@ class Skills:
         p = (params or PlaceParams()).updated(**overrides)
 
         def body() -> SkillResult:
-            held = self.robot.state().holding
+            held = self.held()
             if held is None:
                 raise _Failure("not holding anything to place")
             x, y, surface_z, label = self._place_target(target, held)
@@ -309,12 +322,12 @@ class Skills:
             ex, ey, ez = self._ee()
             self._move(Pose.top_down(ex, ey, max(ez, travel), yaw), p.speed, "travel height")
             self._move(Pose.top_down(x, y, travel, yaw), p.speed, f"above {label}")
-            if self.robot.state().holding != held:
+            if self.held() is None:
                 raise _Failure(f"{held} slipped from the gripper on the way to {label}")
             self._move(Pose.top_down(x, y, release_z, yaw), p.speed, f"the release pose at {label}")
             width = self.robot.state().gripper_width
             self.robot.open_gripper(self._opening(width + FINGER_CLEARANCE))
-            self._held_below_ee = 0.0
+            self._held_below_ee, self._held = 0.0, None
             self._move(Pose.top_down(x, y, travel, yaw), p.speed, "the retreat height")
             final = find_object(self.objects, held)
             miss = math.dist(final.position[:2], (x, y))
@@ -372,7 +385,7 @@ class Skills:
             if not (0.0 < distance <= 0.4):
                 raise _Failure(f"push distance {distance} m must be in (0, 0.4]")
             target = find_object(self.objects, obj)
-            if self.robot.state().holding is not None:
+            if self.held() is not None:
                 raise _Failure("cannot push while holding an object; place it first")
             start_xy = target.position[:2]
             reach = target.half_extent(ux, uy) + p.standoff

@@ -1,0 +1,1 @@
+"""Reproducible speed and quality measurements, each runnable as ``python -m benchmarks.<name>``."""

@@ -1,0 +1,41 @@
+"""The terminal view of a run: a subscriber that prints the planner's events with rich."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.syntax import Syntax
+
+from planner.events import Event
+
+
+class ConsolePrinter:
+    """Prints Thoughts, code, skill results, questions and Observations as they happen."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console()
+
+    def __call__(self, event: Event) -> None:
+        c, d = self.console, event.data
+        if event.kind == "start":
+            c.rule(f"[bold]{escape(d['instruction'])}[/]  [dim]({d['backend']})[/]")
+        elif event.kind == "thought":
+            c.print(f"[bold cyan]Thought {event.step}:[/] {escape(d['text'])}")
+        elif event.kind == "code":
+            title = f"defines {d['defines']}" if d.get("defines") else "code"
+            c.print(f"[dim]{title}:[/]")
+            c.print(Syntax(d["code"], "python", theme="ansi_dark", line_numbers=False))
+        elif event.kind == "skill_end":
+            ok = d.get("success")
+            mark = "[green]ok[/]" if ok else "[red]failed[/]"
+            detail = d.get("message") or d.get("error", "")
+            c.print(f"  {mark} {d.get('skill')}: {escape(str(detail))}")
+        elif event.kind in ("question", "answer", "say", "correction"):
+            c.print(f"[bold magenta]{event.kind}:[/] {escape(d.get('text', ''))}")
+        elif event.kind == "knowledge":
+            c.print(f"[yellow]knowledge:[/] {escape(str(d))}")
+        elif event.kind == "observation":
+            style = "green" if d.get("ok") else "red"
+            c.print(f"[bold {style}]Observation {event.step}:[/]\n{escape(d['text'])}")
+        elif event.kind == "done":
+            c.rule(f"[bold]{d['status']}[/] after {d['steps']} step(s)")

@@ -1,0 +1,170 @@
+"""Run one instruction on one scene: the wiring of world, perception, skills, planner.
+
+`heed run` and `heed eval` both call `run_episode`; it writes the run folder (config,
+trace, scene graphs, result, optional video) and returns the episode's result in the
+form `heed eval` reports.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from heed.runs import RunFolder
+from heed.teleop import SimulatedTeleoperator
+from perception.scene_graph import SceneGraph
+from perception.source import DEFAULT_OBJECT_SOURCE, make_object_source
+from planner.api import SkillApi, function_specs
+from planner.backend import PlannerBackend
+from planner.events import Event, EventBus
+from planner.loop import LoopConfig, ReActLoop
+from planner.sandbox.executor import SandboxExecutor
+from sim.env import TabletopEnv
+from sim.recorder import VideoRecorder
+from sim.suite import Episode
+from sim.world import WorldConfig
+from skills.errors import HeedError
+from skills.objects import ObjectState
+from skills.primitives import Skills
+
+BackendFactory = Callable[[], PlannerBackend]
+
+
+@dataclass
+class RunOptions:
+    """How to run an episode.
+
+    Attributes:
+        objects: object source: ``ground_truth``, ``segmentation`` or ``rgbd``.
+        video: record ``episode.mp4``.
+        camera: camera the video is taken from.
+        fps: video frames per simulated second.
+        gui: show the PyBullet GUI.
+        runs_dir: where run folders go.
+    """
+
+    objects: str = DEFAULT_OBJECT_SOURCE
+    video: bool = False
+    camera: str = "front"
+    fps: float = 10.0
+    gui: bool = False
+    runs_dir: Path = Path("runs")
+
+
+@dataclass
+class EpisodeResult:
+    """One episode's outcome, with the per-episode keys `heed eval` writes."""
+
+    id: str
+    family: str
+    round: int
+    success: bool
+    status: str
+    failed_predicates: list[str] = field(default_factory=list)
+    corrections: int = 0
+    questions: int = 0
+    steps: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    wall_s: float = 0.0
+    run_dir: str = ""
+    rescued: int = 0
+    overhead_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def scene_text(objects: Iterable[ObjectState]) -> str:
+    return SceneGraph.build(objects).to_text()
+
+
+def scene_changes(before: Iterable[ObjectState], after: Iterable[ObjectState]) -> list[str]:
+    diff = SceneGraph.build(after).diff(SceneGraph.build(before))
+    return [line for line in diff.to_text().splitlines() if line.strip()]
+
+
+def run_episode(
+    episode: Episode,
+    backend: PlannerBackend,
+    options: RunOptions,
+    subscribers: Iterable[Callable[[Event], None]] = (),
+) -> EpisodeResult:
+    """Set up the episode's scene, let the planner work, check success, write the run folder."""
+    t0 = time.perf_counter()
+    run = RunFolder.create(episode.id, options.runs_dir)
+    run.write_json(
+        "config.json",
+        {
+            "episode": episode.to_dict(),
+            "backend": backend.name,
+            "objects": options.objects,
+            "video": options.video,
+            "camera": options.camera,
+            "fps": options.fps,
+        },
+    )
+    config = WorldConfig(gui=options.gui)
+    with TabletopEnv.from_episode(episode, config) as env, run.trace() as trace:
+        bus = EventBus()
+        bus.subscribe(
+            lambda e: trace.write(e.kind, step=e.step, t_sim=round(env.world.sim_time, 3), **e.data)
+        )
+        for subscriber in subscribers:
+            bus.subscribe(subscriber)
+        source = make_object_source(options.objects, env)
+        skills = Skills(env.robot, source)
+        skills.listeners.append(lambda kind, payload: bus.publish(kind, **payload))
+        teleop = SimulatedTeleoperator(episode)
+        api = SkillApi(skills, source, bus, teleop.answer)
+        run.write_json("scene_initial.json", SceneGraph.build(source.objects()).to_json())
+        recorder = None
+        if options.video:
+            video = run.file("episode.mp4")
+            recorder = VideoRecorder(env.world, video, options.camera, options.fps)
+            recorder.start()
+        executor = SandboxExecutor(
+            function_specs(), api.call, on_abort=env.robot.stop, forward_errors=(HeedError,)
+        )
+        try:
+            loop = ReActLoop(
+                backend,
+                api,
+                executor,
+                scene_text,
+                scene_changes,
+                LoopConfig(max_steps=episode.max_steps),
+            )
+            outcome = loop.run(episode.instruction)
+        finally:
+            executor.close()
+            if recorder is not None:
+                recorder.stop()
+        checks = env.check(episode.success)
+        run.write_json("scene_final.json", SceneGraph.build(source.objects()).to_json())
+    expected = "refused" if episode.expect == "refuse" else "done"
+    pairs = zip(episode.success, checks, strict=True)
+    failed = [f"{p.to_raw()}: {c.detail}" for p, c in pairs if not c.ok]
+    if outcome.status != expected:
+        failed.append(f"planner ended with {outcome.status!r}, expected {expected!r}")
+    result = EpisodeResult(
+        id=episode.id,
+        family=episode.family,
+        round=episode.round,
+        success=not failed,
+        status=outcome.status,
+        failed_predicates=failed,
+        questions=len(outcome.questions),
+        steps=outcome.steps,
+        prompt_tokens=outcome.prompt_tokens,
+        completion_tokens=outcome.completion_tokens,
+        wall_s=round(time.perf_counter() - t0, 3),
+        run_dir=str(run.path),
+        rescued=outcome.rescued,
+        overhead_ms=round(1000 * max(outcome.overhead_s, default=0.0), 3),
+    )
+    run.write_json("result.json", result.to_dict())
+    return result

@@ -1,0 +1,382 @@
+"""The skill API that generated code calls: one source of truth for the prompt, the
+sandbox's argument schemas and the parent-side implementation.
+
+Every function is declared once with `@api_function`; its signature and docstring become
+the prompt's API listing and its `Param`s the strict schema the sandbox validates.
+The implementation runs in the planner's process (never in the worker) on `SkillApi`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from perception import geometry
+from planner.events import EventBus
+from planner.sandbox.schema import FunctionSpec, Param
+from skills.errors import HeedError
+from skills.objects import ObjectSource, ObjectState, find_object
+from skills.params import PickParams, PlaceParams
+from skills.primitives import SkillResult, Skills
+from skills.registry import Registry
+
+
+class ApiError(HeedError):
+    """A call the program made failed; the message is what the model reads."""
+
+
+class TaskEnded(HeedError):
+    """The program called done() or refuse(); nothing after it runs."""
+
+
+@dataclass(frozen=True)
+class ApiFunction:
+    """A declared API function: its schema and which group it belongs to."""
+
+    spec: FunctionSpec
+    group: str  # "skill" | "query" | "interaction"
+    signature: str
+
+
+API: Registry[ApiFunction] = Registry("API function")
+
+
+def api_function(group: str, signature: str, *params: Param, returns: str = "None") -> Callable:
+    """Declare a `SkillApi` method as an API function (name = method name)."""
+
+    def decorate(method: Callable) -> Callable:
+        doc = (method.__doc__ or "").strip().splitlines()[0]
+        API.add(
+            method.__name__,
+            ApiFunction(
+                FunctionSpec(method.__name__, tuple(params), doc, returns), group, signature
+            ),
+        )
+        return method
+
+    return decorate
+
+
+def _opt(name: str, kind: str = "float") -> Param:
+    return Param(name, kind, optional=True, default=None)
+
+
+@dataclass
+class ApiLog:
+    """What one program did through the API, for the Observation."""
+
+    results: list[dict[str, Any]] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)
+    questions: list[tuple[str, str]] = field(default_factory=list)
+    ended: str | None = None  # "done" | "refused"
+    reason: str = ""
+
+
+AskHandler = Callable[[str], str]
+ParamDefaults = Callable[[str, ObjectState | None], dict[str, Any]]
+
+
+class SkillApi:
+    """Implements the API functions on skills, an object source and the event bus.
+
+    Args:
+        skills: skill primitives bound to a (safety-wrapped) robot.
+        objects: where objects are looked up (ground truth or perception).
+        bus: the planner's event bus (skill events, says, questions, pauses).
+        ask: answers a question (a person, or the simulated teleoperator).
+        param_defaults: retrieved skill knowledge: (skill, object) -> parameter defaults.
+    """
+
+    def __init__(
+        self,
+        skills: Skills,
+        objects: ObjectSource,
+        bus: EventBus,
+        ask: AskHandler,
+        param_defaults: ParamDefaults | None = None,
+    ) -> None:
+        self.skills = skills
+        self.objects = objects
+        self.bus = bus
+        self._ask = ask
+        self._param_defaults = param_defaults or (lambda skill, obj: {})
+        self.log = ApiLog()
+
+    def new_program(self) -> ApiLog:
+        """Start a fresh log for the next program and return the previous one."""
+        previous, self.log = self.log, ApiLog()
+        return previous
+
+    def call(self, name: str, args: dict[str, Any]) -> Any:
+        """Dispatch a validated call from the sandbox; failures raise `ApiError`."""
+        if self.log.ended is not None:
+            raise TaskEnded(f"the task already ended with {self.log.ended}(); {name}() was not run")
+        method = getattr(self, name)
+        try:
+            return method(**args)
+        except ApiError:
+            raise
+        except HeedError as error:  # safety refusals, unknown objects: the model must see them
+            raise ApiError(f"{name}(): {error}") from error
+
+    # --- helpers -----------------------------------------------------------------------------
+    def _object(self, name: str) -> ObjectState:
+        return find_object(self.objects, name)
+
+    def _skill(self, name: str, run: Callable[[], SkillResult]) -> bool:
+        if not self.bus.skill_boundary():
+            raise ApiError(f"{name}(): stopped by the operator")
+        result = run()
+        self.log.results.append(result.to_dict())
+        if not result.success:
+            raise ApiError(f"{name}() failed: {result.message}")
+        return True
+
+    def _with_defaults(self, skill: str, obj: str, given: dict[str, Any]) -> dict[str, Any]:
+        chosen = {k: v for k, v in given.items() if v is not None}
+        defaults = self._param_defaults(skill, self._object(obj))
+        if defaults:
+            self.bus.publish("knowledge", skill=skill, obj=obj, defaults=defaults)
+        return {**defaults, **chosen}
+
+    # --- skills ------------------------------------------------------------------------------
+    @api_function(
+        "skill",
+        "pick(obj, grasp_height=None, approach_height=None, yaw=None, force=None, speed=None)",
+        Param("obj", "str"),
+        _opt("grasp_height"),
+        _opt("approach_height"),
+        _opt("yaw"),
+        _opt("force"),
+        _opt("speed"),
+        returns="True",
+    )
+    def pick(
+        self,
+        obj: str,
+        grasp_height: float | None = None,
+        approach_height: float | None = None,
+        yaw: float | None = None,
+        force: float | None = None,
+        speed: float | None = None,
+    ) -> bool:
+        """Pick up an object by name from above (heights m, yaw rad, force N, speed m/s)."""
+        given = {
+            "grasp_height": grasp_height,
+            "approach_height": approach_height,
+            "yaw": yaw,
+            "force": force,
+            "speed": speed,
+        }
+        params = PickParams().updated(**self._with_defaults("pick", obj, given))
+        return self._skill("pick", lambda: self.skills.pick(obj, params))
+
+    @api_function(
+        "skill",
+        "place(target, offset=None, release_height=None, speed=None)",
+        Param("target", "str|vec"),
+        Param("offset", "vec2", optional=True, default=None),
+        _opt("release_height"),
+        _opt("speed"),
+        returns="True",
+    )
+    def place(
+        self,
+        target: str | list[float],
+        offset: list[float] | None = None,
+        release_height: float | None = None,
+        speed: float | None = None,
+    ) -> bool:
+        """Put the held object on/in an object (name) or at a table position [x, y]."""
+        given = {
+            "offset": tuple(offset) if offset else None,
+            "release_height": release_height,
+            "speed": speed,
+        }
+        held = self.skills.held()
+        chosen = (
+            self._with_defaults("place", held, given)
+            if held
+            else {k: v for k, v in given.items() if v is not None}
+        )
+        params = PlaceParams().updated(**chosen)
+        return self._skill("place", lambda: self.skills.place(target, params))
+
+    @api_function(
+        "skill",
+        "put_first_on_second(obj, target)",
+        Param("obj", "str"),
+        Param("target", "str|vec"),
+        returns="True",
+    )
+    def put_first_on_second(self, obj: str, target: str | list[float]) -> bool:
+        """Pick obj and place it on/in target (an object name or a position [x, y])."""
+        self.pick(obj)
+        return self.place(target)
+
+    @api_function(
+        "skill",
+        "push(obj, direction, distance)",
+        Param("obj", "str"),
+        Param("direction", "str|vec"),
+        Param("distance", "float"),
+        returns="True",
+    )
+    def push(self, obj: str, direction: str | list[float], distance: float) -> bool:
+        """Push obj along the table: direction 'left'/'right'/'away'/'front' or [dx, dy]; metres."""
+        return self._skill("push", lambda: self.skills.push(obj, direction, distance))
+
+    @api_function(
+        "skill",
+        "move_to(x, y, z, yaw=0.0)",
+        Param("x", "float"),
+        Param("y", "float"),
+        Param("z", "float"),
+        Param("yaw", "float", optional=True, default=0.0),
+        returns="True",
+    )
+    def move_to(self, x: float, y: float, z: float, yaw: float = 0.0) -> bool:
+        """Move the gripper to (x, y, z) in metres, pointing down, rotated by yaw radians."""
+        return self._skill("move_to", lambda: self.skills.move_to((x, y, z, yaw)))
+
+    @api_function(
+        "skill",
+        "move_by(dx, dy, dz)",
+        Param("dx", "float"),
+        Param("dy", "float"),
+        Param("dz", "float"),
+        returns="True",
+    )
+    def move_by(self, dx: float, dy: float, dz: float) -> bool:
+        """Move the gripper by (dx, dy, dz) metres."""
+        return self._skill("move_by", lambda: self.skills.move_by(dx, dy, dz))
+
+    @api_function("skill", "open_gripper()", returns="True")
+    def open_gripper(self) -> bool:
+        """Open the gripper (drops what it holds)."""
+        return self._skill("open_gripper", self.skills.open_gripper)
+
+    @api_function(
+        "skill",
+        "close_gripper(force=20.0)",
+        Param("force", "float", optional=True, default=20.0),
+        returns="True",
+    )
+    def close_gripper(self, force: float = 20.0) -> bool:
+        """Close the gripper with force newtons per finger."""
+        return self._skill("close_gripper", lambda: self.skills.close_gripper(force))
+
+    @api_function("skill", "go_home()", returns="True")
+    def go_home(self) -> bool:
+        """Move the arm to its home pose above the table."""
+        return self._skill("go_home", self.skills.go_home)
+
+    # --- queries -----------------------------------------------------------------------------
+    @api_function(
+        "query",
+        "objects(category='', color='')",
+        Param("category", "str", optional=True, default=""),
+        Param("color", "str", optional=True, default=""),
+        returns="list of names",
+    )
+    def objects(self, category: str = "", color: str = "") -> list[str]:
+        """Names of the objects in view, optionally only one category and/or colour."""
+        return [
+            o.name
+            for o in self.objects_source()
+            if (not category or o.category == category) and (not color or o.color == color)
+        ]
+
+    def objects_source(self) -> list[ObjectState]:
+        return self.objects.objects()
+
+    @api_function("query", "get_pos(obj)", Param("obj", "str"), returns="[x, y, z]")
+    def get_pos(self, obj: str) -> list[float]:
+        """Centre of an object in metres (table frame: x away from the robot, y to its left)."""
+        return [round(v, 4) for v in self._object(obj).position]
+
+    @api_function("query", "get_size(obj)", Param("obj", "str"), returns="[sx, sy, sz]")
+    def get_size(self, obj: str) -> list[float]:
+        """Bounding-box size of an object in metres."""
+        return [round(v, 4) for v in self._object(obj).size]
+
+    @api_function("query", "get_color(obj)", Param("obj", "str"), returns="colour name")
+    def get_color(self, obj: str) -> str:
+        """Colour name of an object."""
+        return self._object(obj).color
+
+    @api_function("query", "get_category(obj)", Param("obj", "str"), returns="category")
+    def get_category(self, obj: str) -> str:
+        """Category of an object: block, bar, cylinder, bowl or zone."""
+        return self._object(obj).category
+
+    @api_function("query", "region_pos(region)", Param("region", "str"), returns="[x, y]")
+    def region_pos(self, region: str) -> list[float]:
+        """A free-standing point in a region: center, top/bottom left/right corner, a side."""
+        try:
+            return [round(v, 4) for v in geometry.region_point(geometry.normalize_region(region))]
+        except ValueError as error:
+            raise ApiError(f"region_pos(): {error}") from None
+
+    @api_function("query", "holding()", returns="name or None")
+    def holding(self) -> str | None:
+        """Name of the object in the gripper, or None."""
+        return self.skills.held()
+
+    @api_function("query", "distance(a, b)", Param("a", "str"), Param("b", "str"), returns="metres")
+    def distance(self, a: str, b: str) -> float:
+        """Distance between two objects' centres on the table, metres."""
+        pa, pb = self._object(a).position, self._object(b).position
+        return round(math.dist(pa[:2], pb[:2]), 4)
+
+    # --- interaction -------------------------------------------------------------------------
+    @api_function("interaction", "say(text)", Param("text", "str"))
+    def say(self, text: str) -> None:
+        """Tell the user something."""
+        self.log.said.append(text)
+        self.bus.publish("say", text=text)
+
+    @api_function("interaction", "ask(question)", Param("question", "str"), returns="answer text")
+    def ask(self, question: str) -> str:
+        """Ask the user a question when the instruction is ambiguous; returns the answer."""
+        self.bus.publish("question", text=question)
+        t0 = time.perf_counter()
+        answer = self._ask(question)
+        self.log.questions.append((question, answer))
+        self.bus.publish("answer", text=answer, wait_s=round(time.perf_counter() - t0, 3))
+        return answer
+
+    @api_function("interaction", "done()")
+    def done(self) -> None:
+        """Declare the task finished."""
+        self.log.ended = "done"
+
+    @api_function("interaction", "refuse(reason)", Param("reason", "str"))
+    def refuse(self, reason: str) -> None:
+        """Decline an impossible instruction (say why); nothing is moved."""
+        self.log.ended, self.log.reason = "refused", reason
+        self.bus.publish("say", text=reason)
+
+
+def function_specs() -> dict[str, FunctionSpec]:
+    """Schemas of every API function, for the sandbox."""
+    return {name: API.get(name).spec for name in API}
+
+
+def api_listing() -> str:
+    """The API as the prompt shows it: one line per function, grouped."""
+    lines = []
+    for group, title in (
+        ("skill", "# robot skills (raise an error when they fail)"),
+        ("query", "# scene queries"),
+        ("interaction", "# talking and ending"),
+    ):
+        lines.append(title)
+        for name in API:
+            fn = API.get(name)
+            if fn.group == group:
+                lines.append(f"{fn.signature} -> {fn.spec.returns}  # {fn.spec.doc}")
+    return "\n".join(lines)

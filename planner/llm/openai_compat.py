@@ -1,0 +1,374 @@
+"""A chat model served by any OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, hosted APIs).
+
+Standard library only: one HTTP(S) connection per try, separate connect and read
+timeouts, bounded retries with exponential backoff and jitter on connection errors,
+408, 429 and 5xx; no retry on other 4xx. Proxy environment variables are not used.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import re
+import socket
+import ssl
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from planner.llm.base import (
+    CHAT_MODELS,
+    ChatMessage,
+    Completion,
+    LLMAuthError,
+    LLMConfigError,
+    LLMHTTPError,
+    LLMResponseError,
+    LLMTimeout,
+    LLMUnreachable,
+    config_from_options,
+    estimate_tokens,
+    one_line,
+    validate_request,
+)
+
+RETRY_STATUSES = frozenset({408, 429})
+_MODEL_AT_URL = re.compile(r"^(?P<model>.*?)@(?P<url>[A-Za-z][A-Za-z0-9+.-]*://.*)$")
+
+
+@dataclass
+class OpenAICompatConfig:
+    """Settings of an OpenAI-compatible backend (the ``options`` of ``make_chat_model``).
+
+    Attributes:
+        api_key_env: environment variable holding the API key; unset means no key is sent.
+        base_url_env: environment variable holding the API base when the spec has no ``@URL``.
+        connect_timeout_s: limit for opening the connection (and the TLS handshake).
+        read_timeout_s: limit for the server's answer once the request is sent.
+        max_tries: attempts in all, the first included.
+        backoff_s: delay before the second try; doubles each try, with jitter.
+        max_backoff_s: ceiling of one backoff delay.
+        max_retry_after_s: a Retry-After up to this is honoured; a longer one ends retrying.
+        max_tokens_field: request field for the token limit (``max_completion_tokens``
+            for endpoints that want it).
+        extra_body: extra request fields, e.g. ``{"top_p": 1.0}`` or vLLM's
+            ``{"chat_template_kwargs": {"enable_thinking": False}}``.
+    """
+
+    api_key_env: str = "OPENAI_API_KEY"
+    base_url_env: str = "OPENAI_BASE_URL"
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 120.0
+    max_tries: int = 3
+    backoff_s: float = 0.5
+    max_backoff_s: float = 8.0
+    max_retry_after_s: float = 10.0
+    max_tokens_field: str = "max_tokens"
+    extra_body: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.connect_timeout_s <= 0 or self.read_timeout_s <= 0:
+            raise ValueError("connect_timeout_s and read_timeout_s must be > 0")
+        if self.max_tries < 1:
+            raise ValueError(f"max_tries must be >= 1, got {self.max_tries}")
+        if self.backoff_s < 0 or self.max_backoff_s < 0 or self.max_retry_after_s < 0:
+            raise ValueError("backoff_s, max_backoff_s and max_retry_after_s must be >= 0")
+        if not self.api_key_env:
+            raise ValueError("api_key_env must name an environment variable")
+
+
+class _Transient(Exception):
+    """A failure worth another try; `reason` is one line for the final error."""
+
+    def __init__(self, reason: str, status: int | None = None, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def normalize_base_url(url: str) -> str:
+    """Checks an API base URL and drops a trailing slash or ``/chat/completions``."""
+    url = url.strip().rstrip("/")
+    url = url.removesuffix("/chat/completions")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise LLMConfigError(f"endpoint {url!r} must be an http:// or https:// URL with a host")
+    return url
+
+
+def _connection_reason(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused — is the server running?"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve the host name ({one_line(str(exc), 80)})"
+    if isinstance(exc, TimeoutError):
+        return "connect timed out"
+    if isinstance(exc, (ConnectionResetError, http.client.RemoteDisconnected)):
+        return "the server closed the connection"
+    return one_line(str(exc) or type(exc).__name__, 120)
+
+
+def _server_message(body: bytes) -> str:
+    """The error message a server put in its body (OpenAI, Ollama, FastAPI shapes)."""
+    text = body.decode("utf-8", errors="replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return one_line(text)
+    if isinstance(data, dict):
+        for key in ("error", "detail", "message"):
+            value = data.get(key)
+            if isinstance(value, dict):
+                value = value.get("message", value)
+            if value:
+                return one_line(str(value))
+    return one_line(text)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: treat as absent
+
+
+def _message_text(content: Any) -> str | None:
+    """The text of a response message's content (a string, or a list of text parts)."""
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p.get("text", "") for p in content if isinstance(p, dict)]
+        return "".join(p for p in parts if isinstance(p, str))
+    return None
+
+
+@CHAT_MODELS.register("openai")
+class OpenAICompatModel:
+    """A chat model behind an OpenAI-compatible ``POST {base}/chat/completions``."""
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str,
+        config: OpenAICompatConfig | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not model:
+            raise LLMConfigError("the OpenAI-compatible backend needs a model name")
+        self.model = model
+        self.base_url = normalize_base_url(base_url)
+        self.config = config or OpenAICompatConfig()
+        self._sleep = sleep
+        self._rng = random.Random()
+        parts = urlsplit(self.base_url)
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or ""
+        self._port = parts.port
+        self._path = (parts.path or "") + "/chat/completions"
+
+    @classmethod
+    def from_spec(cls, target: str, options: Mapping[str, Any] | None = None) -> OpenAICompatModel:
+        """Builds the model from ``MODEL@URL`` (or ``MODEL`` with the base URL env var)."""
+        config = config_from_options(OpenAICompatConfig, options)
+        with_url = _MODEL_AT_URL.match(target)
+        if with_url:
+            return cls(with_url["model"], with_url["url"], config)
+        base = os.environ.get(config.base_url_env, "")
+        if not base:
+            raise LLMConfigError(
+                f"spec 'openai:{target}' names no endpoint: write openai:MODEL@URL "
+                f"(e.g. openai:{target}@http://127.0.0.1:8000/v1) or set {config.base_url_env}"
+            )
+        return cls(target, base, config)
+
+    @property
+    def name(self) -> str:
+        return f"openai:{self.model}@{self.base_url}"
+
+    def __repr__(self) -> str:
+        return f"OpenAICompatModel({self.name!r}, key from ${self.config.api_key_env})"
+
+    def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        max_tokens: int = 512,
+        temperature: float = 0.0,
+        stop: Sequence[str] | None = None,
+    ) -> Completion:
+        """Asks the endpoint for the next assistant turn.
+
+        Raises:
+            LLMAuthError: HTTP 401/403.
+            LLMHTTPError: another HTTP error, or 408/429/5xx on every try.
+            LLMUnreachable: no connection after ``max_tries`` tries.
+            LLMTimeout: no answer within ``read_timeout_s``.
+            LLMResponseError: the answer is not a chat completion.
+        """
+        stops = validate_request(max_tokens, temperature, stop)
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [m.to_dict() for m in messages],
+            self.config.max_tokens_field: max_tokens,
+            "temperature": temperature,
+            "stream": False,
+        }
+        if stops:
+            body["stop"] = stops
+        body.update(self.config.extra_body)
+        start = time.perf_counter()
+        reply = self._post_with_retries(json.dumps(body).encode("utf-8"))
+        latency = time.perf_counter() - start
+        return self._parse(reply.body, messages, latency)
+
+    def _headers(self) -> dict[str, str]:
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": "heedbot",
+        }
+        key = os.environ.get(self.config.api_key_env, "")
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        return headers
+
+    def _post_with_retries(self, payload: bytes) -> _Reply:
+        tries = self.config.max_tries
+        for attempt in range(1, tries + 1):
+            try:
+                return self._post_once(payload)
+            except _Transient as exc:
+                delay = self._backoff(attempt)
+                too_long = exc.retry_after is not None and (
+                    exc.retry_after > self.config.max_retry_after_s
+                )
+                if attempt == tries or too_long:
+                    raise self._final_error(exc, attempt) from None
+                if exc.retry_after is not None:
+                    delay = exc.retry_after
+                self._sleep(delay)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _backoff(self, attempt: int) -> float:
+        base = min(self.config.max_backoff_s, self.config.backoff_s * 2 ** (attempt - 1))
+        return base * self._rng.uniform(0.5, 1.0)
+
+    def _final_error(self, exc: _Transient, attempt: int) -> Exception:
+        tries = f"{attempt} tr{'y' if attempt == 1 else 'ies'}"
+        if exc.status is None:
+            return LLMUnreachable(f"cannot reach {self.base_url} after {tries}: {exc.reason}")
+        wait = ""
+        if exc.retry_after is not None and exc.retry_after > self.config.max_retry_after_s:
+            wait = f" (server asks to retry after {exc.retry_after:g} s)"
+        return LLMHTTPError(
+            f"{self.base_url} answered HTTP {exc.status} after {tries}{wait}: {exc.reason}",
+            exc.status,
+            exc.reason,
+        )
+
+    def _post_once(self, payload: bytes) -> _Reply:
+        conn_type = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+        conn = conn_type(self._host, self._port, timeout=self.config.connect_timeout_s)
+        try:
+            try:
+                conn.connect()
+            except ssl.SSLError as exc:  # a certificate problem will not fix itself
+                raise LLMUnreachable(
+                    f"cannot reach {self.base_url}: TLS failed ({one_line(str(exc), 120)})"
+                ) from exc
+            except OSError as exc:
+                raise _Transient(_connection_reason(exc)) from exc
+            if conn.sock is not None:
+                conn.sock.settimeout(self.config.read_timeout_s)
+            try:
+                conn.request("POST", self._path, body=payload, headers=self._headers())
+                response = conn.getresponse()
+                reply = _Reply(
+                    response.status,
+                    {k.lower(): v for k, v in response.getheaders()},
+                    response.read(),
+                )
+            except TimeoutError as exc:
+                raise LLMTimeout(
+                    f"{self.base_url} sent no answer within {self.config.read_timeout_s:g} s "
+                    "(raise read_timeout_s or lower max_tokens)"
+                ) from exc
+            except (OSError, http.client.HTTPException) as exc:
+                raise _Transient(_connection_reason(exc)) from exc
+        finally:
+            conn.close()
+        self._check_status(reply)
+        return reply
+
+    def _check_status(self, reply: _Reply) -> None:
+        status = reply.status
+        if 200 <= status < 300:
+            return
+        detail = _server_message(reply.body)
+        if status in (401, 403):
+            key_env = self.config.api_key_env
+            sent = "Authorization" in self._headers()
+            what = "refused the API key" if sent else "wants an API key"
+            raise LLMAuthError(
+                f"the endpoint {what} (HTTP {status}): set {key_env} or --llm-key-env"
+                + (f" [server: {detail}]" if detail else ""),
+                status,
+                detail,
+            )
+        if status in RETRY_STATUSES or status >= 500:
+            raise _Transient(detail or f"HTTP {status}", status, _retry_after(reply.headers))
+        raise LLMHTTPError(
+            f"{self.base_url} answered HTTP {status}: {detail or 'no message'}", status, detail
+        )
+
+    def _parse(self, body: bytes, messages: Sequence[ChatMessage], latency: float) -> Completion:
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise LLMResponseError(
+                f"{self.base_url} answered with something that is not JSON: "
+                f"{one_line(repr(body), 80)}"
+            ) from None
+        if isinstance(data, dict) and data.get("error") and not data.get("choices"):
+            raise LLMResponseError(
+                f"{self.base_url} answered an error: {_server_message(body)}"
+            ) from None
+        try:
+            choice = data["choices"][0]
+            text = _message_text(choice["message"].get("content"))
+        except (KeyError, IndexError, TypeError, AttributeError):
+            keys = ", ".join(sorted(data)) if isinstance(data, dict) else type(data).__name__
+            raise LLMResponseError(
+                f"{self.base_url} answered without choices[0].message (got: {keys})"
+            ) from None
+        if text is None:
+            raise LLMResponseError(f"{self.base_url} answered a message without text content")
+        usage = data.get("usage") or {}
+        prompt_tokens = usage.get("prompt_tokens")
+        completion_tokens = usage.get("completion_tokens")
+        estimated = not (isinstance(prompt_tokens, int) and isinstance(completion_tokens, int))
+        if estimated:
+            prompt_tokens = sum(estimate_tokens(m.content) for m in messages)
+            completion_tokens = estimate_tokens(text)
+        return Completion(
+            text=text,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            latency_s=latency,
+            model=self.name,
+            estimated=estimated,
+            finish_reason=choice.get("finish_reason"),
+        )

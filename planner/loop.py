@@ -1,0 +1,187 @@
+"""The ReAct loop: Thought -> code -> sandboxed run -> Observation, until done.
+
+Each step the backend sees the instruction, the scene, retrieved knowledge and the
+history; its code runs in the sandbox, whose skill calls cross to `SkillApi` here. A
+call to a function nobody defined is written by the backend first (hierarchical code
+generation) and kept for later steps of the same task.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from planner.api import SkillApi, api_listing
+from planner.backend import PlannerBackend, PlannerContext, Proposal, StepRecord
+from planner.events import EventBus
+from planner.sandbox.checker import ProgramRejected
+from planner.sandbox.executor import ExecutionResult, SandboxExecutor
+from skills.objects import ObjectState
+
+SceneText = Callable[[Sequence[ObjectState]], str]
+SceneDiff = Callable[[Sequence[ObjectState], Sequence[ObjectState]], list[str]]
+MAX_FGEN_ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """Limits of one task.
+
+    Attributes:
+        max_steps: most Thought/code/Observation steps.
+        max_defined: most functions the backend may generate for one task.
+    """
+
+    max_steps: int = 8
+    max_defined: int = 8
+
+
+@dataclass
+class TaskOutcome:
+    """How a task ended and what it cost."""
+
+    status: str  # "done" | "refused" | "max_steps" | "stopped"
+    steps: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    model_s: float = 0.0
+    overhead_s: list[float] = field(default_factory=list)  # per step, excluding model and run
+    questions: list[tuple[str, str]] = field(default_factory=list)
+    history: list[StepRecord] = field(default_factory=list)
+    rescued: int = 0  # failed steps followed by a successful one (self-debugging)
+    reason: str = ""
+
+
+class ReActLoop:
+    """Runs one instruction to completion against a `SkillApi` through a sandbox."""
+
+    def __init__(
+        self,
+        backend: PlannerBackend,
+        api: SkillApi,
+        executor: SandboxExecutor,
+        scene_text: SceneText,
+        scene_diff: SceneDiff,
+        config: LoopConfig | None = None,
+    ) -> None:
+        self.backend = backend
+        self.api = api
+        self.executor = executor
+        self.scene_text = scene_text
+        self.scene_diff = scene_diff
+        self.config = config or LoopConfig()
+        self.bus: EventBus = api.bus
+        self.prelude: list[str] = []
+        self.defined: set[str] = set()
+
+    def run(self, instruction: str, knowledge: Sequence[str] = ()) -> TaskOutcome:
+        outcome = TaskOutcome(status="max_steps")
+        self.bus.publish(
+            "start", instruction=instruction, backend=self.backend.name, knowledge=list(knowledge)
+        )
+        last_failed = False
+        for step in range(1, self.config.max_steps + 1):
+            self.bus.step = step
+            if self.bus.stop_requested:
+                outcome.status = "stopped"
+                break
+            t0 = time.perf_counter()
+            context = self._context(instruction, knowledge, outcome)
+            proposal = self.backend.propose(context)
+            self._account(outcome, proposal)
+            self.bus.publish("thought", text=proposal.thought)
+            self.bus.publish("code", code=proposal.code)
+            result, overhead = self._execute(proposal, context, outcome, t0)
+            outcome.overhead_s.append(overhead)
+            log = self.api.new_program()
+            observation = self._observe(result, log, context.scene)
+            ok = result.ok
+            outcome.history.append(StepRecord(proposal.thought, proposal.code, observation, ok))
+            outcome.questions.extend(log.questions)
+            outcome.steps = step
+            self.bus.publish("observation", text=observation, ok=ok)
+            if last_failed and ok:
+                outcome.rescued += 1
+            last_failed = not ok
+            if log.ended is not None and ok:
+                outcome.status, outcome.reason = log.ended, log.reason
+                break
+        self.bus.publish("done", status=outcome.status, steps=outcome.steps)
+        return outcome
+
+    # --- pieces ------------------------------------------------------------------------------
+    def _context(
+        self, instruction: str, knowledge: Sequence[str], outcome: TaskOutcome
+    ) -> PlannerContext:
+        scene = tuple(self.api.objects_source())
+        return PlannerContext(
+            instruction=instruction,
+            scene=scene,
+            scene_text=self.scene_text(scene),
+            history=tuple(outcome.history),
+            knowledge=tuple(knowledge),
+            answers=tuple(outcome.questions),
+            api=api_listing(),
+        )
+
+    @staticmethod
+    def _account(outcome: TaskOutcome, proposal: Proposal) -> None:
+        outcome.prompt_tokens += proposal.prompt_tokens
+        outcome.completion_tokens += proposal.completion_tokens
+        outcome.model_s += proposal.latency_s
+
+    def _execute(
+        self, proposal: Proposal, context: PlannerContext, outcome: TaskOutcome, t0: float
+    ) -> tuple[ExecutionResult, float]:
+        """Check, define missing functions, run; return the result and the loop's own overhead."""
+        model_s = proposal.latency_s
+        try:
+            self._define_missing(proposal.code, context, outcome)
+            checked_s = time.perf_counter()
+            result = self.executor.run(proposal.code, "\n\n".join(self.prelude))
+        except ProgramRejected as rejected:
+            return ExecutionResult.rejected(rejected), time.perf_counter() - t0 - model_s
+        overhead = (checked_s - t0 - model_s) + max(
+            0.0, result.wall_s - result.handler_s - result.run_s
+        )
+        return result, overhead
+
+    def _define_missing(self, code: str, context: PlannerContext, outcome: TaskOutcome) -> None:
+        for _ in range(MAX_FGEN_ROUNDS):
+            missing = [
+                f
+                for f in self.executor.check(code, "\n\n".join(self.prelude)).undefined_functions
+                if f not in self.defined
+            ]
+            if not missing:
+                return
+            for name in missing:
+                if len(self.defined) >= self.config.max_defined:
+                    raise ProgramRejected(
+                        0, f"too many new functions (limit {self.config.max_defined})"
+                    )
+                proposal = self.backend.define(name, code, context)
+                self._account(outcome, proposal)
+                self.bus.publish("code", code=proposal.code, defines=name)
+                self.executor.check(proposal.code, "\n\n".join(self.prelude))
+                self.prelude.append(proposal.code)
+                self.defined.add(name)
+
+    def _observe(self, result: ExecutionResult, log, before: Sequence[ObjectState]) -> str:
+        lines = []
+        for r in log.results:
+            mark = "ok" if r["success"] else "FAILED"
+            lines.append(f"{r['skill']}: {mark} - {r['message']}")
+        lines += [f"said: {s}" for s in log.said]
+        lines += [f"asked: {q} -> answer: {a}" for q, a in log.questions]
+        if result.output:
+            lines.append(f"printed: {result.output.strip()}")
+        if result.error is not None:
+            where = f" (line {result.error.line})" if result.error.line else ""
+            lines.append(f"error{where}: {result.error.type}: {result.error.message}")
+        changes = self.scene_diff(before, self.api.objects_source())
+        lines.append("scene changes: " + ("; ".join(changes) if changes else "none"))
+        if log.ended:
+            lines.append(f"task {log.ended}")
+        return "\n".join(lines)
