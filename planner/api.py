@@ -99,7 +99,7 @@ class SkillApi:
         param_defaults: ParamDefaults | None = None,
     ) -> None:
         self.skills = skills
-        self.objects = objects
+        self.source = objects
         self.bus = bus
         self._ask = ask
         self._param_defaults = param_defaults or (lambda skill, obj: {})
@@ -124,7 +124,7 @@ class SkillApi:
 
     # --- helpers -----------------------------------------------------------------------------
     def _object(self, name: str) -> ObjectState:
-        return find_object(self.objects, name)
+        return find_object(self.source, name)
 
     def _skill(self, name: str, run: Callable[[], SkillResult]) -> bool:
         if not self.bus.skill_boundary():
@@ -291,7 +291,7 @@ class SkillApi:
         ]
 
     def objects_source(self) -> list[ObjectState]:
-        return self.objects.objects()
+        return self.source.objects()
 
     @api_function("query", "get_pos(obj)", Param("obj", "str"), returns="[x, y, z]")
     def get_pos(self, obj: str) -> list[float]:

@@ -74,6 +74,7 @@ class ReActLoop:
         self.bus: EventBus = api.bus
         self.prelude: list[str] = []
         self.defined: set[str] = set()
+        self.defined_this_step = False
 
     def run(self, instruction: str, knowledge: Sequence[str] = ()) -> TaskOutcome:
         outcome = TaskOutcome(status="max_steps")
@@ -88,11 +89,13 @@ class ReActLoop:
                 break
             t0 = time.perf_counter()
             context = self._context(instruction, knowledge, outcome)
+            t_model = time.perf_counter()
             proposal = self.backend.propose(context)
+            model_s = proposal.latency_s or (time.perf_counter() - t_model)
             self._account(outcome, proposal)
             self.bus.publish("thought", text=proposal.thought)
             self.bus.publish("code", code=proposal.code)
-            result, overhead = self._execute(proposal, context, outcome, t0)
+            result, overhead = self._execute(proposal, context, outcome, t0, model_s)
             outcome.overhead_s.append(overhead)
             log = self.api.new_program()
             observation = self._observe(result, log, context.scene)
@@ -132,12 +135,21 @@ class ReActLoop:
         outcome.model_s += proposal.latency_s
 
     def _execute(
-        self, proposal: Proposal, context: PlannerContext, outcome: TaskOutcome, t0: float
+        self,
+        proposal: Proposal,
+        context: PlannerContext,
+        outcome: TaskOutcome,
+        t0: float,
+        model_s: float,
     ) -> tuple[ExecutionResult, float]:
-        """Check, define missing functions, run; return the result and the loop's own overhead."""
-        model_s = proposal.latency_s
+        """Check, define missing functions, run; return the result and the loop's own
+        overhead: the step's time less model time (proposing and defining functions), the
+        program's own run time and the skills' time."""
         try:
+            t_define = time.perf_counter()
             self._define_missing(proposal.code, context, outcome)
+            if self.defined_this_step:
+                model_s += time.perf_counter() - t_define
             checked_s = time.perf_counter()
             result = self.executor.run(proposal.code, "\n\n".join(self.prelude))
         except ProgramRejected as rejected:
@@ -148,6 +160,7 @@ class ReActLoop:
         return result, overhead
 
     def _define_missing(self, code: str, context: PlannerContext, outcome: TaskOutcome) -> None:
+        self.defined_this_step = False
         for _ in range(MAX_FGEN_ROUNDS):
             missing = [
                 f
@@ -167,6 +180,7 @@ class ReActLoop:
                 self.executor.check(proposal.code, "\n\n".join(self.prelude))
                 self.prelude.append(proposal.code)
                 self.defined.add(name)
+                self.defined_this_step = True
 
     def _observe(self, result: ExecutionResult, log, before: Sequence[ObjectState]) -> str:
         lines = []

@@ -1,0 +1,121 @@
+"""`heed` commands end to end: run, eval, sim demo, suite checks and their errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from heed.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_run_carries_out_an_instruction_and_writes_the_run_folder(tmp_path):
+    result = invoke(
+        "run",
+        "put the red block in the blue bowl",
+        "--seed",
+        "1",
+        "--runs-dir",
+        str(tmp_path),
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["success"] and report["status"] == "done"
+    run_dir = Path(report["run_dir"])
+    for name in (
+        "config.json",
+        "trace.jsonl",
+        "scene_initial.json",
+        "scene_final.json",
+        "result.json",
+    ):
+        assert (run_dir / name).is_file(), name
+    events = [
+        json.loads(line)["event"] for line in (run_dir / "trace.jsonl").read_text().splitlines()
+    ]
+    assert {"start", "thought", "code", "skill_end", "observation", "done"} <= set(events)
+
+
+def test_run_a_suite_scene_with_video(tmp_path):
+    result = invoke(
+        "run",
+        "--scene",
+        "suites/tabletop.yaml#stack-01",
+        "--video",
+        "--runs-dir",
+        str(tmp_path),
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    run_dir = Path(json.loads(result.output)["run_dir"])
+    assert (run_dir / "episode.mp4").stat().st_size > 10_000
+
+
+def test_eval_reports_per_episode_keys_and_a_summary(tmp_path):
+    out = tmp_path / "eval.json"
+    result = invoke(
+        "eval",
+        "suites/tabletop.yaml",
+        "--only",
+        "place-01",
+        "--only",
+        "refuse-01",
+        "--only",
+        "ask-01",
+        "--json",
+        str(out),
+        "--runs-dir",
+        str(tmp_path),
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["suite"] == "tabletop" and data["backend"] == "embedded"
+    keys = {
+        "id",
+        "round",
+        "success",
+        "failed_predicates",
+        "corrections",
+        "questions",
+        "steps",
+        "prompt_tokens",
+        "completion_tokens",
+        "wall_s",
+        "run_dir",
+    }
+    assert [e["id"] for e in data["episodes"]] == ["place-01", "ask-01", "refuse-01"]
+    assert all(keys <= set(e) for e in data["episodes"])
+    assert all(e["success"] for e in data["episodes"])
+    assert data["episodes"][1]["questions"] == 1
+    assert data["summary"]["overall"]["success_rate"] == 1.0
+    assert set(data["summary"]["families"]) == {"place", "ask", "refuse"}
+
+
+def test_user_mistakes_get_one_line_errors_not_tracebacks(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nepisodes:\n  - id: a\n    seed: 0\n    objects: []\n")
+    for args in (
+        ("eval", str(bad)),
+        ("sim", "check", str(bad)),
+        ("run", "--scene", "suites/tabletop.yaml#no-such-episode"),
+        ("run", "put it away", "--llm", "nonsense:model"),
+    ):
+        result = invoke(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "Traceback" not in result.output
+        assert "error:" in result.output
+
+
+def test_sim_demo_writes_video_and_passes_its_predicates(tmp_path):
+    result = invoke("sim", "demo", "--runs-dir", str(tmp_path), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["success"] and Path(report["video"]).stat().st_size > 10_000

@@ -1,0 +1,206 @@
+"""The ReAct loop end to end on the simulator, driven by a scripted test backend."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from heed.episode import scene_changes, scene_text
+from planner.api import API, SkillApi, api_listing, function_specs
+from planner.backend import PlannerContext, Proposal
+from planner.events import Event, EventBus
+from planner.loop import LoopConfig, ReActLoop
+from planner.sandbox import SandboxExecutor, SandboxLimits
+from skills.errors import HeedError
+from skills.primitives import Skills
+
+Script = Callable[[PlannerContext], str] | str
+
+
+@dataclass
+class ScriptedBackend:
+    """Test double: replies with scripted programs in order and records what it saw."""
+
+    steps: list[Script]
+    definitions: dict[str, str] = field(default_factory=dict)
+    seen: list[PlannerContext] = field(default_factory=list)
+    name: str = "scripted"
+
+    def propose(self, context: PlannerContext) -> Proposal:
+        self.seen.append(context)
+        step = self.steps[min(len(self.seen), len(self.steps)) - 1]
+        code = step(context) if callable(step) else step
+        return Proposal(f"step {len(self.seen)}", code, prompt_tokens=10, completion_tokens=5)
+
+    def define(self, function: str, call_site: str, context: PlannerContext) -> Proposal:
+        return Proposal(f"define {function}", self.definitions[function])
+
+
+@pytest.fixture
+def scene(make_env, item):
+    return make_env(
+        item("block", "red", (0.45, 0.10)),
+        item("block", "green", (0.55, -0.15)),
+        item("bowl", "blue", (0.60, 0.15)),
+    )
+
+
+@pytest.fixture
+def harness(scene) -> Iterator[Callable[..., tuple[ReActLoop, list[Event]]]]:
+    executors: list[SandboxExecutor] = []
+
+    def build(backend: ScriptedBackend, answers: dict[str, str] | None = None, max_steps: int = 4):
+        bus = EventBus()
+        events: list[Event] = []
+        bus.subscribe(events.append)
+        skills = Skills(scene.robot, scene)
+        skills.listeners.append(lambda kind, payload: bus.publish(kind, **payload))
+        ask = lambda q: next((a for k, a in (answers or {}).items() if k in q), "I don't know")
+        api = SkillApi(skills, scene, bus, ask)
+        executor = SandboxExecutor(
+            function_specs(),
+            api.call,
+            SandboxLimits(timeout_s=5),
+            on_abort=scene.robot.stop,
+            forward_errors=(HeedError,),
+        )
+        executors.append(executor)
+        loop = ReActLoop(
+            backend, api, executor, scene_text, scene_changes, LoopConfig(max_steps=max_steps)
+        )
+        return loop, events
+
+    yield build
+    for executor in executors:
+        executor.close()
+
+
+def kinds(events: list[Event]) -> list[str]:
+    return [e.kind for e in events]
+
+
+def test_a_program_runs_and_the_task_ends_with_done(harness, scene):
+    backend = ScriptedBackend(['put_first_on_second("red block", "blue bowl")\ndone()'])
+    loop, events = harness(backend)
+    outcome = loop.run("put the red block in the blue bowl")
+    assert outcome.status == "done" and outcome.steps == 1
+    assert outcome.prompt_tokens == 10 and outcome.completion_tokens == 5
+    assert all(c.ok for c in scene.check([_in("red block", "blue bowl")]))
+    assert kinds(events)[:3] == ["start", "thought", "code"]
+    assert {"skill_start", "skill_end", "observation", "done"} <= set(kinds(events))
+    observation = next(e for e in events if e.kind == "observation").data["text"]
+    assert "place: ok" in observation and "red block" in observation
+
+
+def test_a_failed_step_is_observed_and_the_next_step_fixes_it(harness):
+    backend = ScriptedBackend(
+        [
+            'pick("purple block")',  # not in the scene: the error is the observation
+            lambda ctx: (
+                'put_first_on_second("green block", "blue bowl")\ndone()'
+                if "purple block" in ctx.history[-1].observation
+                else "done()"
+            ),
+        ]
+    )
+    loop, _ = harness(backend)
+    outcome = loop.run("put a block in the bowl")
+    assert outcome.status == "done" and outcome.steps == 2 and outcome.rescued == 1
+    first = outcome.history[0]
+    assert not first.ok and "unknown object 'purple block'" in first.observation
+    assert "line 1" in first.observation
+
+
+def test_a_program_the_checker_refuses_is_reported_not_run(harness):
+    backend = ScriptedBackend(["import os\ndone()", "done()"])
+    loop, _ = harness(backend)
+    outcome = loop.run("anything")
+    assert "import is not allowed" in outcome.history[0].observation
+    assert outcome.status == "done"
+
+
+def test_an_undefined_function_is_written_by_the_backend_then_reused(harness, scene):
+    backend = ScriptedBackend(
+        ['put_in_bowl("red block")\ndone()'],
+        definitions={
+            "put_in_bowl": 'def put_in_bowl(name):\n    put_first_on_second(name, "blue bowl")'
+        },
+    )
+    loop, events = harness(backend)
+    outcome = loop.run("put the red block in the bowl")
+    assert outcome.status == "done"
+    assert any(e.kind == "code" and e.data.get("defines") == "put_in_bowl" for e in events)
+    assert "put_in_bowl" in loop.defined and all(
+        c.ok for c in scene.check([_in("red block", "blue bowl")])
+    )
+
+
+def test_ask_reaches_the_user_and_the_answer_is_in_the_next_context(harness):
+    backend = ScriptedBackend(
+        [
+            'ask("Which block do you mean?")',
+            lambda ctx: (
+                "done()" if ctx.answers == (("Which block do you mean?", "the red one"),) else ""
+            ),
+        ]
+    )
+    loop, events = harness(backend, answers={"block": "the red one"})
+    outcome = loop.run("move the block")
+    assert outcome.status == "done" and outcome.questions == [
+        ("Which block do you mean?", "the red one")
+    ]
+    assert [e.data["text"] for e in events if e.kind == "answer"] == ["the red one"]
+
+
+def test_refuse_ends_the_task_without_motion(harness, scene):
+    before = scene.robot.state().joints
+    loop, _ = harness(ScriptedBackend(['refuse("there is no purple block")']))
+    outcome = loop.run("put the purple block in the bowl")
+    assert outcome.status == "refused" and outcome.reason == "there is no purple block"
+    assert scene.robot.state().joints == before
+
+
+def test_the_loop_stops_at_max_steps(harness):
+    loop, _ = harness(ScriptedBackend(['say("thinking")']), max_steps=3)
+    outcome = loop.run("never finishes")
+    assert outcome.status == "max_steps" and outcome.steps == 3
+
+
+def test_a_stop_request_ends_the_loop_at_the_next_skill_boundary(harness):
+    backend = ScriptedBackend(['put_first_on_second("red block", "blue bowl")\ndone()'])
+    loop, events = harness(backend)
+    loop.bus.subscribe(lambda e: loop.bus.request_stop() if e.kind == "code" else None)
+    outcome = loop.run("put the red block in the blue bowl")
+    assert outcome.status == "stopped"
+    assert "stopped by the operator" in outcome.history[0].observation
+    assert "skill_start" not in kinds(events)
+
+
+def test_a_paused_loop_waits_at_the_skill_boundary_until_resumed(harness):
+    backend = ScriptedBackend(['put_first_on_second("red block", "blue bowl")\ndone()'])
+    loop, events = harness(backend)
+    loop.bus.subscribe(lambda e: loop.bus.pause() if e.kind == "code" else None)
+    timer = threading.Timer(0.3, loop.bus.resume)
+    timer.start()
+    outcome = loop.run("put the red block in the blue bowl")
+    timer.join()
+    assert outcome.status == "done"
+    code_t = next(e.t_wall for e in events if e.kind == "code")
+    skill_t = next(e.t_wall for e in events if e.kind == "skill_start")
+    assert skill_t - code_t >= 0.25
+
+
+def test_the_api_listing_is_generated_from_the_declarations():
+    listing = api_listing()
+    for name in API:
+        assert f"{name}(" in listing
+    assert "pick(obj, grasp_height=None" in listing and "# robot skills" in listing
+
+
+def _in(a: str, b: str):
+    from sim.predicates import parse_predicate
+
+    return parse_predicate({"in": [a, b]}, {a: "block", b: "bowl"})
