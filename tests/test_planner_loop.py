@@ -58,7 +58,10 @@ def harness(scene) -> Iterator[Callable[..., tuple[ReActLoop, list[Event]]]]:
         bus.subscribe(events.append)
         skills = Skills(scene.robot, scene)
         skills.listeners.append(lambda kind, payload: bus.publish(kind, **payload))
-        ask = lambda q: next((a for k, a in (answers or {}).items() if k in q), "I don't know")
+
+        def ask(question: str) -> str:
+            return next((a for k, a in (answers or {}).items() if k in question), "I don't know")
+
         api = SkillApi(skills, scene, bus, ask)
         executor = SandboxExecutor(
             function_specs(),
