@@ -1,5 +1,5 @@
 # Two entry points do all set-up on a fresh machine with Python 3.11:
-#   make demo   - create .venv, install heedbot, run the offline simulator demo
+#   make demo   - create .venv, install heedbot, run the offline planner demo (with a video)
 #   make test   - create .venv, install heedbot with its dev extra, run ruff and the tests
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 .PHONY: install demo test lint bench
 install: $(STAMP)
 
+DEMO_INSTRUCTION := put the red block in the blue bowl, then stack the green block on the yellow block and move the purple bar to the bottom right corner
+
 demo: $(STAMP)
-	$(VENV)/bin/heed sim demo
+	$(VENV)/bin/heed run "$(DEMO_INSTRUCTION)" --video
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -24,3 +26,5 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m benchmarks.skills
+	$(VENV)/bin/python -m benchmarks.perception
+	$(VENV)/bin/python -m benchmarks.planner

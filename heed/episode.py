@@ -30,7 +30,7 @@ from skills.errors import HeedError
 from skills.objects import ObjectState
 from skills.primitives import Skills
 
-BackendFactory = Callable[[], PlannerBackend]
+OBSERVED_RELATIONS = ("on", "in")  # relation changes an Observation reports
 
 
 @dataclass
@@ -84,7 +84,7 @@ def scene_text(objects: Iterable[ObjectState]) -> str:
 
 def scene_changes(before: Iterable[ObjectState], after: Iterable[ObjectState]) -> list[str]:
     diff = SceneGraph.build(after).diff(SceneGraph.build(before))
-    return [line for line in diff.to_text().splitlines() if line.strip()]
+    return [line for line in diff.to_text(OBSERVED_RELATIONS).splitlines() if line.strip()]
 
 
 def run_episode(

@@ -9,7 +9,7 @@ keep, and `diff` the observation after an action: what moved, appeared, disappea
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
@@ -236,8 +236,9 @@ class SceneDiff:
     def __bool__(self) -> bool:
         return bool(self.moved or self.appeared or self.disappeared or self.gained or self.lost)
 
-    def to_text(self) -> str:
-        """One line per kind of change, or ``nothing changed``."""
+    def to_text(self, relations: Collection[str] | None = None) -> str:
+        """One line per kind of change, or ``nothing changed``; `relations` limits which
+        relation changes are listed (the planner's Observation shows only on/in)."""
         if not self:
             return "nothing changed"
         lines = []
@@ -254,11 +255,15 @@ class SceneDiff:
             lines.append(f"appeared: {', '.join(self.appeared)}")
         if self.disappeared:
             lines.append(f"disappeared: {', '.join(self.disappeared)}")
-        if self.gained:
-            lines.append(f"now: {_edge_text(self.gained)}")
-        if self.lost:
-            lines.append(f"no longer: {_edge_text(self.lost)}")
-        return "\n".join(lines)
+        gained, lost = (
+            [e for e in edges if relations is None or e[0] in relations]
+            for edges in (self.gained, self.lost)
+        )
+        if gained:
+            lines.append(f"now: {_edge_text(gained)}")
+        if lost:
+            lines.append(f"no longer: {_edge_text(lost)}")
+        return "\n".join(lines) or "nothing changed"
 
     def to_dict(self) -> dict[str, Any]:
         return {
