@@ -30,7 +30,7 @@ from skills.errors import HeedError
 from skills.objects import ObjectState
 from skills.primitives import Skills
 
-OBSERVED_RELATIONS = ("on", "in")  # relation changes an Observation reports
+OBSERVED_RELATIONS = ("on", "in")  # relations prompts and Observations list (others derive)
 
 
 @dataclass
@@ -79,7 +79,7 @@ class EpisodeResult:
 
 
 def scene_text(objects: Iterable[ObjectState]) -> str:
-    return SceneGraph.build(objects).to_text()
+    return SceneGraph.build(objects).to_text(OBSERVED_RELATIONS)
 
 
 def scene_changes(before: Iterable[ObjectState], after: Iterable[ObjectState]) -> list[str]:

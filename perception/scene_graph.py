@@ -83,10 +83,8 @@ class SceneNode(ObjectState):
         kind = f"{self.color} {self.category}"
         x, y, z = (v * 100 for v in self.position)
         sx, sy, sz = (v * 100 for v in self.size)
-        text = (
-            f"{self.name}: {kind} at ({x:.1f}, {y:.1f}, {z:.1f}), size {sx:.1f} x {sy:.1f} x "
-            f"{sz:.1f}"
-        )
+        label = self.name if self.name.startswith(kind) else f"{self.name}: {kind}"
+        text = f"{label} at ({x:.1f}, {y:.1f}, {z:.1f}), size {sx:.1f} x {sy:.1f} x {sz:.1f}"
         if self.category not in ROUND_CATEGORIES:
             text += f", yaw {round(math.degrees(self.yaw))}"
         if not self.upright:
@@ -155,15 +153,17 @@ class SceneGraph:
         return [e for e in self.edges if e[1] == name]
 
     # --- views ---------------------------------------------------------------------------
-    def to_text(self) -> str:
-        """Objects (position and size in cm) then relations, one subject per line, sorted."""
+    def to_text(self, relations: Collection[str] | None = None) -> str:
+        """Objects (position and size in cm) then relations, one subject per line, sorted;
+        `relations` limits which relations are listed (prompts keep only on/in)."""
         if not self.nodes:
             return EMPTY_TEXT
         lines = ["objects (x, y, z and size in cm, yaw in degrees):"]
         lines += [f"- {n.describe()}" for n in self.nodes]
-        if self.edges:
+        edges = [e for e in self.edges if relations is None or e[0] in relations]
+        if edges:
             lines.append("relations:")
-            for subject, edges in groupby(self.edges, key=lambda e: e[1]):
+            for subject, edges in groupby(edges, key=lambda e: e[1]):
                 parts = [
                     f"{relation} {', '.join(e[2] for e in group)}"
                     for relation, group in groupby(edges, key=lambda e: e[0])

@@ -10,14 +10,14 @@ from __future__ import annotations
 from planner.backend import PlannerContext, Proposal
 from planner.embedded.backend import EmbeddedPlanner
 from planner.llm import ChatMessage, ChatModel, Completion, make_chat_model, parse_reply
-from planner.sandbox import program_rules
 
 SYSTEM = """You control a robot arm over a table by writing short Python programs.
 Frame: x points away from the robot, y to its left, metres; the table workspace is
 x 0.30..0.70, y -0.30..0.30. Use object names exactly as the scene lists them.
 Functions you may call:
 {api}
-{rules}
+Plain Python only: no import, class, lambda, try, with, generators or names starting
+with "_"; math functions (sqrt, sin, cos, atan2, hypot, pi) and dist(a, b) are there.
 Answer with one line "Thought: ..." and then one ```python block. Call done() when the
 instruction is complete, refuse(reason) if it is impossible here (an object is missing),
 ask(question) if it is ambiguous. If the last step failed, fix the cause and continue
@@ -26,15 +26,15 @@ from the current scene."""
 EXAMPLES = (
     (
         "Instruction: put the green block on the blue bowl\nScene:\n"
-        "- blue bowl: blue bowl at (60.0, -5.0, 2.5), size 17.0 x 17.0 x 5.0\n"
-        "- green block: green block at (45.0, 10.0, 2.0), size 4.0 x 4.0 x 4.0",
+        "- blue bowl at (60.0, -5.0, 2.5), size 17.0 x 17.0 x 5.0\n"
+        "- green block at (45.0, 10.0, 2.0), size 4.0 x 4.0 x 4.0, yaw 0",
         "Thought: Pick the green block and place it in the blue bowl.\n```python\n"
         'put_first_on_second("green block", "blue bowl")\ndone()\n```',
     ),
     (
         "Instruction: line up the blocks along the top side\nScene:\n"
-        "- red block: red block at (40.0, 0.0, 2.0), size 4.0 x 4.0 x 4.0\n"
-        "- yellow block: yellow block at (50.0, 20.0, 2.0), size 4.0 x 4.0 x 4.0",
+        "- red block at (40.0, 0.0, 2.0), size 4.0 x 4.0 x 4.0, yaw 0\n"
+        "- yellow block at (50.0, 20.0, 2.0), size 4.0 x 4.0 x 4.0, yaw 0",
         "Thought: Place each block on the top side, 8 cm apart.\n```python\n"
         'for i, name in enumerate(objects(category="block")):\n'
         "    put_first_on_second(name, [0.64, 0.08 - 0.08 * i])\ndone()\n```",
@@ -109,7 +109,7 @@ class ChatPlanner:
 
 
 def _system(context: PlannerContext) -> str:
-    return SYSTEM.format(api=context.api, rules=program_rules())
+    return SYSTEM.format(api=context.api)
 
 
 def _merge(first: Completion, second: Completion) -> Completion:

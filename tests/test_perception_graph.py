@@ -111,8 +111,8 @@ def test_text_lists_objects_in_cm_then_relations_by_subject():
     )
     assert graph.to_text() == (
         "objects (x, y, z and size in cm, yaw in degrees):\n"
-        "- green block: green block at (45.0, 10.0, 2.0), size 4.0 x 4.0 x 4.0, yaw 0\n"
-        "- red block: red block at (60.0, 10.0, 2.0), size 4.0 x 4.0 x 4.0, yaw 30\n"
+        "- green block at (45.0, 10.0, 2.0), size 4.0 x 4.0 x 4.0, yaw 0\n"
+        "- red block at (60.0, 10.0, 2.0), size 4.0 x 4.0 x 4.0, yaw 30\n"
         "relations:\n"
         "- green block: in_front_of red block\n"
         "- red block: behind green block"
