@@ -160,10 +160,10 @@ class SceneGraph:
             return EMPTY_TEXT
         lines = ["objects (x, y, z and size in cm, yaw in degrees):"]
         lines += [f"- {n.describe()}" for n in self.nodes]
-        edges = [e for e in self.edges if relations is None or e[0] in relations]
-        if edges:
+        shown = [e for e in self.edges if relations is None or e[0] in relations]
+        if shown:
             lines.append("relations:")
-            for subject, edges in groupby(edges, key=lambda e: e[1]):
+            for subject, edges in groupby(shown, key=lambda e: e[1]):
                 parts = [
                     f"{relation} {', '.join(e[2] for e in group)}"
                     for relation, group in groupby(edges, key=lambda e: e[0])
