@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from heed.bridge_cmd import bridge_app
 from heed.perceive import register as register_perceive
 from skills.errors import HeedError
 
@@ -108,6 +109,16 @@ ObjectsOption = Annotated[
     typer.Option("--objects", help="Object source: segmentation (default), rgbd or ground_truth."),
 ]
 RunsDirOption = Annotated[Path, typer.Option(help="Folder that receives the run folders.")]
+RobotOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Run against the simulator behind a bridge (tcp://host:port, see "
+        "`heed bridge serve`) instead of a local one."
+    ),
+]
+KeysOption = Annotated[
+    Path | None, typer.Option(help="Folder of CURVE keys for the bridge (`heed bridge keys`).")
+]
 
 
 def _episode_for(instruction: str, scene: str | None, seed: int | None):
@@ -145,6 +156,8 @@ def run(
     objects: ObjectsOption = "segmentation",
     video: Annotated[bool, typer.Option(help="Record episode.mp4 into the run folder.")] = False,
     gui: Annotated[bool, typer.Option(help="Open the PyBullet GUI (needs a display).")] = False,
+    robot: RobotOption = None,
+    keys: KeysOption = None,
     runs_dir: RunsDirOption = Path("runs"),
     as_json: JsonFlag = False,
 ) -> None:
@@ -160,7 +173,9 @@ def run(
         if not episode.instruction:
             raise fail("give an instruction, or a --scene whose episode has one")
         backend = make_backend(llm)
-        options = RunOptions(objects=objects, video=video, gui=gui, runs_dir=runs_dir)
+        options = RunOptions(
+            objects=objects, video=video, gui=gui, runs_dir=runs_dir, robot=robot, keys=keys
+        )
         subscribers = [] if as_json else [ConsolePrinter(console)]
         result = run_episode(episode, backend, options, subscribers)
     except (HeedError, ValueError, KeyError) as error:
@@ -188,6 +203,8 @@ def eval_suite(
         list[str] | None, typer.Option(help="Run only these episode ids or families (repeatable).")
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results here.")] = None,
+    robot: RobotOption = None,
+    keys: KeysOption = None,
     runs_dir: RunsDirOption = Path("runs"),
 ) -> None:
     """Run every episode of a suite with a progress bar, print success per family and
@@ -201,7 +218,7 @@ def eval_suite(
     try:
         loaded = load_suite(suite)
         episodes = select(loaded, only or [])
-        options = RunOptions(objects=objects, runs_dir=runs_dir)
+        options = RunOptions(objects=objects, runs_dir=runs_dir, robot=robot, keys=keys)
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console
         ) as bar:
@@ -296,6 +313,7 @@ def sim_check(
 
 
 register_perceive(app)
+app.add_typer(bridge_app, name="bridge")
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bridge.client import RemoteEpisode
 from heed.runs import RunFolder
 from heed.teleop import SimulatedTeleoperator
 from perception.scene_graph import SceneGraph
@@ -44,6 +45,8 @@ class RunOptions:
         fps: video frames per simulated second.
         gui: show the PyBullet GUI.
         runs_dir: where run folders go.
+        robot: ``tcp://host:port`` of a bridge serving the simulator, instead of a local one.
+        keys: folder of CURVE keys for the bridge (``heed bridge keys``), if it uses them.
     """
 
     objects: str = DEFAULT_OBJECT_SOURCE
@@ -52,6 +55,14 @@ class RunOptions:
     fps: float = 10.0
     gui: bool = False
     runs_dir: Path = Path("runs")
+    robot: str | None = None
+    keys: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.robot is not None and self.video:
+            raise ValueError("--video records the local simulator; drop it with --robot")
+        if self.robot is not None and self.gui:
+            raise ValueError("--gui shows the local simulator; drop it with --robot")
 
 
 @dataclass
@@ -87,6 +98,16 @@ def scene_changes(before: Iterable[ObjectState], after: Iterable[ObjectState]) -
     return [line for line in diff.to_text(OBSERVED_RELATIONS).splitlines() if line.strip()]
 
 
+def open_episode(episode: Episode, options: RunOptions) -> TabletopEnv | RemoteEpisode:
+    """The episode's scene: a local simulator, or the simulator behind a bridge."""
+    if options.robot is None:
+        return TabletopEnv.from_episode(episode, WorldConfig(gui=options.gui))
+    from bridge.client import connect_robot
+
+    client = connect_robot(options.robot, keys=options.keys)
+    return client.start_episode(episode)
+
+
 def run_episode(
     episode: Episode,
     backend: PlannerBackend,
@@ -105,13 +126,13 @@ def run_episode(
             "video": options.video,
             "camera": options.camera,
             "fps": options.fps,
+            "robot": options.robot or "local simulator",
         },
     )
-    config = WorldConfig(gui=options.gui)
-    with TabletopEnv.from_episode(episode, config) as env, run.trace() as trace:
+    with open_episode(episode, options) as env, run.trace() as trace:
         bus = EventBus()
         bus.subscribe(
-            lambda e: trace.write(e.kind, step=e.step, t_sim=round(env.world.sim_time, 3), **e.data)
+            lambda e: trace.write(e.kind, step=e.step, t_sim=round(env.robot.clock(), 3), **e.data)
         )
         for subscriber in subscribers:
             bus.subscribe(subscriber)

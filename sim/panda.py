@@ -86,6 +86,7 @@ class SimRobot:
         self._finger_force = 20.0
         self._stop = threading.Event()
         self._moving = False
+        self._owner = threading.get_ident()  # PyBullet is not thread-safe: only this thread steps
         self.reset()
 
     # --- protocol -----------------------------------------------------------------------
@@ -183,8 +184,9 @@ class SimRobot:
         request at its next control tick and holds position there.
         """
         self._stop.set()
-        if not self._moving:
+        if not self._moving and threading.get_ident() == self._owner:
             self._hold_arm(self._joint_positions())
+        # From another thread, the motors already hold their last targets: nothing to do.
 
     # --- internals ----------------------------------------------------------------------
     def _joint_positions(self) -> tuple[float, ...]:
@@ -255,10 +257,13 @@ class SimRobot:
 
     def _run_gripper(self, target: float, force: float, opening: bool) -> GripperResult:
         start = self.clock()
+        self._stop.clear()  # a new command; a stop during it ends the wait, the fingers hold
         self._command_fingers(target, force)
         max_steps = int(0.8 / self.world.config.time_step)
         last = self._gripper_width()
         for i in range(max_steps):
+            if self._stop.is_set():
+                break
             self.world.step()
             if i % 6 == 5:
                 width = self._gripper_width()

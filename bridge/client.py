@@ -1,0 +1,574 @@
+"""The bridge client: a `Robot` whose calls travel to a bridge server.
+
+`connect_robot("tcp://host:port")` handshakes and returns a `BridgeClient`, usable
+wherever a `Robot` is (skills wrap it in the safety envelope as usual; the server checks
+every command again). With a simulator behind the bridge, `BridgeClient.start_episode`
+sets up a suite episode and returns a `RemoteEpisode`, which has the face of
+`sim.env.TabletopEnv` (``robot``, ``objects()``, ``check()``, ``close()``).
+
+Each request carries the session id and a deadline (the server-clock time by which it
+must start; the client's timeout after its first send). Unanswered requests are resent
+with the same id at most `retries` times within the timeout; the server runs a request
+once and replays its reply. While the server reports a request as running (in its
+heartbeat replies), the client waits for it however long the motion takes. A heartbeat
+thread on its own socket keeps the session alive; when replies stop for the server's
+watchdog time, the link counts as lost: calls fail with `BridgeDisconnected` (the robot
+state is unknown) until `connect()` makes a new handshake.
+
+Calls may come from several threads; they are serialised, except `stop()` and `close()`,
+which have a socket of their own and never wait behind a running motion.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import secrets
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import zmq
+
+from bridge import auth, codec, protocol
+from bridge.errors import BridgeConfigError, BridgeDisconnected, BridgeTimeout, ProtocolError
+from bridge.protocol import COMMANDS, Endpoint, HeartbeatReply, Reply
+from skills.objects import ObjectState
+from skills.robot import CameraFrame, GripperResult, MotionResult, Pose, RobotSpec, RobotState
+
+if TYPE_CHECKING:
+    from sim.predicates import PredicateResult
+    from sim.suite import Episode
+
+RECEIVE_SLICE_MS = 20  # how often a waiting call looks at the heartbeat's news
+URGENT = frozenset({"stop", "bye"})  # sent on a socket of their own
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):g} MiB"
+
+
+def _client_socket(
+    ctx: zmq.Context, url: str, keys: auth.ClientKeys | None, max_bytes: int
+) -> zmq.Socket:
+    s = ctx.socket(zmq.DEALER)
+    s.linger = 0
+    s.setsockopt(zmq.IMMEDIATE, 1)
+    s.maxmsgsize = max_bytes
+    s.sndhwm = s.rcvhwm = 100
+    s.reconnect_ivl, s.reconnect_ivl_max = 100, 1000
+    s.rcvtimeo = RECEIVE_SLICE_MS
+    if keys is not None:
+        auth.secure_client(s, keys)
+    s.connect(url)
+    return s
+
+
+class _Heartbeat(threading.Thread):
+    """Sends heartbeats on its own socket; tracks liveness, running requests, clock offset."""
+
+    def __init__(
+        self,
+        socket: zmq.Socket,
+        session: str,
+        period_s: float,
+        link_timeout_s: float,
+        offset: float,
+    ) -> None:
+        super().__init__(name="bridge-heartbeat", daemon=True)
+        self.socket = socket
+        self.session = session
+        self.period_s = period_s
+        self.link_timeout_s = link_timeout_s
+        self.offset = offset  # server clock minus local clock
+        self.best_rtt = float("inf")
+        self.rtt = 0.0
+        self.heard = time.monotonic()
+        self.running: frozenset[int] = frozenset()
+        self.lost: str | None = None
+        self._closing = threading.Event()
+
+    def run(self) -> None:
+        next_send = 0.0
+        try:
+            while not self._closing.is_set() and self.lost is None:
+                now = time.monotonic()
+                if now >= next_send:
+                    msg = protocol.encode_heartbeat(self.session, now)
+                    with contextlib.suppress(zmq.Again):  # not connected: silence shows below
+                        self.socket.send_multipart(msg, zmq.NOBLOCK)
+                    next_send = now + self.period_s
+                if self.socket.poll(max(0.0, next_send - now) * 1000, zmq.POLLIN):
+                    self._receive()
+                silence = time.monotonic() - self.heard
+                if silence > self.link_timeout_s:
+                    self.lost = f"no heartbeat reply for {silence:.2f} s"
+        except zmq.ZMQError as err:  # the socket was closed under us: we are closing
+            if not self._closing.is_set():
+                self.lost = f"heartbeat socket failed: {err}"
+        finally:
+            self.socket.close(linger=0)
+
+    def _receive(self) -> None:
+        try:
+            reply = protocol.decode_server(self.socket.recv_multipart(zmq.NOBLOCK))
+        except (zmq.Again, ProtocolError):
+            return
+        if not isinstance(reply, HeartbeatReply):
+            return
+        now = time.monotonic()
+        if not reply.session_ok:
+            self.lost = reply.reason or "the server ended the session"
+            return
+        self.heard = now
+        self.running = frozenset(reply.running)
+        self.rtt = now - reply.echo
+        if self.rtt <= self.best_rtt * 1.5:
+            self.best_rtt = min(self.best_rtt, self.rtt)
+            self.offset = reply.t - (reply.echo + now) / 2
+
+    def close(self) -> None:
+        self._closing.set()
+        self.join(1.0)
+
+
+@dataclass
+class _Link:
+    """One handshake: its sockets, session, heartbeat thread and what the server said."""
+
+    ctx: zmq.Context
+    command: zmq.Socket
+    session: str = ""
+    hello: dict[str, Any] = field(default_factory=dict)
+    offset: float = 0.0
+    heartbeat: _Heartbeat | None = None
+    urgent: zmq.Socket | None = None  # stop and bye: never queued behind a running command
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    urgent_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def server_now(self) -> float:
+        offset = self.heartbeat.offset if self.heartbeat is not None else self.offset
+        return time.monotonic() + offset
+
+    def close(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.close()
+        self.command.close(linger=0)
+        if self.urgent is not None:
+            self.urgent.close(linger=0)
+
+
+@dataclass(frozen=True)
+class StreamMessage:
+    """One message of the state stream; `value` is a RobotState, CameraFrame or event dict."""
+
+    topic: str
+    seq: int
+    t: float
+    stamp: float
+    value: RobotState | CameraFrame | dict
+
+
+class StreamSubscriber:
+    """Receives the server's state/camera/event stream (use from one thread)."""
+
+    def __init__(
+        self,
+        url: str,
+        topics: Sequence[str] = ("state",),
+        keys: Path | None = None,
+        max_message_bytes: int = protocol.MAX_MESSAGE_BYTES,
+    ) -> None:
+        Endpoint.parse(url)
+        self._ctx = zmq.Context()
+        self.socket = self._ctx.socket(zmq.SUB)
+        self.socket.linger = 0
+        self.socket.maxmsgsize = max_message_bytes
+        self.socket.rcvhwm = 1000
+        if keys is not None:
+            auth.secure_client(self.socket, auth.load_client_keys(Path(keys)))
+        for topic in topics:
+            self.socket.setsockopt(zmq.SUBSCRIBE, topic.encode())
+        self.socket.connect(url)
+
+    def receive(self, timeout_s: float = 1.0) -> StreamMessage | None:
+        """The next message, or None after `timeout_s` without one."""
+        if not self.socket.poll(timeout_s * 1000):
+            return None
+        pub = protocol.decode_publication(self.socket.recv_multipart())
+        value: Any = pub.body
+        if pub.topic == "state":
+            value = protocol.state_from_wire(pub.body)
+        elif pub.topic.startswith("camera/"):
+            value = protocol.camera_from_wire(pub.body, pub.blobs)
+        return StreamMessage(pub.topic, pub.seq, pub.t, pub.stamp, value)
+
+    def close(self) -> None:
+        self._ctx.destroy(linger=0)
+
+    def __enter__(self) -> StreamSubscriber:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class BridgeClient:
+    """A `Robot` behind a bridge server (see the module docstring).
+
+    Args:
+        url: ``tcp://host:port`` of the server.
+        keys: client keys folder (`bridge.auth`); required when the server has keys.
+        timeout_s: how long a request may go unanswered (and unacknowledged).
+        retries: resends of an unanswered request within `timeout_s`.
+        role: ``control`` (one client at a time) or ``observe`` (reads only).
+        client: a name the server shows in its status.
+        connect: handshake now (else call `connect`).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        keys: Path | str | None = None,
+        timeout_s: float = 2.0,
+        retries: int = 2,
+        role: str = "control",
+        client: str = "heed",
+        connect: bool = True,
+        max_message_bytes: int = protocol.MAX_MESSAGE_BYTES,
+    ) -> None:
+        try:
+            self.endpoint = Endpoint.parse(url)
+        except ValueError as err:
+            raise BridgeConfigError(str(err)) from None
+        if not timeout_s > 0 or retries < 0:
+            raise BridgeConfigError("timeout_s must be positive and retries >= 0")
+        if role not in ("control", "observe"):
+            raise BridgeConfigError(f"role {role!r}: use control or observe")
+        self.url = self.endpoint.url()
+        self.keys = auth.load_client_keys(Path(keys)) if keys is not None else None
+        self.keys_dir = Path(keys) if keys is not None else None
+        self.timeout_s = timeout_s
+        self.retries = retries
+        self.role = role
+        self.client = client
+        self.max_message_bytes = max_message_bytes
+        self._client_id = secrets.token_hex(8)
+        self._ids = itertools.count(1)
+        self._link: _Link | None = None
+        self._lost: str | None = "not connected yet"
+        self._spec: RobotSpec | None = None
+        if connect:
+            self.connect()
+
+    # --- connection ------------------------------------------------------------------------
+    def connect(self) -> dict[str, Any]:
+        """Handshake (again): fresh sockets, so nothing queued before runs; a new session."""
+        self._drop_link()
+        ctx = zmq.Context()
+        link = _Link(ctx, self._socket(ctx))
+        rid = next(self._ids)
+        args = {"role": self.role, "client": self.client, "client_id": self._client_id}
+        frames = protocol.encode_request(rid, "", None, "hello", args)
+        t0 = time.monotonic()
+        try:
+            reply = self._exchange(link, link.command, rid, frames, "hello", None)
+            body = protocol.check_reply(COMMANDS.get("hello"), reply)
+        except BaseException:
+            link.close()
+            ctx.destroy(linger=0)
+            raise
+        if body["protocol"] != protocol.VERSION:
+            link.close()
+            ctx.destroy(linger=0)
+            raise ProtocolError(
+                f"server speaks protocol {body['protocol']}, this client {protocol.VERSION}"
+            )
+        link.session, link.hello = body["session"], body
+        link.offset = body["time"] - (t0 + time.monotonic()) / 2
+        beat = self._socket(ctx)
+        link.heartbeat = _Heartbeat(
+            beat,
+            link.session,
+            body["heartbeat_s"],
+            max(body["watchdog_s"], 2 * body["heartbeat_s"]),
+            link.offset,
+        )
+        link.heartbeat.start()
+        self._spec = protocol.spec_from_wire(body["spec"])
+        self._link, self._lost = link, None
+        return body
+
+    def _socket(self, ctx: zmq.Context) -> zmq.Socket:
+        return _client_socket(ctx, self.url, self.keys, self.max_message_bytes)
+
+    def _drop_link(self) -> None:
+        link, self._link = self._link, None
+        if link is not None:
+            link.close()
+            link.ctx.destroy(linger=0)
+
+    def close(self) -> None:
+        """Say bye (ending the session; the server stops a motion it ran) and close."""
+        link = self._link
+        if link is not None and self.connected:
+            with contextlib.suppress(BridgeTimeout, BridgeDisconnected, ProtocolError):
+                self._call("bye", {}, timeout_s=0.5, retries=0)  # else the server times it out
+        # A call running in another thread ends now (bye stopped its motion): let it finish.
+        idle = link is not None and link.lock.acquire(timeout=self.timeout_s)
+        try:
+            self._drop_link()
+        finally:
+            if idle:
+                link.lock.release()
+        self._lost = "closed"
+
+    def __enter__(self) -> BridgeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def connected(self) -> bool:
+        """Whether the session is alive (heartbeats answered)."""
+        link = self._link
+        return link is not None and link.heartbeat is not None and link.heartbeat.lost is None
+
+    @property
+    def session(self) -> str | None:
+        """The current session id (None before the handshake)."""
+        return self._link.session if self._link is not None else None
+
+    def server_time(self) -> float:
+        """The server's clock now, as estimated from heartbeats (seconds)."""
+        return self._require_link("server_time").server_now()
+
+    @property
+    def server(self) -> dict[str, Any]:
+        """What the server said at the handshake (robot, watchdog, stream port, ...)."""
+        return dict(self._link.hello) if self._link is not None else {}
+
+    def _require_link(self, name: str) -> _Link:
+        link = self._link
+        reason = self._lost
+        if link is not None and link.heartbeat is not None and link.heartbeat.lost:
+            reason = link.heartbeat.lost
+        if link is None or reason is not None:
+            self._lost = reason
+            raise BridgeDisconnected(
+                f"{name}: no session with {self.url} ({reason}); the robot state is unknown: "
+                "call connect() for a new handshake"
+            )
+        return link
+
+    # --- requests --------------------------------------------------------------------------
+    def _call(
+        self,
+        name: str,
+        args: dict[str, Any],
+        timeout_s: float | None = None,
+        retries: int | None = None,
+    ) -> tuple[Any, tuple]:
+        """Send command `name`, wait for its reply; return (checked body, array frames)."""
+        link = self._require_link(name)
+        timeout = timeout_s if timeout_s is not None else self.timeout_s
+        urgent = name in URGENT
+        with link.urgent_lock if urgent else link.lock:
+            if urgent and link.urgent is None:
+                link.urgent = self._socket(link.ctx)
+            socket = link.urgent if urgent else link.command
+            rid = next(self._ids)
+            try:
+                frames = protocol.encode_request(
+                    rid, link.session, link.server_now() + timeout, name, args
+                )
+            except (TypeError, ValueError) as err:
+                raise ProtocolError(f"{name}: cannot encode the arguments: {err}") from None
+            size = sum(len(f) for f in frames)
+            limit = link.hello["max_message_bytes"]
+            if size > limit:
+                raise ProtocolError(
+                    f"{name}: request of {size} bytes is over the {_mib(limit)} limit"
+                )
+            reply = self._exchange(link, socket, rid, frames, name, timeout, retries)
+        return protocol.check_reply(COMMANDS.get(name), reply), reply.blobs
+
+    def _exchange(
+        self,
+        link: _Link,
+        socket: zmq.Socket,
+        rid: int,
+        frames: list[bytes],
+        name: str,
+        timeout_s: float | None,
+        retries: int | None = None,
+    ) -> Reply:
+        """Send, resend while unanswered, and wait for the reply to request `rid`."""
+        timeout = timeout_s if timeout_s is not None else self.timeout_s
+        tries = 1 + (retries if retries is not None else self.retries)
+        interval = timeout / tries
+        beat = link.heartbeat
+        progress = time.monotonic()
+        sent, last_sent, want_send = 0, progress, True
+        while True:
+            now = time.monotonic()
+            if beat is not None and rid in beat.running:
+                progress = now  # the server runs it: wait as long as it takes
+            elif sent and sent < tries and now - max(last_sent, progress) >= interval:
+                want_send = True  # unanswered (or its reply lost): the server replays or runs it
+            if want_send:
+                try:
+                    codec.send(socket, frames, zmq.NOBLOCK)
+                    sent, last_sent, want_send = sent + 1, now, False
+                except zmq.Again:
+                    pass  # no connection yet (IMMEDIATE): wait until writable
+            if now - progress >= timeout:
+                raise BridgeTimeout(
+                    f"{name}: no reply from {self.url} within {timeout:g} s (server down, or a "
+                    f"message over the {_mib(self.max_message_bytes)} limit)"
+                )
+            if beat is not None and beat.lost is not None:
+                self._lost = beat.lost
+                raise BridgeDisconnected(
+                    f"{name}: lost the bridge at {self.url} ({beat.lost}); the robot state is "
+                    "unknown (the server stops a robot whose client goes silent): call connect() "
+                    "for a new handshake"
+                )
+            if want_send:  # rare: not connected yet; wake when writable (or a slice passed)
+                socket.poll(RECEIVE_SLICE_MS, zmq.POLLIN | zmq.POLLOUT)
+                continue
+            try:  # blocks at most RECEIVE_SLICE_MS (the socket's RCVTIMEO)
+                parts = socket.recv_multipart()
+            except zmq.Again:
+                continue
+            except zmq.ZMQError as err:  # closed under us by close() from another thread
+                raise BridgeDisconnected(f"{name}: the client was closed ({err})") from None
+            reply = protocol.decode_server(parts)
+            if isinstance(reply, Reply) and (reply.id == rid or reply.id is None):
+                return reply
+
+    # --- Robot -----------------------------------------------------------------------------
+    def spec(self) -> RobotSpec:
+        self._require_link("spec")
+        return self._spec
+
+    def state(self) -> RobotState:
+        return protocol.state_from_wire(self._call("state", {})[0])
+
+    def clock(self) -> float:
+        return self._call("clock", {})[0]["t"]
+
+    def inverse_kinematics(self, pose: Pose) -> tuple[float, ...]:
+        return self._call("inverse_kinematics", {"pose": protocol.pose_to_wire(pose)})[0]["joints"]
+
+    def move_ee(self, pose: Pose, speed: float) -> MotionResult:
+        args = {"pose": protocol.pose_to_wire(pose), "speed": _num(speed)}
+        return protocol.motion_from_wire(self._call("move_ee", args)[0])
+
+    def open_gripper(self, width: float | None = None) -> GripperResult:
+        args = {"width": None if width is None else _num(width)}
+        return protocol.gripper_from_wire(self._call("open_gripper", args)[0])
+
+    def close_gripper(self, force: float) -> GripperResult:
+        return protocol.gripper_from_wire(self._call("close_gripper", {"force": _num(force)})[0])
+
+    def camera(self, name: str, codec: str | None = None) -> CameraFrame:
+        """A frame from camera `name`; `codec` overrides the server's RGB encoding."""
+        args = {"name": name} if codec is None else {"name": name, "codec": codec}
+        body, blobs = self._call("camera", args)
+        return protocol.camera_from_wire(body, blobs)
+
+    def stop(self) -> None:
+        """Stop the robot now (on a socket of its own: never queued behind a motion)."""
+        self._call("stop", {})
+
+    # --- bridge extras ---------------------------------------------------------------------
+    def ping(self) -> float:
+        """Round-trip time of a ping, seconds."""
+        t0 = time.perf_counter()
+        self._call("ping", {})
+        return time.perf_counter() - t0
+
+    def status(self) -> dict[str, Any]:
+        """The server's status: robot state, who controls it, counters, stream rates."""
+        return self._call("status", {})[0]
+
+    def subscribe(self, topics: Sequence[str] = ("state",)) -> StreamSubscriber:
+        """A subscriber to the server's stream (topics ``state``, ``camera/NAME``, ``event``)."""
+        port = self._require_link("subscribe").hello["stream_port"]
+        return StreamSubscriber(self.endpoint.url(port), topics, self.keys_dir)
+
+    # --- episodes (a simulator behind the bridge) ------------------------------------------
+    def start_episode(self, episode: Episode) -> RemoteEpisode:
+        """Set up `episode` on the simulator behind the bridge (refused by hardware)."""
+        body, _ = self._call("episode.reset", {"episode": episode.to_dict()})
+        initial = [protocol.object_from_wire(o) for o in body["objects"]]
+        return RemoteEpisode(self, episode, {o.name: o for o in initial})
+
+    def objects(self) -> list[ObjectState]:
+        """Ground-truth object states from the simulator behind the bridge."""
+        body, _ = self._call("episode.objects", {})
+        return [protocol.object_from_wire(o) for o in body["objects"]]
+
+    def check(self, predicates: Sequence[object] | None = None) -> list[PredicateResult]:
+        """Evaluate predicates (parsed or YAML form; None: the episode's own) on the server."""
+        from sim.predicates import PredicateResult
+
+        raw = None if predicates is None else [_raw_predicate(p) for p in predicates]
+        body, _ = self._call("episode.check", {"predicates": raw})
+        return [PredicateResult(r["ok"], r["detail"]) for r in body["results"]]
+
+
+@dataclass
+class RemoteEpisode:
+    """An episode set up behind a bridge, with the face of `TabletopEnv`.
+
+    Attributes:
+        robot: the bridge client (a `Robot`).
+        episode: the episode that was set up.
+        initial: object states right after set-up, by name.
+    """
+
+    robot: BridgeClient
+    episode: Episode
+    initial: dict[str, ObjectState]
+
+    def objects(self) -> list[ObjectState]:
+        return self.robot.objects()
+
+    def check(self, predicates: Sequence[object]) -> list[PredicateResult]:
+        return self.robot.check(predicates)
+
+    def close(self) -> None:
+        """Nothing to free here: the scene lives on the server until the next set-up."""
+
+    def __enter__(self) -> RemoteEpisode:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _num(value: object) -> object:
+    """Numbers (numpy's too) as floats; anything else is sent as is and refused by the server."""
+    try:
+        return float(value) if not isinstance(value, bool | str) else value
+    except (TypeError, ValueError):
+        return value
+
+
+def _raw_predicate(p: object) -> object:
+    to_raw = getattr(p, "to_raw", None)
+    return to_raw() if callable(to_raw) else p
+
+
+def connect_robot(url: str, **options: Any) -> BridgeClient:
+    """Handshake with the bridge at `url` and return the client (a `Robot`).
+
+    Options are those of `BridgeClient` (``keys``, ``timeout_s``, ``retries``, ``role``).
+    """
+    return BridgeClient(url, **options)

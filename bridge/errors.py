@@ -1,0 +1,39 @@
+"""Typed errors of the bridge; each message is one line that names the cause."""
+
+from __future__ import annotations
+
+from skills.errors import HeedError, RobotError
+
+
+class BridgeError(RobotError):
+    """The bridge could not carry a command to the robot or its answer back."""
+
+
+class BridgeTimeout(BridgeError):
+    """No reply came within the timeout (server down, network lost, message too large)."""
+
+
+class BridgeDisconnected(BridgeError):
+    """The link to the server is lost: the robot state is unknown until a new handshake."""
+
+
+class BridgeRefused(BridgeError):
+    """The server refused a command (old session, past its deadline, not the controller)."""
+
+
+class ProtocolError(BridgeError):
+    """A message is malformed: bad msgpack, wrong version, schema violation, bad array.
+
+    Attributes:
+        request_id: the id of the request it was found in, when the header had one.
+    """
+
+    request_id: int | None = None
+
+
+class BridgeConfigError(HeedError):
+    """A bridge setting is wrong (endpoint, keys folder, driver name); says what to fix."""
+
+
+class EpisodeRefused(BridgeRefused):
+    """The server cannot set up or check an episode (no simulator, or a bad episode)."""

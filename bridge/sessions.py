@@ -1,0 +1,154 @@
+"""Sessions of bridge clients, and the replay cache that makes a retried request run once."""
+
+from __future__ import annotations
+
+import collections
+import secrets
+import threading
+from dataclasses import dataclass, field
+
+from bridge.protocol import Command
+
+MAX_ENDED = 256  # ended sessions remembered, so late messages get a precise refusal
+
+
+@dataclass
+class Session:
+    """One handshake of one client.
+
+    Attributes:
+        id: random token the client sends with every message.
+        client: the name the client gave.
+        client_id: random id of the client object (a re-handshake replaces its session).
+        role: ``control`` or ``observe``.
+        started: server-clock time of the handshake.
+        heard: server-clock time of the last message from the client.
+        hello_id: request id of the handshake (a retried hello gets the same session).
+        hello_reply: the encoded handshake reply, for such a retry.
+        max_request: newest id of a command that changes things (older ones never run).
+        running: ids of this session's robot commands not yet answered.
+        ended: why the session ended, or None while it lives.
+    """
+
+    id: str
+    client: str
+    client_id: str
+    role: str
+    started: float
+    heard: float
+    hello_id: int
+    hello_reply: list = field(default_factory=list)
+    max_request: int = 0
+    running: set[int] = field(default_factory=set)
+    ended: str | None = None
+
+
+class Sessions:
+    """The session table. The server loop changes it; the robot thread asks `valid`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._all: collections.OrderedDict[str, Session] = collections.OrderedDict()
+        self.controller: Session | None = None
+
+    def open(self, client: str, client_id: str, role: str, hello_id: int, now: float) -> Session:
+        session = Session(secrets.token_hex(8), client, client_id, role, now, now, hello_id)
+        with self._lock:
+            self._all[session.id] = session
+            if role == "control":
+                self.controller = session
+            ended = [k for k, s in self._all.items() if s.ended]
+            for key in ended[: max(0, len(ended) - MAX_ENDED)]:
+                del self._all[key]
+        return session
+
+    def get(self, session_id: str) -> Session | None:
+        return self._all.get(session_id)
+
+    def find_hello(self, client_id: str, hello_id: int) -> Session | None:
+        """The live session a handshake (client id, request id) already opened."""
+        for s in reversed(self._all.values()):
+            if s.client_id == client_id and s.hello_id == hello_id and s.ended is None:
+                return s
+        return None
+
+    def end(self, session: Session, reason: str) -> None:
+        with self._lock:
+            session.ended = session.ended or reason
+            if self.controller is session:
+                self.controller = None
+
+    def valid(self, session_id: str) -> bool:
+        with self._lock:
+            s = self._all.get(session_id)
+            return s is not None and s.ended is None
+
+    def live(self) -> list[Session]:
+        return [s for s in self._all.values() if s.ended is None]
+
+
+@dataclass
+class Entry:
+    """A request the server took: where to answer, and its reply once done.
+
+    Attributes:
+        routing: ROUTER identity of the latest copy of the request.
+        command: the command.
+        frames: the encoded reply, kept for repeats; None while running or not kept.
+        size: bytes of `frames`.
+        replayable: False for a finished reply too large to keep (a read; it reruns).
+    """
+
+    routing: bytes
+    command: Command
+    frames: list | None = None
+    size: int = 0
+    replayable: bool = True
+
+    @property
+    def done(self) -> bool:
+        return self.frames is not None or not self.replayable
+
+
+class ReplayCache:
+    """Recent requests by (session, id), bounded in count and bytes; running ones stay."""
+
+    def __init__(self, window: int, max_bytes: int, max_item_bytes: int) -> None:
+        self.window = window
+        self.max_bytes = max_bytes
+        self.max_item_bytes = max_item_bytes
+        self.bytes = 0
+        self._entries: collections.OrderedDict[tuple[str, int], Entry] = collections.OrderedDict()
+
+    def get(self, key: tuple[str, int]) -> Entry | None:
+        return self._entries.get(key)
+
+    def add(self, key: tuple[str, int], routing: bytes, command: Command) -> None:
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self.bytes -= old.size
+        self._entries[key] = Entry(routing, command)
+
+    def finish(self, key: tuple[str, int], frames: list) -> Entry | None:
+        """Store the reply of `key` (if small enough); return its entry, if any."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        size = sum(len(f) for f in frames)
+        if size <= self.max_item_bytes:
+            entry.frames, entry.size = frames, size
+            self.bytes += size
+        else:
+            entry.replayable = False
+        self._evict()
+        return entry
+
+    def _evict(self) -> None:
+        while len(self._entries) > self.window or self.bytes > self.max_bytes:
+            key = next((k for k, e in self._entries.items() if e.done), None)
+            if key is None:
+                return
+            self.bytes -= self._entries.pop(key).size
+
+    def __len__(self) -> int:
+        return len(self._entries)

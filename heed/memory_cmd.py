@@ -1,0 +1,255 @@
+"""`heed memory`: look into and manage the knowledge base learnt from corrections.
+
+Registered in `heed.cli` with ``app.add_typer(memory_app, name="memory")``; also runs as
+``python -m heed.memory_cmd``. The knowledge base lives in ``--memory PATH``, by default
+``$HEEDBOT_MEMORY`` or ``~/.heedbot/memory``: what the robot learnt belongs to the user,
+not to one working directory. Reading commands open it read-only, so they work while a
+robot session writes to it. User mistakes end with a one-line message and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from skills.errors import HeedError
+
+memory_app = typer.Typer(
+    help="The knowledge base learnt from corrections: list, search, delete, export, import, "
+    "reindex, stats.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+DEFAULT_MEMORY = Path("~/.heedbot/memory")
+MemoryOption = Annotated[
+    Path,
+    typer.Option(
+        "--memory",
+        envvar="HEEDBOT_MEMORY",
+        help="Knowledge-base folder (default: $HEEDBOT_MEMORY, else ~/.heedbot/memory).",
+    ),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")]
+KindOption = Annotated[str | None, typer.Option(help="Only this kind: task or skill.")]
+AllFlag = Annotated[
+    bool, typer.Option("--all", help="Include superseded records (kept as history).")
+]
+IdArgument = Annotated[int, typer.Argument(help="Record id, as `heed memory list` shows it.")]
+
+
+def make_embedder() -> Any:
+    """The embedder the commands use (the packaged MiniLM)."""
+    from memory.embedder import default_embedder
+
+    return default_embedder()
+
+
+@memory_app.command("list")
+def list_records(
+    memory: MemoryOption = DEFAULT_MEMORY,
+    kind: KindOption = None,
+    include_superseded: AllFlag = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """List the stored knowledge, oldest first (current records unless --all)."""
+    with _errors():
+        _check_kind(kind)
+        with _opened(memory, writable=False) as kb:
+            records = list(kb.records(kind, include_superseded))
+    if as_json:
+        return _print_json([r.to_dict() for r in records])
+    table = Table("id", "kind", "statement", "from episode", "created", title=f"{memory}")
+    for r in records:
+        statement = escape(r.statement)
+        if r.superseded_by is not None:
+            statement = f"[dim]{statement} (superseded by {r.superseded_by})[/]"
+        table.add_row(str(r.id), r.kind, statement, escape(r.provenance.episode), r.created_at)
+    console.print(table)
+    console.print(f"{len(records)} record(s)")
+
+
+@memory_app.command("show")
+def show(
+    record_id: IdArgument, memory: MemoryOption = DEFAULT_MEMORY, as_json: JsonFlag = False
+) -> None:
+    """Show one record: statement, structured change, context and provenance."""
+    with _errors(), _opened(memory, writable=False) as kb:
+        record = kb.get(record_id)
+    if as_json:
+        return _print_json(record.to_dict())
+    for key, value in record.to_dict().items():
+        text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+        console.print(f"[bold]{key}[/]: {escape(str(text))}", highlight=False)
+
+
+@memory_app.command("search")
+def search(
+    text: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
+    memory: MemoryOption = DEFAULT_MEMORY,
+    k: Annotated[int, typer.Option("--k", "-k", help="How many records at most.")] = 5,
+    kind: KindOption = None,
+    include_superseded: AllFlag = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Records whose statements mean the most like TEXT, with cosine similarity."""
+    with _errors():
+        _check_kind(kind)
+        with _opened(memory, writable=False) as kb:
+            hits = kb.search(text, k, kind, include_superseded)
+    if as_json:
+        return _print_json([{"score": round(h.score, 4), **h.record.to_dict()} for h in hits])
+    table = Table("score", "id", "kind", "statement", title=f"search: {escape(text)}")
+    for h in hits:
+        table.add_row(f"{h.score:.3f}", str(h.record.id), h.record.kind, escape(h.record.statement))
+    console.print(table)
+
+
+@memory_app.command("delete")
+def delete(
+    record_id: IdArgument, memory: MemoryOption = DEFAULT_MEMORY, as_json: JsonFlag = False
+) -> None:
+    """Delete a record: it is never retrieved again."""
+    with _errors(), _opened(memory, writable=True) as kb:
+        kb.delete(record_id)
+    _report(as_json, {"deleted": record_id}, f"deleted record {record_id}")
+
+
+@memory_app.command("export")
+def export(
+    file: Annotated[Path, typer.Argument(help="JSONL file to write; - for stdout.")],
+    memory: MemoryOption = DEFAULT_MEMORY,
+    as_json: JsonFlag = False,
+) -> None:
+    """Write every record that is not deleted as JSON Lines (no vectors)."""
+    from memory.transfer import export_jsonl
+
+    with _errors(), _opened(memory, writable=False) as kb:
+        if str(file) == "-":
+            export_jsonl(kb, sys.stdout)
+            return
+        temp = file.with_name(file.name + ".part")
+        with open(temp, "w", encoding="utf-8") as out:
+            count = export_jsonl(kb, out)
+        temp.replace(file)
+    _report(
+        as_json, {"exported": count, "file": str(file)}, f"exported {count} record(s) to {file}"
+    )
+
+
+@memory_app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="JSONL file written by `heed memory export`.")],
+    memory: MemoryOption = DEFAULT_MEMORY,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add the records of a JSONL export (re-embedded; already stored ones are skipped)."""
+    from memory.transfer import import_records, read_jsonl
+
+    with _errors():
+        records = read_jsonl(file)
+        with _opened(memory, writable=True, create=True) as kb:
+            result = import_records(kb, records)
+    _report(
+        as_json,
+        {"added": result.added, "duplicates": result.duplicates, "ids": result.ids},
+        f"imported {result.added} record(s) into {memory} ({result.duplicates} already there)",
+    )
+
+
+@memory_app.command("reindex")
+def reindex(memory: MemoryOption = DEFAULT_MEMORY, as_json: JsonFlag = False) -> None:
+    """Re-embed every statement with the current model and rebuild the index."""
+    with _errors(), _opened(memory, writable=True, reembed=True) as kb:
+        count = kb.reindex()
+        model, dimension = kb.model, kb.dimension
+    _report(
+        as_json,
+        {"reindexed": count, "model": model, "dimension": dimension},
+        f"re-embedded {count} statement(s) with {model} ({dimension}-d)",
+    )
+
+
+@memory_app.command("stats")
+def stats(
+    memory: MemoryOption = DEFAULT_MEMORY,
+    check: Annotated[
+        bool, typer.Option(help="Also compare the index with SQLite; exit 1 on a mismatch.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Counts, embedding model, index layout and sizes."""
+    with _errors(), _opened(memory, writable=False) as kb:
+        facts = kb.stats()
+        problems = kb.check() if check else []
+    if check:
+        facts["problems"] = problems
+    if as_json:
+        _print_json(facts)
+    else:
+        for key, value in facts.items():
+            text = json.dumps(value) if isinstance(value, dict | list) else value
+            console.print(f"[bold]{key}[/]: {escape(str(text))}", highlight=False)
+    if problems:
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _opened(
+    memory: Path, writable: bool, create: bool = False, reembed: bool = False
+) -> Iterator[Any]:
+    """The knowledge base, opened for the command and closed after it; notices on stderr."""
+    from memory.store import KnowledgeBase
+
+    kb = KnowledgeBase.open(
+        memory.expanduser(), make_embedder(), create=create, writable=writable, reembed=reembed
+    )
+    for notice in kb.notices:
+        err_console.print(f"[yellow]note:[/] {escape(notice)}", highlight=False, soft_wrap=True)
+    try:
+        yield kb
+    finally:
+        kb.close()
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn heedbot, value and OS errors into a one-line message and exit code 2."""
+    try:
+        yield
+    except (HeedError, ValueError, OSError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def _check_kind(kind: str | None) -> None:
+    if kind not in (None, "task", "skill"):
+        raise ValueError(f"--kind must be task or skill, not {kind!r}")
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def _report(as_json: bool, data: dict[str, Any], message: str) -> None:
+    if as_json:
+        _print_json(data)
+    else:
+        console.print(escape(message), highlight=False)
+
+
+if __name__ == "__main__":
+    memory_app()

@@ -1,0 +1,267 @@
+"""The bridge wire format: round trips, strict decoding, schemas, arrays, and a decoder fuzz."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import msgpack
+import numpy as np
+import pytest
+from fakes import panda_like_spec
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bridge import codec, protocol
+from bridge.codec import Frames
+from bridge.errors import BridgeRefused, EpisodeRefused, ProtocolError
+from bridge.protocol import COMMANDS, Endpoint
+from bridge.server import ServerConfig
+from bridge.sessions import ReplayCache
+from skills.errors import RobotError, SafetyError, StaleStateError
+from skills.objects import ObjectState
+from skills.robot import CameraFrame, GripperResult, MotionResult, Pose, RobotState
+
+POSE = Pose.top_down(0.5, -0.1, 0.2, 0.3)
+SESSION = "0123456789abcdef"
+
+
+def header(**fields: object) -> bytes:
+    return msgpack.packb(fields)
+
+
+def request(cmd: str = "state", args: object = None, **override: object) -> list[bytes]:
+    fields = {
+        "v": 1,
+        "type": "req",
+        "id": 7,
+        "session": SESSION,
+        "deadline": 1.0,
+        "cmd": cmd,
+        "args": {} if args is None else args,
+    }
+    fields.update(override)
+    return [header(**fields)]
+
+
+def decode_error(parts: list[bytes]) -> str:
+    with pytest.raises(ProtocolError) as info:
+        protocol.decode_client(parts)
+    return str(info.value)
+
+
+# --- round trips ----------------------------------------------------------------------------
+def test_robot_types_survive_the_wire_exactly() -> None:
+    state = RobotState((0.1, -0.2, 0.3, -1.0, 0.0, 1.5, 0.7), POSE, 0.04, "red block", 12.5)
+    motion = MotionResult(False, POSE, Pose.top_down(0.4, 0.0, 0.3), 0.1, 2.0, "bowl", True)
+    grip = GripperResult(0.02, None, 30.0, 0.5)
+    spec = panda_like_spec()
+    obj = ObjectState("red block", "block", "red", (0.5, 0.1, 0.02), (0.04, 0.04, 0.04), 0.3)
+    assert protocol.state_from_wire(protocol.state_to_wire(state)) == state
+    assert protocol.motion_from_wire(protocol.motion_to_wire(motion)) == motion
+    assert protocol.gripper_from_wire(protocol.gripper_to_wire(grip)) == grip
+    assert protocol.spec_from_wire(protocol.spec_to_wire(spec)) == spec
+    assert protocol.object_from_wire(protocol.object_to_wire(obj)) == obj
+
+
+@pytest.mark.parametrize("image_codec", ["raw", "png", "jpeg"])
+def test_camera_frames_travel_as_typed_binary_frames(image_codec: str) -> None:
+    rng = np.random.default_rng(0)
+    frame = CameraFrame(
+        rgb=np.full((48, 64, 3), (200, 30, 90), dtype=np.uint8),
+        depth=rng.random((48, 64), dtype=np.float32),
+        intrinsics=np.eye(3),
+        extrinsics=np.eye(4),
+        segmentation=rng.integers(0, 5, (48, 64), dtype=np.int32),
+        labels={3: "red block"},
+        camera="front",
+        stamp=1.25,
+    )
+    frames = Frames.empty()
+    body = protocol.camera_to_wire(frame, frames, image_codec)
+    parts = protocol.encode_reply(3, body, frames)
+    reply = protocol.decode_server(parts)
+    back = protocol.camera_from_wire(protocol.check_reply(COMMANDS.get("camera"), reply), parts[1:])
+    tolerance = 3 if image_codec == "jpeg" else 0
+    assert np.abs(back.rgb.astype(int) - frame.rgb).max() <= tolerance
+    np.testing.assert_array_equal(back.depth, frame.depth)
+    np.testing.assert_array_equal(back.segmentation, frame.segmentation)
+    assert back.labels == {3: "red block"} and back.camera == "front" and back.stamp == 1.25
+
+
+def test_errors_keep_their_type_and_message() -> None:
+    cases = [
+        SafetyError("workspace.x", 0.9, "allowed range [0.3, 0.7] m"),
+        StaleStateError("state.age_s", 0.8, "too old"),
+        BridgeRefused("session ended"),
+        EpisodeRefused("episode set-up needs a simulator"),
+        RobotError("gripper jammed"),
+        ProtocolError("args.speed: expected a finite number, got nan"),
+    ]
+    for err in cases:
+        reply = protocol.decode_server(protocol.encode_error(4, err))
+        with pytest.raises(type(err)) as info:
+            protocol.check_reply(COMMANDS.get("move_ee"), reply)
+        assert str(info.value) == str(err) and type(info.value) is type(err)
+    back = protocol.error_from_wire(protocol.error_to_wire(cases[0]))
+    assert (back.limit, back.value) == ("workspace.x", 0.9)
+    internal = protocol.error_from_wire(protocol.error_to_wire(KeyError("x")))
+    assert "the driver raised KeyError" in str(internal)
+
+
+# --- strict decoding ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("parts", "message"),
+    [
+        ([b"\xc1garbage"], "not a msgpack message"),
+        ([msgpack.packb({"v": 1}) + b"x"], "not a msgpack message"),
+        ([msgpack.packb([1, 2])], "header must be a map with a protocol version"),
+        (request(v=2), "protocol version 2 is not supported (this side speaks 1)"),
+        (request(type="pub"), "message type 'pub' is not expected here"),
+        (request(cmd="fly"), "unknown command 'fly'; known: "),
+        (request(id=True), "id: expected an integer"),
+        (request(id=2**60), "id: expected an integer in [1, "),
+        (request(extra=1), "unexpected key 'extra'"),
+        (request(deadline=math.nan), "deadline: expected a finite number"),
+        (request("move_ee", {"pose": protocol.pose_to_wire(POSE), "speed": math.inf}), "speed"),
+        (request("move_ee", {"pose": protocol.pose_to_wire(POSE)}), "missing key 'speed'"),
+        (
+            request(
+                "move_ee", {"pose": {"position": [1, 2], "orientation": [1, 0, 0, 0]}, "speed": 1}
+            ),
+            "args.pose.position: expected a list of exactly 3 items",
+        ),
+        (request("move_ee", {"pose": protocol.pose_to_wire(POSE), "speed": True}), "args.speed"),
+        (request("camera", {"name": "x" * 500}), "args.name: expected text of at most 128"),
+        (request("episode.reset", {"episode": {"a": [[[[[[[[[[[[[1]]]]]]]]]]]]]}}), "nests deeper"),
+        (request("episode.check", {"predicates": [{"in": [math.nan]}]}), "non-finite number"),
+        (request("episode.check", {"predicates": [2**60]}), "beyond the bound of 2**53"),
+        ([b"\x83" + b"".join(map(msgpack.packb, ["v", 1, "type", "req", "v", 1]))], "duplicate"),
+        ([msgpack.packb({1: 2})], "not a msgpack message"),
+        ([msgpack.packb({"v": 1, "type": "req", "b": b"bin"})], "not a msgpack message"),
+        ([msgpack.packb(msgpack.ExtType(5, b"x"))], "exceeds max_ext_len"),
+        ([*request(), b"x"], "requests carry no array frames"),
+        (request() * 12, "message has 12 frames"),
+        ([], "empty message"),
+    ],
+)
+def test_malformed_requests_are_named(parts: list[bytes], message: str) -> None:
+    assert message in decode_error(parts)
+
+
+def test_bad_request_errors_carry_the_request_id() -> None:
+    with pytest.raises(ProtocolError) as info:
+        protocol.decode_client(request(cmd="fly"))
+    assert info.value.request_id == 7
+
+
+def test_non_canonical_msgpack_is_accepted() -> None:
+    canonical = protocol.decode_client(request())
+    packer = msgpack.Packer(use_single_float=True)  # float32 deadline: re-packs differently
+    fields = msgpack.unpackb(request()[0])
+    assert protocol.decode_client([packer.pack(fields)]) == canonical
+
+
+@pytest.mark.parametrize(
+    ("desc", "blob", "message"),
+    [
+        ({"dtype": "float32", "shape": [2, 2], "codec": "raw"}, b"\0" * 15, "needs 16 bytes"),
+        ({"dtype": "uint8", "shape": [4, 4, 3], "codec": "jpeg"}, b"not a jpeg", "valid jpeg"),
+        ({"dtype": "float32", "shape": [4, 4], "codec": "png"}, b"", "hold uint8"),
+    ],
+)
+def test_bad_arrays_are_refused(desc: dict, blob: bytes, message: str) -> None:
+    with pytest.raises(ProtocolError, match=message):
+        codec.decode_array({**desc, "frame": 1}, blob)
+
+
+def test_encoded_image_size_must_match_its_descriptor() -> None:
+    desc, blob = codec.encode_array(np.zeros((8, 8, 3), np.uint8), "png")
+    with pytest.raises(ProtocolError, match="png image is 8x8, descriptor says"):
+        codec.decode_array({**desc, "shape": [16, 16, 3], "frame": 1}, blob)
+    desc, blob = codec.encode_array(np.zeros((8, 8, 3), np.uint8), "jpeg")
+    assert codec.decode_array({**desc, "frame": 1}, blob).shape == (8, 8, 3)
+    with pytest.raises(ProtocolError, match="name frames"):
+        codec.decode_arrays([{**desc, "frame": 2}], [blob])
+
+
+def test_unsupported_dtypes_are_not_sent() -> None:
+    with pytest.raises(ProtocolError, match="dtype complex128 cannot be sent"):
+        codec.encode_array(np.zeros(3, complex))
+
+
+# --- configuration and helpers --------------------------------------------------------------
+def test_endpoints_parse_and_refuse_nonsense() -> None:
+    assert Endpoint.parse("tcp://127.0.0.1:5555") == Endpoint("127.0.0.1", 5555)
+    assert Endpoint.parse("tcp://127.0.0.1:*", bind=True).port is None
+    assert Endpoint.parse("tcp://localhost:1").url() == "tcp://127.0.0.1:1"
+    for bad in ("udp://x:1", "tcp://x", "tcp://x:0", "tcp://*:5", "tcp://x:*"):
+        with pytest.raises(ValueError, match="bridge address"):
+            Endpoint.parse(bad)
+
+
+def test_server_config_refuses_open_binds_without_keys() -> None:
+    with pytest.raises(Exception, match=r"without keys the bridge binds to 127\.0\.0\.1 only"):
+        ServerConfig(bind="tcp://0.0.0.0:5555")
+    with pytest.raises(Exception, match="at least twice heartbeat_s"):
+        ServerConfig(heartbeat_s=0.2, watchdog_s=0.25)
+    with pytest.raises(Exception, match="image_codec 'gif'"):
+        ServerConfig(image_codec="gif")
+
+
+def test_replay_cache_is_bounded_and_keeps_running_entries() -> None:
+    cache = ReplayCache(window=2, max_bytes=100, max_item_bytes=50)
+    command = COMMANDS.get("move_ee")
+    for i in range(4):
+        cache.add(("s", i), b"r", command)
+    assert len(cache) == 4  # nothing finished yet: nothing evicted
+    cache.finish(("s", 0), [b"x" * 10])
+    cache.finish(("s", 1), [b"x" * 60])  # too large to keep: recomputed on a retry
+    assert cache.get(("s", 0)) is None and cache.get(("s", 1)) is None
+    cache.finish(("s", 2), [b"y" * 10])
+    assert cache.get(("s", 2)).frames == [b"y" * 10] and cache.bytes == 10
+
+
+# --- fuzz -----------------------------------------------------------------------------------
+json_like = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats()
+    | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=30,
+)
+valid = request("move_ee", {"pose": protocol.pose_to_wire(POSE), "speed": 0.1})[0]
+
+
+def _mutations() -> st.SearchStrategy[list[bytes]]:
+    flips = st.lists(st.tuples(st.integers(0, len(valid) - 1), st.integers(0, 255)), max_size=4)
+
+    def mutate(changes: list[tuple[int, int]]) -> list[bytes]:
+        data = bytearray(valid)
+        for at, value in changes:
+            data[at] = value
+        return [bytes(data)]
+
+    return flips.map(mutate)
+
+
+frames_strategy = st.one_of(
+    st.lists(st.binary(max_size=64), max_size=10),
+    json_like.map(lambda v: [msgpack.packb(v)]),
+    st.dictionaries(st.sampled_from(["v", "type", "id", "session", "cmd", "args"]), json_like).map(
+        lambda d: [msgpack.packb({"v": 1, "type": "req", **d})]
+    ),
+    _mutations(),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(frames_strategy)
+def test_decoders_only_ever_raise_protocol_errors(parts: list[bytes]) -> None:
+    for decode in (protocol.decode_client, protocol.decode_server, protocol.decode_publication):
+        with contextlib.suppress(ProtocolError):
+            decode(parts)
