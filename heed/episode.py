@@ -139,7 +139,7 @@ def run_episode(
         source = make_object_source(options.objects, env)
         skills = Skills(env.robot, source)
         skills.listeners.append(lambda kind, payload: bus.publish(kind, **payload))
-        teleop = SimulatedTeleoperator(episode)
+        teleop = SimulatedTeleoperator(episode, holds=lambda p: env.check([p])[0].ok)
         api = SkillApi(skills, source, bus, teleop.answer)
         run.write_json("scene_initial.json", SceneGraph.build(source.objects()).to_json())
         recorder = None
@@ -158,6 +158,7 @@ def run_episode(
                 scene_text,
                 scene_changes,
                 LoopConfig(max_steps=episode.max_steps),
+                corrector=teleop.correct if episode.user else None,
             )
             outcome = loop.run(episode.instruction)
         finally:
@@ -179,6 +180,7 @@ def run_episode(
         status=outcome.status,
         failed_predicates=failed,
         questions=len(outcome.questions),
+        corrections=len(outcome.corrections),
         steps=outcome.steps,
         prompt_tokens=outcome.prompt_tokens,
         completion_tokens=outcome.completion_tokens,

@@ -59,7 +59,7 @@ class TraceWriter:
         self._file: TextIO = path.open("a", encoding="utf-8")
         self._t0 = time.perf_counter()
 
-    def write(self, event: str, **payload: Any) -> None:
+    def write(self, event: str, /, **payload: Any) -> None:
         record = {"event": event, "t_wall": round(time.perf_counter() - self._t0, 4), **payload}
         self._file.write(json.dumps(record, default=_jsonable) + "\n")
         self._file.flush()

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from perception import geometry
+from planner.corrections import ParamChange
 from planner.events import EventBus
 from planner.sandbox.schema import FunctionSpec, Param
 from skills.errors import HeedError
 from skills.objects import ObjectSource, ObjectState, find_object
-from skills.params import PickParams, PlaceParams
+from skills.params import PickParams, PlaceParams, SkillParams
 from skills.primitives import SkillResult, Skills
 from skills.registry import Registry
+
+PARAM_DEFAULTS: dict[str, type[SkillParams]] = {"pick": PickParams, "place": PlaceParams}
 
 
 class ApiError(HeedError):
@@ -104,6 +107,8 @@ class SkillApi:
         self._ask = ask
         self._param_defaults = param_defaults or (lambda skill, obj: {})
         self.log = ApiLog()
+        self.adjustments: dict[tuple[str, str], dict[str, Any]] = {}  # (skill, obj) -> params
+        self.last_object: dict[str, str] = {}  # skill -> object of its latest call
 
     def new_program(self) -> ApiLog:
         """Start a fresh log for the next program and return the previous one."""
@@ -136,11 +141,33 @@ class SkillApi:
         return True
 
     def _with_defaults(self, skill: str, obj: str, given: dict[str, Any]) -> dict[str, Any]:
+        """Parameters of a call: retrieved knowledge, then corrections in this task, then
+        what the program passed explicitly."""
+        self.last_object[skill] = obj
         chosen = {k: v for k, v in given.items() if v is not None}
         defaults = self._param_defaults(skill, self._object(obj))
         if defaults:
             self.bus.publish("knowledge", skill=skill, obj=obj, defaults=defaults)
-        return {**defaults, **chosen}
+        return {**defaults, **self.adjustments.get((skill, obj), {}), **chosen}
+
+    def adjust(self, changes: Sequence[ParamChange]) -> list[str]:
+        """Apply skill-level corrections to the object each skill last worked on."""
+        applied = []
+        for change in changes:
+            obj = self.last_object.get(change.skill) or self.last_object.get("pick")
+            if obj is None:
+                continue
+            current = {
+                **PARAM_DEFAULTS[change.skill]().to_dict(),
+                **self._param_defaults(change.skill, self._object(obj)),
+                **self.adjustments.get((change.skill, obj), {}),
+            }
+            if current.get(change.param) is None and change.param == "grasp_height":
+                current["grasp_height"] = self.skills.default_grasp_height(self._object(obj))
+            value = change.apply(current.get(change.param))
+            self.adjustments.setdefault((change.skill, obj), {})[change.param] = value
+            applied.append(f"{change.skill} on {obj}: {change.param} = {value}")
+        return applied
 
     # --- skills ------------------------------------------------------------------------------
     @api_function(

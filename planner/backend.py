@@ -33,7 +33,8 @@ class PlannerContext:
         history: earlier steps of this task.
         knowledge: retrieved task knowledge statements.
         answers: (question, answer) pairs from earlier `ask` calls.
-        corrections: corrections the user gave during this task, oldest first.
+        corrections: task-level corrections the user gave during this task, oldest first.
+        last_moves: objects the previous program moved, with their (x, y) before it.
         api: the API listing.
     """
 
@@ -44,6 +45,7 @@ class PlannerContext:
     knowledge: tuple[str, ...] = ()
     answers: tuple[tuple[str, str], ...] = ()
     corrections: tuple[str, ...] = ()
+    last_moves: tuple[tuple[str, float, float], ...] = ()
     api: str = ""
 
 

@@ -102,6 +102,12 @@ class ChatPlanner:
             parts += ["Remember:", *[f"- {k}" for k in context.knowledge]]
         if context.answers:
             parts += ["Answers so far:", *[f"- {q} -> {a}" for q, a in context.answers]]
+        if context.corrections:
+            parts += ["The user corrected you (follow this now):",
+                      *[f"- {c}" for c in context.corrections]]
+        if context.last_moves:
+            parts.append("Your last step moved: " + "; ".join(
+                f"{n} from [{x:.3f}, {y:.3f}]" for n, x, y in context.last_moves))
         for i, step in enumerate(context.history[-MAX_HISTORY:], 1):
             parts += [f"Step {i} code:", step.code, f"Step {i} observation:", step.observation]
         messages.append(ChatMessage.user("\n".join(parts)))

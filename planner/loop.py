@@ -8,12 +8,14 @@ generation) and kept for later steps of the same task.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from planner.api import SkillApi, api_listing
 from planner.backend import PlannerBackend, PlannerContext, Proposal, StepRecord
+from planner.corrections import CorrectionInterpreter
 from planner.events import EventBus
 from planner.sandbox.checker import ProgramRejected
 from planner.sandbox.executor import ExecutionResult, SandboxExecutor
@@ -22,6 +24,8 @@ from skills.objects import ObjectState
 SceneText = Callable[[Sequence[ObjectState]], str]
 SceneDiff = Callable[[Sequence[ObjectState], Sequence[ObjectState]], list[str]]
 MAX_FGEN_ROUNDS = 3
+MOVED_M = 0.01  # an object that moved more than this was moved by the program
+Corrector = Callable[[bool], str | None]  # (did the robot act?) -> correction text or None
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class TaskOutcome:
     history: list[StepRecord] = field(default_factory=list)
     rescued: int = 0  # failed steps followed by a successful one (self-debugging)
     reason: str = ""
+    corrections: list[dict] = field(default_factory=list)  # text, kind, intent, applied
 
 
 class ReActLoop:
@@ -64,6 +69,8 @@ class ReActLoop:
         scene_text: SceneText,
         scene_diff: SceneDiff,
         config: LoopConfig | None = None,
+        corrector: Corrector | None = None,
+        interpreter: CorrectionInterpreter | None = None,
     ) -> None:
         self.backend = backend
         self.api = api
@@ -71,6 +78,10 @@ class ReActLoop:
         self.scene_text = scene_text
         self.scene_diff = scene_diff
         self.config = config or LoopConfig()
+        self.corrector = corrector
+        self.interpreter = interpreter or CorrectionInterpreter()
+        self.task_corrections: list[str] = []
+        self.last_moves: tuple[tuple[str, float, float], ...] = ()
         self.bus: EventBus = api.bus
         self.prelude: list[str] = []
         self.defined: set[str] = set()
@@ -107,11 +118,47 @@ class ReActLoop:
             if last_failed and ok:
                 outcome.rescued += 1
             last_failed = not ok
+            self.last_moves = self._moves(context.scene)
+            text = self.corrector(bool(log.results)) if self.corrector else None
+            if text is not None:
+                if self._take_correction(text, outcome) == "stop":
+                    outcome.status = "stopped"
+                    break
+                continue  # re-plan from here, even after done()
             if log.ended is not None and ok:
                 outcome.status, outcome.reason = log.ended, log.reason
                 break
         self.bus.publish("done", status=outcome.status, steps=outcome.steps)
         return outcome
+
+    # --- corrections -------------------------------------------------------------------------
+    def _take_correction(self, text: str, outcome: TaskOutcome) -> str:
+        """Interpret and apply a correction; return its kind."""
+        correction = self.interpreter.interpret(text)
+        applied: list[str] = []
+        if correction.kind == "skill":
+            applied = self.api.adjust(correction.changes)
+        elif correction.kind == "task":
+            self.task_corrections.append(text)
+        record = {
+            "text": text,
+            "kind": correction.kind,
+            "intent": correction.intent,
+            "changes": [c.describe() for c in correction.changes],
+            "applied": applied,
+        }
+        outcome.corrections.append(record)
+        self.bus.publish("correction", **record)
+        return correction.kind
+
+    def _moves(self, before: Sequence[ObjectState]) -> tuple[tuple[str, float, float], ...]:
+        """Objects the last program moved, with where they were before it (for "put it back")."""
+        now = {o.name: o for o in self.api.objects_source()}
+        return tuple(
+            (o.name, o.position[0], o.position[1])
+            for o in before
+            if o.name in now and math.dist(o.position, now[o.name].position) > MOVED_M
+        )
 
     # --- pieces ------------------------------------------------------------------------------
     def _context(
@@ -125,6 +172,8 @@ class ReActLoop:
             history=tuple(outcome.history),
             knowledge=tuple(knowledge),
             answers=tuple(outcome.questions),
+            corrections=tuple(self.task_corrections),
+            last_moves=self.last_moves,
             api=api_listing(),
         )
 

@@ -92,7 +92,8 @@ class ObjectEntry:
 
 @dataclass(frozen=True)
 class UserRule:
-    """What the simulated teleoperator says when `violated` holds."""
+    """What the simulated teleoperator says when `violated` (a predicate that should hold)
+    does not hold."""
 
     violated: Predicate
     say: str

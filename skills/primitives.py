@@ -243,7 +243,7 @@ class Skills:
                 raise _Failure(f"already holding {self.held()}; place it first")
             yaw = math.remainder(_grasp_yaw(target) + p.yaw, 2 * math.pi)
             grasp_h = (
-                p.grasp_height if p.grasp_height is not None else self._default_grasp_height(target)
+                p.grasp_height if p.grasp_height is not None else self.default_grasp_height(target)
             )
             x, y, _ = target.position
             grasp_z = target.bottom_z + grasp_h
@@ -294,7 +294,7 @@ class Skills:
         """Open no wider than needed, so fingers do not brush neighbouring objects."""
         return min(width, self.robot.spec().gripper_max_width)
 
-    def _default_grasp_height(self, obj: ObjectState) -> float:
+    def default_grasp_height(self, obj: ObjectState) -> float:
         """Low on the object (at most 2.5 cm up) but high enough for the palm to clear its top."""
         palm_clear = obj.size[2] - self.robot.spec().gripper_depth + PALM_MARGIN
         return max(min(obj.size[2] / 2, 0.025), palm_clear)

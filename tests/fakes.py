@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from planner.backend import PlannerContext, Proposal
 from skills.robot import (
     CameraFrame,
     GripperResult,
@@ -116,3 +119,25 @@ class FakeRobot:
 
     def stop(self) -> None:
         self.calls.append(("stop", ()))
+
+
+Script = Callable[[PlannerContext], str] | str
+
+
+@dataclass
+class ScriptedBackend:
+    """Test double: replies with scripted programs in order and records what it saw."""
+
+    steps: list[Script]
+    definitions: dict[str, str] = field(default_factory=dict)
+    seen: list[PlannerContext] = field(default_factory=list)
+    name: str = "scripted"
+
+    def propose(self, context: PlannerContext) -> Proposal:
+        self.seen.append(context)
+        step = self.steps[min(len(self.seen), len(self.steps)) - 1]
+        code = step(context) if callable(step) else step
+        return Proposal(f"step {len(self.seen)}", code, prompt_tokens=10, completion_tokens=5)
+
+    def define(self, function: str, call_site: str, context: PlannerContext) -> Proposal:
+        return Proposal(f"define {function}", self.definitions[function])

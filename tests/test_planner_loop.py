@@ -4,39 +4,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 import pytest
+from fakes import ScriptedBackend
 
 from heed.episode import scene_changes, scene_text
 from planner.api import API, SkillApi, api_listing, function_specs
-from planner.backend import PlannerContext, Proposal
 from planner.events import Event, EventBus
 from planner.loop import LoopConfig, ReActLoop
 from planner.sandbox import SandboxExecutor, SandboxLimits
 from skills.errors import HeedError
 from skills.primitives import Skills
-
-Script = Callable[[PlannerContext], str] | str
-
-
-@dataclass
-class ScriptedBackend:
-    """Test double: replies with scripted programs in order and records what it saw."""
-
-    steps: list[Script]
-    definitions: dict[str, str] = field(default_factory=dict)
-    seen: list[PlannerContext] = field(default_factory=list)
-    name: str = "scripted"
-
-    def propose(self, context: PlannerContext) -> Proposal:
-        self.seen.append(context)
-        step = self.steps[min(len(self.seen), len(self.steps)) - 1]
-        code = step(context) if callable(step) else step
-        return Proposal(f"step {len(self.seen)}", code, prompt_tokens=10, completion_tokens=5)
-
-    def define(self, function: str, call_site: str, context: PlannerContext) -> Proposal:
-        return Proposal(f"define {function}", self.definitions[function])
 
 
 @pytest.fixture

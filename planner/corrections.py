@@ -1,0 +1,239 @@
+"""Reading a correction: what kind it is and what it changes.
+
+A correction is one of
+- **task**-level: the wrong object or target ("no, the other bowl"), the wrong plan
+  ("first clear the bowl"), a preference ("red things always go in the green bowl"), or
+  undo ("put it back");
+- **skill**-level: a parameter change for a skill on this object ("grasp it lower",
+  "squeeze harder", "slower", "rotate the gripper 90 degrees", "a bit more to the left",
+  "lower it before letting go"), with quantities ("3 cm", "a bit", "a lot") as numbers;
+- **stop**.
+Patterns read the common phrasings; MiniLM embeddings match other phrasings to exemplars.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from memory.embedder import EmbedderUnavailable, MiniLMEmbedder, default_embedder
+from planner.embedded.lexicon import normalize
+
+SMALL, LARGE = 0.01, 0.03  # metres for "a bit" / "a lot" when no number is given
+FORCE_FACTOR, SPEED_FACTOR = 3.0, 0.5
+
+
+@dataclass(frozen=True)
+class ParamChange:
+    """One parameter change: `op` is ``set``, ``add`` or ``scale``."""
+
+    skill: str
+    param: str
+    op: str
+    value: float | tuple[float, float]
+
+    def apply(self, current: float | tuple[float, float] | None) -> float | tuple[float, float]:
+        """The new value given the current one (None: the skill's default applies)."""
+        if self.op == "set" or (current is None and self.op != "add"):
+            return self.value
+        if isinstance(self.value, tuple):
+            base = current if isinstance(current, tuple) else (0.0, 0.0)
+            return (base[0] + self.value[0], base[1] + self.value[1])
+        base = 0.0 if current is None else float(current)
+        return base * self.value if self.op == "scale" else base + self.value
+
+    def describe(self) -> str:
+        verb = {"set": "=", "add": "+=", "scale": "*="}[self.op]
+        return f"{self.skill}.{self.param} {verb} {self.value}"
+
+
+@dataclass(frozen=True)
+class Correction:
+    """An interpreted correction.
+
+    Attributes:
+        text: what the user said.
+        kind: ``task``, ``skill`` or ``stop``.
+        intent: for task corrections ``retarget``, ``replan``, ``preference``, ``undo`` or
+            ``unclear`` (the planner asks); ``param`` for skill corrections; ``stop``.
+        changes: parameter changes (skill corrections).
+        rest: the part of the text that names objects or targets (task corrections).
+    """
+
+    text: str
+    kind: str
+    intent: str
+    changes: tuple[ParamChange, ...] = ()
+    rest: str = ""
+    meta: dict = field(default_factory=dict)
+
+
+_AMOUNT_RE = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>cm|mm|m|n|newtons?|deg|degrees?)\b")
+
+
+def _amount(text: str, default: float) -> float:
+    """A quantity in metres (or radians for degrees); "a lot" triples the default."""
+    m = _AMOUNT_RE.search(text)
+    if m:
+        n, u = float(m.group("n")), m.group("u")
+        if u in ("cm",):
+            return n / 100
+        if u == "mm":
+            return n / 1000
+        if u.startswith("deg"):
+            return math.radians(n)
+        return n
+    if re.search(r"\b(a lot|much|way|far|significantly)\b", text):
+        return default * 3
+    return default
+
+
+def _explicit(text: str, unit: str) -> float | None:
+    m = _AMOUNT_RE.search(text)
+    return float(m.group("n")) if m and m.group("u").startswith(unit) else None
+
+
+def _skill_changes(t: str) -> tuple[ParamChange, ...]:
+    """Parameter changes a skill-level correction asks for, or () when it is not one."""
+    changes: list[ParamChange] = []
+    if re.search(
+        r"\b(grasp|grab|grip|pick|hold|take)\b.*\b(lower|further down|closer to the "
+        r"bottom|near the bottom)\b",
+        t,
+    ):
+        changes.append(ParamChange("pick", "grasp_height", "add", -_amount(t, SMALL)))
+    elif re.search(
+        r"\b(grasp|grab|grip|pick|hold|take)\b.*\b(higher|further up|near the top)\b", t
+    ):
+        changes.append(ParamChange("pick", "grasp_height", "add", _amount(t, SMALL)))
+    newtons = _explicit(t, "n")
+    if newtons or re.search(
+        r"\b(harder|tighter|firmer|firmly|more force|stronger|more tightly|"
+        r"squeeze)\b",
+        t,
+    ):
+        changes.append(
+            ParamChange("pick", "force", "set", newtons)
+            if newtons
+            else ParamChange("pick", "force", "scale", FORCE_FACTOR)
+        )
+    elif re.search(r"\b(gentler|gently|softer|less force|lighter grip|too hard)\b", t):
+        changes.append(ParamChange("pick", "force", "scale", 0.5))
+    if re.search(r"\b(slower|slowly|careful|carefully|take it easy|too fast)\b", t):
+        changes += [ParamChange(s, "speed", "scale", SPEED_FACTOR) for s in ("pick", "place")]
+    elif re.search(r"\b(faster|quicker|speed up|too slow)\b", t):
+        changes += [ParamChange(s, "speed", "scale", 1.5) for s in ("pick", "place")]
+    if re.search(r"\b(rotate|turn|twist)\b", t):
+        angle = _amount(t, math.pi / 2) if re.search(r"\d", t) else math.pi / 2
+        changes.append(ParamChange("pick", "yaw", "add", math.remainder(angle, 2 * math.pi)))
+    if re.search(
+        r"\b(lower it|let go lower|release it lower|closer to the (?:table|surface))\b"
+        r"|\bbefore (?:letting go|releasing|dropping)\b",
+        t,
+    ):
+        changes.append(ParamChange("place", "release_height", "set", 0.0))
+    elif re.search(r"\b(drop it from higher|release it higher|let go higher)\b", t):
+        changes.append(ParamChange("place", "release_height", "add", _amount(t, SMALL)))
+    offsets = {
+        "left": (0.0, 1.0),
+        "right": (0.0, -1.0),
+        "further": (1.0, 0.0),
+        "back": (1.0, 0.0),
+        "closer": (-1.0, 0.0),
+        "toward me": (-1.0, 0.0),
+        "forward": (1.0, 0.0),
+    }
+    m = re.search(
+        r"\b(?:more )?(?:to the )?(left|right|further|back|closer|toward me|forward)\b", t
+    )
+    if m and re.search(r"\b(more|bit|little|too far|further|cm|mm)\b", t) and not changes:
+        ux, uy = offsets[m.group(1)]
+        d = _amount(t, SMALL * 2)
+        changes.append(ParamChange("place", "offset", "add", (ux * d, uy * d)))
+    return tuple(changes)
+
+
+EXEMPLARS: dict[str, tuple[str, ...]] = {
+    "stop": ("stop", "stop now", "halt", "freeze", "do not move", "wait, stop that"),
+    "undo": ("put it back", "undo that", "return it to where it was", "move it back"),
+    "preference": (
+        "red things always go in the green bowl",
+        "from now on use the big bowl",
+        "I prefer blocks in the blue bowl",
+        "cans always belong on the mat",
+    ),
+    "retarget": (
+        "no, the other bowl",
+        "wrong bowl, the green one",
+        "not that block",
+        "it should go in the green bowl",
+        "no, put it on the mat",
+    ),
+    "replan": (
+        "first clear the bowl",
+        "do the red one before the blue one",
+        "you need to empty the bowl first",
+    ),
+    "param": (
+        "grasp it lower",
+        "squeeze harder",
+        "slower please",
+        "a bit more to the left",
+        "rotate the gripper",
+        "hold it tighter",
+        "lower it before letting go",
+    ),
+}
+THRESHOLD = 0.5
+
+
+class CorrectionInterpreter:
+    """Interprets corrections with patterns, falling back on MiniLM similarity."""
+
+    def __init__(self, embedder: MiniLMEmbedder | None = None) -> None:
+        self._embedder = embedder
+        self._bank: tuple[list[str], np.ndarray] | None = None
+
+    def interpret(self, text: str) -> Correction:
+        t = normalize(text)
+        stop_words = r"(?:no,? )?(?:stop|halt|freeze|wait)(?: (?:now|it|that|please|moving))*"
+        if re.fullmatch(stop_words, t):
+            return Correction(text, "stop", "stop")
+        if re.search(r"\b(put|move|place) (it|them|that) back\b|\bundo\b", t):
+            return Correction(text, "task", "undo")
+        if re.search(
+            r"\b(always|from now on|in future|in the future|every time|i prefer|"
+            r"should always|belong)\b",
+            t,
+        ):
+            return Correction(text, "task", "preference", rest=t)
+        if re.search(r"^(?:no,? )?(?:first|before that|you need to first|start by)\b", t):
+            return Correction(text, "task", "replan", rest=re.sub(r"^(?:no,? )?", "", t))
+        changes = _skill_changes(t)
+        if changes:
+            return Correction(text, "skill", "param", changes=changes)
+        if re.search(r"\b(no|not|wrong|other|instead|should (?:go|be))\b", t):
+            return Correction(text, "task", "retarget", rest=t)
+        intent = self._nearest(t)
+        if intent == "param":  # sounds like a skill correction, but no parameter was named
+            return Correction(text, "task", "unclear", rest=t)
+        if intent is not None:
+            kind = "stop" if intent == "stop" else "task"
+            return Correction(text, kind, intent, rest=t)
+        return Correction(text, "task", "retarget", rest=t)
+
+    def _nearest(self, text: str) -> str | None:
+        try:
+            embedder = self._embedder or default_embedder()
+            if self._bank is None:
+                labels = [k for k, ex in EXEMPLARS.items() for _ in ex]
+                self._bank = (labels, embedder.embed([s for ex in EXEMPLARS.values() for s in ex]))
+            labels, vectors = self._bank
+            scores = vectors @ embedder.embed([text])[0]
+        except EmbedderUnavailable:
+            return None
+        best = int(np.argmax(scores))
+        return labels[best] if scores[best] >= THRESHOLD else None
