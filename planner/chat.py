@@ -32,12 +32,14 @@ EXAMPLES = (
         'put_first_on_second("green block", "blue bowl")\ndone()\n```',
     ),
     (
-        "Instruction: line up the blocks along the top side\nScene:\n"
+        "Instruction: stack the blocks, then put the can 10 cm left of the red block\nScene:\n"
+        "- gray cylinder at (50.0, -20.0, 4.5), size 5.5 x 5.5 x 9.0\n"
         "- red block at (40.0, 0.0, 2.0), size 4.0 x 4.0 x 4.0, yaw 0\n"
-        "- yellow block at (50.0, 20.0, 2.0), size 4.0 x 4.0 x 4.0, yaw 0",
-        "Thought: Place each block on the top side, 8 cm apart.\n```python\n"
-        'for i, name in enumerate(objects(category="block")):\n'
-        "    put_first_on_second(name, [0.64, 0.08 - 0.08 * i])\ndone()\n```",
+        "- yellow block at (55.0, 20.0, 2.0), size 4.0 x 4.0 x 4.0, yaw 0",
+        "Thought: Put the yellow block on the red block, then the can at a position.\n"
+        '```python\nput_first_on_second("yellow block", "red block")\n'
+        'x, y, z = get_pos("red block")\n'
+        'put_first_on_second("gray cylinder", [x, y + 0.10])\ndone()\n```',
     ),
 )
 DEFINE = """Write the Python function {name} used in this program:
@@ -103,13 +105,20 @@ class ChatPlanner:
         if context.answers:
             parts += ["Answers so far:", *[f"- {q} -> {a}" for q, a in context.answers]]
         if context.corrections:
-            parts += ["The user corrected you (follow this now):",
-                      *[f"- {c}" for c in context.corrections]]
+            parts += [
+                "The user corrected you (follow this now):",
+                *[f"- {c}" for c in context.corrections],
+            ]
         if context.last_moves:
-            parts.append("Your last step moved: " + "; ".join(
-                f"{n} from [{x:.3f}, {y:.3f}]" for n, x, y in context.last_moves))
+            parts.append(
+                "Your last step moved: "
+                + "; ".join(f"{n} from [{x:.3f}, {y:.3f}]" for n, x, y in context.last_moves)
+            )
         for i, step in enumerate(context.history[-MAX_HISTORY:], 1):
             parts += [f"Step {i} code:", step.code, f"Step {i} observation:", step.observation]
+        failed = [s for s in context.history if not s.ok]
+        if len(failed) >= 2 and failed[-1].code == failed[-2].code:
+            parts.append("The same program failed twice: write a different one.")
         messages.append(ChatMessage.user("\n".join(parts)))
         return messages
 
