@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from sim.predicates import PredicateResult
     from sim.suite import Episode
 
+_NOBLOCK = int(zmq.NOBLOCK)
 RECEIVE_SLICE_MS = 20  # how often a waiting call looks at the heartbeat's news
 URGENT = frozenset({"stop", "bye"})  # sent on a socket of their own
 
@@ -275,8 +276,7 @@ class BridgeClient:
         frames = protocol.encode_request(rid, "", None, "hello", args)
         t0 = time.monotonic()
         try:
-            reply = self._exchange(link, link.command, rid, frames, "hello", None)
-            body = protocol.check_reply(COMMANDS.get("hello"), reply)
+            body, _ = self._exchange(link, link.command, rid, frames, "hello", None)
         except BaseException:
             link.close()
             ctx.destroy(linger=0)
@@ -374,7 +374,10 @@ class BridgeClient:
         retries: int | None = None,
     ) -> tuple[Any, tuple]:
         """Send command `name`, wait for its reply; return (checked body, array frames)."""
-        link = self._require_link(name)
+        link = self._link
+        beat = link.heartbeat if link is not None else None
+        if link is None or self._lost is not None or (beat is not None and beat.lost):
+            link = self._require_link(name)  # raises, unless the link came back meanwhile
         timeout = timeout_s if timeout_s is not None else self.timeout_s
         urgent = name in URGENT
         with link.urgent_lock if urgent else link.lock:
@@ -382,20 +385,20 @@ class BridgeClient:
                 link.urgent = self._socket(link.ctx)
             socket = link.urgent if urgent else link.command
             rid = next(self._ids)
+            beat = link.heartbeat
+            offset = beat.offset if beat is not None else link.offset  # as link.server_now()
+            deadline = time.monotonic() + offset + timeout
             try:
-                frames = protocol.encode_request(
-                    rid, link.session, link.server_now() + timeout, name, args
-                )
+                frames = protocol.encode_request(rid, link.session, deadline, name, args)
             except (TypeError, ValueError) as err:
                 raise ProtocolError(f"{name}: cannot encode the arguments: {err}") from None
-            size = sum(len(f) for f in frames)
+            size = len(frames[0])  # one header, no arrays
             limit = link.hello["max_message_bytes"]
             if size > limit:
                 raise ProtocolError(
                     f"{name}: request of {size} bytes is over the {_mib(limit)} limit"
                 )
-            reply = self._exchange(link, socket, rid, frames, name, timeout, retries)
-        return protocol.check_reply(COMMANDS.get(name), reply), reply.blobs
+            return self._exchange(link, socket, rid, frames, name, timeout, retries)
 
     def _exchange(
         self,
@@ -406,14 +409,17 @@ class BridgeClient:
         name: str,
         timeout_s: float | None,
         retries: int | None = None,
-    ) -> Reply:
-        """Send, resend while unanswered, and wait for the reply to request `rid`."""
+    ) -> tuple[Any, tuple]:
+        """Send, resend while unanswered, and wait for the reply to request `rid`; return
+        its checked body and array frames (a failure reply raises its typed error)."""
+        command = COMMANDS.get(name)
         timeout = timeout_s if timeout_s is not None else self.timeout_s
         tries = 1 + (retries if retries is not None else self.retries)
         interval = timeout / tries
         beat = link.heartbeat
         progress = time.monotonic()
         sent, last_sent, want_send = 0, progress, True
+        small = len(frames) == 1 and len(frames[0]) < codec.ZERO_COPY_BYTES
         while True:
             now = time.monotonic()
             if beat is not None and rid in beat.running:
@@ -422,7 +428,10 @@ class BridgeClient:
                 want_send = True  # unanswered (or its reply lost): the server replays or runs it
             if want_send:
                 try:
-                    codec.send(socket, frames, zmq.NOBLOCK)
+                    if small:  # a request is one frame, nearly always a small one
+                        socket.send(frames[0], _NOBLOCK)
+                    else:
+                        codec.send(socket, frames, _NOBLOCK)
                     sent, last_sent, want_send = sent + 1, now, False
                 except zmq.Again:
                     pass  # no connection yet (IMMEDIATE): wait until writable
@@ -442,14 +451,17 @@ class BridgeClient:
                 socket.poll(RECEIVE_SLICE_MS, zmq.POLLIN | zmq.POLLOUT)
                 continue
             try:  # blocks at most RECEIVE_SLICE_MS (the socket's RCVTIMEO)
-                parts = socket.recv_multipart()
+                parts = codec.recv(socket)
             except zmq.Again:
                 continue
             except zmq.ZMQError as err:  # closed under us by close() from another thread
                 raise BridgeDisconnected(f"{name}: the client was closed ({err})") from None
+            body = protocol.decode_reply(parts, command, rid)  # the usual case, in one step
+            if body is not protocol.MISS:
+                return body, tuple(parts[1:])
             reply = protocol.decode_server(parts)
             if isinstance(reply, Reply) and (reply.id == rid or reply.id is None):
-                return reply
+                return protocol.check_reply(command, reply), reply.blobs
 
     # --- Robot -----------------------------------------------------------------------------
     def spec(self) -> RobotSpec:

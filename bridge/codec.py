@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import struct
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,8 @@ import zmq
 from bridge.errors import ProtocolError
 from bridge.schema import MAX_ITEMS, Int, ListOf, Text, obj
 
+_RCVMORE = int(zmq.RCVMORE)
+_SNDMORE = int(zmq.SNDMORE)
 MAX_HEADER_BYTES = 1 << 20
 ZERO_COPY_BYTES = 1 << 16
 MAX_STR = 1 << 16
@@ -45,16 +48,8 @@ ARRAY = obj(
 )
 
 
-_LIMITS = {
-    "raw": False,
-    "strict_map_key": True,
-    "ext_hook": None,  # set below
-    "max_str_len": MAX_STR,
-    "max_bin_len": 0,
-    "max_array_len": MAX_ITEMS,
-    "max_map_len": MAX_ITEMS,
-    "max_ext_len": 0,
-}
+def _no_ext(code: int, data: bytes) -> object:
+    raise ProtocolError(f"msgpack extension type {code} is not allowed")
 
 
 def _pairs(pairs: list[tuple[Any, Any]]) -> dict:
@@ -66,11 +61,14 @@ def _pairs(pairs: list[tuple[Any, Any]]) -> dict:
     return out
 
 
-def _no_ext(code: int, data: bytes) -> object:
-    raise ProtocolError(f"msgpack extension type {code} is not allowed")
+class _PerThread(threading.local):
+    """A reusable msgpack Packer for each thread (`msgpack.packb` builds one every call)."""
+
+    def __init__(self) -> None:
+        self.packer = msgpack.Packer(use_bin_type=True)
 
 
-_LIMITS["ext_hook"] = _no_ext
+_local = _PerThread()
 
 
 def unpack(data: bytes | memoryview) -> Any:
@@ -84,8 +82,18 @@ def unpack(data: bytes | memoryview) -> Any:
     if len(data) > MAX_HEADER_BYTES:
         raise ProtocolError(f"header of {len(data)} bytes is over the {MAX_HEADER_BYTES} limit")
     try:
-        value = msgpack.unpackb(data, **_LIMITS)
-        if msgpack.packb(value, use_bin_type=True) != data:
+        value = msgpack.unpackb(  # keywords spelled out: cheaper than **_LIMITS
+            data,
+            raw=False,
+            strict_map_key=True,
+            ext_hook=_no_ext,
+            max_str_len=MAX_STR,
+            max_bin_len=0,
+            max_array_len=MAX_ITEMS,
+            max_map_len=MAX_ITEMS,
+            max_ext_len=0,
+        )
+        if _local.packer.pack(value) != data:
             value = msgpack.unpackb(data, object_pairs_hook=_pairs, **_LIMITS)
     except ProtocolError:
         raise
@@ -97,6 +105,33 @@ def unpack(data: bytes | memoryview) -> Any:
     return value
 
 
+_LIMITS = {
+    "raw": False,
+    "strict_map_key": True,
+    "ext_hook": _no_ext,
+    "max_str_len": MAX_STR,
+    "max_bin_len": 0,
+    "max_array_len": MAX_ITEMS,
+    "max_map_len": MAX_ITEMS,
+    "max_ext_len": 0,
+}
+
+
+def recv(socket: zmq.Socket, flags: int = 0, routed: bool = False) -> list[bytes]:
+    """Receive a multipart message as bytes (what `recv_multipart` does, cheaper).
+
+    Each frame comes as a `zmq.Frame`, whose ``more`` flag is a plain read: asking the
+    socket for ``RCVMORE`` costs pyzmq most of a microsecond each time. `routed`: a
+    ROUTER's message, whose routing id is always followed by more.
+    """
+    parts = [socket.recv(flags)] if routed else []
+    while True:
+        frame = socket.recv(flags, copy=False)
+        parts.append(frame.bytes)
+        if not frame.more:
+            return parts
+
+
 def send(socket: zmq.Socket, frames: Sequence[bytes | memoryview], flags: int = 0) -> None:
     """Send a multipart message: small frames copied, large ones (arrays) without a copy.
 
@@ -104,14 +139,17 @@ def send(socket: zmq.Socket, frames: Sequence[bytes | memoryview], flags: int = 
     Multipart delivery is atomic: if the first frame is taken, so are the others.
     """
     last = len(frames) - 1
+    more = int(flags) | _SNDMORE  # ints: zmq's flag enums combine in slow Python
     for i, frame in enumerate(frames):
-        more = zmq.SNDMORE if i < last else 0
-        socket.send(frame, flags | more, copy=len(frame) < ZERO_COPY_BYTES)
+        if len(frame) < ZERO_COPY_BYTES:
+            socket.send(frame, more if i < last else flags)
+        else:
+            socket.send(frame, more if i < last else flags, copy=False)
 
 
 def pack(value: Any) -> bytes:
     """Encode a header (plain dicts, lists, str, int, float, bool, None)."""
-    return msgpack.packb(value, use_bin_type=True)
+    return _local.packer.pack(value)
 
 
 @dataclass

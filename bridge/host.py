@@ -19,8 +19,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import zmq
 
@@ -41,8 +40,7 @@ Answer = tuple[Any, Frames | None]
 Log = Callable[..., None]
 
 
-@dataclass
-class Job:
+class Job(NamedTuple):
     """A robot command: whose, which, with what, and by when it must start (server clock)."""
 
     session: str
@@ -116,6 +114,7 @@ class RobotHost:
         self.outstanding = 0  # jobs handed over and not yet answered (server loop's count)
         self.latest: tuple[RobotState, float] | None = None
         self.executed: collections.Counter[str] = collections.Counter()
+        self._handlers = {name: HANDLERS.get(name) for name in HANDLERS}
         self._next_sample = 0.0
         self._thread = threading.Thread(target=self._run, name="bridge-robot", daemon=True)
         setter = getattr(robot, "set_tick_callback", None)
@@ -139,22 +138,25 @@ class RobotHost:
         return self.robot
 
     # --- running commands ------------------------------------------------------------------
-    def answer(self, job: Job, checked: bool = False) -> list:
-        """Run `job` and encode its reply (or error); the caller holds `lock`.
-
-        Session and deadline are checked again unless the caller just did (`checked`).
-        """
-        name = job.command.name
+    def answer(self, job: Job) -> list:
+        """Run `job` and encode its reply (or error); the caller holds `lock`. Its session
+        and deadline are checked again first: it may have waited behind other commands."""
         try:
-            if not checked:
-                self._admit(job)
-            body, frames = HANDLERS.get(name)(self, job.args)
+            self._admit(job)
+        except BridgeRefused as err:
+            return protocol.encode_error(job.id, err)
+        return self._reply(job.id, job.command.name, job.args)
+
+    def _reply(self, rid: int, name: str, args: dict[str, Any]) -> list:
+        """Run command `name` and encode its reply (or error); the caller holds `lock`."""
+        try:
+            body, frames = self._handlers[name](self, args)
             self.executed[name] += 1
-            return protocol.encode_reply(job.id, body, frames)
+            return protocol.encode_reply(rid, body, frames)
         except Exception as err:  # every failure becomes an error reply; serving goes on
             if not isinstance(err, HeedError):
                 self.log("error", f"{name} failed: {traceback.format_exc(limit=3)!r}")
-            return protocol.encode_error(job.id, err)
+            return protocol.encode_error(rid, err)
 
     def _admit(self, job: Job) -> None:
         """Refuse a job whose session ended or whose deadline passed while it waited."""
@@ -168,13 +170,13 @@ class RobotHost:
                 "not run"
             )
 
-    def try_now(self, job: Job) -> list | None:
-        """The reply of a quick read run right now (session and deadline just checked by
-        the server loop), or None when the robot is busy."""
+    def try_now(self, rid: int, command: Command, args: dict[str, Any]) -> list | None:
+        """The reply of quick read `rid` run right now (session and deadline just checked
+        by the server loop), or None when the robot is busy."""
         if not self.lock.acquire(blocking=False):
             return None
         try:
-            return self.answer(job, checked=True)
+            return self._reply(rid, command.name, args)
         finally:
             self.lock.release()
 

@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -125,11 +126,14 @@ EVENT = obj(kind=Text(32), message=Text(1024))
 
 
 def floats(values: Sequence[float]) -> list[float]:
-    return [float(v) for v in values]
+    return list(map(float, values))
 
 
 def pose_to_wire(pose: Pose) -> dict:
-    return {"position": floats(pose.position), "orientation": floats(pose.orientation)}
+    return {
+        "position": list(map(float, pose.position)),
+        "orientation": list(map(float, pose.orientation)),
+    }
 
 
 def pose_from_wire(d: dict) -> Pose:
@@ -137,9 +141,13 @@ def pose_from_wire(d: dict) -> Pose:
 
 
 def state_to_wire(s: RobotState) -> dict:
+    pose = s.ee_pose
     return {
-        "joints": floats(s.joints),
-        "ee_pose": pose_to_wire(s.ee_pose),
+        "joints": list(map(float, s.joints)),
+        "ee_pose": {
+            "position": list(map(float, pose.position)),
+            "orientation": list(map(float, pose.orientation)),
+        },
         "gripper_width": float(s.gripper_width),
         "holding": s.holding,
         "stamp": float(s.stamp),
@@ -147,9 +155,13 @@ def state_to_wire(s: RobotState) -> dict:
 
 
 def state_from_wire(d: dict) -> RobotState:
-    joints = tuple(d["joints"])
+    pose = d["ee_pose"]
     return RobotState(
-        joints, pose_from_wire(d["ee_pose"]), d["gripper_width"], d["holding"], d["stamp"]
+        tuple(d["joints"]),
+        Pose(tuple(pose["position"]), tuple(pose["orientation"])),
+        d["gripper_width"],
+        d["holding"],
+        d["stamp"],
     )
 
 
@@ -280,6 +292,21 @@ class Command:
     robot: bool = True
     quick: bool = False
 
+    @cached_property
+    def reply_path(self) -> str:
+        """Where a reply's problems are said to be (``state reply.joints[2]: ...``)."""
+        return f"{self.name} reply"
+
+    @cached_property
+    def request(self) -> Obj:
+        """The whole request header with these arguments: one compiled check for both."""
+        return Obj({**_REQUEST.fields, "args": self.args})
+
+    @cached_property
+    def response(self) -> Obj:
+        """The whole header of a successful reply: one compiled check for both."""
+        return Obj({**_REPLY.fields, "body": self.reply})
+
 
 COMMANDS: Registry[Command] = Registry("bridge command")
 
@@ -352,8 +379,8 @@ _command(
 
 
 # --- messages -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Request:
+# Named tuples: built for every message, and several times cheaper than frozen dataclasses.
+class Request(NamedTuple):
     """A decoded, checked request; `args` follows its command's schema."""
 
     id: int
@@ -363,16 +390,14 @@ class Request:
     args: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Heartbeat:
+class Heartbeat(NamedTuple):
     """A client's heartbeat."""
 
     session: str
     t: float
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):
     """A decoded reply; `body` is unchecked until `check_reply` knows the command."""
 
     id: int | None
@@ -381,8 +406,7 @@ class Reply:
     blobs: tuple[bytes | memoryview, ...]
 
 
-@dataclass(frozen=True)
-class HeartbeatReply:
+class HeartbeatReply(NamedTuple):
     """The server's answer to a heartbeat."""
 
     session_ok: bool
@@ -392,8 +416,7 @@ class HeartbeatReply:
     reason: str | None
 
 
-@dataclass(frozen=True)
-class Publication:
+class Publication(NamedTuple):
     """One message of the state stream."""
 
     topic: str
@@ -428,6 +451,10 @@ _HEARTBEAT_REPLY = obj(
 _PUBLICATION = obj(v=Int(), type=Text(8), seq=Int(0, MAX_INT), t=Num(), stamp=Num(), body=Later())
 
 
+_FROM_CLIENT = ("req", "hb")
+_FROM_SERVER = ("rep", "hb")
+
+
 def _header(parts: Sequence[bytes | memoryview], kinds: tuple[str, ...]) -> dict:
     """The checked header of a message of one of `kinds`, version first."""
     if not parts:
@@ -435,7 +462,7 @@ def _header(parts: Sequence[bytes | memoryview], kinds: tuple[str, ...]) -> dict
     if len(parts) > 1 + codec.MAX_ARRAYS:
         raise ProtocolError(f"message has {len(parts)} frames; at most {1 + codec.MAX_ARRAYS}")
     header = codec.unpack(parts[0])
-    if not isinstance(header, dict) or "v" not in header:
+    if type(header) is not dict or "v" not in header:
         raise ProtocolError("header must be a map with a protocol version 'v'")
     if header["v"] != VERSION:
         raise ProtocolError(
@@ -455,17 +482,28 @@ def _with_id(err: ProtocolError, header: dict) -> ProtocolError:
 
 def decode_client(parts: Sequence[bytes | memoryview]) -> Request | Heartbeat:
     """A request or heartbeat from a client; `ProtocolError` (with `.request_id`) if bad."""
-    header = _header(parts, ("req", "hb"))
-    if header["type"] == "hb":
+    header = _header(parts, _FROM_CLIENT)
+    kind = header["type"]
+    if kind == "req" and len(parts) == 1:  # header and arguments in one compiled check
+        try:
+            command = COMMANDS.get(header["cmd"])
+            h = command.request.fast(header)
+        except Exception:  # no such command, or refused: the checks below name the problem
+            pass
+        else:
+            return Request(h["id"], h["session"], h["deadline"], command, h["args"])
+    elif kind == "hb":
         h = _HEARTBEAT.check(header, "header")
         return Heartbeat(h["session"], h["t"])
     try:
         if len(parts) > 1:
             raise ProtocolError("requests carry no array frames")
         h = _REQUEST.check(header, "header")
-        if h["cmd"] not in COMMANDS:
-            raise ProtocolError(f"unknown command {h['cmd']!r}; known: {', '.join(COMMANDS)}")
-        command = COMMANDS.get(h["cmd"])
+        try:
+            command = COMMANDS.get(h["cmd"])
+        except KeyError:
+            known = ", ".join(COMMANDS)
+            raise ProtocolError(f"unknown command {h['cmd']!r}; known: {known}") from None
         args = command.args.check(h["args"], "args")
     except ProtocolError as err:
         raise _with_id(err, header) from None
@@ -474,12 +512,32 @@ def decode_client(parts: Sequence[bytes | memoryview]) -> Request | Heartbeat:
 
 def decode_server(parts: Sequence[bytes | memoryview]) -> Reply | HeartbeatReply:
     """A reply or heartbeat reply from the server."""
-    header = _header(parts, ("rep", "hb"))
+    header = _header(parts, _FROM_SERVER)
     if header["type"] == "hb":
         h = _HEARTBEAT_REPLY.check(header, "header")
         return HeartbeatReply(h["session_ok"], h["running"], h["t"], h["echo"], h["reason"])
     h = _REPLY.check(header, "header")
     return Reply(h["id"], h["ok"], h["body"], tuple(parts[1:]))
+
+
+MISS = object()  # `decode_reply`: not the awaited successful reply
+
+
+def decode_reply(parts: Sequence[bytes | memoryview], command: Command, rid: int) -> Any:
+    """The checked body of a successful reply to request `rid` of `command`, in one step
+    (header and body in one compiled check); `MISS` for any other message, which
+    `decode_server` and `check_reply` then take apart, naming what is wrong with it."""
+    if not 0 < len(parts) <= 1 + codec.MAX_ARRAYS:
+        return MISS
+    header = codec.unpack(parts[0])
+    if type(header) is not dict or header.get("id") != rid or header.get("ok") is not True:
+        return MISS
+    try:  # what `_header` checks, then the compiled check of header and body
+        if header["v"] == VERSION and header["type"] == "rep":
+            return command.response.fast(header)["body"]
+    except Exception:  # refused: the reference checks say why
+        pass
+    return MISS
 
 
 def decode_publication(parts: Sequence[bytes | memoryview]) -> Publication:
@@ -503,7 +561,7 @@ def check_reply(command: Command, reply: Reply) -> Any:
     """The reply body checked against `command`; a failure reply raises its typed error."""
     if not reply.ok:
         raise error_from_wire(ERROR.check(reply.body, "error"))
-    return command.reply.check(reply.body, f"{command.name} reply")
+    return command.reply.check(reply.body, command.reply_path)
 
 
 def encode_request(

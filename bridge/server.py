@@ -14,7 +14,6 @@ motion it started is stopped (the gripper is left as it is).
 from __future__ import annotations
 
 import collections
-import contextlib
 import json
 import struct
 import sys
@@ -37,6 +36,8 @@ from bridge.sessions import ReplayCache, Session, Sessions
 from skills.robot import Robot
 from skills.safety import SafetyLimits
 
+_NOBLOCK = int(zmq.NOBLOCK)
+_NOBLOCK_MORE = _NOBLOCK | int(zmq.SNDMORE)
 REPLAY_BYTES = 32 << 20  # cached replies kept for retried requests, in all
 REPLAY_ITEM_BYTES = 1 << 20  # larger replies (camera frames) are recomputed, not cached
 
@@ -240,19 +241,25 @@ class BridgeServer:
         poller.register(self.router, zmq.POLLIN)
         poller.register(self.results, zmq.POLLIN)
         tick_s = min(0.005, self.config.watchdog_s / 20)
-        self.router.rcvtimeo = max(1, int(tick_s * 1000))
+        router, host, on_message, recv = self.router, self.host, self._on_message, codec.recv
+        router.rcvtimeo = max(1, int(tick_s * 1000))  # a message wakes the receive at once
+        monotonic = time.monotonic
         next_check = 0.0
         while not stop.is_set():
-            if self.host.outstanding:  # robot replies may come: watch both sockets
+            if host.outstanding:  # robot replies may come: watch both sockets
                 ready = dict(poller.poll(tick_s * 1000))
-                if self.router in ready:
-                    self._drain(self.router, self._on_message)
+                if router in ready:
+                    self._drain(router, on_message)
                 if self.results in ready:
                     self._drain(self.results, self._on_result)
             else:  # only clients can speak: a plain blocking receive is cheaper
-                with contextlib.suppress(zmq.Again):
-                    self._on_message(self.router.recv_multipart())
-            if (now := time.monotonic()) >= next_check:
+                try:
+                    frames = recv(router, 0, True)
+                except zmq.Again:
+                    pass
+                else:
+                    on_message(frames)
+            if (now := monotonic()) >= next_check:
                 self._supervise(now)
                 next_check = now + tick_s
 
@@ -273,17 +280,21 @@ class BridgeServer:
             closer()
         self.log("closed", "server stopped")
 
-    @staticmethod
-    def _drain(socket: zmq.Socket, handle: Callable[[list], None], most: int = 256) -> None:
+    def _drain(self, socket: zmq.Socket, handle: Callable[[list], None], most: int = 256) -> None:
         """Handle the messages waiting on `socket` (at most `most`, so others get a turn)."""
+        routed = socket is self.router
         for _ in range(most):
-            handle(socket.recv_multipart(zmq.NOBLOCK))
-            if not socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            handle(codec.recv(socket, _NOBLOCK, routed))
+            if not socket.get(zmq.EVENTS) & zmq.POLLIN:
                 return
 
     def _send(self, routing: bytes, frames: list) -> None:
         try:
-            codec.send(self.router, [routing, *frames], zmq.NOBLOCK)
+            if len(frames) == 1 and len(frames[0]) < codec.ZERO_COPY_BYTES:  # most replies
+                self.router.send(routing, _NOBLOCK_MORE)
+                self.router.send(frames[0], _NOBLOCK)
+            else:
+                codec.send(self.router, [routing, *frames], _NOBLOCK)
         except zmq.ZMQError:
             self.counts["undeliverable"] += 1  # the client left or is not reading
 
@@ -295,7 +306,7 @@ class BridgeServer:
     def _on_message(self, frames: list) -> None:
         routing, parts = frames[0], frames[1:]
         try:
-            size = sum(len(p) for p in parts)
+            size = sum(map(len, parts))
             if size > self.config.max_message_bytes:
                 raise ProtocolError(
                     f"message of {size} bytes is over the {self.config.max_message_bytes} limit"
@@ -345,12 +356,15 @@ class BridgeServer:
 
     def _on_request(self, routing: bytes, req: Request) -> None:
         now = time.monotonic()
-        if req.cmd.name == "hello":
+        cmd, rid, deadline = req.cmd, req.id, req.deadline
+        if cmd.name == "hello":
             self._hello(routing, req, now)
             return
-        s = self._live_session(req.session)
+        s = self.sessions.get(req.session)
+        if s is None or s.ended:
+            s = self._live_session(req.session)  # refuses, naming why
         s.heard = now
-        key = (s.id, req.id)
+        key = (s.id, rid)
         entry = self.cache.get(key)
         if entry is not None:
             entry.routing = routing
@@ -358,43 +372,43 @@ class BridgeServer:
                 self.counts["replayed"] += 1
                 self._send(routing, entry.frames)
                 return
-            if entry.replayable or req.cmd.control:
+            if entry.replayable or cmd.control:
                 return  # still running: its reply goes to the latest sender
             # else: a finished read whose reply was too large to keep; run it again
-        elif req.cmd.control and req.id <= s.max_request:  # reads may run twice, moves never
+        elif cmd.control and rid <= s.max_request:  # reads may run twice, moves never
             raise BridgeRefused(
-                f"request {req.id} is older than the newest ({s.max_request}) and no longer in "
+                f"request {rid} is older than the newest ({s.max_request}) and no longer in "
                 "the replay window; not run"
             )
-        if req.deadline is None:
-            raise BridgeRefused(f"{req.cmd.name} needs a deadline")
-        if now > req.deadline:
+        if deadline is None:
+            raise BridgeRefused(f"{cmd.name} needs a deadline")
+        if now > deadline:
             raise BridgeRefused(
-                f"request {req.id} ({req.cmd.name}) arrived {now - req.deadline:.3f} s past its "
+                f"request {rid} ({cmd.name}) arrived {now - deadline:.3f} s past its "
                 "deadline; not run"
             )
-        if req.cmd.control and s.role != "control":
+        if cmd.control and s.role != "control":
             raise BridgeRefused(
-                f"{req.cmd.name} needs the controlling session; this one ({s.client}) observes"
+                f"{cmd.name} needs the controlling session; this one ({s.client}) observes"
             )
-        if not req.cmd.robot:
-            self._send(routing, protocol.encode_reply(req.id, self._server_command(s, req, now)))
+        if not cmd.robot:
+            self._send(routing, protocol.encode_reply(rid, self._server_command(s, req, now)))
             return
-        if req.cmd.control:
-            s.max_request = max(s.max_request, req.id)
-        job = Job(s.id, req.id, req.cmd, req.args, req.deadline)
-        if req.cmd.quick:
-            reply = self.host.try_now(job)
-            if reply is None and req.cmd.name == "state" and self.host.current is not None:
-                latest = self.host.latest  # busy with a long command: the newest sample
-                reply = latest and protocol.encode_reply(req.id, protocol.state_to_wire(latest[0]))
+        if cmd.control:
+            s.max_request = max(s.max_request, rid)
+        host = self.host
+        if cmd.quick:
+            reply = host.try_now(rid, cmd, req.args)
+            if reply is None and cmd.name == "state" and host.current is not None:
+                latest = host.latest  # busy with a long command: the newest sample
+                reply = latest and protocol.encode_reply(rid, protocol.state_to_wire(latest[0]))
             if reply is not None:
                 self._send(routing, reply)
                 return
-        self.cache.add(key, routing, req.cmd)
-        s.running.add(req.id)
-        self.host.outstanding += 1
-        self.host.jobs.put(job)
+        self.cache.add(key, routing, cmd)
+        s.running.add(rid)
+        host.outstanding += 1
+        host.jobs.put(Job(s.id, rid, cmd, req.args, deadline))
 
     def _hello(self, routing: bytes, req: Request, now: float) -> None:
         args = req.args

@@ -8,10 +8,13 @@ understand, or a phrase fits several objects, it asks instead of guessing.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 import numpy as np
 
 from memory.embedder import EmbedderUnavailable, MiniLMEmbedder, default_embedder
-from planner.backend import PlannerContext, Proposal
+from planner.backend import PlannerContext, Proposal, StepRecord
 from planner.embedded.compiler import Compiler
 from planner.embedded.parser import Frame, parse_clause, parse_instruction
 
@@ -58,6 +61,23 @@ INTENT_EXEMPLARS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
 }
 INTENT_THRESHOLD = 0.55
+_NP_STARTS = {"the", "a", "an", "all", "every", "each", "both", "it", "them", "this", "that"}
+LOOK = "go_home()"  # after a failure: clear the cameras' view before re-planning
+_PICKED = re.compile(
+    r"^pick: ok - picked (?P<name>.+)$|already holding (?P<held>.+?); place it first"
+)
+
+
+def held_after(history: Sequence[StepRecord]) -> str | None:
+    """The object an earlier program picked and never put down, as the observations tell."""
+    held = None
+    for line in (line for step in history for line in step.observation.splitlines()):
+        m = _PICKED.search(line)
+        if m:
+            held = m.group("name") or m.group("held")
+        elif line.startswith("place:") and "could not reach" not in line:
+            held = None  # placed, dropped or slipped: the gripper let go
+    return held
 
 
 class EmbeddedPlanner:
@@ -70,9 +90,26 @@ class EmbeddedPlanner:
         self._exemplars: tuple[list[str], np.ndarray] | None = None
 
     def propose(self, context: PlannerContext) -> Proposal:
+        if context.history and not context.history[-1].ok and context.history[-1].code != LOOK:
+            return Proposal(
+                "The last program failed; I move the arm out of the cameras' view and look "
+                "at the scene again before re-planning.",
+                LOOK,
+            )
         frames = self._frames(context.instruction)
-        answers = [a for _, a in context.answers]
-        plan = Compiler(list(context.scene), answers).compile(frames)
+        compiler = Compiler(
+            list(context.scene),
+            list(context.answers),
+            replanning=any(not step.ok for step in context.history),
+            held=held_after(context.history),
+            failed_picks=[
+                line
+                for step in context.history
+                for line in step.observation.splitlines()
+                if line.startswith("pick: FAILED")
+            ],
+        )
+        plan = compiler.compile(frames)
         thought = self._thought(frames, plan.question, plan.refusal, context)
         return Proposal(thought, plan.code(), meta={"frames": [f.intent for f in frames]})
 
@@ -84,7 +121,7 @@ class EmbeddedPlanner:
 
     # --- parsing -----------------------------------------------------------------------------
     def _frames(self, text: str) -> list[Frame]:
-        frames = parse_instruction(text).frames
+        frames = parse_instruction(text)
         return [self._rescue(f) if f.intent == "unknown" else f for f in frames]
 
     def _rescue(self, frame: Frame) -> Frame:
@@ -93,8 +130,8 @@ class EmbeddedPlanner:
         if intent is None:
             return frame
         verb = INTENT_EXEMPLARS[intent][0]
-        words = frame.text.split()
-        body = " ".join(words[1:]) if len(words) > 1 else frame.text
+        first, _, rest = frame.text.partition(" ")
+        body = frame.text if first in _NP_STARTS or not rest else rest  # drop an unknown verb
         rescued = parse_clause(f"{verb} {body}")
         return rescued if rescued.intent != "unknown" else frame
 

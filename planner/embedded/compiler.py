@@ -11,11 +11,20 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, replace
-from itertools import pairwise
+
+from shapely.geometry import LineString
 
 from perception import geometry
-from planner.embedded.grounding import Ambiguous, Grounder, NotFound, NounPhrase, parse_np
-from planner.embedded.lexicon import CONTAINERS, GRASPABLE
+from planner.embedded.grounding import (
+    Ambiguous,
+    Grounder,
+    GroundingError,
+    NotFound,
+    NounPhrase,
+    Unknown,
+    parse_np,
+)
+from planner.embedded.lexicon import CONTAINERS, GRASPABLE, categories, normalize
 from planner.embedded.parser import Frame, Target
 from skills.frames import WORKSPACE_X, WORKSPACE_Y
 from skills.objects import ROUND_CATEGORIES, ObjectState
@@ -23,6 +32,17 @@ from skills.objects import ROUND_CATEGORIES, ObjectState
 EDGE_MARGIN = 0.05  # keep placed centres this far inside the workspace edge
 CLEARANCE = 0.03  # free space kept around a placed object
 DEFAULT_NUDGE = 0.10  # metres moved for "move it to the left" without a distance
+# a bar's grasp can not turn a quarter, so its fingers may point at a neighbour: keep its
+# release point this far (centre to centre) from standing neighbours that they would knock
+NEIGHBOUR_REACH = {"bowl": 0.15, "cylinder": 0.13}
+FINGER_SWEEP = 0.07  # how far the fingers reach from the release point along their axis
+PICK_SWEEP = 0.065  # how far the opened fingers reach from an object's centre to grasp it
+CLEAR_SWEEP = 0.04  # fingers this far from every neighbour are clear either way round
+LINE_GAP = 0.04  # free space between neighbours in a line
+WHICHEVER = re.compile(
+    r"\b(?:any|either|whichever|you (?:choose|pick|decide)|does not matter|do not (?:mind|care)|"
+    r"i am not fussed|random|up to you|your choice|no preference)\b"
+)
 LINE_SIDES = {
     "top side": ("y", 0.63),
     "bottom side": ("y", 0.37),
@@ -52,7 +72,6 @@ class Plan:
     lines: list[str] = field(default_factory=list)
     question: str | None = None
     refusal: str | None = None
-    moved: list[str] = field(default_factory=list)
 
     def code(self) -> str:
         if self.refusal is not None:
@@ -70,10 +89,10 @@ def _radius(obj: ObjectState) -> float:
 
 
 def _like(ref: NounPhrase | None, objects: NounPhrase | None) -> NounPhrase | None:
-    """ "the blue one" names the same kind of thing as the object it is said of."""
-    if ref is None or ref.category or objects is None or not objects.category:
+    """ "the blue one", "the other": the same kind of thing as the object it is said of."""
+    if ref is None or ref.category or ref.pronoun or objects is None or not objects.category:
         return ref
-    if re.search(r"\bones?\b", ref.text):
+    if ref.other or re.search(r"\bones?\b", ref.text):
         return replace(ref, category=objects.category)
     return ref
 
@@ -92,37 +111,140 @@ def _container_spots(category: str, n: int) -> list[tuple[float, float]]:
     return [(d, d), (-d, -d), (d, -d), (-d, d)][:n] + [(0.0, 0.0)] * max(0, n - 4)
 
 
+def _choose(answer: str, candidates: list[ObjectState], mentioned: list[str]) -> ObjectState | None:
+    """The one candidate an answer picks ("the green one", "the left one", "either"), if any."""
+    text = normalize(answer)
+    if WHICHEVER.search(text):
+        return candidates[0]
+    np_ = parse_np(text)
+    kinds = tuple(dict.fromkeys(c.category for c in candidates))
+    if np_.category and not set(categories(np_.category)) & set(kinds):
+        return None
+    grounder = Grounder(candidates, list(mentioned))
+    try:
+        if np_.superlative or np_.ordinal:
+            fits = grounder.resolve(replace(np_, category=None), kinds)
+        else:
+            fits = grounder.candidates(np_, kinds)
+    except GroundingError:
+        return None
+    return fits[0] if len(fits) == 1 else None
+
+
+def _not_understood(frame: Frame) -> str:
+    objects = frame.objects
+    if frame.intent == "unknown" and objects is not None and (objects.category or objects.colors):
+        return f"Where should I put {objects.text}? Could you say it another way?"
+    return f"I did not understand {frame.text!r}. Could you say it another way?"
+
+
 def _fmt(xy: tuple[float, float]) -> str:
     return f"[{xy[0]:.3f}, {xy[1]:.3f}]"
 
 
 @dataclass
 class Compiler:
-    """Compiles frames against `scene`; `answers` are the user's replies to earlier questions."""
+    """Compiles frames against `scene`.
+
+    Attributes:
+        scene: the objects as the robot sees them now.
+        answers: (question, answer) pairs from earlier questions of this task.
+        replanning: an earlier program of this task failed; something may still be held.
+        held: the object an earlier program picked and did not put down, if known.
+        failed_picks: what earlier failed picks reported, oldest first.
+    """
 
     scene: list[ObjectState]
-    answers: list[str] = field(default_factory=list)
+    answers: list[tuple[str, str]] = field(default_factory=list)
+    replanning: bool = False
+    held: str | None = None
+    failed_picks: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.grounder = Grounder(self.scene)
         self.virtual: dict[str, ObjectState] = {o.name: o for o in self.scene}
         self.plan = Plan()
+        self.put_down: tuple[float, float] | None = None
+        if self.replanning:
+            self.put_down = self._set_down_spot()
 
     # --- entry ---------------------------------------------------------------------------
     def compile(self, frames: list[Frame]) -> Plan:
         try:
+            if not frames:
+                raise NeedsQuestion("What would you like me to do?")
+            for frame in frames:
+                self._check_exists(frame)
             for frame in frames:
                 handler = getattr(self, f"_compile_{frame.intent}", None)
                 if handler is None:
-                    raise NeedsQuestion(
-                        f"I did not understand {frame.text!r}. Could you say it another way?"
-                    )
+                    raise NeedsQuestion(_not_understood(frame))
                 handler(frame)
         except NeedsQuestion as question:
             return Plan(question=str(question))
         except Impossible as reason:
             return Plan(refusal=str(reason))
+        if self.put_down is not None and self.plan.lines:
+            self.plan.lines[:0] = [
+                "if holding():",
+                f"    place({_fmt(self.put_down)})  # first set down what is still held",
+            ]
         return self.plan
+
+    def _check_exists(self, frame: Frame) -> None:
+        """Refuse at once when a phrase names something the scene lacks, before any question."""
+        phrases = [(frame.objects, GRASPABLE)]
+        if frame.target is not None:
+            phrases += [(frame.target.ref, GRASPABLE + CONTAINERS)]
+            phrases += [(frame.target.ref2, GRASPABLE + CONTAINERS)]
+        phrases += [(np_, GRASPABLE) for np_ in (*frame.order, frame.base, frame.top)]
+        for np_, kinds in phrases:
+            for part in (np_.conjuncts or (np_,)) if np_ is not None else ():
+                self._check_phrase(part, kinds)
+
+    def _check_phrase(self, np_: NounPhrase, kinds: tuple[str, ...]) -> None:
+        if np_.pronoun or np_.unknown:
+            return
+        bare = NounPhrase(
+            np_.text,
+            colors=np_.colors,
+            category=np_.category,
+            negated_colors=np_.negated_colors,
+            word=np_.word,
+            count=np_.count,
+            plural=np_.plural,
+        )
+        found = self.grounder.candidates(bare, kinds)
+        if not found or (np_.count is not None and len(found) < np_.count):
+            raise Impossible(f"{NotFound(bare)}, so I will not move anything.")
+
+    def _set_down_spot(self) -> tuple[float, float] | None:
+        """Where to set down what a failed program may have left in the gripper.
+
+        The object believed held (`held`) goes straight down if the table below it is
+        free, else to the nearest free spot, and the plan is made with it there; anything
+        else goes to the freest spot on the table.
+        """
+        obj = self.virtual.get(self.held or "")
+        if obj is not None:
+            xy = (obj.position[0], obj.position[1])
+            spot = self._free_near(xy, obj, max_shift=0.1) or self._freest_spot()
+            if spot is not None:
+                self.virtual[obj.name] = replace(obj, position=(*spot, obj.size[2] / 2))
+            return spot
+        return self._freest_spot()
+
+    def _freest_spot(self) -> tuple[float, float] | None:
+        """The point of the workspace farthest from every object, if any is clear enough."""
+        grid = [(x / 100, y / 100) for x in range(36, 66, 3) for y in range(-24, 25, 3)]
+        clear = [
+            xy
+            for xy in grid
+            if all(math.dist(xy, o.position[:2]) > _radius(o) + 0.09 for o in self.scene)
+        ]
+        if not clear:
+            return None
+        return max(clear, key=lambda xy: min(math.dist(xy, o.position[:2]) for o in self.scene))
 
     # --- grounding -----------------------------------------------------------------------
     def _resolve(
@@ -131,15 +253,39 @@ class Compiler:
         if np_ is None:
             raise NeedsQuestion("Which objects do you mean?")
         try:
-            return [self.virtual[o.name] for o in self.grounder.resolve(np_, kinds)]
+            objs = [self.virtual[o.name] for o in self.grounder.resolve(np_, kinds)]
         except Ambiguous as amb:
-            chosen = self._apply_answers(amb.candidates)
+            chosen = self._apply_answers(str(amb), amb.candidates)
             if chosen is None:
                 raise NeedsQuestion(str(amb)) from None
             self.grounder.remember([chosen])
-            return [self.virtual[chosen.name]]
+            objs = [self.virtual[chosen.name]]
+        except Unknown as unknown:
+            raise NeedsQuestion(str(unknown)) from None
         except NotFound as missing:
+            if np_.pronoun and np_.plural:  # "stack them all" with nothing named: everything
+                return self._resolve(NounPhrase(np_.text, every=True, plural=True), kinds)
+            if np_.pronoun:
+                return [self._unnamed(np_, kinds)]
             raise Impossible(f"{missing}, so I will not move anything.") from None
+        if kinds == GRASPABLE:
+            for obj in objs:
+                if obj.category not in GRASPABLE:
+                    raise Impossible(
+                        f"I can not pick up the {obj.name}: only blocks, bars and cylinders "
+                        "can be picked up."
+                    )
+        return objs
+
+    def _unnamed(self, np_: NounPhrase, kinds: tuple[str, ...]) -> ObjectState:
+        """What "it" means when nothing was named before: ask, or use the answer."""
+        question = f"Which object do you mean by {np_.text!r}?"
+        everything = [o for o in self.scene if o.category in kinds]
+        chosen = self._apply_answers(question, everything)
+        if chosen is None:
+            raise NeedsQuestion(question)
+        self.grounder.remember([chosen])
+        return self.virtual[chosen.name]
 
     def _resolve_one(self, np_: NounPhrase | None, kinds: tuple[str, ...]) -> ObjectState:
         if np_ is None:
@@ -147,21 +293,15 @@ class Compiler:
         single = replace(np_, plural=False, every=False, count=None)
         return self._resolve(single, kinds)[0]
 
-    def _apply_answers(self, candidates: list[ObjectState]) -> ObjectState | None:
-        """Narrow ambiguous candidates with the user's answers, newest first."""
-        for answer in reversed(self.answers):
-            np_ = parse_np(answer.lower())
-            grounder = Grounder(candidates, list(self.grounder.mentioned))
-            fits = grounder.candidates(np_, tuple({c.category for c in candidates}))
-            if np_.superlative or np_.ordinal:
-                try:
-                    fits = grounder.resolve(
-                        replace(np_, category=None), tuple({c.category for c in candidates})
-                    )
-                except (Ambiguous, NotFound):
-                    continue
-            if len(fits) == 1:
-                return fits[0]
+    def _apply_answers(self, question: str, candidates: list[ObjectState]) -> ObjectState | None:
+        """Narrow ambiguous candidates with the user's answers: those to this very question
+        first, then any other, newest first."""
+        same = [a for q, a in self.answers if q == question]
+        other = [a for q, a in self.answers if q != question]
+        for answer in [*reversed(same), *reversed(other)]:
+            chosen = _choose(answer, candidates, self.grounder.mentioned)
+            if chosen is not None:
+                return chosen
         return None
 
     # --- emitting ------------------------------------------------------------------------
@@ -172,25 +312,78 @@ class Compiler:
         comment: str = "",
         offset: tuple[float, float] = (0.0, 0.0),
     ) -> None:
-        if isinstance(target, ObjectState) and offset != (0.0, 0.0):
-            self.plan.lines.append(f'pick("{obj.name}")')
-            self.plan.lines.append(f'place("{target.name}", offset={_fmt(offset)})')
-        elif isinstance(target, ObjectState):
-            self.plan.lines.append(f'put_first_on_second("{obj.name}", "{target.name}")')
+        suffix = f"  # {comment}" if comment else ""
         if isinstance(target, ObjectState):
-            if target.category == "bowl":
-                z = target.bottom_z + 0.008 + obj.size[2] / 2
-            elif target.category == "zone":
-                z = target.top_z + obj.size[2] / 2
+            where = f'"{target.name}"'
+            turn = 0.0
+            if offset != (0.0, 0.0):  # place() turns the fingers across the offset itself,
+                where += f", offset={_fmt(offset)}"  # from the grasp's yaw: keep that at 0
             else:
-                z = target.top_z + obj.size[2] / 2
+                turn = self._grasp_turn(obj, target.position[:2], target.name)
+            floor = target.bottom_z + 0.008 if target.category == "bowl" else target.top_z
             xy = (target.position[0] + offset[0], target.position[1] + offset[1])
+            z = floor + obj.size[2] / 2
         else:
-            suffix = f"  # {comment}" if comment else ""
-            self.plan.lines.append(f'put_first_on_second("{obj.name}", {_fmt(target)}){suffix}')
+            where = _fmt(target)
+            turn = self._grasp_turn(obj, target)
             xy, z = target, obj.size[2] / 2
+        if turn or offset != (0.0, 0.0):
+            self.plan.lines.append(f'pick("{obj.name}"{f", yaw={turn:.3f}" if turn else ""})')
+            self.plan.lines.append(f"place({where}){suffix}")
+        else:
+            self.plan.lines.append(f'put_first_on_second("{obj.name}", {where}){suffix}')
         self.virtual[obj.name] = replace(obj, position=(xy[0], xy[1], z))
-        self.plan.moved.append(obj.name)
+
+    def _grasp_turn(
+        self, obj: ObjectState, release: tuple[float, float], into: str | None = None
+    ) -> float:
+        """Extra grasp yaw (0 or a quarter turn) that keeps the fingers clear of neighbours,
+        both where they open around `obj` to pick it and where they open to release it (at
+        `release`, inside `into`, if given); after a failed pick of `obj`, the other one.
+        Only square blocks and cylinders can be grasped either way round."""
+        if obj.category not in ("block", "cylinder") or (
+            obj.category == "block" and abs(obj.size[0] - obj.size[1]) > 1e-3
+        ):
+            return 0.0
+        grasp = math.remainder(obj.yaw, math.pi / 2) if obj.category == "block" else 0.0
+        sites = (  # released inside `into`, whose walls are not in the way
+            (obj.position[:2], PICK_SWEEP, {obj.name}),
+            (release, FINGER_SWEEP, {obj.name, into}),
+        )
+
+        def clearance(turn: float) -> float:
+            axis = (-math.sin(grasp + turn), math.cos(grasp + turn))
+            gaps = (self._sweep_clearance(skip, at, axis, reach) for at, reach, skip in sites)
+            return min(CLEAR_SWEEP, *gaps)
+
+        quarter = -math.copysign(math.pi / 2, grasp)  # the turn that keeps the wrist nearer 0
+        turn = quarter if clearance(quarter) > clearance(0.0) + 0.005 else 0.0
+        retries = sum(obj.name in failure for failure in self.failed_picks)
+        return quarter - turn if retries % 2 else turn  # failed that way: the other way round
+
+    def _sweep_clearance(
+        self,
+        skip: set[str | None],
+        at: tuple[float, float],
+        axis: tuple[float, float],
+        reach: float,
+    ) -> float:
+        """Distance from the fingers' sweep (`reach` either side of `at` along `axis`) to the
+        nearest standing object not in `skip`."""
+        sweep = LineString(
+            [
+                (at[0] - reach * axis[0], at[1] - reach * axis[1]),
+                (at[0] + reach * axis[0], at[1] + reach * axis[1]),
+            ]
+        )
+        return min(
+            (
+                geometry.footprint(o).distance(sweep)
+                for o in self.virtual.values()
+                if o.name not in skip and o.category != "zone"
+            ),
+            default=CLEAR_SWEEP,
+        )
 
     # --- free space ----------------------------------------------------------------------
     def _inside(self, xy: tuple[float, float], obj: ObjectState) -> bool:
@@ -201,12 +394,22 @@ class Compiler:
         )
 
     def _free(
-        self, xy: tuple[float, float], obj: ObjectState, ignore: set[str] = frozenset()
+        self,
+        xy: tuple[float, float],
+        obj: ObjectState,
+        ignore: set[str] = frozenset(),
+        beside: str | None = None,
     ) -> bool:
+        """Whether `obj` fits at `xy`; `beside` is the object it is meant to stand close to."""
         for other in self.virtual.values():
             if other.name == obj.name or other.name in ignore:
                 continue
-            if math.dist(xy, other.position[:2]) < _radius(obj) + _radius(other) + CLEARANCE * 0.5:
+            gap = _radius(obj) + _radius(other) + CLEARANCE * 0.5
+            if other.category == "zone":  # flat: only keep off it, not clear of its corners
+                gap = min(other.size[:2]) / 2 + 0.01
+            if obj.category == "bar" and other.name != beside:  # its grasp can not turn
+                gap = max(gap, NEIGHBOUR_REACH.get(other.category, 0.0))
+            if math.dist(xy, other.position[:2]) < gap:
                 return False
         return self._inside(xy, obj)
 
@@ -216,9 +419,10 @@ class Compiler:
         obj: ObjectState,
         ignore: set[str] = frozenset(),
         max_shift: float = 0.06,
+        beside: str | None = None,
     ) -> tuple[float, float] | None:
         """`xy` if free, else the nearest free point within `max_shift` (spiral search)."""
-        if self._free(xy, obj, ignore):
+        if self._free(xy, obj, ignore, beside):
             return xy
         for radius in (0.015, 0.03, 0.045, 0.06, 0.08, 0.1):
             if radius > max_shift:
@@ -226,7 +430,7 @@ class Compiler:
             for k in range(12):
                 a = 2 * math.pi * k / 12
                 cand = (xy[0] + radius * math.cos(a), xy[1] + radius * math.sin(a))
-                if self._free(cand, obj, ignore):
+                if self._free(cand, obj, ignore, beside):
                     return cand
         return None
 
@@ -249,7 +453,9 @@ class Compiler:
         else:
             raise NeedsQuestion(f"I did not understand where to put it in {frame.text!r}.")
 
-    def _move_onto(self, objects: NounPhrase | None, target: Target) -> None:
+    def _move_onto(self, objects: NounPhrase | None, target: Target, tower: bool = False) -> None:
+        """Into a container (side by side, or as a tower when `tower`), onto an object, or
+        next to an object ("to the red block")."""
         objs = self._resolve(objects)
         ref = _like(target.ref, objects)
         moving = {o.name for o in objs}
@@ -259,25 +465,43 @@ class Compiler:
             self.grounder.mentioned = [o.name for o in objs]
         dest = self._resolve_one(ref, GRASPABLE + CONTAINERS)
         objs = [o for o in objs if o.name != dest.name]
+        self.grounder.remember(objs)  # "..., then put the green block on it": what moved
         if not objs:
             raise Impossible(f"there is nothing to put on the {dest.name}.")
         if target.kind == "to" and dest.category not in CONTAINERS:
             for obj in objs:
                 self._beside(obj, dest, None, None)
-        elif dest.category in CONTAINERS:
+        elif dest.category in CONTAINERS and not (tower and len(objs) > 1):
             self._fill(objs, dest)
         else:
-            top = dest
-            for obj in objs:
-                if not geometry.is_on(obj, top):
-                    self._put(obj, top)
-                top = self.virtual[obj.name]
+            self._tower(objs, dest)
+
+    def _tower(self, objs: list[ObjectState], base: ObjectState) -> None:
+        """Each object on the one before it, the first on (or in) `base`."""
+        below = base
+        for obj in objs:
+            placed = self.virtual[obj.name]
+            held = geometry.is_in(placed, below) if below.category in CONTAINERS else None
+            if not (held or geometry.is_on(placed, below)):
+                self._put(placed, below)
+            below = self.virtual[obj.name]
 
     def _fill(self, objs: list[ObjectState], container: ObjectState) -> None:
         """Put objects into a bowl or zone side by side, not on top of each other."""
-        todo = [o for o in objs if not geometry.is_in(o, container)]
-        spots = _container_spots(container.category, len(objs))
-        for obj, offset in zip(todo, spots[len(objs) - len(todo) :], strict=False):
+        todo = [o for o in objs if not geometry.is_in(self.virtual[o.name], container)]
+        there = [
+            o
+            for o in self.virtual.values()
+            if o.name != container.name and geometry.is_in(o, container)
+        ]
+        spots = _container_spots(container.category, len(there) + len(todo))
+        for occupant in there:  # the spot each object already inside is closest to is taken
+            here = (
+                occupant.position[0] - container.position[0],
+                occupant.position[1] - container.position[1],
+            )
+            spots.remove(min(spots, key=lambda s: math.dist(s, here)))
+        for obj, offset in zip(todo, spots, strict=False):
             self._put(obj, container, offset=offset)
 
     def _beside(
@@ -301,7 +525,9 @@ class Compiler:
                 gaps = [touching + CLEARANCE + extra for extra in (0.0, 0.02, 0.04, 0.06)]
             for gap in gaps:
                 xy = (ref.position[0] + ux * gap, ref.position[1] + uy * gap)
-                spot = self._free_near(xy, obj, max_shift=0.0 if distance else 0.02)
+                spot = self._free_near(
+                    xy, obj, max_shift=0.0 if distance else 0.02, beside=ref.name
+                )
                 if spot is not None:
                     self._put(obj, spot, f"{relation or 'next to'} the {ref.name}")
                     return
@@ -364,16 +590,24 @@ class Compiler:
             self._put(obj, spot, f"at the {region}")
 
     def _move_offset(self, objects: NounPhrase | None, target: Target) -> None:
+        """ "10 cm to the left"; without a distance, as far as `DEFAULT_NUDGE` that fits."""
         ux, uy = target.direction or (0.0, 0.0)
-        distance = target.distance if target.distance is not None else DEFAULT_NUDGE
+        distances = (
+            (target.distance,)
+            if target.distance is not None
+            else (DEFAULT_NUDGE, 0.08, 0.06, 0.04, 0.03)
+        )
         for obj in self._resolve(objects):
-            xy = (obj.position[0] + ux * distance, obj.position[1] + uy * distance)
-            spot = self._free_near(xy, obj, {obj.name}, max_shift=0.02)
-            if spot is None:
+            for distance in distances:
+                xy = (obj.position[0] + ux * distance, obj.position[1] + uy * distance)
+                spot = self._free_near(xy, obj, {obj.name}, max_shift=0.02)
+                if spot is not None:
+                    self._put(obj, spot, f"{distance * 100:.0f} cm over")
+                    break
+            else:
                 raise Impossible(
                     f"the {obj.name} can not move there: the space is taken or off the table."
                 )
-            self._put(obj, spot, f"{distance * 100:.0f} cm over")
 
     def _move_away(self, objects: NounPhrase | None, target: Target) -> None:
         ref = self._resolve_one(target.ref, GRASPABLE + CONTAINERS)
@@ -382,33 +616,32 @@ class Compiler:
 
     def _compile_stack(self, frame: Frame) -> None:
         if frame.target is not None and frame.target.ref is not None:
-            self._move_onto(frame.objects, Target("on", frame.target.ref))
+            self._move_onto(frame.objects, Target("on", frame.target.ref), tower=True)
             return
         kind = frame.objects if frame.objects and frame.objects.category else None
-        order = [
-            self._resolve_one(_like(np_, kind) if kind else np_, GRASPABLE) for np_ in frame.order
-        ]
-        if len(order) < 2:
-            chosen = {o.name for o in order}
-            rest = [
-                o
-                for o in self._resolve(frame.objects or parse_np("all blocks"))
-                if o.name not in chosen
-            ]
-            rest.sort(key=lambda o: -o.size[0] * o.size[1])  # wide things low
-            order += rest
+        fill = len(frame.order) < 2 and (frame.objects is not None or not frame.order)
+        group = self._resolve(frame.objects or parse_np("all blocks")) if fill else []
+        base, middle, top = (
+            [self._resolve_one(_like(np_, kind), GRASPABLE) for np_ in nps]
+            for nps in (
+                (frame.base,) if frame.base else (),
+                frame.order,
+                (frame.top,) if frame.top else (),
+            )
+        )
+        chosen = {o.name for o in base + middle + top}
+        rest = [o for o in group if o.name not in chosen]
+        middle += sorted(rest, key=lambda o: -o.size[0] * o.size[1])  # wide things low
+        order = base + middle + top
         if len(order) < 2:
             raise Impossible("a stack needs at least two objects.")
-        for lower, upper in pairwise(order):
-            below = self.virtual[lower.name]
-            if not geometry.is_on(self.virtual[upper.name], below):
-                self._put(self.virtual[upper.name], below)
+        self._tower(order[1:], order[0])
 
     def _compile_line(self, frame: Frame) -> None:
         objs = self._resolve(frame.objects)
         if len(objs) < 2:
             raise Impossible("a line needs at least two objects.")
-        spacing = max(max(o.size[:2]) for o in objs) + 0.03
+        spacing = max(max(o.size[:2]) for o in objs) + LINE_GAP
         span = spacing * (len(objs) - 1)
         ignore = {o.name for o in objs}
         axis, fixed = LINE_SIDES.get(frame.side or "", ("y", 0.5))
@@ -455,20 +688,19 @@ class Compiler:
         ref = (
             frame.target.ref if frame.target and frame.target.ref else NounPhrase("all", every=True)
         )
-        containers = self.grounder.candidates(ref, CONTAINERS)
         by_color: dict[str, ObjectState] = {}
-        for c in containers:
+        for c in self.grounder.candidates(ref, CONTAINERS):
             by_color.setdefault(c.color, c)
-        moved = 0
-        for obj in objs:
-            dest = by_color.get(obj.color)
-            if dest is None:
-                continue
-            moved += 1
-            if not geometry.is_in(self.virtual[obj.name], dest):
-                self._put(obj, dest)
-        if moved == 0:
+        matched = [o for o in objs if o.color in by_color]
+        if not matched:
             raise Impossible("none of those objects has a container of its colour.")
+        for color, container in by_color.items():
+            group = [o for o in matched if o.color == color]
+            if group:
+                self._fill(group, container)
+
+    def _compile_exclude(self, frame: Frame) -> None:
+        """ "Do not touch the red block" on its own: nothing to do."""
 
     def _compile_spread(self, frame: Frame) -> None:
         objs = self._resolve(frame.objects)
@@ -502,26 +734,40 @@ class Compiler:
         obj = self._resolve_one(frame.objects, GRASPABLE)
         target = frame.target
         assert target is not None
-        if target.kind == "toward":
-            ref = self._resolve_one(target.ref, GRASPABLE + CONTAINERS)
-            dx, dy = ref.position[0] - obj.position[0], ref.position[1] - obj.position[1]
-            gap = math.hypot(dx, dy)
-            distance = target.distance or max(0.02, gap - _radius(ref) - _radius(obj) - 0.01)
-            self.plan.lines.append(
-                f'push("{obj.name}", [{dx / gap:.3f}, {dy / gap:.3f}], {min(distance, 0.3):.3f})'
-            )
-            return
-        if target.direction is None:
-            raise NeedsQuestion(f"Which way should I push the {obj.name}?")
-        distance = min(target.distance if target.distance is not None else DEFAULT_NUDGE, 0.3)
+        (ux, uy), distance = self._push_vector(obj, target, frame)
+        distance = min(distance, 0.3)
+        end = (obj.position[0] + ux * distance, obj.position[1] + uy * distance)
+        if not self._inside(end, obj):
+            raise Impossible(f"pushing the {obj.name} that far would push it off the table.")
         words = {(0.0, 1.0): "left", (0.0, -1.0): "right", (1.0, 0.0): "away", (-1.0, 0.0): "front"}
-        self.plan.lines.append(f'push("{obj.name}", "{words[target.direction]}", {distance:.3f})')
-        ux, uy = target.direction
-        self.virtual[obj.name] = replace(
-            obj,
-            position=(
-                obj.position[0] + ux * distance,
-                obj.position[1] + uy * distance,
-                obj.position[2],
-            ),
-        )
+        direction = words.get((ux, uy)) or f"[{ux:.3f}, {uy:.3f}]"
+        quoted = f'"{direction}"' if direction in words.values() else direction
+        self.plan.lines.append(f'push("{obj.name}", {quoted}, {distance:.3f})')
+        self.virtual[obj.name] = replace(obj, position=(*end, obj.position[2]))
+
+    def _push_vector(
+        self, obj: ObjectState, target: Target, frame: Frame
+    ) -> tuple[tuple[float, float], float]:
+        """Unit direction and distance of a push."""
+        if target.kind == "offset":
+            if target.direction is None:
+                raise NeedsQuestion(f"Which way should I push the {obj.name}?")
+            return target.direction, target.distance or DEFAULT_NUDGE
+        if target.kind == "region":
+            goal = geometry.region_point(target.region or "center")
+        else:
+            ref = self._resolve_one(target.ref, GRASPABLE + CONTAINERS)
+            goal = ref.position[:2]
+        dx, dy = goal[0] - obj.position[0], goal[1] - obj.position[1]
+        gap = math.hypot(dx, dy)
+        if gap < 1e-6:
+            raise Impossible(f"the {obj.name} is already there.")
+        unit = (dx / gap, dy / gap)
+        if target.kind == "region":
+            return unit, gap
+        if target.kind == "away":
+            return (-unit[0], -unit[1]), target.distance or DEFAULT_NUDGE
+        if target.kind == "onto" and ref.category == "zone":
+            return unit, target.distance or gap
+        stop = max(0.02, gap - _radius(ref) - _radius(obj) - 0.01)
+        return unit, target.distance or stop

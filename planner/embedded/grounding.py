@@ -1,25 +1,33 @@
 """Noun phrases and their grounding in the scene.
 
 "the leftmost red block", "all blocks except the green one", "two cans", "the bowl
-closest to the yellow block", "the other bowl" — each is parsed into a `NounPhrase` and
-resolved against the objects the robot sees. Grounding never guesses: a phrase that fits
-several objects where one is meant raises `Ambiguous`, one that fits none `NotFound`.
+closest to the yellow block", "the other bowl", "the red block and the blue can" — each is
+parsed into a `NounPhrase` and resolved against the objects the robot sees. Grounding
+never guesses: a phrase that fits several objects where one is meant raises `Ambiguous`,
+one that fits none `NotFound`, and one whose noun the planner does not know `Unknown`.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from planner.embedded.lexicon import (
     COLORS,
     CONTAINERS,
+    EVERYTHING_WORDS,
     GRASPABLE,
     ORDINALS,
+    RELATION_WORDS,
+    absent_kind,
+    categories,
     category_of,
     is_generic,
+    merge_compounds,
+    plural,
+    singular,
 )
 from skills.objects import ObjectState
 
@@ -36,6 +44,16 @@ class NotFound(GroundingError):
         super().__init__(f"I can not see {phrase.describe()} here")
 
 
+class Unknown(GroundingError):
+    """The phrase names a kind of thing the planner has no word for."""
+
+    def __init__(self, phrase: NounPhrase) -> None:
+        self.phrase = phrase
+        super().__init__(
+            f"I do not know what a {phrase.unknown!r} is. Could you say it another way?"
+        )
+
+
 class Ambiguous(GroundingError):
     """Several objects fit a phrase that means one; the user must choose."""
 
@@ -44,58 +62,225 @@ class Ambiguous(GroundingError):
         self.candidates = candidates
         names = [c.name for c in candidates]
         listing = ", ".join(names[:-1]) + f" or the {names[-1]}" if len(names) > 1 else names[0]
-        super().__init__(f"Which {phrase.noun()} do you mean: the {listing}?")
+        noun = phrase.noun()
+        kinds = "/".join(sorted({c.category for c in candidates} - {noun}))
+        said = f"{noun} ({kinds})" if kinds and noun != "object" else noun
+        super().__init__(f"Which {said} do you mean: the {listing}?")
 
 
 SUPERLATIVES = {
     "leftmost": ("y", max),
+    "left most": ("y", max),
     "furthest left": ("y", max),
+    "far left": ("y", max),
     "farthest left": ("y", max),
+    "furthest to the left": ("y", max),
+    "farthest to the left": ("y", max),
+    "most to the left": ("y", max),
     "rightmost": ("y", min),
+    "right most": ("y", min),
     "furthest right": ("y", min),
+    "far right": ("y", min),
     "farthest right": ("y", min),
+    "furthest to the right": ("y", min),
+    "farthest to the right": ("y", min),
+    "most to the right": ("y", min),
     "frontmost": ("x", min),
+    "front most": ("x", min),
     "nearest to me": ("x", min),
+    "nearest me": ("x", min),
     "closest to me": ("x", min),
+    "closest to you": ("x", min),
+    "nearest to you": ("x", min),
     "closest to the robot": ("x", min),
     "nearest to the robot": ("x", min),
+    "nearest the robot": ("x", min),
+    "closest to the front": ("x", min),
+    "nearest the front": ("x", min),
+    "nearest to the front": ("x", min),
     "furthest from the robot": ("x", max),
     "farthest from the robot": ("x", max),
+    "furthest from me": ("x", max),
+    "farthest from me": ("x", max),
+    "furthest from you": ("x", max),
+    "farthest from you": ("x", max),
+    "furthest back": ("x", max),
+    "farthest back": ("x", max),
     "furthest away": ("x", max),
     "farthest away": ("x", max),
     "furthest": ("x", max),
     "farthest": ("x", max),
     "backmost": ("x", max),
+    "back most": ("x", max),
     "closest": ("x", min),
     "nearest": ("x", min),
+    "closer": ("x", min),
+    "nearer": ("x", min),
+    "further": ("x", max),
+    "farther": ("x", max),
     "biggest": ("volume", max),
     "largest": ("volume", max),
+    "bigger": ("volume", max),
+    "larger": ("volume", max),
     "smallest": ("volume", min),
     "tiniest": ("volume", min),
+    "smaller": ("volume", min),
     "tallest": ("z", max),
     "highest": ("z", max),
+    "taller": ("z", max),
+    "higher": ("z", max),
     "shortest": ("z", min),
     "lowest": ("z", min),
+    "shorter": ("z", min),
     "longest": ("length", max),
+    "longer": ("length", max),
 }
-_SUPER_RE = re.compile(
+SUPERLATIVE_RE = re.compile(
     r"\b(" + "|".join(re.escape(k) for k in sorted(SUPERLATIVES, key=len, reverse=True)) + r")\b"
 )
-_REF_SUPER_RE = re.compile(r"\b(closest|nearest|furthest|farthest)\s+(?:to|from)\s+(?P<ref>.+)$")
-_ORDINAL_RE = re.compile(
-    r"\b(?P<ord>" + "|".join(ORDINALS) + r")\b(?:.*?\bfrom the (?P<side>left|right|front|back))?"
+_SELF_REFS = ("me", "you", "the robot", "us", "the front", "the camera", "the base")
+_REFSUPERLATIVE_RE = re.compile(
+    r"\b(?:the )?(?P<word>closest|nearest|furthest|farthest|closer|nearer|further|farther)\s+"
+    r"(?:(?:to|from)\s+(?P<ref>.+)|(?P<bare>(?:the|a|an)\b.+))$"
 )
-_EXCLUDE_RE = re.compile(r"\b(?:except(?: for)?|but not|other than|apart from|excluding|but)\b")
+_ORDINAL_RE = re.compile(r"\b(?P<ord>" + "|".join(ORDINALS) + r"|middle|center|centre)\b")
+_ORDINAL_SIDE_RE = re.compile(
+    r"\s*\b(?:(?:counting |starting |when counting )?from|on|at)\s+(?:the |your |my )?"
+    r"(?P<side>left|right|front|back|far|near|top|bottom)\b(?: hand)?(?: side| end| edge)?"
+)
+_EXCLUDE_RE = re.compile(
+    r"\b(?:except(?: for)?|but not|other than|apart from|excluding|aside from|besides|"
+    r"with the exception of|save for|but)\b"
+)
+_LOCATION_WORDS = sorted(
+    {
+        "in",
+        "inside",
+        "inside of",
+        "within",
+        "on top of",
+        "on",
+        "sitting on",
+        "sitting in",
+        "lying on",
+        "resting on",
+        "standing on",
+    }
+    | {w for ws in RELATION_WORDS.values() for w in ws},
+    key=len,
+    reverse=True,
+)
 _LOCATION_RE = re.compile(
-    r"\b(?:that is |which is |that are |which are )?(?P<rel>in|inside|on top of|on|"
-    r"to the left of|to the right of|left of|right of|behind|in front of|next to|near)\s+"
-    r"(?P<ref>(?:the|a|an)\b.+)$"
+    r"\b(?:that is |which is |that are |which are |that sits |that sit )?"
+    r"(?P<rel>" + "|".join(re.escape(w) for w in _LOCATION_WORDS) + r")\s+"
+    r"(?P<ref>(?:the|a|an|that|this)\b.+)$"
 )
 _SIDE_LOCATION_RE = re.compile(
-    r"\b(?:on|at) the (?P<side>left|right|front|back|far|near)(?: side)?$"
+    r"\b(?:on|at|to|in|towards?|over on)\s+(?:the|your|my)\s+(?:far |very |extreme )?"
+    r"(?P<side>left|right|front|back|far|near|rear)(?: hand)?(?: side| end| edge)?"
+    r"(?: of the table)?$"
 )
-PRONOUNS = {"it", "them", "this", "that", "these", "those", "this one", "that one", "it all"}
-QUANTIFIERS_ALL = {"all", "every", "each", "both", "all the", "all of the", "the rest of the"}
+_SIDE_WORDS = {"far": "back", "near": "front", "rear": "back", "top": "back", "bottom": "front"}
+PRONOUNS = {
+    "it",
+    "them",
+    "this",
+    "that",
+    "these",
+    "those",
+    "this one",
+    "that one",
+    "it all",
+    "them all",
+    "all of them",
+    "both of them",
+    "each of them",
+    "the same one",
+    "the same",
+    "them both",
+    "both",
+}
+_PLURAL_PRONOUNS = {
+    "them",
+    "these",
+    "those",
+    "them all",
+    "all of them",
+    "both of them",
+    "them both",
+}
+_QUANTIFIER_WORDS = {"all", "every", "each", "both"}
+_NOT_NOUNS = set(COLORS) | {
+    "the",
+    "a",
+    "an",
+    "all",
+    "of",
+    "every",
+    "each",
+    "both",
+    "any",
+    "other",
+    "another",
+    "rest",
+    "remaining",
+    "these",
+    "those",
+    "this",
+    "that",
+    "my",
+    "your",
+    "same",
+    "only",
+    "exactly",
+    "here",
+    "there",
+    "over",
+    "left",
+    "right",
+    "front",
+    "back",
+    "far",
+    "near",
+    "big",
+    "small",
+    "large",
+    "little",
+    "tiny",
+    "tall",
+    "short",
+    "long",
+    "up",
+    "down",
+    "too",
+    "as",
+    "well",
+    "also",
+    "single",
+    "some",
+    "colored",
+    "coloured",
+    "color",
+    "colour",
+    "ones",
+    "table",
+    "workspace",
+    "surface",
+    "away",
+    "apart",
+    "me",
+    "you",
+    "us",
+    "robot",
+    "itself",
+    "top",
+    "bottom",
+    "middle",
+    "not",
+    "non",
+    "and",
+    "or",
+}
 
 
 @dataclass(frozen=True)
@@ -110,125 +295,278 @@ class NounPhrase:
     count: int | None = None
     superlative: tuple[str, str] | None = None  # (axis, "max"/"min")
     reference: NounPhrase | None = None  # for "closest to X"
-    ordinal: tuple[int, str] | None = None  # (index, side)
+    ordinal: tuple[int, str] | None = None  # (index, side); index 0 = the middle one
     location: tuple[str, NounPhrase] | None = None  # ("in", bowl phrase)
     side: str | None = None  # "the block on the left"
     exclude: tuple[NounPhrase, ...] = ()
     other: bool = False
     pronoun: bool = False
     negated_colors: tuple[str, ...] = ()
+    word: str | None = None  # the head noun as the user said it ("dish")
+    any_one: bool = False  # "a block", "one of the cans": whichever fits
+    unknown: str | None = None  # a head noun the planner does not know
+    conjuncts: tuple[NounPhrase, ...] = ()  # "the red block and the blue can"
 
     def noun(self) -> str:
-        return self.category or "object"
+        """The noun to ask about: the user's own word for a known kind, else "object"."""
+        word = singular(self.word) if self.word else ""
+        return word if category_of(word) else "object"
 
     def describe(self) -> str:
+        if self.conjuncts:
+            return " and ".join(c.describe() for c in self.conjuncts)
         words = " ".join(self.colors) + " " if self.colors else ""
-        noun = self.category or "object"
-        if self.plural or self.every or (self.count or 1) > 1:
-            return f"{self.count or 'any'} {words}{noun}s" if self.count else f"{words}{noun}s"
-        return f"a {words}{noun}"
+        noun = singular(self.word) if self.word else self.category or "object"
+        if self.wants_many:
+            many = plural(noun)
+            return f"{self.count} {words}{many}" if self.count else f"{words}{many}"
+        return f"an {words}{noun}" if (words or noun)[0] in "aeiou" else f"a {words}{noun}"
 
     @property
     def wants_many(self) -> bool:
-        return self.every or self.plural or (self.count is not None and self.count > 1)
+        return (
+            self.every
+            or self.plural
+            or (self.count is not None and self.count > 1)
+            or len(self.conjuncts) > 1
+        )
+
+    @property
+    def names_thing(self) -> bool:
+        """Whether the phrase says which thing it means (a noun, a colour or a pronoun)."""
+        return bool(
+            self.category
+            or self.colors
+            or self.pronoun
+            or self.conjuncts
+            or self.unknown
+            or self.word
+            or self.every
+        )
 
 
 def parse_np(text: str) -> NounPhrase:
     """Parse a noun phrase (already normalised by `lexicon.normalize`)."""
-    text = re.sub(r"\b(?:that|which) (?:is|are)\b", " ", text.strip(" ,."))
-    text = re.sub(r"\s+", " ", text).strip()
+    text = merge_compounds(re.sub(r"\s+", " ", text).strip(" ,.;:"))
     parts = _EXCLUDE_RE.split(text, maxsplit=1)
     main = parts[0].strip(" ,")
-    exclude = ()
-    if len(parts) == 2 and parts[1].strip():
+    exclude: tuple[NounPhrase, ...] = ()
+    if len(parts) == 2 and parts[1].strip(" ,"):
         exclude = tuple(
-            parse_np(p) for p in re.split(r"\s*(?:,|\band\b|\bor\b)\s*", parts[1]) if p.strip()
+            parse_np(p)
+            for p in re.split(r"\s*(?:,|\band\b|\bor\b|\bnor\b)\s*", parts[1])
+            if p.strip(" ,")
         )
-    np_ = _parse_core(main)
+    conjuncts = _conjuncts(main)
+    np_ = NounPhrase(main, conjuncts=conjuncts) if conjuncts else _parse_core(main)
     return replace(np_, text=text, exclude=exclude)
 
 
+def _conjuncts(text: str) -> tuple[NounPhrase, ...]:
+    """ "the red block and the blue can" -> both phrases; () for a single phrase.
+
+    A list whose first item has no noun of its own ("the red and blue blocks") is one
+    phrase with several colours.
+    """
+    if not re.search(r"\band\b|,", text) or _LOCATION_RE.search(text):
+        return ()
+    items = [p for p in re.split(r"\s*(?:,\s*(?:and\s+)?|\band\b)\s*", text) if p.strip()]
+    if len(items) < 2 or not _has_head(items[0]):
+        return ()
+    parsed = [_parse_core(p) for p in items]
+    kinds = [p.category for p in parsed if p.category]
+    return tuple(
+        p if p.category or p.pronoun or not kinds else replace(p, category=kinds[0]) for p in parsed
+    )
+
+
+def _has_head(text: str) -> bool:
+    return text in PRONOUNS or _head(text.split())[0] is not None
+
+
 def _parse_core(text: str) -> NounPhrase:
+    text = re.sub(r"\b(?:that|which) (?:is|are)\b", " ", text)
+    text = re.sub(r"\s+", " ", text).strip()
     if text in PRONOUNS or text in {"the " + p for p in PRONOUNS}:
-        return NounPhrase(text, pronoun=True, plural=text in {"them", "these", "those"})
-    reference = location = side = superlative = ordinal = None
-    m = _REF_SUPER_RE.search(text)
-    if m and not m.group("ref").startswith(("me", "the robot", "you")):
-        reference = parse_np(m.group("ref"))
-        superlative = ("distance", "max" if m.group(1) in ("furthest", "farthest") else "min")
-        text = text[: m.start()].strip()
+        return NounPhrase(text, pronoun=True, plural=text.removeprefix("the ") in _PLURAL_PRONOUNS)
+    np_ = NounPhrase(text)
+    text, np_ = _take_reference_superlative(text, np_)
+    text, np_ = _take_location(text, np_)
+    text, np_ = _take_ordinal(text, np_)
+    text, np_ = _take_side(text, np_)
+    text, np_ = _take_superlative(text, np_)
+    return _read_words(text, np_)
+
+
+def _take_reference_superlative(text: str, np_: NounPhrase) -> tuple[str, NounPhrase]:
+    """ "closest to the bowl", "nearest the yellow block", "furthest from me"."""
+    m = _REFSUPERLATIVE_RE.search(text)
+    if m is None:
+        return text, np_
+    ref = (m.group("ref") or m.group("bare")).strip()
+    farthest = m.group("word") in ("furthest", "farthest", "further", "farther")
+    if ref.startswith(_SELF_REFS):
+        return text[: m.start()].strip(), replace(
+            np_, superlative=("x", "max" if farthest else "min")
+        )
+    if not _has_noun(ref):
+        return text, np_
+    superlative = ("distance", "max" if farthest else "min")
+    return text[: m.start()].strip(), replace(np_, superlative=superlative, reference=parse_np(ref))
+
+
+def _take_location(text: str, np_: NounPhrase) -> tuple[str, NounPhrase]:
+    """ "in the bowl", "next to the can": where the object is now."""
     m = _LOCATION_RE.search(text)
-    if m and _has_noun(text[: m.start()]) and _has_noun(m.group("ref")):
-        location = (_canonical_relation(m.group("rel")), parse_np(m.group("ref")))
-        text = text[: m.start()].strip()
+    if m is None or not _has_noun(text[: m.start()]) or not _has_noun(m.group("ref")):
+        return text, np_
+    location = (_canonical_relation(m.group("rel")), parse_np(m.group("ref")))
+    return text[: m.start()].strip(), replace(np_, location=location)
+
+
+def _take_side(text: str, np_: NounPhrase) -> tuple[str, NounPhrase]:
+    """ "the block on the left", "the left one", "the far block"."""
     m = _SIDE_LOCATION_RE.search(text)
     if m and _has_noun(text[: m.start()]):
-        side = {"far": "back", "near": "front"}.get(m.group("side"), m.group("side"))
-        text = text[: m.start()].strip()
-    if superlative is None:
-        m = _SUPER_RE.search(text)
-        if m:
-            axis, fn = SUPERLATIVES[m.group(1)]
-            superlative = (axis, "max" if fn is max else "min")
-            text = (text[: m.start()] + text[m.end() :]).strip()
+        side = _SIDE_WORDS.get(m.group("side"), m.group("side"))
+        return text[: m.start()].strip(), replace(np_, side=side)
+    m = re.search(
+        r"\b(?:the|a|an|that|this)\s+(?P<side>left|right|front|back|far|near|rear)\b"
+        r"(?!\s+(?:of|side|edge|corner|half|end|hand|left|right)\b)(?=\s+\w)",
+        text,
+    )
+    if m and _has_noun(text[m.end() :]):
+        side = _SIDE_WORDS.get(m.group("side"), m.group("side"))
+        return (text[: m.start("side")] + text[m.end() :]).strip(), replace(np_, side=side)
+    return text, np_
+
+
+def _take_superlative(text: str, np_: NounPhrase) -> tuple[str, NounPhrase]:
+    if np_.superlative is not None:
+        return text, np_
+    m = SUPERLATIVE_RE.search(text)
+    if m is None:
+        return text, np_
+    axis, fn = SUPERLATIVES[m.group(1)]
+    rest = (text[: m.start()] + " " + text[m.end() :]).strip()
+    return rest, replace(np_, superlative=(axis, "max" if fn is max else "min"))
+
+
+def _take_ordinal(text: str, np_: NounPhrase) -> tuple[str, NounPhrase]:
+    """ "the third block from the right", "the second one", "the middle block"."""
+    m = re.search(r"\b(?:in|at) the (?:middle|center|centre)$", text)
+    if m and _has_noun(text[: m.start()]):
+        return text[: m.start()].strip(), replace(np_, ordinal=(0, "left"))
     m = _ORDINAL_RE.search(text)
-    if m:
-        ordinal = (ORDINALS[m.group("ord")], m.group("side") or "left")
-        text = (text[: m.start()] + " " + text[m.end() :]).strip()
+    if m is None:
+        return text, np_
+    word = m.group("ord")
+    if word in ("middle", "center", "centre") and not _has_noun(text[m.end() :]):
+        return text, np_
+    index = 0 if word in ("middle", "center", "centre") else ORDINALS[word]
+    rest = (text[: m.start()] + " " + text[m.end() :]).strip()
+    side = "left"
+    s = _ORDINAL_SIDE_RE.search(rest)
+    if s is not None:
+        side = _SIDE_WORDS.get(s.group("side"), s.group("side"))
+        rest = (rest[: s.start()] + " " + rest[s.end() :]).strip()
+        index = 1 if index == -1 else index  # "the last block on the right": the end one
+    return rest, replace(np_, ordinal=(index, side))
+
+
+def _read_words(text: str, np_: NounPhrase) -> NounPhrase:
+    """Quantifiers, colours, the head noun and its number from the remaining words."""
     words = text.split()
-    every = any(w in ("all", "every", "each", "both") for w in words) or "the rest" in text
+    every = (
+        any(w in _QUANTIFIER_WORDS for w in words)
+        or "the rest" in text
+        or any(re.search(rf"\b{e}\b", text) for e in EVERYTHING_WORDS)
+    )
+    head_index, category, word = _head(words)
+    if head_index is None and any(re.search(rf"\b{e}\b", text) for e in EVERYTHING_WORDS):
+        word = None
     count = next((int(w) for w in words if w.isdigit()), None)
-    if count is None and re.search(r"\bone\s+\w", text) and not re.search(r"\bone of\b", text):
-        count = 1 if not every else None
-    other = "other" in words or "another" in words
-    negated = tuple(c for c in COLORS if re.search(rf"\bnon {c}\b|\bnot {c}\b", text))
-    mentions = [(m.start(), c) for c in COLORS for m in [re.search(rf"\b{c}\b", text)] if m]
-    colors = tuple(c for _, c in sorted(mentions) if c not in negated)  # in the order said
-    category, plural = None, False
-    for w in reversed(words):
-        cat = category_of(w)
-        if cat is not None:
-            category, plural = cat, w != w.rstrip("s") and category_of(w.rstrip("s")) is not None
-            break
-        if is_generic(w):
-            plural = w.endswith("s")
-            break
+    any_one = count == 1 or bool(
+        re.match(r"^(?:a|an|any|some)\s+(?!\d|few\b|lot\b|bit\b)\w", text)
+        and (head_index is None or not words[head_index].endswith("s"))
+    )
+    if re.search(r"\b(?:one|1|any) of\b", text) or re.match(r"^one\s+\w", text):
+        count, any_one = 1, True
+    plural = head_index is not None and _is_plural(words[head_index])
     if "both" in words:
         count = 2
-    return NounPhrase(
-        text,
-        colors,
-        category,
-        plural or every,
-        every,
-        count,
-        superlative,
-        reference,
-        ordinal,
-        location,
-        side,
-        (),
-        other,
-        False,
-        negated,
+    if every and count == 1:
+        count, any_one = None, False
+    negated = tuple(c for c in COLORS if re.search(rf"\b(?:non|not|no|never) (?:\w+ )?{c}\b", text))
+    mentions = sorted((m.start(), c) for c in COLORS for m in [re.search(rf"\b{c}\b", text)] if m)
+    colors = tuple(c for _, c in mentions if c not in negated)
+    if len(colors) > 1 and re.search(r"\band\b|,", text):  # "the red and blue blocks"
+        plural = True
+    unknown = None
+    if head_index is None and words and not every:
+        last = words[-1]
+        if last not in _NOT_NOUNS and not last.isdigit() and not is_generic(last):
+            unknown = last
+    return replace(
+        np_,
+        text=np_.text,
+        colors=colors,
+        category=category,
+        word=word,
+        plural=plural or every,
+        every=every,
+        count=count,
+        any_one=any_one and not every,
+        other=bool({"other", "another"} & set(words)),
+        negated_colors=negated,
+        unknown=unknown,
+    )
+
+
+def _head(words: list[str]) -> tuple[int | None, str | None, str | None]:
+    """Index, category and spelling of the head noun: the first word naming a kind of thing."""
+    for i, w in enumerate(words):
+        cat = category_of(w)
+        if cat is not None:
+            return i, cat, w
+        kind = absent_kind(w)
+        if kind is not None:
+            return i, kind, w
+        if w == "one" and _head(words[i + 1 :])[0] is not None:
+            continue  # "one block", "one of the cans": a number, not the noun
+        if is_generic(w):
+            return i, None, None if w in ("one", "ones") else w
+    return None, None, None
+
+
+def _is_plural(word: str) -> bool:
+    if word == "ones":
+        return True
+    return word.endswith("s") and (
+        category_of(word[:-1]) is not None
+        or category_of(word[:-2]) is not None
+        or absent_kind(word[:-1]) is not None
+        or is_generic(word[:-1])
     )
 
 
 def _has_noun(text: str) -> bool:
-    return any(category_of(w) or is_generic(w) for w in text.split())
+    return any(
+        category_of(w) or is_generic(w) or absent_kind(w) or w in COLORS or w in PRONOUNS
+        for w in merge_compounds(text).split()
+    ) or any(re.search(rf"\b{e}\b", text) for e in EVERYTHING_WORDS)
 
 
 def _canonical_relation(word: str) -> str:
-    return {
-        "inside": "in",
-        "on top of": "on",
-        "to the left of": "left_of",
-        "left of": "left_of",
-        "to the right of": "right_of",
-        "right of": "right_of",
-        "in front of": "in_front_of",
-        "next to": "near",
-    }.get(word, word)
+    if word in ("in", "inside", "inside of", "within", "sitting in"):
+        return "in"
+    if word in ("on", "on top of", "sitting on", "lying on", "resting on", "standing on"):
+        return "on"
+    return next((rel for rel, ws in RELATION_WORDS.items() if word in ws), "near")
+
+
+def _kinds(np_: NounPhrase, default: Sequence[str]) -> tuple[str, ...]:
+    return categories(np_.category) if np_.category else tuple(default)
 
 
 @dataclass
@@ -244,18 +582,19 @@ class Grounder:
         """Every object that fits the phrase's attributes (before number and superlatives)."""
         if np_.pronoun:
             named = [o for o in self.scene if o.name in self.mentioned]
+            named.sort(key=lambda o: self.mentioned.index(o.name))
             return named[-2:] if np_.plural else named[-1:]
-        objs = list(self.scene)
-        if np_.category:
-            objs = [o for o in objs if o.category == np_.category]
-        else:
-            objs = [o for o in objs if o.category in default_categories]
+        if np_.conjuncts:
+            found = [o for c in np_.conjuncts for o in self.candidates(c, default_categories)]
+            return list({o.name: o for o in found}.values())
+        kinds = _kinds(np_, default_categories)
+        objs = [o for o in self.scene if o.category in kinds]
         if np_.colors:
             objs = [o for o in objs if o.color in np_.colors]
         if np_.negated_colors:
             objs = [o for o in objs if o.color not in np_.negated_colors]
         for ex in np_.exclude:
-            drop = {o.name for o in self.candidates(_inherit(ex, np_), default_categories)}
+            drop = {o.name for o in self._excluded(_inherit(ex, np_), default_categories)}
             objs = [o for o in objs if o.name not in drop]
         if np_.location is not None:
             objs = self._filter_location(objs, *np_.location)
@@ -270,6 +609,13 @@ class Grounder:
         self, np_: NounPhrase, default_categories: Sequence[str] = GRASPABLE
     ) -> list[ObjectState]:
         """The objects meant: all of them for plurals, exactly one (or `count`) otherwise."""
+        if np_.unknown:
+            raise Unknown(np_)
+        if np_.conjuncts:
+            chosen = [o for c in np_.conjuncts for o in self.resolve(c, default_categories)]
+            chosen = list({o.name: o for o in chosen}.values())
+            self.remember(chosen)
+            return chosen
         objs = self.candidates(np_, default_categories)
         if not objs:
             raise NotFound(np_)
@@ -280,20 +626,12 @@ class Grounder:
             chosen = objs[: np_.count]
         elif np_.wants_many:
             chosen = objs
-        elif np_.superlative or np_.ordinal:
+        elif np_.superlative or np_.ordinal or np_.any_one or len(objs) == 1:
             chosen = objs[:1]
-        elif len(objs) == 1:
-            chosen = objs
         else:
             raise Ambiguous(np_, objs)
         self.remember(chosen)
         return chosen
-
-    def resolve_one(
-        self, np_: NounPhrase, default_categories: Sequence[str] = GRASPABLE
-    ) -> ObjectState:
-        objs = self.resolve(replace(np_, plural=False, every=False, count=None), default_categories)
-        return objs[0]
 
     def remember(self, objs: Sequence[ObjectState]) -> None:
         for o in objs:
@@ -301,23 +639,42 @@ class Grounder:
                 self.mentioned.remove(o.name)
             self.mentioned.append(o.name)
 
+    def _excluded(self, ex: NounPhrase, default_categories: Sequence[str]) -> list[ObjectState]:
+        """What an exclusion names; a pronoun in it means what was named before."""
+        grounder = Grounder(self.scene, list(self.mentioned))
+        try:
+            return grounder.resolve(replace(ex, any_one=False), default_categories)
+        except Ambiguous as amb:  # "except the red one" with two red ones: leave both
+            return amb.candidates
+        except GroundingError:
+            return []
+
     def _order(self, objs: list[ObjectState], np_: NounPhrase) -> list[ObjectState]:
         objs = sorted(objs, key=lambda o: (-o.position[1], o.position[0], o.name))
         if np_.superlative is not None:
             axis, direction = np_.superlative
             key = self._measure(axis, np_)
             objs = sorted(objs, key=key, reverse=direction == "max")
+            if len(objs) > 1 and _tied(key(objs[0]), key(objs[1]), axis):
+                raise Ambiguous(np_, objs[:2])
         if np_.ordinal is not None:
-            index, side = np_.ordinal
-            objs = _pick_side(objs, side, keep_all=True)
-            if abs(index) > len(objs):
-                raise NotFound(np_)
-            objs = [objs[index - 1 if index > 0 else index]]
+            objs = self._nth(objs, np_)
         return objs
 
-    def _measure(self, axis: str, np_: NounPhrase):
+    def _nth(self, objs: list[ObjectState], np_: NounPhrase) -> list[ObjectState]:
+        index, side = np_.ordinal or (1, "left")
+        objs = _pick_side(objs, side, keep_all=True)
+        if index == 0:
+            if len(objs) % 2 == 0:
+                raise Ambiguous(np_, objs[len(objs) // 2 - 1 : len(objs) // 2 + 1])
+            return [objs[len(objs) // 2]]
+        if abs(index) > len(objs):
+            raise NotFound(np_)
+        return [objs[index - 1 if index > 0 else index]]
+
+    def _measure(self, axis: str, np_: NounPhrase) -> Callable[[ObjectState], float]:
         if axis == "distance" and np_.reference is not None:
-            ref = self.resolve_one(np_.reference, GRASPABLE + CONTAINERS)
+            ref = self.resolve(replace(np_.reference, count=None), GRASPABLE + CONTAINERS)[0]
             return lambda o: math.dist(o.position[:2], ref.position[:2])
         measures = {
             "x": lambda o: o.position[0],
@@ -334,6 +691,8 @@ class Grounder:
         from perception import geometry
 
         refs = self.candidates(ref_np, GRASPABLE + CONTAINERS)
+        if len(refs) == 1:  # "the block next to the bowl ... into it": the bowl was named
+            self.remember(refs)
         tests = {
             "in": geometry.is_in,
             "on": geometry.is_on,
@@ -350,12 +709,22 @@ class Grounder:
                 for o in objs
                 if any(test(o, r) or geometry.is_in(o, r) for r in refs if r is not o)
             ]
+        if relation == "near" and len(refs) == 1:  # "the block next to the bowl": the nearest
+            near = [o for o in objs if o is not refs[0] and test(o, refs[0])]
+            return near or sorted(objs, key=lambda o: geometry.footprint_distance(o, refs[0]))[:1]
         return [o for o in objs if any(test(o, r) for r in refs if r is not o)]
+
+
+def _tied(a: float, b: float, axis: str) -> bool:
+    """Two measures too close to tell apart: 5 mm for places, 2 % for sizes."""
+    if axis in ("x", "y", "distance"):
+        return abs(a - b) < 0.005
+    return math.isclose(a, b, rel_tol=0.02)
 
 
 def _inherit(ex: NounPhrase, base: NounPhrase) -> NounPhrase:
     """ "except the green one" inherits the category of "all blocks"."""
-    return ex if ex.category else replace(ex, category=base.category)
+    return ex if ex.category or ex.pronoun else replace(ex, category=base.category)
 
 
 def _pick_side(objs: list[ObjectState], side: str, keep_all: bool = False) -> list[ObjectState]:

@@ -1,7 +1,8 @@
 """Words the embedded planner understands: colours, categories, numbers, places, directions.
 
 Everything here is data; `normalize` turns an utterance into the canonical vocabulary
-(British spellings, synonyms, number words) so the parser sees one form of each idea.
+(contractions expanded, politeness and hedges dropped, synonyms and number words unified)
+so the parser sees one form of each idea.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ COLOR_SYNONYMS = {
     "silver": "gray",
     "violet": "purple",
     "lilac": "purple",
+    "lavender": "purple",
     "aqua": "cyan",
     "teal": "cyan",
     "turquoise": "cyan",
@@ -40,22 +42,101 @@ COLOR_SYNONYMS = {
     "rose": "pink",
     "tan": "brown",
     "chocolate": "brown",
+    "dark": "",
+    "light": "",
+    "bright": "",
+    "pale": "",
 }
 
 # canonical category -> words that name it (singular; plurals derived)
 CATEGORY_WORDS = {
-    "block": ("block", "cube", "box", "brick", "square block"),
-    "bar": ("bar", "stick", "beam", "rod", "plank", "long block", "rectangular block"),
-    "cylinder": ("cylinder", "can", "tin", "tube", "canister", "cylindrical object"),
-    "bowl": ("bowl", "dish", "basin", "container", "cup"),
-    "zone": ("zone", "mat", "pad", "patch", "target area", "area", "square", "region", "spot"),
+    "block": ("block", "cube", "box", "brick", "square block", "cubic block"),
+    "bar": (
+        "bar",
+        "stick",
+        "beam",
+        "rod",
+        "plank",
+        "long block",
+        "rectangular block",
+        "rectangle",
+        "cuboid",
+        "bar block",
+    ),
+    "cylinder": (
+        "cylinder",
+        "can",
+        "tin",
+        "tube",
+        "canister",
+        "cylindrical object",
+        "cylindrical block",
+        "round block",
+        "soda can",
+        "tin can",
+    ),
+    "bowl": ("bowl", "dish", "basin", "cup", "pot"),
+    "zone": (
+        "zone",
+        "mat",
+        "pad",
+        "patch",
+        "target area",
+        "area",
+        "square",
+        "region",
+        "spot",
+        "tile",
+        "coaster",
+        "placemat",
+    ),
+    # words for "a thing something can go in or on": a bowl or a zone
+    "container": ("container", "plate", "tray", "receptacle", "bin", "basket", "holder", "target"),
 }
-GENERIC_WORDS = ("object", "thing", "item", "piece", "one", "toy")
+# a category word that stands for several kinds of object
+CATEGORY_GROUPS = {"container": ("bowl", "zone")}
+GENERIC_WORDS = ("object", "thing", "item", "piece", "one", "toy", "shape", "stuff")
+EVERYTHING_WORDS = ("everything", "anything", "all objects", "all things")
+# kinds of object the robot knows it does not have: a phrase naming one finds nothing
+ABSENT_WORDS = (
+    "ball",
+    "sphere",
+    "marble",
+    "apple",
+    "banana",
+    "pen",
+    "pencil",
+    "bottle",
+    "mug",
+    "glass",
+    "book",
+    "phone",
+    "cone",
+    "pyramid",
+    "triangle",
+    "star",
+    "doll",
+    "car",
+    "spoon",
+    "fork",
+    "knife",
+    "sponge",
+    "towel",
+    "egg",
+    "fruit",
+    "lid",
+    "disc",
+    "disk",
+    "ring",
+    "coin",
+    "key",
+)
 GRASPABLE = ("block", "bar", "cylinder")
 CONTAINERS = ("bowl", "zone")
 
 NUMBER_WORDS = {
     "a pair of": "2",
+    "pair of": "2",
     "zero": "0",
     "two": "2",
     "three": "3",
@@ -66,11 +147,19 @@ NUMBER_WORDS = {
     "eight": "8",
     "nine": "9",
     "ten": "10",
+    "eleven": "11",
     "twelve": "12",
     "fifteen": "15",
     "twenty": "20",
+    "thirty": "30",
+    "a couple of": "2",
     "couple of": "2",
     "a couple": "2",
+    "a single": "1",
+    "just one": "1",
+    "only one": "1",
+    "exactly one": "1",
+    "one single": "1",
 }
 ORDINALS = {
     "first": 1,
@@ -78,12 +167,14 @@ ORDINALS = {
     "third": 3,
     "fourth": 4,
     "fifth": 5,
+    "sixth": 6,
     "last": -1,
     "1st": 1,
     "2nd": 2,
     "3rd": 3,
     "4th": 4,
     "5th": 5,
+    "6th": 6,
 }
 
 REGION_WORDS = {
@@ -92,28 +183,44 @@ REGION_WORDS = {
         "upper left corner",
         "far left corner",
         "back left corner",
+        "left far corner",
+        "left back corner",
         "top left",
+        "upper left",
+        "back left",
     ),
     "top right corner": (
         "top right corner",
         "upper right corner",
         "far right corner",
         "back right corner",
+        "right far corner",
+        "right back corner",
         "top right",
+        "upper right",
+        "back right",
     ),
     "bottom left corner": (
         "bottom left corner",
         "lower left corner",
         "near left corner",
         "front left corner",
+        "left near corner",
+        "left front corner",
         "bottom left",
+        "lower left",
+        "front left",
     ),
     "bottom right corner": (
         "bottom right corner",
         "lower right corner",
         "near right corner",
         "front right corner",
+        "right near corner",
+        "right front corner",
         "bottom right",
+        "lower right",
+        "front right",
     ),
     "top side": (
         "top side",
@@ -122,9 +229,13 @@ REGION_WORDS = {
         "far edge",
         "back edge",
         "upper side",
+        "upper edge",
         "back side",
         "top of the table",
         "far end",
+        "back of the table",
+        "far side of the table",
+        "back row",
     ),
     "bottom side": (
         "bottom side",
@@ -133,66 +244,186 @@ REGION_WORDS = {
         "near edge",
         "front edge",
         "lower side",
+        "lower edge",
         "front side",
         "bottom of the table",
         "near end",
+        "front of the table",
+        "near side of the table",
+        "front row",
     ),
-    "left side": ("left side", "left edge", "left of the table", "left half"),
-    "right side": ("right side", "right edge", "right of the table", "right half"),
-    "center": ("center", "centre", "middle", "center of the table", "middle of the table"),
+    "left side": (
+        "left side",
+        "left edge",
+        "left of the table",
+        "left half",
+        "left hand side",
+        "left end",
+    ),
+    "right side": (
+        "right side",
+        "right edge",
+        "right of the table",
+        "right half",
+        "right hand side",
+        "right end",
+    ),
+    "center": (
+        "center",
+        "centre",
+        "middle",
+        "center of the table",
+        "middle of the table",
+        "center of the workspace",
+        "middle of the workspace",
+    ),
 }
 
 # relation -> words before the reference object
 RELATION_WORDS = {
-    "left_of": ("to the left of", "left of", "on the left of", "at the left of"),
-    "right_of": ("to the right of", "right of", "on the right of", "at the right of"),
-    "behind": ("behind", "in back of", "beyond", "further back than", "on the far side of"),
-    "in_front_of": ("in front of", "before", "on the near side of", "closer to me than"),
-    "near": ("next to", "beside", "near", "close to", "by", "alongside", "near to"),
+    "left_of": (
+        "to the left of",
+        "left of",
+        "on the left of",
+        "at the left of",
+        "on the left side of",
+        "to the left side of",
+        "on the left hand side of",
+        "to the left hand side of",
+    ),
+    "right_of": (
+        "to the right of",
+        "right of",
+        "on the right of",
+        "at the right of",
+        "on the right side of",
+        "to the right side of",
+        "on the right hand side of",
+        "to the right hand side of",
+    ),
+    "behind": (
+        "behind",
+        "in back of",
+        "beyond",
+        "further back than",
+        "on the far side of",
+        "at the back of",
+        "on the other side of",
+        "past",
+    ),
+    "in_front_of": (
+        "in front of",
+        "before",
+        "on the near side of",
+        "closer to me than",
+        "at the front of",
+        "on this side of",
+    ),
+    "near": (
+        "next to",
+        "beside",
+        "besides",
+        "near",
+        "close to",
+        "closer to",
+        "nearer to",
+        "nearer",
+        "by",
+        "alongside",
+        "near to",
+        "nearby",
+        "adjacent to",
+        "up against",
+        "against",
+        "right by",
+        "close by",
+        "at the side of",
+        "by the side of",
+        "on the side of",
+    ),
 }
 # direction words (table frame: left = +y, front/near = -x)
 DIRECTION_VECTORS = {
     "left": (0.0, 1.0),
+    "leftward": (0.0, 1.0),
+    "leftwards": (0.0, 1.0),
     "right": (0.0, -1.0),
+    "rightward": (0.0, -1.0),
+    "rightwards": (0.0, -1.0),
     "forward": (1.0, 0.0),
+    "forwards": (1.0, 0.0),
+    "ahead": (1.0, 0.0),
     "away": (1.0, 0.0),
+    "away from me": (1.0, 0.0),
+    "away from you": (1.0, 0.0),
+    "away from the robot": (1.0, 0.0),
     "back": (1.0, 0.0),
     "backward": (1.0, 0.0),
     "backwards": (1.0, 0.0),
     "up": (1.0, 0.0),
     "toward me": (-1.0, 0.0),
     "towards me": (-1.0, 0.0),
+    "toward you": (-1.0, 0.0),
+    "towards you": (-1.0, 0.0),
     "front": (-1.0, 0.0),
     "down": (-1.0, 0.0),
     "closer": (-1.0, 0.0),
+    "closer to me": (-1.0, 0.0),
+    "nearer": (-1.0, 0.0),
     "toward the robot": (-1.0, 0.0),
     "towards the robot": (-1.0, 0.0),
+    "toward the front": (-1.0, 0.0),
+    "towards the front": (-1.0, 0.0),
     "further": (1.0, 0.0),
     "farther": (1.0, 0.0),
+    "further away": (1.0, 0.0),
+    "farther away": (1.0, 0.0),
 }
 AMOUNTS_M = {
     "a tiny bit": 0.02,
     "a little": 0.03,
     "a bit": 0.04,
     "slightly": 0.03,
+    "a little bit": 0.03,
+    "a few cm": 0.04,
+    "a few": 0.04,
+    "a touch": 0.02,
     "a lot": 0.15,
     "far": 0.15,
-    "a little bit": 0.03,
+    "way": 0.15,
 }
 
-_CONTRACTIONS = {
-    "can't": "can not",
-    "don't": "do not",
-    "isn't": "is not",
-    "aren't": "are not",
-    "won't": "will not",
-    "it's": "it is",
-    "that's": "that is",
-    "let's": "let us",
-    "i'd": "i would",
-    "you'd": "you would",
-    "what's": "what is",
-}
+_CONTRACTIONS = (
+    (r"\bcan't\b|\bcannot\b", "can not"),
+    (r"\bwon't\b", "will not"),
+    (r"\bshan't\b", "shall not"),
+    (r"\b(\w+)n't\b", r"\1 not"),
+    (r"\b(i|you|we|they|he|she|it)'d\b", r"\1 would"),
+    (r"\b(i|you|we|they|he|she|it|that)'ll\b", r"\1 will"),
+    (r"\bi'm\b", "i am"),
+    (r"\b(you|we|they)'re\b", r"\1 are"),
+    (r"\b(you|we|they|i)'ve\b", r"\1 have"),
+    (r"\blet's\b", "let us"),
+    (r"\b(it|that|what|there|here|which|who)'s\b", r"\1 is"),
+    (r"'s\b", ""),
+)
+# politeness, hedges and lead-ins that carry no task content
+_FILLER = re.compile(
+    r"\b(?:please|pls|plz|kindly|thanks|thank you(?: very much| so much)?|cheers|"
+    r"(?:hey|hi|hello|ok|okay|alright|all right) (?:robot|there)|"
+    r"(?:for me|if you (?:can|could|would|do not mind|please)|if possible|when you can|"
+    r"when you get a chance|real quick|right now|at once|now|just|simply|carefully|gently|"
+    r"quickly|slowly|softly|lightly|actually|basically|maybe)|"
+    r"would you mind|do you mind|do you think you could|are you able to|"
+    r"(?:could|can|would|will|might) you(?: please| kindly| maybe| possibly)?"
+    r"(?: be so kind as to| be able to)?|"
+    r"is it possible to|would it be possible to|i would like you to|i would love you to|"
+    r"i want you to|i need you to|i would like it if you|i would appreciate it if you|"
+    r"go ahead and|try to|try and|you should|you can|you could|you must|you need to|"
+    r"why do not you|how about you|let us|please do|i am asking you to)\b"
+)
+_GERUNDS = re.compile(r"^(?P<verb>\w+?)ing\b")
+_LEAD_IN = re.compile(r"^(?:and|then|so|ok|okay|now|first|first of all|also|well|next|lastly)\s+")
 
 
 def plural(word: str) -> str:
@@ -211,22 +442,68 @@ _NUMBER_RE = _word_pattern(NUMBER_WORDS)
 
 
 def normalize(text: str) -> str:
-    """Lower-case, expand contractions, unify spellings and number words, tidy spacing."""
-    t = text.lower().replace("’", "'").replace("-", " ")
-    for short, full in _CONTRACTIONS.items():
-        t = t.replace(short, full)
-    t = re.sub(r"[^a-z0-9.,;:'?! ]+", " ", t)
+    """Lower-case, expand contractions, drop politeness, unify spellings and number words."""
+    t = text.lower().replace("’", "'").replace("‘", "'").replace("-", " ")
+    for pattern, repl in _CONTRACTIONS:
+        t = re.sub(pattern, repl, t)
+    t = re.sub(r"[^a-z0-9.,;:'?! ]+", " ", t).replace("'", " ")
+    t = re.sub(r"(?<=[a-z])\.(?=[a-z])", " ", t)
     t = _COLOR_RE.sub(lambda m: COLOR_SYNONYMS[m.group(1)], t)
     t = _NUMBER_RE.sub(lambda m: NUMBER_WORDS[m.group(1)], t)
     t = re.sub(r"\b(centimet(er|re)s?|cms?)\b", "cm", t)
     t = re.sub(r"\b(millimet(er|re)s?|mms?)\b", "mm", t)
     t = re.sub(r"\b(met(er|re)s?)\b", "m", t)
-    t = re.sub(r"(\d)\s*(cm|mm|m)\b", r"\1 \2", t)
-    t = re.sub(r"\bplease\b|\bkindly\b|\bcould you\b|\bcan you\b|\bwould you\b", " ", t)
     t = re.sub(
-        r"\bso (?:that )?(?:it|they) (?:sits?|is|are|ends? up|lands?|stands?|rests?)\b", " ", t
+        r"(\d+(?:\.\d+)?)\s*inch(?:es)?\b",
+        lambda m: f"{float(m.group(1)) * 2.54:g} cm",
+        t,
     )
-    return re.sub(r"\s+", " ", t).strip(" .!?")
+    t = re.sub(r"(\d)\s*(cm|mm|m)\b", r"\1 \2", t)
+    t = re.sub(r"\b(?:about|around|roughly|approximately|some|maybe) (?=\d)", "", t)
+    t = _FILLER.sub(" ", t)
+    t = re.sub(
+        r"\bso (?:that )?(?:it|they) (?:sits?|is|are|ends? up|lands?|stands?|rests?|goes)\b",
+        " ",
+        t,
+    )
+    t = re.sub(r"\s+([,.;:?!])", r"\1", re.sub(r"\s+", " ", t))
+    return t.strip(" .,!?;:")
+
+
+def base_verb(clause: str, verbs: tuple[str, ...]) -> str:
+    """ "moving the block..." -> "move the block..." when the gerund is of a known verb."""
+    m = _GERUNDS.match(clause)
+    if m is None:
+        return clause
+    stem = m.group("verb")
+    for candidate in (stem, stem + "e", stem[:-1] if stem[-1:] == stem[-2:-1] else None):
+        if candidate and candidate in verbs:
+            return candidate + clause[m.end() :]
+    return clause
+
+
+def strip_lead_in(clause: str) -> str:
+    """Drop discourse words a clause may start with ("and then", "first", "now")."""
+    previous = None
+    while previous != clause:
+        previous, clause = clause, _LEAD_IN.sub("", clause).strip(" ,")
+    return clause
+
+
+_COMPOUNDS = sorted(
+    ((w, c) for c, ws in CATEGORY_WORDS.items() for w in ws if " " in w),
+    key=lambda p: len(p[0]),
+    reverse=True,
+)
+_COMPOUND_RE = re.compile(r"\b(" + "|".join(re.escape(w) for w, _ in _COMPOUNDS) + r")(s|es)?\b")
+_COMPOUND_HEAD = {w: CATEGORY_WORDS[c][0] for w, c in _COMPOUNDS}
+
+
+def merge_compounds(text: str) -> str:
+    """Replace many-word category names by one word ("long block" -> "bar")."""
+    return _COMPOUND_RE.sub(
+        lambda m: _COMPOUND_HEAD[m.group(1)] + ("s" if m.group(2) else ""), text
+    )
 
 
 def category_of(word: str) -> str | None:
@@ -238,5 +515,27 @@ def category_of(word: str) -> str | None:
     return None
 
 
+def singular(word: str) -> str:
+    """The singular of a noun the lexicon knows ("dishes" -> "dish"); others unchanged."""
+    for stem in (word[:-2], word[:-1]):
+        known = category_of(stem) or absent_kind(stem) or is_generic(stem)
+        if stem and known and plural(stem) == word:
+            return stem
+    return word
+
+
+def absent_kind(word: str) -> str | None:
+    """The kind of object a word names that no scene has ("ball"), if it names one."""
+    for w in ABSENT_WORDS:
+        if word in (w, plural(w)):
+            return w
+    return None
+
+
 def is_generic(word: str) -> bool:
     return any(word in (w, plural(w)) for w in GENERIC_WORDS)
+
+
+def categories(category: str) -> tuple[str, ...]:
+    """The object categories a category word stands for ("container" -> bowl, zone)."""
+    return CATEGORY_GROUPS.get(category, (category,))

@@ -1,8 +1,9 @@
 """Instructions to task frames: split into clauses, recognise each clause's intent and slots.
 
-Structure (prepositions, quantities, places) is read with patterns; the verb's intent is
-matched to exemplar sentences with MiniLM embeddings when no pattern names it, so
-paraphrases ("could you get the crimson cube into the dish") land on the same frame.
+Structure (prepositions, quantities, places) is read with patterns. Clauses that do not
+start with a verb are restated first ("the red cube should end up in the dish" -> "put
+the red cube in the dish"); the verb's intent is matched to exemplar sentences with
+MiniLM embeddings (in the backend) when no pattern names it.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from planner.embedded.grounding import NounPhrase, parse_np
+from planner.embedded.grounding import SUPERLATIVES, NounPhrase, parse_np
 from planner.embedded.lexicon import (
     AMOUNTS_M,
     DIRECTION_VECTORS,
     REGION_WORDS,
     RELATION_WORDS,
+    base_verb,
     normalize,
+    strip_lead_in,
 )
 
 
@@ -25,7 +28,7 @@ from planner.embedded.lexicon import (
 class Target:
     """Where something goes: into/onto an object, next to one, a region, or a direction."""
 
-    kind: str  # "in" | "on" | relation name | "between" | "region" | "offset" | "away"
+    kind: str  # "in" | "on" | "to" | relation | "between" | "region" | "offset" | "away" | "toward"
     ref: NounPhrase | None = None
     ref2: NounPhrase | None = None
     region: str | None = None
@@ -37,18 +40,14 @@ class Target:
 class Frame:
     """One thing to do, with its slots."""
 
-    intent: str  # move | stack | push | line | triangle | match | spread | ask | unknown
+    intent: str  # move | stack | push | line | triangle | match | spread | exclude | unknown
     objects: NounPhrase | None = None
     target: Target | None = None
-    order: tuple[NounPhrase, ...] = ()
+    order: tuple[NounPhrase, ...] = ()  # stack: the middle of the tower, bottom to top
     side: str | None = None
     text: str = ""
-
-
-@dataclass
-class ParseResult:
-    frames: list[Frame] = field(default_factory=list)
-    problem: str | None = None
+    base: NounPhrase | None = None  # stack: what goes at the bottom
+    top: NounPhrase | None = None  # stack: what goes on top
 
 
 MOVE_VERBS = (
@@ -63,9 +62,11 @@ MOVE_VERBS = (
     "get",
     "lay",
     "position",
+    "reposition",
     "stick",
     "throw",
     "toss",
+    "chuck",
     "carry",
     "relocate",
     "shift",
@@ -74,20 +75,50 @@ MOVE_VERBS = (
     "load",
     "pop",
     "rest",
+    "sit",
+    "stand",
     "pick up",
     "pick",
     "grab",
+    "lift",
+    "fetch",
     "fill",
     "deposit",
     "store",
+    "stash",
+    "tuck",
     "hand",
     "give",
     "plop",
+    "plonk",
     "park",
     "slot",
     "insert",
+    "lower",
+    "dump",
+    "transport",
+    "deliver",
+    "send",
+    "fit",
+    "nest",
+    "center",
+    "centre",
 )
-PUSH_VERBS = ("push", "slide", "nudge", "shove", "poke", "scoot", "drag")
+PUSH_VERBS = (
+    "push",
+    "slide",
+    "nudge",
+    "shove",
+    "poke",
+    "scoot",
+    "drag",
+    "bump",
+    "tap",
+    "knock",
+    "roll",
+    "flick",
+    "budge",
+)
 OTHER_VERBS = (
     "stack",
     "pile",
@@ -112,17 +143,18 @@ OTHER_VERBS = (
     "create",
     "clear",
     "tidy",
+    "assemble",
+    "cluster",
 )
 ALL_VERBS = MOVE_VERBS + PUSH_VERBS + OTHER_VERBS
 _VERB_ALT = "|".join(sorted((re.escape(v) for v in ALL_VERBS), key=len, reverse=True))
+_NEGATIVE = r"(?:do not|never|please do not|but do not|and do not)"
 _SPLIT_RE = re.compile(
-    r"\s*(?:;|\.\s|,?\s*\band then\b|,?\s*\bthen\b|,?\s*\bafter that\b|,?\s*\bafterwards\b|"
-    r",?\s*\bfinally\b|,?\s*\bnext\b|,?\s*\blastly\b|,\s*and\s+(?=(?:" + _VERB_ALT + r")\b)|"
-    r"\s+and\s+(?=(?:" + _VERB_ALT + r")\b)|,\s*(?=(?:" + _VERB_ALT + r")\b))\s*"
-)
-_LEAD_RE = re.compile(
-    r"^(?:first|first of all|now|also|and|ok|okay|then|i want you to|"
-    r"i would like you to|go ahead and|try to|you should|let us)\s+"
+    r"\s*(?:;|\.\s|[?!]\s|,?\s*\band then\b|,?\s*\bthen\b|,?\s*\bafter that\b|"
+    r",?\s*\bafterwards\b|,?\s*\bfinally\b|,?\s*\bnext\b(?!\s+to\b)|,?\s*\blastly\b|"
+    r",?\s*\bonce (?:that is|you are) done\b|,?\s*\band also\b|"
+    r",?\s*\b(?:and|but)\s+(?=(?:" + _VERB_ALT + r"|do not|never)\b)|"
+    r",\s*(?=(?:" + _VERB_ALT + r"|do not|never)\b))\s*"
 )
 
 _REGION_ALT = sorted(
@@ -132,11 +164,33 @@ _DISTANCE_RE = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>cm|mm|m)\b")
 _RELATION_ALT = sorted(
     ((w, r) for r, ws in RELATION_WORDS.items() for w in ws), key=lambda p: len(p[0]), reverse=True
 )
+_COMPARATIVES = ("closer", "nearer", "further", "farther")
+_SUPERLATIVE_ONLY_RE = re.compile(  # "furthest back" names an object; "closer" is a way to go
+    r"\b(?:"
+    + "|".join(
+        re.escape(k)
+        for k in sorted(SUPERLATIVES, key=len, reverse=True)
+        if k.split()[0] not in _COMPARATIVES
+    )
+    + r")\b"
+)
+_DIRECTION_ALT = "|".join(sorted((re.escape(w) for w in DIRECTION_VECTORS), key=len, reverse=True))
 
 
 def split_clauses(text: str) -> list[str]:
+    """The clauses of an instruction, each normalised and starting with its verb if any."""
     parts = [p.strip(" ,.") for p in _SPLIT_RE.split(normalize(text))]
-    return [_LEAD_RE.sub("", p) for p in parts if p and p.strip(" ,.")]
+    clauses = [base_verb(strip_lead_in(p), ALL_VERBS) for p in parts if p and p.strip(" ,.")]
+    return [part for c in clauses if c for part in _ungap(_by_means(c))]
+
+
+def _by_means(clause: str) -> str:
+    """ "tidy up by putting each block in its bowl" -> "put each block in its bowl"."""
+    m = re.search(r"\bby (?P<rest>\w+ing\b.*)$", clause)
+    if m is None:
+        return clause
+    restated = base_verb(m.group("rest"), ALL_VERBS)
+    return restated if restated != m.group("rest") else clause
 
 
 def parse_distance(text: str) -> float | None:
@@ -151,42 +205,49 @@ def parse_distance(text: str) -> float | None:
 
 
 def find_region(text: str) -> tuple[str, int, int] | None:
+    """The first region named as a place (not as part of a phrase: "the left block", "the
+    left side of the bowl")."""
     for words, region in _REGION_ALT:
-        m = re.search(rf"\b(?:the )?{re.escape(words)}\b", text)
-        if m:
-            return region, m.start(), m.end()
+        for m in re.finditer(rf"\b(?:the )?{re.escape(words)}\b", text):
+            if _names_place_alone(text[m.end() :].strip()):
+                return region, m.start(), m.end()
     return None
+
+
+def _names_place_alone(after: str) -> bool:
+    """Whether the words after a region's name leave it naming a place by itself."""
+    if not after or re.match(r"^(?:,|and\b|then\b|\d|by\b)", after):
+        return True
+    m = re.match(r"^of\s+(?P<ref>.+)$", after)
+    return not parse_np(m.group("ref") if m else after).names_thing
 
 
 def find_direction(text: str) -> tuple[float, float] | None:
-    for words in sorted(DIRECTION_VECTORS, key=len, reverse=True):
-        if re.search(rf"\b{words}\b", text):
-            return DIRECTION_VECTORS[words]
-    return None
+    """The last direction said ("the block on the left forward" -> forward), leaving out
+    the words of superlatives ("the block furthest back") and adjectives ("the left one")."""
+    text = _SUPERLATIVE_ONLY_RE.sub(" ", text)
+    text = re.sub(r"\b(?:the|a|an|that|this)\s+(?:left|right|front|back|far|near)\s+\w+", " ", text)
+    matches = list(re.finditer(rf"\b(?:{_DIRECTION_ALT})\b", text))
+    return DIRECTION_VECTORS[matches[-1].group(0)] if matches else None
 
 
 _PREP_RE = re.compile(
-    r"\b(?P<prep>into|inside of|inside|in|onto|on top of|on to|on|atop|to|over|at)\s+"
-    r"(?=(?P<ref>(?:the|a|an|it|them|its|their|each)\b.*)$)"
+    r"\b(?P<prep>into|inside of|inside|in|onto|on top of|on to|on|atop|to|over|at|within)\s+"
+    r"(?=(?P<ref>\S.*)$)"
 )
-_SUPERLATIVE_BEFORE = re.compile(r"\b(?:closest|nearest|furthest|farthest|next|close)\s*$")
+_SUPERLATIVE_BEFORE = re.compile(
+    r"\b(?:closest|nearest|furthest|farthest|closer|nearer|next|close)\s*$"
+)
 
 
-def _last_preposition(rest: str) -> re.Match[str] | None:
-    """The rightmost "in/on/to <the thing>" whose object names a thing, so that
-    "the block on the left in the bowl" splits before "in the bowl"."""
-    best = None
-    for m in _PREP_RE.finditer(rest):
-        if _SUPERLATIVE_BEFORE.search(rest[: m.start()]):
-            continue
-        ref = parse_np(m.group("ref"))
-        if (
-            ref.category
-            or ref.pronoun
-            or re.search(r"\b(?:one|ones|thing|object|item)s?\b", ref.text)
-        ):
-            best = m
-    return best
+def _names_place(ref: NounPhrase) -> bool:
+    """Whether the words after a preposition name a thing to put something in, on or at."""
+    if ref.category or ref.pronoun or ref.other or ref.conjuncts or ref.unknown:
+        return True
+    described = ref.colors or ref.word or ref.superlative or ref.ordinal
+    return bool(
+        described and re.search(r"\b(?:ones?|things?|objects?|items?)\b|^(?:the )?\w+$", ref.text)
+    )
 
 
 def _strip_verb(clause: str) -> tuple[str, str]:
@@ -197,87 +258,171 @@ def _strip_verb(clause: str) -> tuple[str, str]:
 
 
 def parse_target(rest: str) -> tuple[str, Target | None]:
-    """Split "X <preposition> Y" into the object text and a `Target`."""
-    m = re.search(r"\bbetween\b\s+(?P<a>.+?)(?:\s+\band\b\s+(?P<b>.+))?$", rest)
+    """Split "X <preposition> Y" into the object text and a `Target`.
+
+    Of the phrases that could name the target ("next to the can", "in the bowl", "to the
+    top left corner"), the last one wins: what comes before it describes the object
+    ("the block next to the can | in the bowl").
+    """
+    m = re.search(r"\b(?:in )?between\b\s+(?P<a>.+?)(?:\s+\band\b\s+(?P<b>.+))?$", rest)
     if m:
         second = parse_np(m.group("b")) if m.group("b") else None
         return rest[: m.start()], Target("between", parse_np(m.group("a")), second)
-    distance = parse_distance(rest)
-    for words, relation in _RELATION_ALT:
-        m = re.search(rf"\b{re.escape(words)}\b\s+(?P<ref>(?:the|a|an|it|them|each)\b.*)$", rest)
-        if m:
-            head = _DISTANCE_RE.sub("", rest[: m.start()])
-            head = re.sub(r"\b(?:away|apart)\b", "", head).strip()
-            return head, Target(relation, parse_np(m.group("ref")), distance=distance)
+    rest, distance = _take_distance(rest)
     m = re.search(r"\b(?:away from|from)\s+(?P<ref>the\b.*)$", rest)
     if m and distance is not None:
-        head = _DISTANCE_RE.sub("", rest[: m.start()]).replace(" away", "").strip()
+        head = re.sub(r"\baway\b", "", rest[: m.start()]).strip()
         return head, Target("away", parse_np(m.group("ref")), distance=distance)
+    candidates = [
+        *_relation_targets(rest, distance),
+        *_region_targets(rest),
+        *_preposition_targets(rest),
+    ]
+    if not candidates:
+        return _offset_target(rest, distance)
+    _, head, target = max(candidates, key=lambda c: c[0])
+    return head, target
+
+
+Candidate = tuple[int, str, Target]
+
+
+def _take_distance(rest: str) -> tuple[str, float | None]:
+    """The distance said ("10 cm", "a bit"), with a trailing ", 5 cm away" taken out."""
+    m = re.search(rf",?\s*{_DISTANCE_RE.pattern}\s*(?:away|apart|off|from it|from them)?$", rest)
+    if m and re.search(r"\b(?:of|to|behind|next to|beside|from)\b", rest[: m.start()]):
+        return rest[: m.start()].strip(), parse_distance(m.group(0))
+    return rest, parse_distance(rest)
+
+
+def _relation_targets(rest: str, distance: float | None) -> list[Candidate]:
+    """ "X to the left of Y", "X 5 cm behind Y", "X next to Y"."""
+    found: list[Candidate] = []
+    taken: list[tuple[int, int]] = []
+    for words, relation in _RELATION_ALT:
+        pattern = rf"\b{re.escape(words)}\b\s+(?P<ref>(?:the|a|an|it|them|each|that|this)\b.*)$"
+        for m in re.finditer(pattern, rest):
+            if any(a <= m.start() < b for a, b in taken) or _after_superlative(rest, m.start()):
+                continue
+            if not parse_np(m.group("ref")).names_thing:
+                continue
+            taken.append((m.start(), m.start("ref")))
+            head = _DISTANCE_RE.sub("", rest[: m.start()])
+            head = re.sub(
+                r"\b(?:away|apart|just|directly|right|immediately|exactly|somewhere)\b", "", head
+            ).strip()
+            target = Target(relation, parse_np(m.group("ref")), distance=distance)
+            found.append((m.start(), head, target))
+    return found
+
+
+def _region_targets(rest: str) -> list[Candidate]:
     region = find_region(rest)
-    if region is not None:
-        name, start, _ = region
-        head = re.sub(
-            r"\s*\b(?:in|into|to|at|on|onto|toward|towards|over to|in the direction of)"
-            r"(?: the)?\s*$",
-            "",
-            rest[:start],
-        ).strip()
-        return head, Target("region", region=name)
+    if region is None:
+        return []
+    name, start, _ = region
+    head = re.sub(
+        r"\s*\b(?:in|into|to|at|on|onto|toward|towards|over to|over|in the direction of|"
+        r"along|across)(?: the)?\s*$",
+        "",
+        rest[:start],
+    ).strip()
+    return [(start, head, Target("region", region=name))]
+
+
+def _preposition_targets(rest: str) -> list[Candidate]:
+    """ "X in/on/to <a thing>", skipping prepositions inside "closest to", "next to"."""
+    found: list[Candidate] = []
+    inside = [
+        (m.start(), m.end())
+        for words, _ in _RELATION_ALT
+        for m in re.finditer(rf"\b{re.escape(words)}\b", rest)
+    ]
+    for m in _PREP_RE.finditer(rest):
+        if _after_superlative(rest, m.start()) or any(a <= m.start() < b for a, b in inside):
+            continue
+        ref = parse_np(m.group("ref"))
+        if not _names_place(ref):
+            continue
+        prep = m.group("prep")
+        kind = "in" if prep in ("into", "in", "inside", "inside of", "within") else "on"
+        if prep in ("to", "over", "at"):
+            kind = "to"
+        found.append((m.start(), rest[: m.start()], Target(kind, ref)))
+    return found
+
+
+def _after_superlative(rest: str, start: int) -> bool:
+    """Whether the words before `start` are "closest", "nearest", ... (of a superlative)."""
+    return bool(_SUPERLATIVE_BEFORE.search(rest[:start]))
+
+
+def _offset_target(rest: str, distance: float | None) -> tuple[str, Target | None]:
+    """ "X 10 cm to the left", "X a bit forward", "X toward me"."""
     m = re.search(
         r"\b(?:to|towards|toward)(?: the)? (?P<dir>left|right|front|back)(?: side)?$", rest
     )
-    if m and region is None:
-        head = re.sub(r"\bby\b", "", _DISTANCE_RE.sub("", rest[: m.start()])).strip()
-        vector = DIRECTION_VECTORS[m.group("dir")]
-        return head, Target("offset", direction=vector, distance=distance)
-    m = _last_preposition(rest)
     if m:
-        prep = m.group("prep")
-        kind = "in" if prep in ("into", "in", "inside", "inside of") else "on"
-        if prep in ("to", "over", "at"):
-            kind = "to"
-        return rest[: m.start()], Target(kind, parse_np(m.group("ref")))
-    direction = find_direction(rest)
-    if direction is not None:
-        head = re.sub(
-            r"\b(?:to the|towards the|toward the|to|towards|toward)?\s*\b(?:"
-            + "|".join(sorted((re.escape(w) for w in DIRECTION_VECTORS), key=len, reverse=True))
-            + r")\b.*$",
-            "",
-            _DISTANCE_RE.sub("", rest),
+        head = re.sub(r"\bby\b", "", _DISTANCE_RE.sub("", rest[: m.start()])).strip()
+        return head, Target(
+            "offset", direction=DIRECTION_VECTORS[m.group("dir")], distance=distance
         )
-        head = re.sub(r"\b(?:by|a bit|a little|slightly|a lot)\b", "", head)
-        return head.strip(), Target("offset", direction=direction, distance=distance)
-    return rest, None
+    direction = find_direction(rest)
+    if direction is None:
+        return rest, None
+    head = re.sub(
+        rf"\b(?:to the|towards the|toward the|to|towards|toward|in the direction of)?\s*"
+        rf"\b(?:{_DIRECTION_ALT})\b.*$",
+        "",
+        _DISTANCE_RE.sub("", rest),
+    )
+    head = re.sub(r"\b(?:by|a bit|a little|slightly|a lot|over)\b", "", head)
+    return head.strip(), Target("offset", direction=direction, distance=distance)
 
 
+_TOWER = (
+    r"(?:single |tall |neat |\d+ (?:block|cube|piece|level|layer|storey|story)s? )*"
+    r"(?:tower|stack|pile)"
+)
 _STACK_FILLER = re.compile(
-    r"\b(?:up|on top of each other|one on top of (?:the )?another|"
-    r"(?:in|into) an? (?:tower|stack|pile)|"
-    r"an? (?:tower|stack|pile)(?: of| from| with| using| out of)?|"
-    r"the (?:tower|stack|pile) (?:of|from|with))\b"
+    rf"\b(?:up|on top of (?:each other|one another|another)|one (?:on top of|on|onto|atop) "
+    rf"(?:the )?(?:another|other)|(?:in|into) an? {_TOWER}|"
+    rf"an? {_TOWER}(?: of| from| with| using| out of)?|"
+    rf"the {_TOWER} (?:of|from|with)|together)\b"
 )
 _STACK_ORDER = re.compile(
     r"\b(?:in (?:that|this|the given|the same) order|(?:going |ordered )?from (?:the )?bottom to "
-    r"(?:the )?top|bottom to top|in order)\b[:,]?"
+    r"(?:the )?top|bottom to top|in order|in this sequence)\b[:,]?"
+)
+_STACK_BASE = re.compile(
+    r"\s+(?:at|on|as|for|in)\s+(?:the\s+)?(?:very\s+)?(?:bottom|base|foundation)\b|"
+    r"^(?:at|on)\s+the\s+bottom\s+|\s+(?:(?:goes|go|comes|come)\s+)?first$"
+)
+_STACK_TOP = re.compile(
+    r"\s+(?:at|on|as|in)\s+(?:the\s+)?(?:very\s+)?top\b(?:\s+of\s+(?:it|them|the\s+\w+))?|"
+    r"^on\s+top\s+|\s+(?:goes|go)\s+(?:last|on top)$"
 )
 _EXCLUSION = re.compile(r"\b(?:except|but|other than|apart from|excluding)\b")
 
 
 def _frame_stack(clause: str, rest: str) -> Frame:
-    base = top = None
-    m = re.search(r"\bwith (?P<np>.+?) (?:at|on) the bottom\b", rest)
-    if m:
-        base, rest = parse_np(m.group("np")), rest[: m.start()] + rest[m.end() :]
-    m = re.search(r"\bwith (?P<np>.+?) (?:at|on) (?:the )?top\b", rest)
-    if m:
-        top, rest = parse_np(m.group("np")), rest[: m.start()] + rest[m.end() :]
+    rest = re.sub(r"\b(?:so that|so|such that|where|making sure)\b", ",", rest)
     ordered = bool(_STACK_ORDER.search(rest))
     listed = ""
     m = re.search(r"\bfrom (?:the )?bottom to (?:the )?top\b[:,]?\s*(?P<list>.+)$", rest)
     if m:
         listed, rest = m.group("list"), rest[: m.start()]
     rest = re.sub(r"\s+", " ", _STACK_ORDER.sub(" ", _STACK_FILLER.sub(" ", rest))).strip(" ,")
+    base = top = None
+    kept = []
+    for segment in re.split(r"\s*(?:,|\bwith\b|\band\b)\s*", rest):
+        if _STACK_BASE.search(segment):
+            base = parse_np(_STACK_BASE.sub(" ", segment))
+        elif _STACK_TOP.search(segment) and kept:
+            top = parse_np(_STACK_TOP.sub(" ", segment))
+        elif segment.strip():
+            kept.append(segment.strip())
+    rest = ", ".join(kept)
     head, target = parse_target(rest)
     if target is not None and target.kind in ("on", "to", "in") and target.ref is not None:
         return Frame("stack", objects=parse_np(head), target=target, text=clause)
@@ -286,16 +431,12 @@ def _frame_stack(clause: str, rest: str) -> Frame:
     items = [p for p in re.split(r"\s*(?:,|\band\b|\bthen\b)\s*", head) if p.strip()]
     if len(items) > 1 and not _EXCLUSION.search(head) and all(_names_thing(p) for p in items):
         order = tuple(parse_np(p) for p in items)
-    objects = parse_np(head) if head else parse_np("all blocks")
-    if not order and ordered and len(objects.colors) > 1:
+    objects = parse_np(head) if head.strip() else None
+    if not order and ordered and objects is not None and len(objects.colors) > 1:
         order = tuple(
             replace(objects, text=c, colors=(c,), plural=False, every=False) for c in objects.colors
         )
-    if base is not None:
-        order = (base, *order)
-    if top is not None:
-        order = (*order, top)
-    return Frame("stack", objects=objects, order=order, text=clause)
+    return Frame("stack", objects=objects, order=order, base=base, top=top, text=clause)
 
 
 def _names_thing(text: str) -> bool:
@@ -311,8 +452,9 @@ def _frame_line(clause: str, rest: str) -> Frame:
         side = region[0]
         rest = rest[: region[1]]
     rest = re.sub(
-        r"\b(?:up|in a (?:straight )?(?:line|row)|into a (?:straight )?(?:line|row)|"
-        r"a (?:straight )?(?:line|row) (?:of|with|from|using)|along|on|at|in)\b",
+        r"\b(?:up|in a (?:straight )?(?:line|row|column)|into a (?:straight )?(?:line|row|column)|"
+        r"an? (?:straight )?(?:line|row|column)(?: of| with| from| using| out of)?|"
+        r"side by side|next to each other|next to one another|along|on|at|in|neatly|evenly)\b",
         " ",
         rest,
     )
@@ -321,8 +463,8 @@ def _frame_line(clause: str, rest: str) -> Frame:
 
 def _frame_shape(clause: str, rest: str) -> Frame:
     rest = re.sub(
-        r"\b(?:in|into|a|as|triangle|triangular|shape|formation|(?:make|form) a|"
-        r"of|with|from|using)\b",
+        r"\b(?:in|into|a|as|triangle|triangular|shape|formation|pattern|(?:make|form) a|"
+        r"of|with|from|using|out)\b",
         " ",
         rest,
     )
@@ -331,13 +473,18 @@ def _frame_shape(clause: str, rest: str) -> Frame:
 
 def _frame_match(clause: str, rest: str) -> Frame:
     m = re.search(
-        r"\b(?:in|into|on|onto|to|with)\s+(?:the\s+)?(?P<ref>(?:\w+\s+)?(?:bowls?|zones?|"
-        r"dish(?:es)?|mats?|areas?|squares?|containers?))\b",
+        r"\b(?:in|into|on|onto|to|with|and)\s+(?:the\s+)?(?:\w+\s+)?(?P<ref>(?:bowls?|zones?|"
+        r"dish(?:es)?|mats?|areas?|squares?|containers?|plates?|pads?|basins?|cups?|trays?))\b",
         rest,
     )
-    containers = parse_np("all " + m.group("ref")) if m else parse_np("all bowls and zones")
+    containers = parse_np("all " + m.group("ref")) if m else parse_np("all containers")
     head = rest[: m.start()] if m else rest
-    head = re.sub(r"\b(?:by colou?r|according to (?:their )?colou?r|by their colou?r)\b", "", head)
+    head = re.sub(
+        r"\b(?:by (?:their )?colou?rs?|(?:according to|based on) (?:their )?colou?rs?|"
+        r"colou?r match)\b",
+        "",
+        head,
+    )
     return Frame(
         "match",
         objects=parse_np(head.strip() or "all blocks"),
@@ -347,44 +494,75 @@ def _frame_match(clause: str, rest: str) -> Frame:
 
 
 def _frame_spread(clause: str, rest: str) -> Frame:
-    head = re.split(r"\b(?:in|into|to|across|at|over|one (?:in|per|to|at))\b", rest)[0]
+    head = re.split(r"\b(?:in|into|to|across|at|over|on|one (?:in|per|to|at|on))\b", rest)[0]
     regions = "corners" if "corner" in rest else "sides"
-    return Frame(
-        "spread", objects=parse_np(head.strip() or "all blocks"), side=regions, text=clause
-    )
+    objects = parse_np(head.strip() or "all blocks")
+    if objects.any_one:  # "one block in each corner": every block, one per corner
+        objects = replace(objects, count=None, any_one=False, every=True, plural=True)
+    return Frame("spread", objects=objects, side=regions, text=clause)
 
 
 def _frame_push(clause: str, rest: str) -> Frame:
     distance = parse_distance(rest)
-    direction = find_direction(rest)
-    m = re.search(r"\b(?:toward|towards|to|at)\s+(?P<ref>the\b.*)$", rest)
-    if direction is None and m and find_region(rest) is None:
+    m = re.search(r"\baway from\s+(?P<ref>(?:the|a|an)\b.*)$", rest)
+    if m and parse_np(m.group("ref")).names_thing:
+        head = _push_head(rest[: m.start()])
         return Frame(
             "push",
-            objects=parse_np(rest[: m.start()]),
-            target=Target("toward", parse_np(m.group("ref")), distance=distance),
+            objects=parse_np(head),
+            target=Target("away", parse_np(m.group("ref")), distance=distance),
+            text=clause,
+        )
+    direction = find_direction(rest)
+    region = find_region(rest)
+    if region is not None:
+        return Frame(
+            "push",
+            objects=parse_np(_push_head(rest[: region[1]])),
+            target=Target("region", region=region[0]),
+            text=clause,
+        )
+    m = re.search(
+        r"\b(?P<prep>toward|towards|to|at|into|onto|in|on|against|up to|closer to|nearer to|"
+        r"nearer)\s+(?P<ref>(?:the|a|an)\b.*)$",
+        rest,
+    )
+    pointed = m is not None and (direction is None or m.group("prep").startswith(("clos", "near")))
+    if m and pointed and parse_np(m.group("ref")).names_thing:
+        kind = "onto" if m.group("prep") in ("to", "into", "onto", "in", "on") else "toward"
+        return Frame(
+            "push",
+            objects=parse_np(_push_head(rest[: m.start()])),
+            target=Target(kind, parse_np(m.group("ref")), distance=distance),
             text=clause,
         )
     head = re.split(
-        r"\b(?:to the|towards the|toward the|to|towards|toward|by|a bit|a little|"
-        r"slightly|a lot|\d)",
+        rf"\b(?:to the|towards the|toward the|to|towards|toward|by|a bit|a little|"
+        rf"slightly|a lot|{_DIRECTION_ALT})\b|\d",
         rest,
     )[0]
-    for words in DIRECTION_VECTORS:
-        head = re.sub(rf"\b{words}\b\s*$", "", head.strip())
     return Frame(
         "push",
-        objects=parse_np(head.strip()),
+        objects=parse_np(_push_head(head)),
         target=Target("offset", direction=direction, distance=distance),
         text=clause,
     )
 
 
+def _push_head(text: str) -> str:
+    text = _DISTANCE_RE.sub("", text)
+    return re.sub(r"\b(?:over|along|across the table|forward|back|a bit|slightly|by)\b", "", text)
+
+
 def _frame_move(clause: str, rest: str) -> Frame:
     head, target = parse_target(rest)
     head = re.sub(r"^(?:up\s+)?", "", head.strip())
-    head = re.sub(r"\s+\b(?:down|up|back|over|away|off)$", "", head)
+    head = re.sub(
+        r"\s+\b(?:down|up|back|over|away|off|together|there|here|too|as well|also)$", "", head
+    )
     head = re.sub(r"\s+\b(?:and (?:put|place|drop|set) (?:it|them))$", "", head)
+    if target is None and clause.startswith(("center ", "centre ")):
+        target = Target("region", region="center")
     if target is None:
         return Frame("unknown", objects=parse_np(head) if head else None, text=clause)
     return Frame("move", objects=parse_np(head), target=target, text=clause)
@@ -395,64 +573,264 @@ SHAPE_RULES: tuple[tuple[re.Pattern[str], FrameBuilder], ...] = (
     (re.compile(r"\b(?:triangle|triangular)\b"), _frame_shape),
     (
         re.compile(
-            r"\b(?:same colou?r|matching|its colou?r|their colou?r|corresponding|"
-            r"by colou?r|own colou?r|colou?rs match|match(?:es)? (?:its|their|the))\b"
+            r"\b(?:same colou?r|matching|its colou?r|their colou?rs?|corresponding|"
+            r"by colou?rs?|own colou?r|colou?rs? match(?:es|ing)?|match(?:es)? (?:its|their|the)|"
+            r"(?:its|their) (?:own )?(?:bowls?|zones?|dish(?:es)?|mats?|containers?)|"
+            r"colou?r coded|colou?r match|according to (?:their )?colou?rs?|"
+            r"based on (?:their )?colou?rs?)\b"
         ),
         _frame_match,
     ),
     (
         re.compile(
-            r"\b(?:each|every|different|separate) (?:corner|side)s?\b|\bone (?:in|per|to|at) "
-            r"(?:each|every) (?:corner|side)\b|\bspread\b.*\bcorners?\b|"
-            r"\b(?:four|4|all|different) corners\b"
+            r"\b(?:each|every|different|separate|its own|a different) (?:corner|side)s?\b|"
+            r"\bone (?:in|per|to|at|on) (?:each|every) (?:corner|side)\b|"
+            r"\bspread\b.*\bcorners?\b|\b(?:4|all|different|the 4) corners\b"
         ),
         _frame_spread,
     ),
     (
-        re.compile(r"\b(?:stack|stacking|pile|tower|on top of each other|one on top of another)\b"),
+        re.compile(
+            r"\b(?:stack|stacks|stacked|stacking|pile|piled|tower|on top of (?:each other|one "
+            r"another)|one on top of another)\b"
+        ),
         _frame_stack,
     ),
-    (re.compile(r"\b(?:line|row|lined|align)\b"), _frame_line),
+    (
+        re.compile(
+            r"\b(?:line|lines|row|column|lined|align|aligned|side by side|next to (?:each other|"
+            r"one another))\b"
+        ),
+        _frame_line,
+    ),
 )
 
 
 def parse_clause(clause: str) -> Frame:
     """The frame of one clause; `unknown` when no rule understands it."""
+    exclusion = _negative_clause(clause)
+    if exclusion is not None:
+        return Frame("exclude", objects=exclusion, text=clause)
+    clause = _restate(clause)
+    clause, trailing = _trailing_exclusion(clause)
+    frame = _parse_intent(clause)
+    if trailing and frame.objects is not None:
+        frame = _excluding(frame, trailing)
+    return frame
+
+
+def _parse_intent(clause: str) -> Frame:
     verb, rest = _strip_verb(clause)
     for pattern, builder in SHAPE_RULES:
         if pattern.search(clause):
             return builder(clause, rest)
     if verb in PUSH_VERBS:
         return _frame_push(clause, rest)
-    if verb in MOVE_VERBS or verb == "":
-        return _frame_move(clause, rest)
     return _frame_move(clause, rest)
 
 
-def parse_instruction(text: str) -> ParseResult:
+_KEEP_WORDS = (
+    r"(?:\s+(?:where (?:it is|they are)|alone|out|in place|there|where it was|where they were|"
+    r"as (?:it is|they are)|untouched|on the table|behind|as well|too|for now|be|though))*"
+)
+_NEGATIVE_RE = re.compile(
+    rf"^(?:but\s+)?(?:(?:{_NEGATIVE})\s+(?:move|touch|include|put|take|use|pick up|pick|grab|"
+    rf"stack|push|disturb|bother with)|(?:leave|keep)|(?:but\s+)?not|except(?: for)?|"
+    rf"apart from|other than|excluding|without|leaving(?: out)?|skip|ignore)\s+"
+    rf"(?:any of\s+|none of\s+)?(?P<ex>.+?){_KEEP_WORDS}$"
+)
+
+
+def _negative_clause(clause: str) -> NounPhrase | None:
+    """ "do not move the red one", "leave the blue block where it is": things to keep still."""
+    m = _NEGATIVE_RE.match(clause)
+    if m is None:
+        return None
+    if clause.startswith(("leave", "keep")) and not re.search(
+        r"\b(?:alone|where (?:it|they) (?:is|are|was|were)|in place|untouched|out|as (?:it|they) "
+        r"(?:is|are))\b",
+        clause,
+    ):
+        return None
+    np_ = parse_np(m.group("ex"))
+    return np_ if np_.names_thing else None
+
+
+_TRAILING_EXCLUSION = re.compile(
+    rf"(?:,?\s*\b(?:but|except|apart from|other than|excluding|save|besides|aside from|"
+    rf"without|leaving(?: out)?|not including)\b(?:\s+(?:for|not|leave|keep|leaving|"
+    rf"(?:{_NEGATIVE})\s+(?:move|touch|include|put)))?|,\s*(?:but\s+)?(?:not|none of)\b)"
+    rf"\s+(?:any of\s+|none of\s+)?"
+    rf"(?P<ex>(?:the|any|all|that|those|this|these|it|them)\b.*?){_KEEP_WORDS}$"
+)
+
+
+def _trailing_exclusion(clause: str) -> tuple[str, tuple[NounPhrase, ...]]:
+    """ "put the blocks in the bowl, but not the red one": the exclusion after the target."""
+    m = _TRAILING_EXCLUSION.search(clause)
+    if m is None:
+        return clause, ()
+    before = clause[: m.start()].strip(" ,")
+    _, rest = _strip_verb(before)
+    head, target = parse_target(rest)
+    objects = parse_np(head) if head.strip() else None
+    if target is None or objects is None or not (objects.wants_many or objects.every):
+        return clause, ()
+    items = re.split(r"\s*(?:,|\band\b|\bor\b|\bnor\b)\s*", m.group("ex"))
+    return before, tuple(parse_np(p) for p in items if p.strip())
+
+
+_WISH = re.compile(
+    r"^(?:i (?:would like|want|need|would love|wish|would prefer|prefer)(?: to (?:have|see|get))?|"
+    r"make sure|ensure|see to it|have|get|let|can i have|could i have|i would like to have)"
+    r"\s+(?:that\s+)?"
+)
+_MODAL_START = re.compile(
+    r"^(?:can|could|will|would|should|shall|must)\s+(?=(?:the|a|an|all|every|each|both|it|them"
+    r"|this|that|these|those)\b)"
+)
+_COPULA = re.compile(
+    r"\s+(?:(?:should|must|shall|needs? to|has to|have to|is to|are to|ought to|will|can|could|"
+    r"has got to|is going to|are going to|to)\s+)?"
+    r"(?:(?:be|go|goes|get|gets|end up|ends up|belong|belongs|sit|sits|stand|stands|rest|rests|"
+    r"stay|stays|live|lives|ended up|is|are|now)\s+)*"
+    r"(?P<part>placed|put|moved|set|dropped|positioned|stacked|piled|lined up|arranged|pushed|"
+    r"slid|nudged|sorted|grouped|located|sitting|standing|resting|lying|kept|transferred|"
+    r"relocated|shifted|brought|taken|carried)?\s*"
+    r"(?=(?:in|into|inside|on|onto|on top of|at|to|next to|beside|near|by|behind|in front of|"
+    r"between|left of|right of|to the|over|under|atop|up|together|in a|into a)\b)"
+)
+_PARTICIPLE_VERBS = {
+    "stacked": "stack",
+    "piled": "stack",
+    "lined up": "line up",
+    "arranged": "arrange",
+    "pushed": "push",
+    "slid": "slide",
+    "nudged": "nudge",
+    "sorted": "sort",
+    "grouped": "group",
+}
+_GIVE_A_PUSH = re.compile(
+    r"^give (?P<np>.+?) an? (?:little |small |gentle |slight |light |quick |tiny )?"
+    r"(?P<verb>push|nudge|shove|tap|poke|bump)\b"
+)
+
+
+def _restate(clause: str) -> str:
+    """Put the verb first: "the red cube should go in the dish" -> "put the red cube in the
+    dish"; "i want the yellow cube stacked on the green one" -> "stack the yellow ...";
+    "give the block a push to the left" -> "push the block to the left"."""
+    m = _GIVE_A_PUSH.match(clause)
+    if m:
+        return f"{m.group('verb')} {m.group('np')}{clause[m.end() :]}"
+    if _strip_verb(clause)[0]:
+        return clause
+    body = _MODAL_START.sub("", _WISH.sub("", clause))
+    body = base_verb(body, ALL_VERBS)
+    if _strip_verb(body)[0]:
+        return body
+    for m in _COPULA.finditer(body):
+        if m.group(0).strip() and m.start() > 0 and parse_np(body[: m.start()]).names_thing:
+            verb = _PARTICIPLE_VERBS.get(m.group("part") or "", "put")
+            return f"{verb} {body[: m.start()]} {body[m.end() :]}".strip()
+    head, target = parse_target(body)
+    if target is not None and parse_np(head).names_thing:
+        return f"put {body}"
+    return clause
+
+
+def parse_instruction(text: str) -> list[Frame]:
+    """The frames of an instruction, one per thing to do, in order."""
     clauses = split_clauses(text)
-    if not clauses:
-        return ParseResult(problem="the instruction is empty")
     frames: list[Frame] = []
+    pending: tuple[NounPhrase, ...] = ()  # "do not touch the green block, put the others..."
     for clause in clauses:
-        frame = parse_clause(clause)
         previous = frames[-1] if frames else None
-        if previous is not None and previous.intent == "stack" and not _strip_verb(clause)[0]:
-            # "..., then the pink one, then the cyan one on top": the tower continues
-            item = re.sub(r"\b(?:on top|at the top|on the top|above|over it)\b", "", clause)
-            frames[-1] = replace(previous, order=(*previous.order, parse_np(item)))
+        if previous is not None and _continues_tower(previous, clause):
+            frames[-1] = replace(previous, order=(*previous.order, parse_np(_tower_item(clause))))
             continue
-        if (
-            previous is not None
-            and previous.intent == "unknown"
-            and previous.objects
-            and frame.objects is not None
-            and frame.objects.pronoun
-        ):
+        frame = parse_clause(clause)
+        if frame.intent == "exclude" and frame.objects is not None:
+            if previous is not None and previous.objects is not None:
+                frames[-1] = _excluding(previous, (frame.objects,))
+            else:
+                pending = (*pending, frame.objects)
+            continue
+        if pending and frame.objects is not None:
+            frame, pending = _excluding(frame, pending), ()
+        if _same_target_as(previous, frame):
+            # "put the red block in the bowl, then the blue one (too)": the same target
+            assert previous is not None
+            frames.append(replace(previous, objects=frame.objects, text=clause))
+            continue
+        if _takes_object_of(previous, frame):
             # "pick up the green block and put it in the bowl": one move
+            assert previous is not None
             frames[-1] = replace(
                 frame, objects=previous.objects, text=f"{previous.text} and {clause}"
             )
             continue
         frames.append(frame)
-    return ParseResult(frames=frames)
+    return frames
+
+
+def _excluding(frame: Frame, excluded: tuple[NounPhrase, ...]) -> Frame:
+    """The frame with more things its objects leave out."""
+    assert frame.objects is not None
+    return replace(
+        frame, objects=replace(frame.objects, exclude=(*frame.objects.exclude, *excluded))
+    )
+
+
+def _continues_tower(previous: Frame, clause: str) -> bool:
+    """ "..., then the pink one, then the cyan one on top": the tower goes on."""
+    item = _tower_item(clause)
+    return (
+        previous.intent == "stack"
+        and previous.target is None
+        and not _strip_verb(clause)[0]
+        and _names_thing(item)
+        and parse_target(item)[1] is None
+    )
+
+
+def _tower_item(clause: str) -> str:
+    return re.sub(r"\b(?:on top|at the top|on the top|above|over it|last)\b", "", clause).strip()
+
+
+def _same_target_as(previous: Frame | None, frame: Frame) -> bool:
+    return (
+        previous is not None
+        and previous.intent in ("move", "push")
+        and previous.target is not None
+        and frame.intent == "unknown"
+        and frame.objects is not None
+        and bool(frame.objects.category or frame.objects.colors)
+    )
+
+
+def _takes_object_of(previous: Frame | None, frame: Frame) -> bool:
+    return (
+        previous is not None
+        and previous.intent == "unknown"
+        and previous.objects is not None
+        and frame.objects is not None
+        and frame.objects.pronoun
+    )
+
+
+def _ungap(clause: str) -> list[str]:
+    """ "put the red block in the red bowl and the blue block in the blue bowl": two clauses,
+    the second borrowing the first one's verb."""
+    verb = _strip_verb(clause)[0]
+    if not verb:
+        return [clause]
+    for m in re.finditer(r"(?:,\s*(?:and\s+)?|\s+and\s+)(?=(?:the|a|an)\b)", clause):
+        first = _parse_intent(clause[: m.start()])
+        if first.intent not in ("move", "stack") or first.target is None:
+            continue
+        second = _parse_intent(f"{verb} {clause[m.end() :]}")
+        if second.target is not None and second.objects is not None and second.objects.names_thing:
+            return [clause[: m.start()], *_ungap(f"{verb} {clause[m.end() :]}")]
+    return [clause]

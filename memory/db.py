@@ -1,0 +1,428 @@
+"""The SQLite side of the knowledge base: the source of truth for records and their vectors.
+
+WAL journal with ``synchronous=FULL``: a record whose transaction committed survives a
+crash of the process or of the machine. Every SQLite error leaves as a typed
+`KnowledgeBaseError` with a one-line message (a full disk as `KnowledgeBaseFull`).
+
+Tables: ``meta`` (key/value: schema version, database id, embedding model and dimension),
+``records`` (one row per record, never physically deleted: ``deleted`` is a flag), and
+``vectors`` (the float32 embedding of every record that is not deleted).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memory.errors import (
+    KnowledgeBaseError,
+    KnowledgeBaseFull,
+    KnowledgeBaseMissing,
+    KnowledgeBaseReadOnly,
+)
+from memory.records import Context, KnowledgeRecord, Provenance, utc_now
+
+SCHEMA_VERSION = 1
+ID_CHUNK = 500
+ROW_CHUNK = 20_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('task', 'skill')),
+    statement TEXT NOT NULL,
+    change TEXT NOT NULL,
+    context TEXT NOT NULL,
+    provenance TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    content_key TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    slot TEXT,
+    superseded_by INTEGER REFERENCES records(id),
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS vectors (
+    id INTEGER PRIMARY KEY REFERENCES records(id),
+    vector BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS records_current_key ON records(content_key)
+    WHERE deleted = 0 AND superseded_by IS NULL;
+CREATE INDEX IF NOT EXISTS records_key ON records(content_key);
+CREATE INDEX IF NOT EXISTS records_live ON records(deleted, id);
+CREATE INDEX IF NOT EXISTS records_current_subject ON records(kind, subject)
+    WHERE deleted = 0 AND superseded_by IS NULL;
+CREATE INDEX IF NOT EXISTS records_current_slot ON records(slot)
+    WHERE deleted = 0 AND superseded_by IS NULL;
+"""
+_COLUMNS = "id, kind, statement, change, context, provenance, created_at, superseded_by, deleted"
+_SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB, _SQLITE_READONLY = 11, 13, 26, 8
+
+
+@dataclass(frozen=True)
+class RowStatus:
+    """The part of a row that decides whether search may return it."""
+
+    kind: str
+    deleted: bool
+    superseded_by: int | None
+
+    @property
+    def current(self) -> bool:
+        return not self.deleted and self.superseded_by is None
+
+
+class Database:
+    """One SQLite connection to ``knowledge.sqlite3``; its methods are the store's SQL."""
+
+    def __init__(self, path: Path, writable: bool, create: bool) -> None:
+        self.path = path
+        self.writable = writable
+        if not path.exists() and not (writable and create):
+            raise KnowledgeBaseMissing(
+                f"no knowledge base in {path.parent}: corrections create one, "
+                "or `heed memory import FILE --memory PATH`"
+            )
+        with sqlite_errors(path):
+            if writable:
+                self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=FULL")
+            else:
+                uri = f"{path.resolve().as_uri()}?mode=ro"
+                self._conn = sqlite3.connect(
+                    uri, uri=True, isolation_level=None, check_same_thread=False
+                )
+            self._conn.execute("PRAGMA busy_timeout=10000")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            if writable:
+                with self.transaction():
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            self._conn.execute(statement)
+                    self._ensure_meta()
+            self._check_schema()
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; rolled back on any error (then re-raised, typed)."""
+        self._require_writable()
+        with sqlite_errors(self.path):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
+                raise
+
+    # -- meta ---------------------------------------------------------------------------
+
+    def meta(self) -> dict[str, str]:
+        with sqlite_errors(self.path):
+            return dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+
+    def set_meta(self, **values: object) -> None:
+        """Set meta keys; call inside a transaction."""
+        self._conn.executemany(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [(k, str(v)) for k, v in values.items()],
+        )
+
+    def _ensure_meta(self) -> None:
+        if not self.meta():
+            self.set_meta(
+                schema_version=SCHEMA_VERSION, db_id=uuid.uuid4().hex, created_at=utc_now()
+            )
+
+    def _check_schema(self) -> None:
+        version = self.meta().get("schema_version")
+        if version != str(SCHEMA_VERSION):
+            raise KnowledgeBaseError(
+                f"{self.path} has schema version {version}, this heedbot reads {SCHEMA_VERSION}"
+            )
+
+    # -- writes (inside `transaction`) ----------------------------------------------------
+
+    def insert(self, record: KnowledgeRecord, vector: bytes) -> int:
+        """Insert a record and its vector; returns the new row id."""
+        cursor = self._conn.execute(
+            "INSERT INTO records (kind, statement, change, context, provenance, created_at, "
+            "content_key, subject, slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.kind,
+                record.statement,
+                _dumps(record.change),
+                _dumps(record.context.to_dict()),
+                _dumps(record.provenance.to_dict()),
+                record.created_at,
+                record.content_key,
+                record.subject,
+                record.slot,
+            ),
+        )
+        row_id = int(cursor.lastrowid)
+        self._conn.execute("INSERT INTO vectors (id, vector) VALUES (?, ?)", (row_id, vector))
+        return row_id
+
+    def mark_superseded(self, ids: Sequence[int], by: int) -> None:
+        """Mark the current records among `ids` as superseded by `by`."""
+        for chunk in _chunks(ids):
+            self._conn.execute(
+                f"UPDATE records SET superseded_by = ? WHERE id IN ({_marks(chunk)}) "
+                "AND deleted = 0 AND superseded_by IS NULL",
+                (by, *chunk),
+            )
+
+    def mark_deleted(self, record_id: int) -> None:
+        """Flag a record deleted and drop its vector (it is never searched again)."""
+        self._conn.execute("UPDATE records SET deleted = 1 WHERE id = ?", (record_id,))
+        self._conn.execute("DELETE FROM vectors WHERE id = ?", (record_id,))
+
+    def replace_vectors(self, ids: Sequence[int], blobs: Sequence[bytes]) -> None:
+        self._conn.executemany(
+            "UPDATE vectors SET vector = ? WHERE id = ?", list(zip(blobs, ids, strict=True))
+        )
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def current_id(self, content_key: str, include_superseded: bool = False) -> int | None:
+        """The id of the current record with this content key, if any; with
+        `include_superseded`, else of the newest superseded one."""
+        current = "" if include_superseded else "AND superseded_by IS NULL"
+        row = self._one(
+            f"SELECT id FROM records WHERE content_key = ? AND deleted = 0 {current} "
+            "ORDER BY superseded_by IS NULL DESC, id DESC LIMIT 1",
+            (content_key,),
+        )
+        return None if row is None else int(row[0])
+
+    def current_ids(self, keys: Sequence[str]) -> dict[str, int]:
+        """Content key -> id of the current records among `keys`."""
+        out: dict[str, int] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), ID_CHUNK):
+            chunk = unique[start : start + ID_CHUNK]
+            rows = self._all(
+                f"SELECT content_key, id FROM records WHERE content_key IN ({_marks(chunk)}) "
+                "AND deleted = 0 AND superseded_by IS NULL",
+                chunk,
+            )
+            out.update({key: int(row_id) for key, row_id in rows})
+        return out
+
+    def statuses(self, ids: Sequence[int]) -> dict[int, RowStatus]:
+        out: dict[int, RowStatus] = {}
+        for chunk in _chunks(ids):
+            rows = self._all(
+                f"SELECT id, kind, deleted, superseded_by FROM records "
+                f"WHERE id IN ({_marks(chunk)})",
+                chunk,
+            )
+            out.update({int(r[0]): RowStatus(r[1], bool(r[2]), r[3]) for r in rows})
+        return out
+
+    def records(self, ids: Sequence[int]) -> dict[int, KnowledgeRecord]:
+        out: dict[int, KnowledgeRecord] = {}
+        for chunk in _chunks(ids):
+            rows = self._all(f"SELECT {_COLUMNS} FROM records WHERE id IN ({_marks(chunk)})", chunk)
+            out.update({int(r[0]): _record(r) for r in rows})
+        return out
+
+    def iter_records(
+        self,
+        kind: str | None = None,
+        include_superseded: bool = False,
+        where: str = "",
+        args: Sequence[Any] = (),
+    ) -> Iterator[KnowledgeRecord]:
+        """Records that are not deleted, by id, read in pages."""
+        clauses = ["deleted = 0"]
+        params: list[Any] = []
+        if kind is not None:
+            clauses.append("kind = ?")
+            params.append(kind)
+        if not include_superseded:
+            clauses.append("superseded_by IS NULL")
+        if where:
+            clauses.append(where)
+            params.extend(args)
+        last = 0
+        while True:
+            rows = self._all(
+                f"SELECT {_COLUMNS} FROM records WHERE {' AND '.join(clauses)} AND id > ? "
+                f"ORDER BY id LIMIT {ROW_CHUNK}",
+                (*params, last),
+            )
+            yield from (_record(r) for r in rows)
+            if len(rows) < ROW_CHUNK:
+                return
+            last = int(rows[-1][0])
+
+    def live_ids(self) -> np.ndarray:
+        """Ids of every record that is not deleted (current and superseded), ascending.
+
+        Read from the `records_live` index (a dozen bytes a record), not from the table.
+        """
+        rows = self._all("SELECT id FROM records WHERE deleted = 0 ORDER BY id")
+        return np.fromiter((r[0] for r in rows), np.int64, len(rows))
+
+    def vectors(self, ids: Sequence[int] | None = None, min_id: int = 0) -> Iterator[tuple]:
+        """(ids, blobs) pages of stored vectors: of `ids`, or of every id above `min_id`."""
+        if ids is not None:
+            for chunk in _chunks(ids):
+                rows = self._all(
+                    f"SELECT id, vector FROM vectors WHERE id IN ({_marks(chunk)}) ORDER BY id",
+                    chunk,
+                )
+                yield [r[0] for r in rows], [r[1] for r in rows]
+            return
+        last = min_id
+        while True:
+            rows = self._all(
+                f"SELECT id, vector FROM vectors WHERE id > ? ORDER BY id LIMIT {ROW_CHUNK}",
+                (last,),
+            )
+            if rows:
+                yield [r[0] for r in rows], [r[1] for r in rows]
+            if len(rows) < ROW_CHUNK:
+                return
+            last = int(rows[-1][0])
+
+    def statements(self) -> Iterator[tuple[list[int], list[str]]]:
+        """(ids, statements) pages of every record that is not deleted."""
+        last = 0
+        while True:
+            rows = self._all(
+                "SELECT id, statement FROM records WHERE deleted = 0 AND id > ? "
+                f"ORDER BY id LIMIT {ROW_CHUNK}",
+                (last,),
+            )
+            if rows:
+                yield [r[0] for r in rows], [r[1] for r in rows]
+            if len(rows) < ROW_CHUNK:
+                return
+            last = int(rows[-1][0])
+
+    def live_count(self) -> int:
+        """How many records are not deleted (from the small `records_live` index)."""
+        return int(self._one("SELECT count(*) FROM records WHERE deleted = 0")[0])
+
+    def current_count(self) -> int:
+        """How many records are neither deleted nor superseded."""
+        row = self._one(
+            "SELECT count(*) FROM records INDEXED BY records_current_key "
+            "WHERE deleted = 0 AND superseded_by IS NULL"
+        )
+        return int(row[0])
+
+    def max_id(self) -> int:
+        row = self._one("SELECT seq FROM sqlite_sequence WHERE name = 'records'")
+        return int(row[0]) if row else 0
+
+    def counts(self) -> dict[str, int]:
+        row = self._one(
+            "SELECT count(*), "
+            "coalesce(sum(deleted = 0 AND superseded_by IS NULL), 0), "
+            "coalesce(sum(deleted = 0 AND superseded_by IS NOT NULL), 0), "
+            "coalesce(sum(deleted), 0), "
+            "coalesce(sum(deleted = 0 AND superseded_by IS NULL AND kind = 'task'), 0), "
+            "coalesce(sum(deleted = 0 AND superseded_by IS NULL AND kind = 'skill'), 0) "
+            "FROM records"
+        )
+        names = ("records", "current", "superseded", "deleted", "current_task", "current_skill")
+        vectors = self._one("SELECT count(*) FROM vectors")[0]
+        return {**dict(zip(names, map(int, row), strict=True)), "vectors": int(vectors)}
+
+    def _one(self, sql: str, args: Sequence[Any] = ()) -> tuple | None:
+        with sqlite_errors(self.path):
+            return self._conn.execute(sql, tuple(args)).fetchone()
+
+    def _all(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
+        with sqlite_errors(self.path):
+            return self._conn.execute(sql, tuple(args)).fetchall()
+
+    def _require_writable(self) -> None:
+        if not self.writable:
+            raise KnowledgeBaseReadOnly(
+                f"the knowledge base in {self.path.parent} was opened read-only"
+            )
+
+
+@contextmanager
+def sqlite_errors(path: Path) -> Iterator[None]:
+    """Translate SQLite and OS errors into one-line `KnowledgeBaseError`s."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise _translate(error, path) from None
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise disk_full(path.parent) from None
+        raise
+
+
+def disk_full(folder: Path) -> KnowledgeBaseFull:
+    return KnowledgeBaseFull(
+        f"the disk holding {folder} is full; free some space and retry "
+        "(the knowledge base is unchanged)"
+    )
+
+
+def _translate(error: sqlite3.Error, path: Path) -> KnowledgeBaseError:
+    code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if code == _SQLITE_FULL or "database or disk is full" in text:
+        return disk_full(path.parent)
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return KnowledgeBaseError(f"{path} is damaged or not a knowledge base ({text})")
+    if code == _SQLITE_READONLY:
+        return KnowledgeBaseReadOnly(f"{path} cannot be written ({text})")
+    return KnowledgeBaseError(f"knowledge base {path}: {text}")
+
+
+def _record(row: tuple) -> KnowledgeRecord:
+    record_id, kind, statement, change, context, provenance, created, superseded, deleted = row
+    return KnowledgeRecord(
+        kind=kind,
+        statement=statement,
+        change=json.loads(change),
+        context=Context.from_dict(json.loads(context)),
+        provenance=Provenance.from_dict(json.loads(provenance)),
+        created_at=created,
+        id=int(record_id),
+        superseded_by=superseded,
+        deleted=bool(deleted),
+    )
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
+    """`ids` as ints, in slices small enough for one SQL statement's parameters."""
+    values = [int(i) for i in ids]
+    for start in range(0, len(values), ID_CHUNK):
+        yield values[start : start + ID_CHUNK]
+
+
+def _marks(chunk: Sequence[int]) -> str:
+    return ",".join("?" * len(chunk))

@@ -1,0 +1,141 @@
+"""`heed memory`: every command, JSON output, export/import round trip, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from test_memory_fakes import HashingEmbedder, skill_record, task_record
+from typer.testing import CliRunner, Result
+
+from heed import memory_cmd
+from memory.store import KnowledgeBase
+
+Invoke = Callable[..., Result]
+
+
+@pytest.fixture
+def embedder(monkeypatch: pytest.MonkeyPatch) -> HashingEmbedder:
+    fake = HashingEmbedder()
+    monkeypatch.setattr(memory_cmd, "make_embedder", lambda: fake)
+    return fake
+
+
+@pytest.fixture
+def folder(tmp_path: Path, embedder: HashingEmbedder) -> Path:
+    """A knowledge base with a task record, and a skill record superseding another."""
+    path = tmp_path / "memory"
+    with KnowledgeBase.open(path, embedder) as kb:
+        kb.add(task_record("red objects go in the green bowl"))
+        old = kb.add(skill_record("grip cylinders with 60 N", applies_to={"category": "cylinder"}))
+        new = skill_record(
+            "grip cylinders with 80 N", applies_to={"category": "cylinder"}, force=80
+        )
+        kb.add(new, supersedes=[old])
+    return path
+
+
+@pytest.fixture
+def invoke(embedder: HashingEmbedder) -> Invoke:
+    def run(*args: str, code: int = 0) -> Result:
+        result = CliRunner().invoke(memory_cmd.memory_app, [str(a) for a in args])
+        assert result.exit_code == code, result.output
+        return result
+
+    return run
+
+
+def test_list_show_search_stats(invoke: Invoke, folder: Path) -> None:
+    listed = json.loads(invoke("list", "--memory", folder, "--json").stdout)
+    assert [r["id"] for r in listed] == [1, 3]
+    history = json.loads(invoke("list", "--memory", folder, "--all", "--json").stdout)
+    assert [(r["id"], r["superseded_by"]) for r in history] == [(1, None), (2, 3), (3, None)]
+    assert [
+        r["id"]
+        for r in json.loads(invoke("list", "--memory", folder, "--kind", "skill", "--json").stdout)
+    ] == [3]
+    shown = json.loads(invoke("show", "2", "--memory", folder, "--json").stdout)
+    assert shown["superseded_by"] == 3 and shown["change"]["params"] == {"force": 60.0}
+    hits = json.loads(invoke("search", "grip cylinders", "--memory", folder, "--json").stdout)
+    assert hits[0]["id"] == 3 and hits[0]["score"] > 0.5
+    stats = json.loads(invoke("stats", "--memory", folder, "--check", "--json").stdout)
+    assert stats["current"] == 2 and stats["superseded"] == 1 and stats["problems"] == []
+    assert "grip cylinders with 80 N" in invoke("list", "--memory", folder).stdout
+    assert "superseded_by" in invoke("show", "3", "--memory", folder).stdout
+
+
+def test_delete_then_the_record_is_gone(invoke: Invoke, folder: Path) -> None:
+    assert json.loads(invoke("delete", "1", "--memory", folder, "--json").stdout) == {"deleted": 1}
+    assert [r["id"] for r in json.loads(invoke("list", "--memory", folder, "--json").stdout)] == [3]
+    result = invoke("delete", "1", "--memory", folder, code=2)
+    assert result.stderr.strip() == "error: no knowledge record 1 (deleted)"
+
+
+def test_export_import_round_trip_keeps_history(
+    invoke: Invoke, folder: Path, tmp_path: Path
+) -> None:
+    dump = tmp_path / "kb.jsonl"
+    assert "exported 3 record(s)" in invoke("export", dump, "--memory", folder).stdout
+    assert len(dump.read_text().splitlines()) == 3
+    target = tmp_path / "copy"
+    result = json.loads(invoke("import", dump, "--memory", target, "--json").stdout)
+    assert result == {"added": 3, "duplicates": 0, "ids": [1, 2, 3]}
+    again = json.loads(invoke("import", dump, "--memory", target, "--json").stdout)
+    assert again["added"] == 0 and again["duplicates"] == 3
+    copied = json.loads(invoke("list", "--memory", target, "--all", "--json").stdout)
+    original = json.loads(invoke("list", "--memory", folder, "--all", "--json").stdout)
+    strip = ("created_at",)
+    assert [{k: v for k, v in r.items() if k not in strip} for r in copied] == [
+        {k: v for k, v in r.items() if k not in strip} for r in original
+    ]
+    assert invoke("export", "-", "--memory", folder).stdout.count("\n") == 3
+
+
+def test_errors_are_one_line_with_exit_code_2(
+    invoke: Invoke, folder: Path, tmp_path: Path, embedder: HashingEmbedder
+) -> None:
+    cases = [
+        (("list", "--memory", tmp_path / "none"), "no knowledge base in"),
+        (("show", "42", "--memory", folder), "no knowledge record 42"),
+        (("list", "--kind", "plan", "--memory", folder), "--kind must be task or skill"),
+    ]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(task_record("fine").to_dict()) + "\n{not json\n")
+    cases.append((("import", bad, "--memory", folder), "bad.jsonl:2: not a JSON record"))
+    for args, message in cases:
+        result = invoke(*args, code=2)
+        assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+        assert "Traceback" not in result.output
+    with KnowledgeBase.open(folder, embedder):
+        result = invoke("delete", "1", "--memory", folder, code=2)
+        assert "open for writing by process" in result.stderr
+        assert invoke("list", "--memory", folder, "--json").exit_code == 0  # readers welcome
+
+
+def test_a_model_change_is_refused_until_reindex(
+    invoke: Invoke, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(memory_cmd, "make_embedder", lambda: HashingEmbedder("test-v2", 128))
+    result = invoke("search", "grip", "--memory", folder, code=2)
+    assert "built with test-hashing (384-d); run `heed memory reindex" in result.stderr
+    done = json.loads(invoke("reindex", "--memory", folder, "--json").stdout)
+    assert done == {"reindexed": 3, "model": "test-v2", "dimension": 128}
+    hits = json.loads(invoke("search", "grip cylinders", "--memory", folder, "--json").stdout)
+    assert hits[0]["id"] == 3
+
+
+def test_a_real_process_prints_no_traceback(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "heed.memory_cmd", "stats", "--memory", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: no knowledge base in") and "Traceback" not in (
+        result.stderr
+    )
