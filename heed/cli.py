@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from heed.bridge_cmd import bridge_app
+from heed.memory_cmd import memory_app
 from heed.perceive import register as register_perceive
 from skills.errors import HeedError
 
@@ -314,6 +315,7 @@ def sim_check(
 
 register_perceive(app)
 app.add_typer(bridge_app, name="bridge")
+app.add_typer(memory_app, name="memory")
 
 
 def main() -> None:
