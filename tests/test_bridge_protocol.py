@@ -265,3 +265,9 @@ def test_decoders_only_ever_raise_protocol_errors(parts: list[bytes]) -> None:
     for decode in (protocol.decode_client, protocol.decode_server, protocol.decode_publication):
         with contextlib.suppress(ProtocolError):
             decode(parts)
+
+
+@pytest.mark.parametrize("position", [[math.inf, -math.inf, 0.3], [1e308, 1e308, 0.3]])
+def test_overflowing_vectors_are_refused_not_crashing_the_decoder(position: list[float]) -> None:
+    pose = {"position": position, "orientation": [1.0, 0.0, 0.0, 0.0]}
+    decode_error(request("move_ee", {"pose": pose, "speed": 0.1}))

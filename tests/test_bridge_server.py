@@ -74,8 +74,10 @@ session, offset = client.session, client.server_time() - time.monotonic()
 raw = zmq.Context.instance().socket(zmq.DEALER)
 raw.linger = 0
 raw.connect(client.url)
+SAY = threading.Lock()
 def say(**kw):
-    print(json.dumps(kw), flush=True)
+    with SAY:  # two threads print: keep each JSON line whole
+        print(json.dumps(kw), flush=True)
 def move():
     try:
         r = client.move_ee(Pose.top_down(*json.loads(sys.argv[2])), float(sys.argv[3]))

@@ -405,6 +405,7 @@ _CONTRACTIONS = (
     (r"\b(you|we|they|i)'ve\b", r"\1 have"),
     (r"\blet's\b", "let us"),
     (r"\b(it|that|what|there|here|which|who)'s\b", r"\1 is"),
+    (r"\b(to|on|at) the ([a-z]+(?: [a-z]+)?)'s (left|right|front|back)\b", r"\1 the \3 of the \2"),
     (r"'s\b", ""),
 )
 # politeness, hedges and lead-ins that carry no task content

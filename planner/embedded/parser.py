@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from planner.embedded.grounding import SUPERLATIVES, NounPhrase, parse_np
 from planner.embedded.lexicon import (
@@ -194,6 +194,7 @@ def _by_means(clause: str) -> str:
 
 
 def parse_distance(text: str) -> float | None:
+    """Metres said as a number with a unit, or as an amount ("a bit")."""
     m = _DISTANCE_RE.search(text)
     if m:
         scale = {"cm": 0.01, "mm": 0.001, "m": 1.0}[m.group("u")]
@@ -226,7 +227,11 @@ def find_direction(text: str) -> tuple[float, float] | None:
     """The last direction said ("the block on the left forward" -> forward), leaving out
     the words of superlatives ("the block furthest back") and adjectives ("the left one")."""
     text = _SUPERLATIVE_ONLY_RE.sub(" ", text)
-    text = re.sub(r"\b(?:the|a|an|that|this)\s+(?:left|right|front|back|far|near)\s+\w+", " ", text)
+    text = re.sub(
+        r"\b(?:the|a|an|that|this)\s+(?:left|right|front|back|far|near)\s+(?P<noun>\w+)",
+        lambda m: " " if parse_np(m.group("noun")).names_thing else m.group(0),
+        text,
+    )
     matches = list(re.finditer(rf"\b(?:{_DIRECTION_ALT})\b", text))
     return DIRECTION_VECTORS[matches[-1].group(0)] if matches else None
 
@@ -251,10 +256,14 @@ def _names_place(ref: NounPhrase) -> bool:
 
 
 def _strip_verb(clause: str) -> tuple[str, str]:
+    """(verb, the rest) of a clause that starts with a known verb, else ("", clause)."""
     m = re.match(rf"^(?P<verb>{_VERB_ALT})\b\s*(?P<rest>.*)$", clause)
     if m:
         return m.group("verb"), m.group("rest")
     return "", clause
+
+
+Candidate = tuple[int, str, Target]  # where the target phrase starts, the object text, target
 
 
 def parse_target(rest: str) -> tuple[str, Target | None]:
@@ -284,9 +293,6 @@ def parse_target(rest: str) -> tuple[str, Target | None]:
     return head, target
 
 
-Candidate = tuple[int, str, Target]
-
-
 def _take_distance(rest: str) -> tuple[str, float | None]:
     """The distance said ("10 cm", "a bit"), with a trailing ", 5 cm away" taken out."""
     m = re.search(rf",?\s*{_DISTANCE_RE.pattern}\s*(?:away|apart|off|from it|from them)?$", rest)
@@ -307,16 +313,19 @@ def _relation_targets(rest: str, distance: float | None) -> list[Candidate]:
             if not parse_np(m.group("ref")).names_thing:
                 continue
             taken.append((m.start(), m.start("ref")))
-            head = _DISTANCE_RE.sub("", rest[: m.start()])
-            head = re.sub(
-                r"\b(?:away|apart|just|directly|right|immediately|exactly|somewhere)\b", "", head
-            ).strip()
+            head = _DISTANCE_RE.sub("", rest[: m.start()]).strip()
+            head = re.sub(  # "just to the left of", "right next to"
+                r"(?:\s*\b(?:away|apart|just|directly|right|immediately|exactly|somewhere))+$",
+                "",
+                head,
+            )
             target = Target(relation, parse_np(m.group("ref")), distance=distance)
             found.append((m.start(), head, target))
     return found
 
 
 def _region_targets(rest: str) -> list[Candidate]:
+    """ "X to the top left corner", "X in the middle of the table"."""
     region = find_region(rest)
     if region is None:
         return []
@@ -370,11 +379,11 @@ def _offset_target(rest: str, distance: float | None) -> tuple[str, Target | Non
     direction = find_direction(rest)
     if direction is None:
         return rest, None
+    said = list(re.finditer(rf"\b(?:{_DIRECTION_ALT})\b", rest))[-1]
     head = re.sub(
-        rf"\b(?:to the|towards the|toward the|to|towards|toward|in the direction of)?\s*"
-        rf"\b(?:{_DIRECTION_ALT})\b.*$",
+        r"\b(?:to the|towards the|toward the|to|towards|toward|in the direction of)\s*$",
         "",
-        _DISTANCE_RE.sub("", rest),
+        _DISTANCE_RE.sub("", rest[: said.start()]),
     )
     head = re.sub(r"\b(?:by|a bit|a little|slightly|a lot|over)\b", "", head)
     return head.strip(), Target("offset", direction=direction, distance=distance)
@@ -406,6 +415,7 @@ _EXCLUSION = re.compile(r"\b(?:except|but|other than|apart from|excluding)\b")
 
 
 def _frame_stack(clause: str, rest: str) -> Frame:
+    """A tower: of a group, in a listed order, with a given bottom or top, or onto a thing."""
     rest = re.sub(r"\b(?:so that|so|such that|where|making sure)\b", ",", rest)
     ordered = bool(_STACK_ORDER.search(rest))
     listed = ""
@@ -446,6 +456,7 @@ def _names_thing(text: str) -> bool:
 
 
 def _frame_line(clause: str, rest: str) -> Frame:
+    """A row of objects, in the middle of the table or along one of its sides."""
     side = None
     region = find_region(rest)
     if region is not None and region[0].endswith("side"):
@@ -462,6 +473,7 @@ def _frame_line(clause: str, rest: str) -> Frame:
 
 
 def _frame_shape(clause: str, rest: str) -> Frame:
+    """A triangle of three objects."""
     rest = re.sub(
         r"\b(?:in|into|a|as|triangle|triangular|shape|formation|pattern|(?:make|form) a|"
         r"of|with|from|using|out)\b",
@@ -472,6 +484,7 @@ def _frame_shape(clause: str, rest: str) -> Frame:
 
 
 def _frame_match(clause: str, rest: str) -> Frame:
+    """Each object into the container of its own colour."""
     m = re.search(
         r"\b(?:in|into|on|onto|to|with|and)\s+(?:the\s+)?(?:\w+\s+)?(?P<ref>(?:bowls?|zones?|"
         r"dish(?:es)?|mats?|areas?|squares?|containers?|plates?|pads?|basins?|cups?|trays?))\b",
@@ -494,6 +507,7 @@ def _frame_match(clause: str, rest: str) -> Frame:
 
 
 def _frame_spread(clause: str, rest: str) -> Frame:
+    """One object per corner (or per side) of the table."""
     head = re.split(r"\b(?:in|into|to|across|at|over|on|one (?:in|per|to|at|on))\b", rest)[0]
     regions = "corners" if "corner" in rest else "sides"
     objects = parse_np(head.strip() or "all blocks")
@@ -503,6 +517,7 @@ def _frame_spread(clause: str, rest: str) -> Frame:
 
 
 def _frame_push(clause: str, rest: str) -> Frame:
+    """A push: in a direction, toward, onto or away from a thing, or to a region."""
     distance = parse_distance(rest)
     m = re.search(r"\baway from\s+(?P<ref>(?:the|a|an)\b.*)$", rest)
     if m and parse_np(m.group("ref")).names_thing:
@@ -522,13 +537,18 @@ def _frame_push(clause: str, rest: str) -> Frame:
             target=Target("region", region=region[0]),
             text=clause,
         )
-    m = re.search(
-        r"\b(?P<prep>toward|towards|to|at|into|onto|in|on|against|up to|closer to|nearer to|"
-        r"nearer)\s+(?P<ref>(?:the|a|an)\b.*)$",
-        rest,
-    )
-    pointed = m is not None and (direction is None or m.group("prep").startswith(("clos", "near")))
-    if m and pointed and parse_np(m.group("ref")).names_thing:
+    pointed = [
+        m
+        for m in re.finditer(
+            r"\b(?P<prep>toward|towards|to|at|into|onto|in|on|against|up to|closer to|"
+            r"nearer to|nearer)\s+(?P<ref>(?:the|a|an)\b.*)$",
+            rest,
+        )
+        if (direction is None or m.group("prep").startswith(("clos", "near")))
+        and parse_np(m.group("ref")).names_thing
+    ]
+    if pointed:  # the last one: "push the block on the left toward the bowl"
+        m = pointed[-1]
         kind = "onto" if m.group("prep") in ("to", "into", "onto", "in", "on") else "toward"
         return Frame(
             "push",
@@ -536,25 +556,23 @@ def _frame_push(clause: str, rest: str) -> Frame:
             target=Target(kind, parse_np(m.group("ref")), distance=distance),
             text=clause,
         )
-    head = re.split(
-        rf"\b(?:to the|towards the|toward the|to|towards|toward|by|a bit|a little|"
-        rf"slightly|a lot|{_DIRECTION_ALT})\b|\d",
-        rest,
-    )[0]
+    head, target = _offset_target(rest, distance)
     return Frame(
         "push",
         objects=parse_np(_push_head(head)),
-        target=Target("offset", direction=direction, distance=distance),
+        target=target or Target("offset", distance=distance),
         text=clause,
     )
 
 
 def _push_head(text: str) -> str:
+    """The object words of a push, without distances and manner words."""
     text = _DISTANCE_RE.sub("", text)
     return re.sub(r"\b(?:over|along|across the table|forward|back|a bit|slightly|by)\b", "", text)
 
 
 def _frame_move(clause: str, rest: str) -> Frame:
+    """A pick-and-place to a target; `unknown` when no target is named."""
     head, target = parse_target(rest)
     head = re.sub(r"^(?:up\s+)?", "", head.strip())
     head = re.sub(
@@ -720,10 +738,14 @@ _GIVE_A_PUSH = re.compile(
 def _restate(clause: str) -> str:
     """Put the verb first: "the red cube should go in the dish" -> "put the red cube in the
     dish"; "i want the yellow cube stacked on the green one" -> "stack the yellow ...";
-    "give the block a push to the left" -> "push the block to the left"."""
+    "give the block a push to the left" -> "push the block to the left"; "fill the bowl
+    with the blocks" -> "put the blocks in the bowl"."""
     m = _GIVE_A_PUSH.match(clause)
     if m:
         return f"{m.group('verb')} {m.group('np')}{clause[m.end() :]}"
+    m = re.match(r"^fill (?:up )?(?P<container>.+?) (?:up )?with (?P<things>.+)$", clause)
+    if m:  # "fill the bowl with the blocks"
+        return f"put {m.group('things')} in {m.group('container')}"
     if _strip_verb(clause)[0]:
         return clause
     body = _MODAL_START.sub("", _WISH.sub("", clause))
