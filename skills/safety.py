@@ -32,8 +32,6 @@ _RANGE_FIELDS = ("x_range", "y_range")
 
 def _config_number(name: str, value: object) -> float:
     """A finite real number for a config field, or a ValueError that says what to give."""
-    if type(value) is float:  # the common case, without the slow abstract-class check
-        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"SafetyLimits.{name} must be a number, got {value!r}")
     if not math.isfinite(value):
@@ -143,8 +141,6 @@ class SafetyLimits:
 
 def _number(limit: str, value: object, error: type[SafetyError] = SafetyError) -> float:
     """`value` as a float; bools, strings and other non-numbers are refused."""
-    if type(value) is float:  # the common case, without the slow abstract-class check
-        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise error(limit, value, f"expected a number, got {type(value).__name__}")
     return float(value)
