@@ -528,7 +528,6 @@ def _frame_push(clause: str, rest: str) -> Frame:
             target=Target("away", parse_np(m.group("ref")), distance=distance),
             text=clause,
         )
-    direction = find_direction(rest)
     region = find_region(rest)
     if region is not None:
         return Frame(
@@ -540,11 +539,11 @@ def _frame_push(clause: str, rest: str) -> Frame:
     pointed = [
         m
         for m in re.finditer(
-            r"\b(?P<prep>toward|towards|to|at|into|onto|in|on|against|up to|closer to|"
-            r"nearer to|nearer)\s+(?P<ref>(?:the|a|an)\b.*)$",
+            r"(?=\b(?P<prep>toward|towards|to|at|into|onto|in|on|against|up to|closer to|"
+            r"nearer to|nearer)\s+(?P<ref>(?:the|a|an)\b.*)$)",
             rest,
         )
-        if (direction is None or m.group("prep").startswith(("clos", "near")))
+        if (find_direction(m.group("ref")) is None or m.group("prep").startswith(("clos", "near")))
         and parse_np(m.group("ref")).names_thing
     ]
     if pointed:  # the last one: "push the block on the left toward the bowl"
