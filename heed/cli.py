@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,6 +21,10 @@ from heed.bridge_cmd import bridge_app
 from heed.memory_cmd import memory_app
 from heed.perceive import register as register_perceive
 from skills.errors import HeedError
+
+if TYPE_CHECKING:
+    from heed.episode import EpisodeResult, RunOptions
+    from sim.suite import Episode, Suite
 
 app = typer.Typer(
     help="heedbot: a robot that takes orders in plain language and learns from corrections.",
@@ -207,33 +212,57 @@ def eval_suite(
     robot: RobotOption = None,
     keys: KeysOption = None,
     runs_dir: RunsDirOption = Path("runs"),
+    rounds: Annotated[
+        bool,
+        typer.Option(
+            help="Run the suite in round order with one knowledge base (--memory, else a "
+            "fresh one in the runs folder), then without memory as the baseline, and "
+            "compare success and corrections per episode round by round."
+        ),
+    ] = False,
+    memory: Annotated[
+        Path | None,
+        typer.Option(
+            help="Knowledge-base folder kept across the suite: retrieved before each task, "
+            "filled with what corrections teach. Episodes then run one at a time."
+        ),
+    ] = None,
+    no_memory: Annotated[
+        bool, typer.Option("--no-memory", help="Only the baseline: no knowledge base.")
+    ] = False,
 ) -> None:
     """Run every episode of a suite with a progress bar, print success per family and
-    overall (steps, tokens, wall time), and write machine-readable JSON with --json."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    overall (steps, tokens, wall time), and write machine-readable JSON with --json.
 
+    Corrections suites: `heed eval suites/corrections.yaml --rounds` shows whether what
+    was learnt in round 1 spares corrections in rounds 2 and 3."""
     from heed.episode import RunOptions
-    from heed.evaluate import evaluate, report, select
+    from heed.evaluate import report, rounds_report, select
     from sim.suite import load_suite
 
+    if no_memory and memory is not None:
+        raise fail("--memory and --no-memory contradict each other; give one")
     try:
         loaded = load_suite(suite)
         episodes = select(loaded, only or [])
         options = RunOptions(objects=objects, runs_dir=runs_dir, robot=robot, keys=keys)
-        with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console
-        ) as bar:
-            task = bar.add_task(f"eval {loaded.name}", total=len(episodes))
-
-            def tick(result: object) -> None:
-                mark = "ok" if result.success else "FAIL"
-                bar.console.print(f"{mark:4s} {result.id}", highlight=False)
-                bar.advance(task)
-
-            results = evaluate(loaded, llm, options, workers, episodes, tick)
+        if rounds and memory is None and not no_memory:
+            memory = runs_dir / f"memory-{loaded.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        passes: dict[str, Path | None] = {"memory": memory} if memory is not None else {}
+        if no_memory or rounds:
+            passes["baseline"] = None
+        results = {
+            name: _eval_pass(loaded, llm, options, workers, episodes, kb, name)
+            for name, kb in (passes or {"eval": None}).items()
+        }
     except (HeedError, ValueError, KeyError) as error:
         raise fail(str(error).strip("'\"")) from None
-    data = report(loaded, llm, results)
+    data = report(loaded, llm, next(iter(results.values())))  # with memory when there was
+    if rounds:
+        data["memory"] = str(memory) if memory is not None else None
+        data["baseline_episodes"] = report(loaded, llm, results["baseline"])["episodes"]
+        data.update(rounds_report(results.get("memory", []), results["baseline"]))
+        _print_rounds(data)
     table = Table("family", "episodes", "success", "steps", "tokens", "wall s", title=loaded.name)
     rows = [*data["summary"]["families"].items(), ("overall", data["summary"]["overall"])]
     for name, stats in rows:
@@ -250,6 +279,65 @@ def eval_suite(
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(data, indent=2) + "\n")
         console.print(f"results: {json_out}")
+
+
+def _eval_pass(
+    suite: Suite,
+    llm: str,
+    options: RunOptions,
+    workers: int,
+    episodes: list[Episode],
+    memory: Path | None,
+    name: str,
+) -> list[EpisodeResult]:
+    """One pass over the episodes with a progress bar (a knowledge base at `memory`)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from heed.evaluate import evaluate
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console
+    ) as bar:
+        task = bar.add_task(f"{name} {suite.name}", total=len(episodes))
+
+        def tick(result: object) -> None:
+            mark = "ok" if result.success else "FAIL"
+            bar.console.print(
+                f"{mark:4s} {result.id}  corrections {result.corrections}", highlight=False
+            )
+            bar.advance(task)
+
+        return evaluate(suite, llm, options, workers, episodes, tick, memory)
+
+
+def _print_rounds(data: dict) -> None:
+    """The per-round comparison of `heed eval --rounds`."""
+    table = Table(
+        "round",
+        "episodes",
+        "success (memory)",
+        "corrections/ep (memory)",
+        "success (baseline)",
+        "corrections/ep (baseline)",
+        title="corrections by round",
+    )
+    for n, pair in data["rounds"].items():
+        cells = []
+        for key in ("memory", "baseline"):
+            stats = pair[key] or {}
+            success, per_episode = stats.get("success_rate"), stats.get("corrections_per_episode")
+            cells.append("-" if success is None else f"{100 * success:.0f}%")
+            cells.append("-" if per_episode is None else f"{per_episode:.2f}")
+        size = (pair["memory"] or pair["baseline"])["episodes"]
+        table.add_row(str(n), str(size), *cells)
+    console.print(table)
+    for key, label in (
+        ("final_success", "final success with memory"),
+        ("later_vs_first_round", "corrections/ep, later rounds vs round 1"),
+        ("first_round_vs_baseline", "corrections/ep, round 1 vs baseline"),
+    ):
+        if data.get(key) is not None:
+            console.print(f"{label}: {100 * data[key]:.0f}%")
 
 
 @sim_app.command("objects")

@@ -33,7 +33,19 @@ class ConsolePrinter:
         elif event.kind in ("question", "answer", "say", "correction"):
             c.print(f"[bold magenta]{event.kind}:[/] {escape(d.get('text', ''))}")
         elif event.kind == "knowledge":
-            c.print(f"[yellow]knowledge:[/] {escape(str(d))}")
+            params = ", ".join(f"{k}={v}" for k, v in d["defaults"].items())
+            c.print(f"[yellow]skill knowledge:[/] {d['skill']} {escape(d['obj'])} with {params}")
+        elif event.kind == "retrieved":
+            for r in d["records"] or [{"statement": "nothing relevant", "score": 0.0}]:
+                c.print(f"[yellow]remembered:[/] {escape(r['statement'])} [dim]({r['score']})[/]")
+        elif event.kind == "distilled":
+            replaced = (
+                f", replacing #{', #'.join(map(str, d['supersedes']))}" if d["supersedes"] else ""
+            )
+            c.print(
+                f"[bold yellow]learned #{d['id']} ({d['kind']}):[/] {escape(d['statement'])}"
+                f"[dim]{replaced}[/]"
+            )
         elif event.kind == "observation":
             style = "green" if d.get("ok") else "red"
             c.print(f"[bold {style}]Observation {event.step}:[/]\n{escape(d['text'])}")

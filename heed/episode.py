@@ -16,10 +16,14 @@ from typing import Any
 from bridge.client import RemoteEpisode
 from heed.runs import RunFolder
 from heed.teleop import SimulatedTeleoperator
+from memory.records import TASK
+from memory.retrieval import retrieve, skill_defaults
+from memory.store import KnowledgeBase
 from perception.scene_graph import SceneGraph
 from perception.source import DEFAULT_OBJECT_SOURCE, make_object_source
-from planner.api import SkillApi, function_specs
+from planner.api import ParamDefaults, SkillApi, function_specs
 from planner.backend import PlannerBackend
+from planner.distill import corrected_task
 from planner.events import Event, EventBus
 from planner.loop import LoopConfig, ReActLoop
 from planner.sandbox.executor import SandboxExecutor
@@ -84,6 +88,8 @@ class EpisodeResult:
     run_dir: str = ""
     rescued: int = 0
     overhead_ms: float = 0.0
+    retrieved: int = 0  # task knowledge records put into the planner's context
+    learned: int = 0  # knowledge records distilled from this episode's corrections
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -96,6 +102,13 @@ def scene_text(objects: Iterable[ObjectState]) -> str:
 def scene_changes(before: Iterable[ObjectState], after: Iterable[ObjectState]) -> list[str]:
     diff = SceneGraph.build(after).diff(SceneGraph.build(before))
     return [line for line in diff.to_text(OBSERVED_RELATIONS).splitlines() if line.strip()]
+
+
+def _skill_knowledge(kb: KnowledgeBase | None) -> ParamDefaults | None:
+    """Parameter defaults that stored skill knowledge sets for a call (None: no memory)."""
+    if kb is None:
+        return None
+    return lambda skill, obj: {} if obj is None else skill_defaults(kb, skill, obj)
 
 
 def open_episode(episode: Episode, options: RunOptions) -> TabletopEnv | RemoteEpisode:
@@ -113,8 +126,14 @@ def run_episode(
     backend: PlannerBackend,
     options: RunOptions,
     subscribers: Iterable[Callable[[Event], None]] = (),
+    kb: KnowledgeBase | None = None,
 ) -> EpisodeResult:
-    """Set up the episode's scene, let the planner work, check success, write the run folder."""
+    """Set up the episode's scene, let the planner work, check success, write the run folder.
+
+    With a knowledge base, task knowledge retrieved for the instruction goes into the
+    planner's context, skill knowledge sets parameter defaults of each skill call, and
+    what the episode's corrections teach is distilled and stored at the end.
+    """
     t0 = time.perf_counter()
     run = RunFolder.create(episode.id, options.runs_dir)
     run.write_json(
@@ -140,7 +159,12 @@ def run_episode(
         skills = Skills(env.robot, source)
         skills.listeners.append(lambda kind, payload: bus.publish(kind, **payload))
         teleop = SimulatedTeleoperator(episode, holds=lambda p: env.check([p])[0].ok)
-        api = SkillApi(skills, source, bus, teleop.answer)
+        knowledge: list[str] = []
+        if kb is not None:
+            found = retrieve(kb, episode.instruction, source.objects(), kind=TASK)
+            knowledge = [r.record.statement for r in found]
+            bus.publish("retrieved", records=[r.to_dict() for r in found])
+        api = SkillApi(skills, source, bus, teleop.answer, _skill_knowledge(kb))
         run.write_json("scene_initial.json", SceneGraph.build(source.objects()).to_json())
         recorder = None
         if options.video:
@@ -160,13 +184,28 @@ def run_episode(
                 LoopConfig(max_steps=episode.max_steps),
                 corrector=teleop.correct if episode.user else None,
             )
-            outcome = loop.run(episode.instruction)
+            outcome = loop.run(episode.instruction, knowledge)
         finally:
             executor.close()
             if recorder is not None:
                 recorder.stop()
         checks = env.check(episode.success)
-        run.write_json("scene_final.json", SceneGraph.build(source.objects()).to_json())
+        final_scene = source.objects()
+        run.write_json("scene_final.json", SceneGraph.build(final_scene).to_json())
+        learned = 0
+        if kb is not None and outcome.corrections:
+            task = corrected_task(run.path.name, episode.instruction, outcome, final_scene)
+            for record in backend.distill(task):
+                record_id, replaced = kb.learn(record)
+                learned += 1
+                bus.publish(
+                    "distilled",
+                    id=record_id,
+                    kind=record.kind,
+                    statement=record.statement,
+                    change=record.change,
+                    supersedes=replaced,
+                )
     expected = "refused" if episode.expect == "refuse" else "done"
     pairs = zip(episode.success, checks, strict=True)
     failed = [f"{p.to_raw()}: {c.detail}" for p, c in pairs if not c.ok]
@@ -188,6 +227,8 @@ def run_episode(
         run_dir=str(run.path),
         rescued=outcome.rescued,
         overhead_ms=round(1000 * max(outcome.overhead_s, default=0.0), 3),
+        retrieved=len(knowledge),
+        learned=learned,
     )
     run.write_json("result.json", result.to_dict())
     return result

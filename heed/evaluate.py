@@ -1,16 +1,25 @@
 """`heed eval`: run every episode of a suite, in parallel worker processes if asked, and
-summarise success per family and per round."""
+summarise success per family and per round.
+
+With a knowledge base the episodes run one after another in round order, so what one
+episode's corrections teach is there for the next; `rounds_report` compares that with a
+no-memory baseline round by round.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
 from typing import Any
 
 from heed.episode import EpisodeResult, RunOptions, run_episode
+from memory.store import KnowledgeBase
+from planner.backend import PlannerBackend
 from planner.chat import make_backend
+from planner.events import Event
 from sim.suite import Episode, Suite
 
 ProgressCallback = Callable[[EpisodeResult], None]
@@ -34,9 +43,14 @@ def evaluate(
     workers: int = 1,
     episodes: Iterable[Episode] | None = None,
     progress: ProgressCallback | None = None,
+    memory: Path | None = None,
 ) -> list[EpisodeResult]:
-    """Run `episodes` (default: the whole suite); results come back in suite order."""
+    """Run `episodes` (default: the whole suite); results come back in suite order, or in
+    round order with a knowledge base at `memory` (kept across the episodes)."""
     todo = list(episodes if episodes is not None else suite.episodes)
+    if memory is not None:
+        with KnowledgeBase.open(memory) as kb:
+            return run_in_order(todo, make_backend(llm), options, kb, progress=progress)
     results: dict[str, EpisodeResult] = {}
     if workers <= 1:
         backend = make_backend(llm)
@@ -55,6 +69,47 @@ def evaluate(
                 if progress:
                     progress(result)
     return [results[ep.id] for ep in todo]
+
+
+def run_in_order(
+    episodes: Sequence[Episode],
+    backend: PlannerBackend,
+    options: RunOptions,
+    kb: KnowledgeBase,
+    subscribers: Iterable[Callable[[Event], None]] = (),
+    progress: ProgressCallback | None = None,
+) -> list[EpisodeResult]:
+    """Episodes one after another in round order (stable), sharing one knowledge base."""
+    results = []
+    for episode in sorted(episodes, key=lambda e: e.round):
+        result = run_episode(episode, backend, options, subscribers, kb=kb)
+        results.append(result)
+        if progress:
+            progress(result)
+    return results
+
+
+def rounds_report(memory: list[EpisodeResult], baseline: list[EpisodeResult]) -> dict[str, Any]:
+    """Per round: success and corrections per episode with memory and without, and the
+    ratios the corrections targets are stated in."""
+    with_memory = _group(memory, lambda r: r.round) if memory else {}
+    without = _group(baseline, lambda r: r.round) if baseline else {}
+    rounds = sorted(set(with_memory) | set(without))
+    out: dict[str, Any] = {
+        "rounds": {
+            str(n): {"memory": with_memory.get(n), "baseline": without.get(n)} for n in rounds
+        }
+    }
+    if memory and rounds:
+        first = with_memory.get(rounds[0], {}).get("corrections_per_episode", 0.0)
+        later = [r for r in memory if r.round != rounds[0]]
+        later_rate = sum(r.corrections for r in later) / len(later) if later else 0.0
+        out["later_vs_first_round"] = round(later_rate / first, 4) if first else None
+        if baseline and rounds[0] in without:
+            base = without[rounds[0]]["corrections_per_episode"]
+            out["first_round_vs_baseline"] = round(first / base, 4) if base else None
+        out["final_success"] = _stats(memory)["success_rate"]
+    return out
 
 
 def _group(results: list[EpisodeResult], key: Callable[[EpisodeResult], Any]) -> dict[Any, dict]:

@@ -228,6 +228,12 @@ class KnowledgeBase:
                 self._dirty = True
             return row_id
 
+    def learn(self, record: KnowledgeRecord) -> tuple[int, list[int]]:
+        """Store a record, superseding the current records it contradicts (same `slot`,
+        other content); returns its id and the ids it superseded."""
+        replaced = [r.id for r in self.conflicts(record) if r.id is not None]
+        return self.add(record, supersedes=replaced), replaced
+
     def add_many(
         self, records: Sequence[KnowledgeRecord], vectors: np.ndarray | None = None
     ) -> list[int]:

@@ -7,9 +7,13 @@ Both return a Thought and code, so the loop treats them the same.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from skills.objects import ObjectState
+
+if TYPE_CHECKING:
+    from memory.records import KnowledgeRecord
+    from planner.distill import CorrectedTask
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,26 @@ class StepRecord:
 
 
 @dataclass(frozen=True)
+class TaskCorrection:
+    """A task-level correction as it was given, with what it refers to.
+
+    "No, the other bowl" or "put it back" mean something only against the program just
+    run, so the moves and the scene at that moment are kept with the words.
+
+    Attributes:
+        text: what the user said.
+        intent: ``retarget``, ``replan``, ``preference``, ``undo`` or ``unclear``.
+        moved: objects the program before it moved, with their (x, y) before that program.
+        scene: the objects as they were when the correction was given.
+    """
+
+    text: str
+    intent: str
+    moved: tuple[tuple[str, float, float], ...] = ()
+    scene: tuple[ObjectState, ...] = ()
+
+
+@dataclass(frozen=True)
 class PlannerContext:
     """Everything a backend may use to decide the next step.
 
@@ -33,7 +57,7 @@ class PlannerContext:
         history: earlier steps of this task.
         knowledge: retrieved task knowledge statements.
         answers: (question, answer) pairs from earlier `ask` calls.
-        corrections: task-level corrections the user gave during this task, oldest first.
+        corrections: task-level corrections given during this task, oldest first.
         last_moves: objects the previous program moved, with their (x, y) before it.
         api: the API listing.
     """
@@ -44,7 +68,7 @@ class PlannerContext:
     history: tuple[StepRecord, ...] = ()
     knowledge: tuple[str, ...] = ()
     answers: tuple[tuple[str, str], ...] = ()
-    corrections: tuple[str, ...] = ()
+    corrections: tuple[TaskCorrection, ...] = ()
     last_moves: tuple[tuple[str, float, float], ...] = ()
     api: str = ""
 
@@ -72,4 +96,8 @@ class PlannerBackend(Protocol):
 
     def define(self, function: str, call_site: str, context: PlannerContext) -> Proposal:
         """Code defining `function` (hierarchical code generation), given where it is called."""
+        ...
+
+    def distill(self, task: CorrectedTask) -> list[KnowledgeRecord]:
+        """General knowledge records from a finished task's corrections."""
         ...

@@ -7,7 +7,12 @@ retrieved knowledge and a compact history. A reply without code gets one re-prom
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+
+from memory.records import KnowledgeRecord
 from planner.backend import PlannerContext, Proposal
+from planner.distill import CorrectedTask, distill
 from planner.embedded.backend import EmbeddedPlanner
 from planner.llm import ChatMessage, ChatModel, Completion, make_chat_model, parse_reply
 
@@ -47,6 +52,22 @@ DEFINE = """Write the Python function {name} used in this program:
 Use only the functions listed before. Reply with one ```python block holding only
 `def {name}(...):`."""
 MAX_HISTORY = 4
+DRAFT_KEYS = ("kind", "statement", "change")
+DISTILL = """A robot was corrected while doing a task. Write what the corrections teach as
+general knowledge for later tasks with other objects of the same kind.
+Instruction: {instruction}
+Objects: {objects}
+Corrections, in order:
+{corrections}
+Skill parameters the corrections left in force: {skills}
+A draft, from reading the corrections word by word:
+{draft}
+Reply with one JSON list only, improving the draft where it can be said better. Items:
+{{"kind": "task", "statement": "red objects go in the green bowl", "change": {{"rule":
+"destination", "object": {{"color": "red"}}, "target": {{"category": "bowl", "color":
+"green"}}, "relation": "in"}}}} or {{"kind": "skill", "statement": "when picking
+cylinders, grip with 60 N", "change": {{"skill": "pick", "params": {{"force": 60.0}},
+"applies_to": {{"category": "cylinder"}}}}}}. Name kinds of objects, never positions."""
 
 
 class ChatPlanner:
@@ -91,6 +112,33 @@ class ChatPlanner:
             parsed.thought, code, reply.prompt_tokens, reply.completion_tokens, reply.latency_s
         )
 
+    def distill(self, task: CorrectedTask) -> list[KnowledgeRecord]:
+        """Ask the model for general knowledge; the structured draft when its reply is not
+        a usable JSON list of records."""
+        draft = distill(task)
+        if task.status != "done" or not (task.corrections or task.skills):
+            return draft
+        prompt = DISTILL.format(
+            instruction=task.instruction,
+            objects=", ".join(o.name for o in task.scene) or "none",
+            corrections="\n".join(f"- {c.text} ({c.intent})" for c in task.corrections) or "- none",
+            skills="; ".join(f"{s.skill} on {s.obj.name}: {s.params}" for s in task.skills)
+            or "none",
+            draft=json.dumps([{k: r.to_dict()[k] for k in DRAFT_KEYS} for r in draft]),
+        )
+        reply = self._complete([ChatMessage.user(prompt)])
+        records = []
+        for item in _json_list(reply.text):
+            try:
+                record = KnowledgeRecord.from_dict({k: item.get(k) for k in DRAFT_KEYS})
+            except (ValueError, AttributeError):
+                continue
+            said = "; ".join(c.text for c in task.corrections)
+            records.append(
+                replace(record, context=task.context(task.scene), provenance=task.provenance(said))
+            )
+        return records or draft
+
     def _complete(self, messages: list[ChatMessage]) -> Completion:
         return self.model.complete(messages, max_tokens=self.max_tokens, stop=["\n```\n\n"])
 
@@ -107,7 +155,7 @@ class ChatPlanner:
         if context.corrections:
             parts += [
                 "The user corrected you (follow this now):",
-                *[f"- {c}" for c in context.corrections],
+                *[f"- {c.text}" for c in context.corrections],
             ]
         if context.last_moves:
             parts.append(
@@ -121,6 +169,18 @@ class ChatPlanner:
             parts.append("The same program failed twice: write a different one.")
         messages.append(ChatMessage.user("\n".join(parts)))
         return messages
+
+
+def _json_list(text: str) -> list[dict]:
+    """The first JSON list of objects in a reply (models wrap it in prose or fences)."""
+    start, end = text.find("["), text.rfind("]")
+    if start < 0 or end <= start:
+        return []
+    try:
+        items = json.loads(text[start : end + 1])
+    except json.JSONDecodeError:
+        return []
+    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
 def _system(context: PlannerContext) -> str:

@@ -25,6 +25,8 @@ EVENT_KINDS = (
     "answer",
     "say",
     "knowledge",
+    "retrieved",
+    "distilled",
     "done",
     "error",
 )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from planner.api import SkillApi, api_listing
-from planner.backend import PlannerBackend, PlannerContext, Proposal, StepRecord
+from planner.backend import PlannerBackend, PlannerContext, Proposal, StepRecord, TaskCorrection
 from planner.corrections import CorrectionInterpreter
 from planner.events import EventBus
 from planner.sandbox.checker import ProgramRejected
@@ -26,6 +26,7 @@ SceneDiff = Callable[[Sequence[ObjectState], Sequence[ObjectState]], list[str]]
 MAX_FGEN_ROUNDS = 3
 MOVED_M = 0.01  # an object that moved more than this was moved by the program
 Corrector = Callable[[bool], str | None]  # (did the robot act?) -> correction text or None
+LOOKING = ("go_home", "move_to", "move_by")  # motions that do not act on objects
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class TaskOutcome:
     rescued: int = 0  # failed steps followed by a successful one (self-debugging)
     reason: str = ""
     corrections: list[dict] = field(default_factory=list)  # text, kind, intent, applied
+    task_corrections: list[TaskCorrection] = field(default_factory=list)
+    adjustments: dict[tuple[str, str], dict] = field(default_factory=dict)  # (skill, obj)
 
 
 class ReActLoop:
@@ -80,7 +83,7 @@ class ReActLoop:
         self.config = config or LoopConfig()
         self.corrector = corrector
         self.interpreter = interpreter or CorrectionInterpreter()
-        self.task_corrections: list[str] = []
+        self.task_corrections: list[TaskCorrection] = []
         self.last_moves: tuple[tuple[str, float, float], ...] = ()
         self.bus: EventBus = api.bus
         self.prelude: list[str] = []
@@ -119,7 +122,8 @@ class ReActLoop:
                 outcome.rescued += 1
             last_failed = not ok
             self.last_moves = self._moves(context.scene)
-            text = self.corrector(bool(log.results)) if self.corrector else None
+            acted = any(r["skill"] not in LOOKING for r in log.results)
+            text = self.corrector(acted) if self.corrector else None
             if text is not None:
                 if self._take_correction(text, outcome) == "stop":
                     outcome.status = "stopped"
@@ -128,6 +132,8 @@ class ReActLoop:
             if log.ended is not None and ok:
                 outcome.status, outcome.reason = log.ended, log.reason
                 break
+        outcome.task_corrections = list(self.task_corrections)
+        outcome.adjustments = {k: dict(v) for k, v in self.api.adjustments.items()}
         self.bus.publish("done", status=outcome.status, steps=outcome.steps)
         return outcome
 
@@ -139,7 +145,10 @@ class ReActLoop:
         if correction.kind == "skill":
             applied = self.api.adjust(correction.changes)
         elif correction.kind == "task":
-            self.task_corrections.append(text)
+            scene = tuple(self.api.objects_source())
+            self.task_corrections.append(
+                TaskCorrection(text, correction.intent, self.last_moves, scene)
+            )
         record = {
             "text": text,
             "kind": correction.kind,

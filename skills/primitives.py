@@ -261,19 +261,20 @@ class Skills:
             )
             self._move(Pose.top_down(x, y, above_z, yaw), p.speed, f"above {obj}")
             self._move(Pose.top_down(x, y, grasp_z, yaw), p.speed, f"the grasp pose on {obj}")
-            shift = math.dist(find_object(self.objects, obj).position[:2], (x, y))
-            if shift > KNOCK_TOLERANCE:
-                self.robot.open_gripper()
-                hit = f"the fingers hit {obj} on the way down and pushed it {shift * 100:.1f} cm"
-                if across + FINGER_CLEARANCE > self.robot.spec().gripper_max_width:
-                    hit += f": it is {across * 100:.1f} cm wide across the grasp, too wide to fit"
-                raise _Failure(hit)
             grip = self.robot.close_gripper(p.force)
-            if grip.width < EMPTY_WIDTH:
+            if grip.width < EMPTY_WIDTH or grip.holding is None:
+                # Why the grip failed; perceived positions are only trusted now, since the
+                # descending hand hides the object from the cameras and shifts its estimate.
                 self.robot.open_gripper()
-                raise _Failure(f"the gripper closed on nothing where {obj} was expected")
-            if grip.holding is None:
-                self.robot.open_gripper()
+                shift = math.dist(find_object(self.objects, obj).position[:2], (x, y))
+                if shift > KNOCK_TOLERANCE:
+                    hit = f"the fingers hit {obj} on the way down and pushed it"
+                    hit += f" {100 * shift:.1f} cm"
+                    if across + FINGER_CLEARANCE > self.robot.spec().gripper_max_width:
+                        hit += f": it is {100 * across:.1f} cm wide across the grasp, too wide"
+                    raise _Failure(hit)
+                if grip.width < EMPTY_WIDTH:
+                    raise _Failure(f"the gripper closed on nothing where {obj} was expected")
                 raise _Failure(f"the gripper closed without holding {obj}")
             self._held = obj
             self._held_below_ee = grasp_z - target.bottom_z

@@ -10,13 +10,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from memory.embedder import EmbedderUnavailable, MiniLMEmbedder, default_embedder
-from planner.backend import PlannerContext, Proposal, StepRecord
-from planner.embedded.compiler import Compiler
+from memory.records import KnowledgeRecord
+from perception import geometry
+from planner.backend import PlannerContext, Proposal, StepRecord, TaskCorrection
+from planner.distill import CorrectedTask, distill
+from planner.embedded.compiler import Compiler, Plan
+from planner.embedded.grounding import Grounder, GroundingError
+from planner.embedded.lexicon import CONTAINERS
 from planner.embedded.parser import Frame, parse_clause, parse_instruction
+from planner.embedded.rules import (
+    PlacementRule,
+    parse_rule,
+    put_backs,
+    resolve_retarget,
+    strip_replan_lead,
+)
 
 # intent -> a verb that makes the clause parse as that intent, and exemplar sentences
 INTENT_EXEMPLARS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -97,6 +110,7 @@ class EmbeddedPlanner:
                 LOOK,
             )
         frames = self._frames(context.instruction)
+        rules = self._rules(context)
         compiler = Compiler(
             list(context.scene),
             list(context.answers),
@@ -108,16 +122,68 @@ class EmbeddedPlanner:
                 for line in step.observation.splitlines()
                 if line.startswith("pick: FAILED")
             ],
+            rules=rules,
         )
-        plan = compiler.compile(frames)
-        thought = self._thought(frames, plan.question, plan.refusal, context)
+        latest = context.corrections[-1] if context.corrections else None
+        if latest is not None and latest.intent == "undo":
+            plan = compiler.put_back(put_backs(latest, context.scene))
+            thought = f"The user said {latest.text!r}: I return what I moved and stop there."
+            return Proposal(thought, plan.code(), meta={"frames": ["undo"]})
+        if latest is not None and latest.intent == "unclear":
+            question = f"Sorry, I did not understand {latest.text!r}. What should I do instead?"
+            plan = Plan(question=question)
+        else:
+            frames = [
+                f for c in context.corrections if c.intent == "replan" for f in self._replan(c)
+            ] + frames
+            plan = compiler.compile(frames)
+        thought = self._thought(frames, plan.question, plan.refusal, context, rules)
         return Proposal(thought, plan.code(), meta={"frames": [f.intent for f in frames]})
+
+    # --- corrections and knowledge --------------------------------------------------------------
+    @staticmethod
+    def _rules(context: PlannerContext) -> list[PlacementRule]:
+        """Placement rules: this task's corrections (newest first), then retrieved knowledge."""
+        rules = []
+        for correction in reversed(context.corrections):
+            if correction.intent == "preference":
+                rule = parse_rule(correction.text, override=True)
+            elif correction.intent == "retarget":
+                rule = resolve_retarget(correction)
+            else:
+                rule = None
+            if rule is not None:
+                rules.append(rule)
+        rules += [r for r in map(parse_rule, context.knowledge) if r is not None]
+        return rules
+
+    def _replan(self, correction: TaskCorrection) -> list[Frame]:
+        """The frames a plan fix asks to do first; a "clear the bowl" clears only what
+        was in the bowl when the user said it, so it never undoes the task itself."""
+        frames = self._frames(strip_replan_lead(correction.text))
+        out = []
+        for frame in frames:
+            if frame.intent == "clear" and frame.objects is not None:
+                try:
+                    found = Grounder(correction.scene).resolve(frame.objects, CONTAINERS)
+                except GroundingError:
+                    found = []
+                inside = tuple(
+                    o.name for c in found for o in correction.scene if geometry.is_in(o, c)
+                )
+                frame = replace(frame, only=inside)
+            out.append(frame)
+        return out
 
     def define(self, function: str, call_site: str, context: PlannerContext) -> Proposal:
         return Proposal(
             f"The embedded planner writes no new functions; {function} is unknown.",
             f"say({f'I do not know how to {function.replace(chr(95), chr(32))}.'!r})",
         )
+
+    def distill(self, task: CorrectedTask) -> list[KnowledgeRecord]:
+        """Knowledge from the structured interpretation of the task's corrections."""
+        return distill(task)
 
     # --- parsing -----------------------------------------------------------------------------
     def _frames(self, text: str) -> list[Frame]:
@@ -151,7 +217,11 @@ class EmbeddedPlanner:
 
     @staticmethod
     def _thought(
-        frames: list[Frame], question: str | None, refusal: str | None, context: PlannerContext
+        frames: list[Frame],
+        question: str | None,
+        refusal: str | None,
+        context: PlannerContext,
+        rules: list[PlacementRule],
     ) -> str:
         if refusal:
             return f"This can not be done here: {refusal}"
@@ -163,4 +233,6 @@ class EmbeddedPlanner:
             if context.history
             else ""
         )
-        return f"Plan: {steps}.{again}"
+        heed = [r.source for r in rules]
+        following = f" Following: {'; '.join(heed)}." if heed else ""
+        return f"Plan: {steps}.{following}{again}"

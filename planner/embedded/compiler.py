@@ -26,6 +26,7 @@ from planner.embedded.grounding import (
 )
 from planner.embedded.lexicon import CONTAINERS, GRASPABLE, categories, normalize
 from planner.embedded.parser import Frame, Target
+from planner.embedded.rules import PlacementRule
 from skills.frames import WORKSPACE_X, WORKSPACE_Y
 from skills.objects import ROUND_CATEGORIES, ObjectState
 
@@ -152,6 +153,8 @@ class Compiler:
         replanning: an earlier program of this task failed; something may still be held.
         held: the object an earlier program picked and did not put down, if known.
         failed_picks: what earlier failed picks reported, oldest first.
+        rules: where kinds of objects go (corrections of this task first, then retrieved
+            knowledge best first); see `planner.embedded.rules`.
     """
 
     scene: list[ObjectState]
@@ -159,6 +162,7 @@ class Compiler:
     replanning: bool = False
     held: str | None = None
     failed_picks: list[str] = field(default_factory=list)
+    rules: list[PlacementRule] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.grounder = Grounder(self.scene)
@@ -191,9 +195,15 @@ class Compiler:
             ]
         return self.plan
 
+    def put_back(self, moves: list[tuple[ObjectState, tuple[float, float]]]) -> Plan:
+        """Return each object to the (x, y) it came from ("put it back")."""
+        for obj, xy in moves:
+            self._put(self.virtual[obj.name], xy, "back where it was")
+        return self.plan
+
     def _check_exists(self, frame: Frame) -> None:
         """Refuse at once when a phrase names something the scene lacks, before any question."""
-        phrases = [(frame.objects, GRASPABLE)]
+        phrases = [(frame.objects, CONTAINERS if frame.intent == "clear" else GRASPABLE)]
         if frame.target is not None:
             phrases += [(frame.target.ref, GRASPABLE + CONTAINERS)]
             phrases += [(frame.target.ref2, GRASPABLE + CONTAINERS)]
@@ -240,11 +250,14 @@ class Compiler:
         clear = [
             xy
             for xy in grid
-            if all(math.dist(xy, o.position[:2]) > _radius(o) + 0.09 for o in self.scene)
+            if all(math.dist(xy, o.position[:2]) > _radius(o) + 0.09 for o in self.virtual.values())
         ]
         if not clear:
             return None
-        return max(clear, key=lambda xy: min(math.dist(xy, o.position[:2]) for o in self.scene))
+        return max(
+            clear,
+            key=lambda xy: min(math.dist(xy, o.position[:2]) for o in self.virtual.values()),
+        )
 
     # --- grounding -----------------------------------------------------------------------
     def _resolve(
@@ -463,7 +476,52 @@ class Compiler:
             self.grounder.mentioned = [n for n in self.grounder.mentioned if n not in moving]
         elif ref is not None and ref.other:  # "on the other block": not the one that moves
             self.grounder.mentioned = [o.name for o in objs]
-        dest = self._resolve_one(ref, GRASPABLE + CONTAINERS)
+        groups: dict[str, list[ObjectState]] = {}
+        default: ObjectState | None = None
+        for obj in objs:
+            dest = self._preferred(obj, ref)
+            if dest is None:
+                default = default or self._resolve_one(ref, GRASPABLE + CONTAINERS)
+                dest = default
+            groups.setdefault(dest.name, []).append(obj)
+        for name, group in groups.items():
+            self._move_group(group, self.virtual[name], target, tower)
+
+    def _preferred(self, obj: ObjectState, ref: NounPhrase | None) -> ObjectState | None:
+        """Where a placement rule sends `obj`: a rule from this task's corrections always
+        applies; retrieved knowledge only where the instruction leaves the choice open."""
+        open_choice = ref is None or ref.any_one or self._ambiguous(ref)
+        for rule in self.rules:
+            if not (rule.override or open_choice) or not rule.applies(obj):
+                continue
+            dest = rule.destination(self.scene)
+            if dest is None or dest.name == obj.name:
+                continue
+            if (
+                rule.override
+                or ref is None
+                or dest.name
+                in {o.name for o in self.grounder.candidates(ref, GRASPABLE + CONTAINERS)}
+            ):
+                return self.virtual[dest.name]
+        return None
+
+    def _ambiguous(self, ref: NounPhrase) -> bool:
+        """Whether the phrase fits several objects and nothing says which."""
+        probe = Grounder(self.scene, list(self.grounder.mentioned))
+        try:
+            probe.resolve(
+                replace(ref, plural=False, every=False, count=None), GRASPABLE + CONTAINERS
+            )
+        except Ambiguous:
+            return True
+        except GroundingError:
+            return False
+        return False
+
+    def _move_group(
+        self, objs: list[ObjectState], dest: ObjectState, target: Target, tower: bool
+    ) -> None:
         objs = [o for o in objs if o.name != dest.name]
         self.grounder.remember(objs)  # "..., then put the green block on it": what moved
         if not objs:
@@ -613,6 +671,22 @@ class Compiler:
         ref = self._resolve_one(target.ref, GRASPABLE + CONTAINERS)
         for obj in self._resolve(objects):
             self._beside(obj, ref, None, target.distance)
+
+    def _compile_clear(self, frame: Frame) -> None:
+        """Everything in (or on) a container to the freest spots of the table."""
+        container = self._resolve_one(frame.objects, CONTAINERS)
+        inside = [
+            o
+            for o in self.virtual.values()
+            if o.category in GRASPABLE
+            and geometry.is_in(o, container)
+            and (frame.only is None or o.name in frame.only)
+        ]
+        for obj in inside:
+            spot = self._freest_spot()
+            if spot is None:
+                raise Impossible(f"there is no free spot on the table for the {obj.name}.")
+            self._put(obj, spot, f"out of the {container.name}")
 
     def _compile_stack(self, frame: Frame) -> None:
         if frame.target is not None and frame.target.ref is not None:

@@ -40,7 +40,7 @@ class Target:
 class Frame:
     """One thing to do, with its slots."""
 
-    intent: str  # move | stack | push | line | triangle | match | spread | exclude | unknown
+    intent: str  # move|stack|push|line|triangle|match|spread|clear|exclude|unknown
     objects: NounPhrase | None = None
     target: Target | None = None
     order: tuple[NounPhrase, ...] = ()  # stack: the middle of the tower, bottom to top
@@ -48,6 +48,7 @@ class Frame:
     text: str = ""
     base: NounPhrase | None = None  # stack: what goes at the bottom
     top: NounPhrase | None = None  # stack: what goes on top
+    only: tuple[str, ...] | None = None  # clear: just these objects (those in it when asked)
 
 
 MOVE_VERBS = (
@@ -585,8 +586,22 @@ def _frame_move(clause: str, rest: str) -> Frame:
     return Frame("move", objects=parse_np(head), target=target, text=clause)
 
 
+_CLEAR_RE = re.compile(
+    r"^(?:clear|empty)(?: out)? (?P<c>.+)$|^(?:take|get|remove|move) (?:everything|all|"
+    r"all the (?:things|objects|stuff)) (?:out of|from) (?P<from>.+)$"
+)
+
+
+def _frame_clear(clause: str, rest: str) -> Frame:
+    """Take everything out of a container ("clear the bowl", "empty the blue bowl")."""
+    m = _CLEAR_RE.match(clause)
+    assert m is not None
+    return Frame("clear", objects=parse_np(m.group("c") or m.group("from")), text=clause)
+
+
 FrameBuilder = Callable[[str, str], Frame]
 SHAPE_RULES: tuple[tuple[re.Pattern[str], FrameBuilder], ...] = (
+    (_CLEAR_RE, _frame_clear),
     (re.compile(r"\b(?:triangle|triangular)\b"), _frame_shape),
     (
         re.compile(

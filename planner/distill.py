@@ -1,0 +1,202 @@
+"""Distillation: what a corrected task teaches, as knowledge records for later tasks.
+
+At the end of a task the corrections it took are turned into general statements (after
+DROC): a preference or a resolved retarget becomes task knowledge ("red objects go in the
+green bowl"), and the skill parameters that corrections left in force become skill
+knowledge for that kind of object ("when picking cylinders, grip with 60 N"). The
+embedded planner distills from the structured interpretation here; LLM backends ask
+their model (`planner.chat`) and fall back on this when its answer is unusable.
+Undo and unclear corrections teach nothing general; plan fixes are kept as said.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from memory.records import (
+    SKILL,
+    TASK,
+    Context,
+    KnowledgeRecord,
+    ObjectContext,
+    Provenance,
+    utc_now,
+)
+from planner.backend import TaskCorrection
+from planner.embedded.grounding import NounPhrase
+from planner.embedded.lexicon import plural
+from planner.embedded.rules import (
+    PlacementRule,
+    general_objects,
+    parse_rule,
+    resolve_retarget,
+    strip_replan_lead,
+)
+from planner.loop import TaskOutcome
+from skills.objects import ObjectState
+
+SCENE_SPECIFIC = ("offset",)  # where on a target, not how to handle a kind of object
+_GERUND = {"pick": "picking", "place": "placing", "push": "pushing"}
+_PHRASES = {
+    "force": lambda v: f"grip with {v:g} N",
+    "grasp_height": lambda v: f"grasp {100 * v:.1f} cm above the table",
+    "approach_height": lambda v: f"approach from {100 * v:.1f} cm above",
+    "yaw": lambda v: f"turn the gripper {math.degrees(v):.0f} degrees",
+    "speed": lambda v: f"move at {v:.2f} m/s",
+    "release_height": lambda v: f"let go {100 * v:.1f} cm above the target",
+}
+
+
+@dataclass(frozen=True)
+class SkillLesson:
+    """Parameters that corrections set for one skill on one object, and what was said."""
+
+    skill: str
+    obj: ObjectState
+    params: dict[str, Any]
+    said: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CorrectedTask:
+    """A finished task and the corrections it took: what distillation reads.
+
+    Attributes:
+        episode: id of the episode or run folder.
+        instruction: what the robot was asked.
+        status: how the task ended (only ``done`` tasks teach anything).
+        corrections: the task-level corrections, oldest first.
+        skills: parameters skill-level corrections left in force.
+        scene: the objects at the end of the task.
+    """
+
+    episode: str
+    instruction: str
+    status: str
+    corrections: tuple[TaskCorrection, ...] = ()
+    skills: tuple[SkillLesson, ...] = ()
+    scene: tuple[ObjectState, ...] = ()
+    time: str = field(default_factory=utc_now)
+
+    def context(self, objects: Sequence[ObjectState]) -> Context:
+        return Context(self.instruction, tuple(ObjectContext.from_state(o) for o in objects))
+
+    def provenance(self, said: str) -> Provenance:
+        return Provenance(self.episode, said, self.time)
+
+
+def corrected_task(
+    episode: str, instruction: str, outcome: TaskOutcome, scene: Sequence[ObjectState]
+) -> CorrectedTask:
+    """What a finished task's outcome says about its corrections, for `distill`."""
+    by_name = {o.name: o for o in scene}
+    lessons = []
+    for (skill, name), params in outcome.adjustments.items():
+        if name not in by_name:
+            continue
+        said = tuple(
+            c["text"]
+            for c in outcome.corrections
+            if any(a.startswith(f"{skill} on {name}:") for a in c.get("applied", ()))
+        )
+        lessons.append(SkillLesson(skill, by_name[name], dict(params), said))
+    return CorrectedTask(
+        episode,
+        instruction,
+        outcome.status,
+        tuple(outcome.task_corrections),
+        tuple(lessons),
+        tuple(scene),
+    )
+
+
+def distill(task: CorrectedTask) -> list[KnowledgeRecord]:
+    """Knowledge records from a task's corrections (none unless the task ended done)."""
+    if task.status != "done":
+        return []
+    records = [r for c in task.corrections if (r := _task_record(task, c)) is not None]
+    records += [r for lesson in task.skills if (r := _skill_record(task, lesson)) is not None]
+    return records
+
+
+def _task_record(task: CorrectedTask, correction: TaskCorrection) -> KnowledgeRecord | None:
+    if correction.intent == "preference":
+        rule = parse_rule(correction.text)
+    elif correction.intent == "retarget":
+        rule = resolve_retarget(correction)
+        if rule is not None:  # "the other bowl" for this red block: red blocks go there
+            subject = next(o for o in correction.scene if rule.applies(o))
+            rule = PlacementRule(general_objects(subject), rule.target, rule.relation)
+    elif correction.intent == "replan":
+        return KnowledgeRecord(
+            TASK,
+            f"when asked to {task.instruction}, first {strip_replan_lead(correction.text)}",
+            {"rule": "plan", "when": task.instruction, "first": strip_replan_lead(correction.text)},
+            task.context(correction.scene),
+            task.provenance(correction.text),
+        )
+    else:
+        return None
+    if rule is None:
+        return None
+    dest = rule.destination(task.scene)
+    concerned = [o for o in task.scene if rule.applies(o) or (dest and o.name == dest.name)]
+    return KnowledgeRecord(
+        TASK,
+        rule_statement(rule),
+        {
+            "rule": "destination",
+            "object": _attributes(rule.objects),
+            "target": _attributes(rule.target),
+            "relation": rule.relation,
+        },
+        task.context(concerned),
+        task.provenance(correction.text),
+    )
+
+
+def _skill_record(task: CorrectedTask, lesson: SkillLesson) -> KnowledgeRecord | None:
+    params = {
+        k: (round(v, 4) if isinstance(v, float) else v)
+        for k, v in lesson.params.items()
+        if k not in SCENE_SPECIFIC and k in _PHRASES and v is not None
+    }
+    if not params:
+        return None
+    category = lesson.obj.category
+    doing = _GERUND.get(lesson.skill, f"using {lesson.skill} on")
+    phrases = ", ".join(_PHRASES[k](v) for k, v in sorted(params.items()))
+    return KnowledgeRecord(
+        SKILL,
+        f"when {doing} {plural(category)}, {phrases}",
+        {"skill": lesson.skill, "params": params, "applies_to": {"category": category}},
+        task.context([lesson.obj]),
+        task.provenance("; ".join(lesson.said)),
+    )
+
+
+def rule_statement(rule: PlacementRule) -> str:
+    """A rule in plain words, in the form `parse_rule` reads back: "red objects go in the
+    green bowl"."""
+    return f"{_plural_phrase(rule.objects)} go {rule.relation} {_the(rule.target)}"
+
+
+def _plural_phrase(np_: NounPhrase) -> str:
+    noun = plural(np_.category) if np_.category else "objects"
+    return " ".join([*np_.colors, noun])
+
+
+def _the(np_: NounPhrase) -> str:
+    return " ".join(["the", *np_.colors, np_.category or "object"])
+
+
+def _attributes(np_: NounPhrase) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if np_.category:
+        out["category"] = np_.category
+    if np_.colors:
+        out["color"] = np_.colors[0] if len(np_.colors) == 1 else list(np_.colors)
+    return out

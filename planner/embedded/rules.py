@@ -1,0 +1,198 @@
+"""Placement rules: where kinds of objects go, read from words the planner was given.
+
+A preference ("red things always go in the green bowl"), a retarget ("no, the other
+bowl", resolved against what the last program moved) and a retrieved statement ("red
+objects go in the green bowl") all become a `PlacementRule`: which objects go where.
+The compiler uses a rule when the instruction leaves the destination open ("in a bowl",
+"in the bowl" with two bowls); a rule the user gave during this task (`override`) wins
+even over the destination the instruction named. Undo corrections become put-backs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from perception import geometry
+from planner.backend import TaskCorrection
+from planner.embedded.grounding import Grounder, GroundingError, NounPhrase, parse_np
+from planner.embedded.lexicon import CONTAINERS, GRASPABLE, normalize, plural
+from skills.objects import ObjectState
+
+_LEAD = re.compile(
+    r"^(?:(?:no|nope|wrong|remember|remember that|please|and|also|oh|note|from now on|"
+    r"in (?:the )?future|always|next time)[,;:]?\s+)+"
+)
+_TAIL = re.compile(r"\s*,?\s*(?:from now on|in (?:the )?future|please|always|next time)$")
+_RULE_PATTERNS = (
+    re.compile(
+        r"^(?P<objects>.+?) (?:(?:should|must|always|all|will|do|does|need to|needs to|"
+        r"have to|has to) )*(?:go|goes|belong|belongs|be put|are put|get put|live|lives|"
+        r"be kept|are kept|be placed|are placed|be stored|are stored)(?: always)? "
+        r"(?P<rel>in|into|inside|on|onto|on top of)(?: of)? (?P<target>.+)$"
+    ),
+    re.compile(
+        r"^(?:i (?:prefer|want|like)(?: to (?:have|put|keep|see))?|put|place|keep|store|"
+        r"always put|always place) (?P<objects>.+?) (?P<rel>in|into|inside|on|onto|"
+        r"on top of) (?P<target>.+)$"
+    ),
+)
+_REPLAN_LEAD = re.compile(
+    r"^(?:no,? )?(?:first|before that|you need to first|you need to|you have to first|"
+    r"start by|begin by)(?: of all)?,? "
+)
+_DESTINATION = re.compile(r"\b(?:in|into|inside|on|onto|on top of|to)\s+(?P<np>(?:the|a|an) .+)$")
+_CONTAINER_RELATIONS = {"in": "in", "into": "in", "inside": "in"}
+MOVED_M = 0.01
+
+
+@dataclass(frozen=True)
+class PlacementRule:
+    """Objects fitting `objects` go `relation` ("in" or "on") the one object `target` names.
+
+    Attributes:
+        objects: which objects ("red things", "blocks", "the green bar").
+        target: where they go ("the green bowl").
+        relation: ``in`` or ``on``.
+        override: given by the user in this task: it beats the instruction's destination.
+        source: the words the rule was read from.
+    """
+
+    objects: NounPhrase
+    target: NounPhrase
+    relation: str = "in"
+    override: bool = False
+    source: str = ""
+
+    def applies(self, obj: ObjectState) -> bool:
+        """Whether `obj` is one of the objects the rule is about."""
+        return bool(Grounder([obj]).candidates(self.objects, GRASPABLE))
+
+    def destination(self, scene: Sequence[ObjectState]) -> ObjectState | None:
+        """The one object of `scene` the rule's target names, or None (none or several)."""
+        try:
+            found = Grounder(scene).resolve(self.target, CONTAINERS + GRASPABLE)
+        except GroundingError:
+            return None
+        return found[0] if len(found) == 1 else None
+
+
+def parse_rule(text: str, override: bool = False) -> PlacementRule | None:
+    """The placement rule a preference or a knowledge statement states, if it states one."""
+    t = _TAIL.sub("", _LEAD.sub("", normalize(text)))
+    for pattern in _RULE_PATTERNS:
+        m = pattern.match(t)
+        if m is None:
+            continue
+        objects = parse_np(m.group("objects"))
+        target = parse_np(m.group("target"))
+        if not _grounded(objects) or not _grounded(target) or target.wants_many:
+            return None
+        relation = _CONTAINER_RELATIONS.get(m.group("rel"), "on")
+        return PlacementRule(objects, target, relation, override, text)
+    return None
+
+
+def strip_replan_lead(text: str) -> str:
+    """What a plan fix asks to do: "no, first clear the bowl" -> "clear the bowl"."""
+    return _REPLAN_LEAD.sub("", normalize(text))
+
+
+def _grounded(np_: NounPhrase) -> bool:
+    return np_.names_thing and np_.unknown is None and not np_.pronoun
+
+
+def resolve_retarget(correction: TaskCorrection) -> PlacementRule | None:
+    """What "no, the other bowl" / "it should go in the green bowl" asks for, resolved
+    against the object the last program moved and where it was then; None when the
+    correction does not say which destination, or nothing had moved."""
+    subject = moved_object(correction)
+    if subject is None:
+        return None
+    phrase = _destination_phrase(correction.text)
+    if phrase is None or phrase.category not in CONTAINERS + GRASPABLE:
+        return None
+    current = _support(subject, correction.scene)
+    grounder = Grounder(
+        [o for o in correction.scene if o.name != subject.name],
+        [current.name] if current is not None else [],
+    )
+    try:
+        found = grounder.resolve(replace(phrase, any_one=False), CONTAINERS + GRASPABLE)
+    except GroundingError:
+        return None
+    if len(found) != 1:
+        return None
+    dest = found[0]
+    relation = "in" if dest.category in CONTAINERS else "on"
+    return PlacementRule(
+        parse_np(f"the {subject.name}"),
+        parse_np(f"the {dest.name}"),
+        relation,
+        override=True,
+        source=correction.text,
+    )
+
+
+def _destination_phrase(text: str) -> NounPhrase | None:
+    """The destination a retarget names: "in the green bowl", "the other bowl", or
+    "wrong bowl, the green one" (the noun comes from another part of the sentence)."""
+    t = _LEAD.sub("", normalize(text))
+    m = _DESTINATION.search(t)
+    parts = [m.group("np")] if m else [p.strip() for p in re.split(r"[,;]", t) if p.strip()]
+    phrases = [
+        parse_np(re.sub(r"^(?:not (?:that|this)|wrong|it is|use|try)\s+", "", p)) for p in parts
+    ]
+    named = [p for p in phrases if p.category is not None]
+    best = next((p for p in reversed(phrases) if p.other or p.colors), None) or (
+        named[-1] if named else None
+    )
+    if best is None:
+        return None
+    if best.category is None and named:
+        best = replace(best, category=named[0].category, word=named[0].word)
+    return best
+
+
+def moved_object(correction: TaskCorrection) -> ObjectState | None:
+    """The graspable object the program before the correction moved (the first one)."""
+    by_name = {o.name: o for o in correction.scene}
+    for name, _, _ in correction.moved:
+        obj = by_name.get(name)
+        if obj is not None and obj.category in GRASPABLE:
+            return obj
+    return None
+
+
+def _support(obj: ObjectState, scene: Sequence[ObjectState]) -> ObjectState | None:
+    """The container `obj` is in, or the object it stands on, if any."""
+    for other in scene:
+        if other.name == obj.name:
+            continue
+        if other.category in CONTAINERS and geometry.is_in(obj, other):
+            return other
+        if geometry.is_on(obj, other):
+            return other
+    return None
+
+
+def put_backs(
+    correction: TaskCorrection, scene: Sequence[ObjectState]
+) -> list[tuple[ObjectState, tuple[float, float]]]:
+    """For "put it back": each object the program before the correction moved that is not
+    back yet, with the (x, y) it came from."""
+    now = {o.name: o for o in scene}
+    out = []
+    for name, x, y in correction.moved:
+        obj = now.get(name)
+        moved = obj is not None and math.dist(obj.position[:2], (x, y)) > MOVED_M
+        if moved and obj.category in GRASPABLE:
+            out.append((obj, (x, y)))
+    return out
+
+
+def general_objects(obj: ObjectState) -> NounPhrase:
+    """The kind of object a retarget was about, as a phrase: "green bars"."""
+    return parse_np(f"{obj.color} {plural(obj.category)}".strip())
