@@ -6,6 +6,7 @@ one-line message and exit code 2, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -18,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from heed.bridge_cmd import bridge_app
-from heed.memory_cmd import memory_app
+from heed.memory_cmd import DEFAULT_MEMORY, memory_app
 from heed.perceive import register as register_perceive
 from skills.errors import HeedError
 
@@ -145,6 +146,76 @@ def _episode_for(instruction: str, scene: str | None, seed: int | None):
     return replace(episode, seed=seed) if seed is not None else episode
 
 
+@app.command("demo")
+def demo(
+    llm: LlmOption = "embedded",
+    objects: ObjectsOption = "segmentation",
+    video: Annotated[
+        bool, typer.Option(help="Record each task's episode.mp4 into its run folder.")
+    ] = True,
+    runs_dir: RunsDirOption = Path("runs"),
+    as_json: JsonFlag = False,
+) -> None:
+    """The whole loop offline, step by step: the robot gets a task wrong for lack of a
+    preference and a heavy can slips from its grip; the simulated teleoperator corrects
+    it; the plan changes; what the corrections teach is stored in a fresh knowledge base;
+    then new objects needing the same knowledge succeed with no correction. Everything
+    lands in runs/demo-<time>/: one run folder per task (trace, scene graphs, video) and
+    the knowledge base (`heed memory list --memory runs/demo-<time>/memory`)."""
+    from heed.console import ConsolePrinter
+    from heed.episode import RunOptions
+    from heed.walkthrough import run_walkthrough
+    from planner.chat import make_backend
+
+    def announce(number: int, total: int, instruction: str, story: str) -> None:
+        console.rule(f"[bold]Task {number} of {total}[/]")
+        console.print(f"[dim]{escape(story)}[/]")
+
+    try:
+        options = RunOptions(objects=objects, video=video, runs_dir=runs_dir)
+        walk = run_walkthrough(
+            make_backend(llm),
+            options,
+            [] if as_json else [ConsolePrinter(console)],
+            None if as_json else announce,
+        )
+    except (HeedError, ValueError, KeyError) as error:
+        raise fail(str(error).strip("'\"")) from None
+    ok = all(r.success for r in walk.results)
+    if as_json:
+        data = {
+            "folder": str(walk.folder),
+            "episodes": [r.to_dict() for r in walk.results],
+            "knowledge": [k.to_dict() for k in walk.knowledge],
+        }
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        raise typer.Exit(0 if ok else 1)
+    table = Table("task", "instruction", "corrections", "knowledge retrieved", "learned", "result")
+    for number, r in enumerate(walk.results, 1):
+        episode = json.loads((Path(r.run_dir) / "config.json").read_text())["episode"]
+        used = r.retrieved + _skill_knowledge_used(Path(r.run_dir))
+        table.add_row(
+            str(number),
+            escape(episode["instruction"]),
+            str(r.corrections),
+            str(used),
+            str(r.learned),
+            "[green]success[/]" if r.success else "[red]failure[/]",
+        )
+    console.print(table)
+    console.print("[bold]Knowledge base[/] (what the corrections taught):")
+    for record in walk.knowledge:
+        console.print(f"  #{record.id} [{record.kind}] {escape(record.statement)}")
+    console.print(f"Run folders, videos and the knowledge base: {walk.folder}")
+    raise typer.Exit(0 if ok else 1)
+
+
+def _skill_knowledge_used(run_dir: Path) -> int:
+    """How many skill calls of a run took their parameters from stored knowledge."""
+    lines = (run_dir / "trace.jsonl").read_text().splitlines()
+    return sum(json.loads(line).get("event") == "knowledge" for line in lines)
+
+
 @app.command("run")
 def run(
     instruction: Annotated[
@@ -166,14 +237,37 @@ def run(
     keys: KeysOption = None,
     runs_dir: RunsDirOption = Path("runs"),
     as_json: JsonFlag = False,
+    memory: Annotated[
+        Path,
+        typer.Option(
+            envvar="HEEDBOT_MEMORY",
+            help="Knowledge base read before planning and filled from your corrections "
+            "(default: $HEEDBOT_MEMORY, else ~/.heedbot/memory).",
+        ),
+    ] = DEFAULT_MEMORY,
+    no_memory: Annotated[
+        bool, typer.Option("--no-memory", help="Neither use nor add to any knowledge base.")
+    ] = False,
+    interactive: Annotated[
+        bool,
+        typer.Option(
+            help="After each Observation, and when the planner says it is done, ask on the "
+            "terminal for a correction (Enter: none), e.g. 'no, the other bowl', 'squeeze "
+            "harder', 'red things always go in the green bowl'."
+        ),
+    ] = False,
 ) -> None:
     """Carry out an instruction in the simulator: the planner thinks, writes code-as-policy,
     the code runs in the sandbox, and every Thought, program and Observation is streamed
-    here and written to the run folder. Exits 0 when the task ends as it should."""
+    here and written to the run folder. What corrections teach is kept in the knowledge
+    base for later runs. Exits 0 when the task ends as it should."""
     from heed.console import ConsolePrinter
     from heed.episode import RunOptions, run_episode
+    from memory.store import KnowledgeBase
     from planner.chat import make_backend
 
+    if interactive and as_json:
+        raise fail("--interactive reads corrections from the terminal; drop --json")
     try:
         episode = _episode_for(instruction, scene, seed)
         if not episode.instruction:
@@ -183,7 +277,10 @@ def run(
             objects=objects, video=video, gui=gui, runs_dir=runs_dir, robot=robot, keys=keys
         )
         subscribers = [] if as_json else [ConsolePrinter(console)]
-        result = run_episode(episode, backend, options, subscribers)
+        corrector = _ask_for_correction if interactive else None
+        with contextlib.ExitStack() as stack:
+            kb = None if no_memory else stack.enter_context(KnowledgeBase.open(memory))
+            result = run_episode(episode, backend, options, subscribers, kb, corrector)
     except (HeedError, ValueError, KeyError) as error:
         raise fail(str(error).strip("'\"")) from None
     if as_json:
@@ -197,6 +294,12 @@ def run(
             f"run folder: {result.run_dir}"
         )
     raise typer.Exit(0 if result.success else 1)
+
+
+def _ask_for_correction(acted: bool) -> str | None:
+    """A correction typed by the person at the terminal, or None for no correction."""
+    text = console.input("[bold magenta]correction[/] (Enter for none): ").strip()
+    return text or None
 
 
 @app.command("eval")

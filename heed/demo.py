@@ -11,7 +11,7 @@ from typing import Any
 from heed.runs import RunFolder
 from sim.env import TabletopEnv
 from sim.recorder import VideoRecorder
-from sim.suite import Episode, load_suite
+from sim.suite import Episode, Suite, load_suite
 from sim.world import WorldConfig
 from skills.primitives import SkillResult, Skills
 
@@ -58,12 +58,16 @@ class DemoReport:
         return dict(self.__dict__)
 
 
+def packaged_suite(filename: str) -> Suite:
+    """A suite shipped in the package's data folder."""
+    path = resources.files("heed") / "data" / filename
+    with resources.as_file(path) as file:
+        return load_suite(file)
+
+
 def demo_episode(seed: int) -> Episode:
     """The packaged demo episode, re-seeded."""
-    path = resources.files("heed") / "data" / DEMO_SUITE
-    with resources.as_file(path) as file:
-        episode = load_suite(file).episode(DEMO_EPISODE)
-    return replace(episode, seed=seed)
+    return replace(packaged_suite(DEMO_SUITE).episode(DEMO_EPISODE), seed=seed)
 
 
 def run_demo(options: DemoOptions, on_step: Any = None) -> DemoReport:

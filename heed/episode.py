@@ -25,7 +25,7 @@ from planner.api import ParamDefaults, SkillApi, function_specs
 from planner.backend import PlannerBackend
 from planner.distill import corrected_task
 from planner.events import Event, EventBus
-from planner.loop import LoopConfig, ReActLoop
+from planner.loop import Corrector, LoopConfig, ReActLoop
 from planner.sandbox.executor import SandboxExecutor
 from sim.env import TabletopEnv
 from sim.recorder import VideoRecorder
@@ -127,12 +127,14 @@ def run_episode(
     options: RunOptions,
     subscribers: Iterable[Callable[[Event], None]] = (),
     kb: KnowledgeBase | None = None,
+    corrector: Corrector | None = None,
 ) -> EpisodeResult:
     """Set up the episode's scene, let the planner work, check success, write the run folder.
 
     With a knowledge base, task knowledge retrieved for the instruction goes into the
     planner's context, skill knowledge sets parameter defaults of each skill call, and
-    what the episode's corrections teach is distilled and stored at the end.
+    what the episode's corrections teach is distilled and stored at the end. Corrections
+    come from `corrector` (a person) or else from the episode's simulated teleoperator.
     """
     t0 = time.perf_counter()
     run = RunFolder.create(episode.id, options.runs_dir)
@@ -182,7 +184,7 @@ def run_episode(
                 scene_text,
                 scene_changes,
                 LoopConfig(max_steps=episode.max_steps),
-                corrector=teleop.correct if episode.user else None,
+                corrector=corrector or (teleop.correct if episode.user else None),
             )
             outcome = loop.run(episode.instruction, knowledge)
         finally:

@@ -82,6 +82,17 @@ AskHandler = Callable[[str], str]
 ParamDefaults = Callable[[str, ObjectState | None], dict[str, Any]]
 
 
+def _within_range(skill: str, param: str, value: Any) -> tuple[Any, str]:
+    """A corrected value the skill accepts: "harder" past the force limit means the limit;
+    angles wrap. Returns the value and a note when it was changed."""
+    if param == "yaw" and isinstance(value, float):
+        return math.remainder(value, 2 * math.pi), ""
+    lo, hi = PARAM_DEFAULTS[skill]._ranges.get(param, (None, None))
+    if lo is None or not isinstance(value, int | float) or lo <= value <= hi:
+        return value, ""
+    return min(max(float(value), lo), hi), f" (its limit; {value:g} was asked for)"
+
+
 class SkillApi:
     """Implements the API functions on skills, an object source and the event bus.
 
@@ -124,8 +135,8 @@ class SkillApi:
             return method(**args)
         except ApiError:
             raise
-        except HeedError as error:  # safety refusals, unknown objects: the model must see them
-            raise ApiError(f"{name}(): {error}") from error
+        except (HeedError, ValueError) as error:  # safety refusals, unknown objects, bad
+            raise ApiError(f"{name}(): {error}") from error  # parameters: the model must see
 
     # --- helpers -----------------------------------------------------------------------------
     def _object(self, name: str) -> ObjectState:
@@ -164,9 +175,11 @@ class SkillApi:
             }
             if current.get(change.param) is None and change.param == "grasp_height":
                 current["grasp_height"] = self.skills.default_grasp_height(self._object(obj))
-            value = change.apply(current.get(change.param))
+            value, note = _within_range(
+                change.skill, change.param, change.apply(current.get(change.param))
+            )
             self.adjustments.setdefault((change.skill, obj), {})[change.param] = value
-            applied.append(f"{change.skill} on {obj}: {change.param} = {value}")
+            applied.append(f"{change.skill} on {obj}: {change.param} = {value}{note}")
         return applied
 
     # --- skills ------------------------------------------------------------------------------

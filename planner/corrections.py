@@ -21,6 +21,7 @@ import numpy as np
 
 from memory.embedder import EmbedderUnavailable, MiniLMEmbedder, default_embedder
 from planner.embedded.lexicon import normalize
+from planner.embedded.rules import is_general, parse_rule
 
 SMALL, LARGE = 0.01, 0.03  # metres for "a bit" / "a lot" when no number is given
 FORCE_FACTOR, SPEED_FACTOR = 3.0, 0.5
@@ -111,8 +112,8 @@ def _skill_changes(t: str) -> tuple[ParamChange, ...]:
         changes.append(ParamChange("pick", "grasp_height", "add", _amount(t, SMALL)))
     newtons = _explicit(t, "n")
     if newtons or re.search(
-        r"\b(harder|tighter|firmer|firmly|more force|stronger|more tightly|"
-        r"squeeze)\b",
+        r"\b(harder|tighter|tighten|firmer|firmly|more force|stronger|more tightly|squeeze|"
+        r"clamp|too loose|more grip|slipping|slips|sliding out|slides out|keeps sliding)\b",
         t,
     ):
         changes.append(
@@ -209,6 +210,9 @@ class CorrectionInterpreter:
             r"should always|belong)\b",
             t,
         ):
+            return Correction(text, "task", "preference", rest=t)
+        rule = parse_rule(text)
+        if rule is not None and is_general(rule):  # "anything blue ends up in the yellow bowl"
             return Correction(text, "task", "preference", rest=t)
         if re.search(r"^(?:no,? )?(?:first|before that|you need to first|start by)\b", t):
             return Correction(text, "task", "replan", rest=re.sub(r"^(?:no,? )?", "", t))

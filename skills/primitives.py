@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from skills.errors import SafetyError
 from skills.objects import ObjectSource, ObjectState, find_object
 from skills.params import MoveParams, PickParams, PlaceParams, PushParams
 from skills.robot import MotionResult, Pose, Robot
@@ -241,12 +242,12 @@ class Skills:
                 )
             if self.held() is not None:
                 raise _Failure(f"already holding {self.held()}; place it first")
-            yaw = math.remainder(_grasp_yaw(target) + p.yaw, 2 * math.pi)
             grasp_h = (
                 p.grasp_height if p.grasp_height is not None else self.default_grasp_height(target)
             )
             x, y, _ = target.position
             grasp_z = target.bottom_z + grasp_h
+            yaw = self._reachable_yaw(x, y, grasp_z, _grasp_yaw(target) + p.yaw)
             above_z = max(target.top_z + p.approach_height, grasp_z + 0.02)
             across = 2 * target.half_extent(-math.sin(yaw), math.cos(yaw))
             self.robot.open_gripper(self._opening(across + FINGER_CLEARANCE))
@@ -291,6 +292,20 @@ class Skills:
 
         return self._run("pick", {"obj": obj, **p.to_dict()}, body)
 
+    def _reachable_yaw(self, x: float, y: float, z: float, yaw: float) -> float:
+        """`yaw`, or the same finger line turned half a turn (the fingers close the same
+        way) when the wrist can not reach `yaw` at (x, y, z) inside its joint limits."""
+        wanted = math.remainder(yaw, 2 * math.pi)
+        for candidate in (wanted, math.remainder(wanted + math.pi, 2 * math.pi)):
+            try:
+                self.robot.envelope.check_joints(
+                    self.robot.inverse_kinematics(Pose.top_down(x, y, z, candidate))
+                )
+            except SafetyError:
+                continue
+            return candidate
+        return wanted  # neither: the move itself reports the limit
+
     def _opening(self, width: float) -> float:
         """Open no wider than needed, so fingers do not brush neighbouring objects."""
         return min(width, self.robot.spec().gripper_max_width)
@@ -319,6 +334,7 @@ class Skills:
             yaw = self.robot.state().ee_pose.yaw
             if p.offset != (0.0, 0.0):  # fingers across the offset, clear of walls/neighbours
                 yaw = _closest_equivalent(math.atan2(p.offset[1], p.offset[0]), yaw, math.pi)
+            yaw = self._reachable_yaw(x, y, release_z, yaw)
             travel = max(self._travel_z(True, exclude=held), release_z)
             ex, ey, ez = self._ee()
             self._move(Pose.top_down(ex, ey, max(ez, travel), yaw), p.speed, "travel height")

@@ -27,6 +27,14 @@ def _item(
     return Placement(spec, pose)
 
 
+@pytest.fixture(autouse=True)
+def private_memory(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`heed` commands under test keep knowledge in a throwaway folder, never the user's."""
+    monkeypatch.setenv("HEEDBOT_MEMORY", str(tmp_path_factory.mktemp("memory")))
+
+
 @pytest.fixture(scope="session")
 def item() -> PlacementFactory:
     """`item(kind, color, pose=None, name=None, size=..., mass=..., friction=...)`."""

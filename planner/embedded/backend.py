@@ -137,7 +137,7 @@ class EmbeddedPlanner:
                 f for c in context.corrections if c.intent == "replan" for f in self._replan(c)
             ] + frames
             plan = compiler.compile(frames)
-        thought = self._thought(frames, plan.question, plan.refusal, context, rules)
+        thought = self._thought(frames, plan.question, plan.refusal, context, compiler.followed)
         return Proposal(thought, plan.code(), meta={"frames": [f.intent for f in frames]})
 
     # --- corrections and knowledge --------------------------------------------------------------
@@ -233,6 +233,5 @@ class EmbeddedPlanner:
             if context.history
             else ""
         )
-        heed = [r.source for r in rules]
-        following = f" Following: {'; '.join(heed)}." if heed else ""
+        following = f" Following: {'; '.join(r.source for r in rules)}." if rules else ""
         return f"Plan: {steps}.{following}{again}"

@@ -168,6 +168,7 @@ class Compiler:
         self.grounder = Grounder(self.scene)
         self.virtual: dict[str, ObjectState] = {o.name: o for o in self.scene}
         self.plan = Plan()
+        self.followed: list[PlacementRule] = []  # the rules that decided a destination
         self.put_down: tuple[float, float] | None = None
         if self.replanning:
             self.put_down = self._set_down_spot()
@@ -490,19 +491,20 @@ class Compiler:
     def _preferred(self, obj: ObjectState, ref: NounPhrase | None) -> ObjectState | None:
         """Where a placement rule sends `obj`: a rule from this task's corrections always
         applies; retrieved knowledge only where the instruction leaves the choice open."""
+        if not self.rules:
+            return None
         open_choice = ref is None or ref.any_one or self._ambiguous(ref)
+        kinds = GRASPABLE + CONTAINERS
+        fits = {o.name for o in self.grounder.candidates(ref, kinds)} if ref is not None else set()
         for rule in self.rules:
             if not (rule.override or open_choice) or not rule.applies(obj):
                 continue
             dest = rule.destination(self.scene)
             if dest is None or dest.name == obj.name:
                 continue
-            if (
-                rule.override
-                or ref is None
-                or dest.name
-                in {o.name for o in self.grounder.candidates(ref, GRASPABLE + CONTAINERS)}
-            ):
+            if rule.override or ref is None or dest.name in fits:
+                if rule not in self.followed:
+                    self.followed.append(rule)
                 return self.virtual[dest.name]
         return None
 

@@ -220,6 +220,8 @@ _NOT_NOUNS = set(COLORS) | {
     "each",
     "both",
     "any",
+    "whichever",
+    "either",
     "other",
     "another",
     "rest",
@@ -494,7 +496,7 @@ def _read_words(text: str, np_: NounPhrase) -> NounPhrase:
         word = None
     count = next((int(w) for w in words if w.isdigit()), None)
     any_one = count == 1 or bool(
-        re.match(r"^(?:a|an|any|some)\s+(?!\d|few\b|lot\b|bit\b)\w", text)
+        re.match(r"^(?:a|an|any|some|whichever|either)\s+(?!\d|few\b|lot\b|bit\b)\w", text)
         and (head_index is None or not words[head_index].endswith("s"))
     )
     if re.search(r"\b(?:one|1|any) of\b", text) or re.match(r"^one\s+\w", text):

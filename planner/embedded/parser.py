@@ -722,8 +722,8 @@ _MODAL_START = re.compile(
     r"|this|that|these|those)\b)"
 )
 _COPULA = re.compile(
-    r"\s+(?:(?:should|must|shall|needs? to|has to|have to|is to|are to|ought to|will|can|could|"
-    r"has got to|is going to|are going to|to)\s+)?"
+    r"\s+(?:(?P<modal>should|must|shall|needs? to|has to|have to|is to|are to|ought to|will|can|"
+    r"could|has got to|is going to|are going to|to)\s+)?"
     r"(?:(?:be|go|goes|get|gets|end up|ends up|belong|belongs|sit|sits|stand|stands|rest|rests|"
     r"stay|stays|live|lives|ended up|is|are|now)\s+)*"
     r"(?P<part>placed|put|moved|set|dropped|positioned|stacked|piled|lined up|arranged|pushed|"
@@ -749,6 +749,26 @@ _GIVE_A_PUSH = re.compile(
 )
 
 
+_RELEASE_TAIL = re.compile(  # "..., and let it go inside": the move already says so
+    r",?\s+(?:and|then)\s+(?:let (?:it|them) go|let go(?: of (?:it|them))?|release (?:it|them)|"
+    r"drop (?:it|them)|set (?:it|them) down|leave (?:it|them))(?:\s+(?:inside|there|in it|"
+    r"in there|on it))?$"
+)
+_CHOICE_TAIL = re.compile(  # "..., any one is fine": the indefinite target already says so
+    r",?\s+(?:(?:any|either|whichever)(?: one)? (?:is|will be|would be) (?:fine|ok|okay)|"
+    r"any (?:one )?will do|(?:it )?does not matter which(?: one)?|i do not mind which(?: one)?)$"
+)
+_FIND_PLACE = re.compile(
+    r"^find (?:a |an |some )?(?:spot |place |room |somewhere |space )?(?:(?P<rel>in|on) )?"
+    r"(?P<container>(?:a|an|some|one of the|the) .+?) (?:for|to hold|to take) (?P<things>.+)$"
+)
+_AWAY_INTO = re.compile(r"^(put|tuck|store|stow|place) away (?=.+ (?:in|into|on|onto) )")
+_TOPIC = re.compile(
+    r"^(?P<np>(?:the|this|that) .+?),? (?P<verb>put|place|move|drop|set|stick|pop) "
+    r"(?:it|them) (?P<rest>.+)$"
+)
+
+
 def _restate(clause: str) -> str:
     """Put the verb first: "the red cube should go in the dish" -> "put the red cube in the
     dish"; "i want the yellow cube stacked on the green one" -> "stack the yellow ...";
@@ -757,6 +777,14 @@ def _restate(clause: str) -> str:
     m = _GIVE_A_PUSH.match(clause)
     if m:
         return f"{m.group('verb')} {m.group('np')}{clause[m.end() :]}"
+    clause = _RELEASE_TAIL.sub("", _CHOICE_TAIL.sub("", clause))
+    m = _FIND_PLACE.match(clause)
+    if m:  # "find a bowl for the blue bar"
+        return f"put {m.group('things')} {m.group('rel') or 'in'} {m.group('container')}"
+    m = _TOPIC.match(clause)
+    if m:  # "the black can, put it in a bowl"
+        return f"{m.group('verb')} {m.group('np')} {m.group('rest')}"
+    clause = _AWAY_INTO.sub(r"\1 ", clause)  # "put away the block in the bowl"
     m = re.match(r"^fill (?:up )?(?P<container>.+?) (?:up )?with (?P<things>.+)$", clause)
     if m:  # "fill the bowl with the blocks"
         return f"put {m.group('things')} in {m.group('container')}"
@@ -767,9 +795,12 @@ def _restate(clause: str) -> str:
     if _strip_verb(body)[0]:
         return body
     for m in _COPULA.finditer(body):
-        if m.group(0).strip() and m.start() > 0 and parse_np(body[: m.start()]).names_thing:
+        head = body[: m.start()]
+        if m.group("modal") == "can" and parse_np(f"{head} can").category == "cylinder":
+            head += " can"  # "the white can goes in the bowl": the can is the thing
+        if m.group(0).strip() and m.start() > 0 and parse_np(head).names_thing:
             verb = _PARTICIPLE_VERBS.get(m.group("part") or "", "put")
-            return f"{verb} {body[: m.start()]} {body[m.end() :]}".strip()
+            return f"{verb} {head} {body[m.end() :]}".strip()
     head, target = parse_target(body)
     if target is not None and parse_np(head).names_thing:
         return f"put {body}"

@@ -18,25 +18,47 @@ from dataclasses import dataclass, replace
 from perception import geometry
 from planner.backend import TaskCorrection
 from planner.embedded.grounding import Grounder, GroundingError, NounPhrase, parse_np
-from planner.embedded.lexicon import CONTAINERS, GRASPABLE, normalize, plural
+from planner.embedded.lexicon import COLORS, CONTAINERS, GRASPABLE, normalize, plural
 from skills.objects import ObjectState
 
+# `normalize` drops "now" and "please", so "from now on" arrives as "from on"
 _LEAD = re.compile(
-    r"^(?:(?:no|nope|wrong|remember|remember that|please|and|also|oh|note|from now on|"
-    r"in (?:the )?future|always|next time)[,;:]?\s+)+"
+    r"^(?:(?:no|nope|wrong|remember|remember that|keep in mind(?: that)?|note that|please|and|"
+    r"also|oh|hmm|note|from (?:now )?on|in (?:the )?future|always|next time|as a rule|by the way|"
+    r"for future reference|just so you know)[,;:]?\s+)+"
 )
-_TAIL = re.compile(r"\s*,?\s*(?:from now on|in (?:the )?future|please|always|next time)$")
+_TAIL = re.compile(
+    r"\s*,?\s*(?:from (?:now )?on|in (?:the )?future|please|always|next time|as a rule)$"
+)
+_STAY = (
+    r"(?:go|goes|belong|belongs|be put|are put|get put|live|lives|be kept|are kept|"
+    r"be placed|are placed|be stored|are stored|end up|ends up|sit|sits|stay|stays)"
+)
+_REL = r"(?P<rel>in|into|inside|on|onto|on top of)"
 _RULE_PATTERNS = (
-    re.compile(
-        r"^(?P<objects>.+?) (?:(?:should|must|always|all|will|do|does|need to|needs to|"
-        r"have to|has to) )*(?:go|goes|belong|belongs|be put|are put|get put|live|lives|"
-        r"be kept|are kept|be placed|are placed|be stored|are stored)(?: always)? "
-        r"(?P<rel>in|into|inside|on|onto|on top of)(?: of)? (?P<target>.+)$"
+    re.compile(  # "i prefer blocks in the blue bowl", "i keep all my cans in the cyan bowl"
+        rf"^(?:i (?:always )?(?:prefer|want|like|keep|put|store)(?: to (?:have|put|keep|see))?|"
+        rf"put|place|keep|store|always put|always place) (?:all )?(?:my )?(?P<objects>.+?)"
+        rf"(?: to {_STAY})? {_REL} (?P<target>.+)$"
     ),
-    re.compile(
-        r"^(?:i (?:prefer|want|like)(?: to (?:have|put|keep|see))?|put|place|keep|store|"
-        r"always put|always place) (?P<objects>.+?) (?P<rel>in|into|inside|on|onto|"
-        r"on top of) (?P<target>.+)$"
+    re.compile(  # "red things (should) always go in the green bowl"
+        rf"^(?P<objects>.+?) (?:(?:should|must|always|all|will|do|does|need to|needs to|"
+        rf"have to|has to) )*{_STAY}(?: always)? {_REL}(?: of)? (?P<target>.+)$"
+    ),
+    re.compile(  # "the blue ones always get the yellow bowl"
+        r"^(?P<objects>.+?) (?:should |always |all )*(?:get|gets|use|uses|take|takes|"
+        r"belong to|belongs to) (?P<target>(?:the|their|its) .+)$"
+    ),
+    re.compile(  # "the cyan bowl is where every can goes"
+        rf"^(?P<target>the .+?) is (?:where|for) (?P<objects>.+?)(?: {_STAY})?$"
+    ),
+    re.compile(  # "always use the cyan bowl for cans"
+        r"^(?:always )?use (?P<target>the .+?) for (?P<objects>.+)$"
+    ),
+    re.compile(  # "whenever something is blue, the yellow bowl is its home"
+        rf"^(?:whenever|when|if) (?:something|anything|an object|a thing|it) is "
+        rf"(?P<objects>[a-z]+),? (?:(?:it {_STAY}|put it) {_REL} |use )?"
+        rf"(?P<target>the .+?)(?: is (?:its|their) (?:home|place|spot|bowl))?$"
     ),
 )
 _REPLAN_LEAD = re.compile(
@@ -80,19 +102,44 @@ class PlacementRule:
 
 
 def parse_rule(text: str, override: bool = False) -> PlacementRule | None:
-    """The placement rule a preference or a knowledge statement states, if it states one."""
-    t = _TAIL.sub("", _LEAD.sub("", normalize(text)))
+    """The placement rule a preference or a knowledge statement states, if it states one
+    (in the whole text, or in one of its parts: "as a rule, cans go in the cyan bowl")."""
+    t = normalize(text)
+    parts = [*(p for p in re.split(r"\s*[,;:]\s*|\s+-\s+", t) if p != t), t]
+    for part in parts:
+        rule = _rule_in(_TAIL.sub("", _LEAD.sub("", part.strip())), text, override)
+        if rule is not None:
+            return rule
+    return None
+
+
+def _rule_in(t: str, text: str, override: bool) -> PlacementRule | None:
     for pattern in _RULE_PATTERNS:
         m = pattern.match(t)
         if m is None:
             continue
-        objects = parse_np(m.group("objects"))
+        said = m.group("objects")
+        if said in COLORS:
+            said = f"{said} things"  # "whenever something is blue": blue things
+        objects = parse_np(said)
         target = parse_np(m.group("target"))
         if not _grounded(objects) or not _grounded(target) or target.wants_many:
-            return None
-        relation = _CONTAINER_RELATIONS.get(m.group("rel"), "on")
+            continue
+        if target.category is None:
+            continue
+        rel = m.groupdict().get("rel")
+        relation = "in" if target.category in CONTAINERS and rel != "on" else "on"
+        if rel in _CONTAINER_RELATIONS:
+            relation = "in"
         return PlacementRule(objects, target, relation, override, text)
     return None
+
+
+def is_general(rule: PlacementRule) -> bool:
+    """Whether a rule is about a kind of object ("cans", "anything blue", "the blue ones")
+    rather than one object ("the red block")."""
+    np_ = rule.objects
+    return np_.plural or np_.every or not re.match(r"^(?:the|this|that) ", np_.text)
 
 
 def strip_replan_lead(text: str) -> str:

@@ -1,0 +1,54 @@
+"""Constructed tabletop scenes and readers of generated code, for planner tests."""
+
+from __future__ import annotations
+
+import re
+
+from skills.objects import ObjectState
+
+SIZES = {
+    "block": (0.04, 0.04, 0.04),
+    "bar": (0.12, 0.03, 0.03),
+    "cylinder": (0.055, 0.055, 0.09),
+    "bowl": (0.17, 0.17, 0.05),
+    "zone": (0.12, 0.12, 0.002),
+}
+KINDS = {"block": "block", "bar": "bar", "can": "cylinder", "bowl": "bowl", "zone": "zone"}
+
+Move = tuple[str, str | tuple[float, float]]
+
+
+def obj(name: str, x: float, y: float, yaw: float = 0.0) -> ObjectState:
+    """An object named "<colour> <kind>" standing on the table at (x, y)."""
+    color, kind = name.split()
+    category = KINDS[kind]
+    size = SIZES[category]
+    return ObjectState(name, category, color, (x, y, size[2] / 2), size, yaw)
+
+
+def scene(*items: tuple) -> tuple[ObjectState, ...]:
+    return tuple(obj(*item) for item in items)
+
+
+def moves(code: str) -> list[Move]:
+    """(object, target) of each pick-and-place: a target is a name or an (x, y) position."""
+    found: list[Move] = []
+    picked = None
+    for line in code.splitlines():
+        line = line.strip()
+        if m := re.match(r'put_first_on_second\("([^"]+)", (.+)\)', line):
+            found.append((m.group(1), _target(m.group(2))))
+        elif m := re.match(r'pick\("([^"]+)"', line):
+            picked = m.group(1)
+        elif (m := re.match(r"place\((\"[^\"]+\"|\[[^\]]+\])", line)) and picked:
+            found.append((picked, _target(m.group(1))))
+            picked = None
+    return found
+
+
+def _target(text: str) -> str | tuple[float, float]:
+    text = text.split("  #")[0].strip()
+    if text.startswith("["):
+        x, y = (float(v) for v in text.strip("[]").split(","))
+        return (x, y)
+    return text.strip('"')
