@@ -1,5 +1,5 @@
 # Two entry points do all set-up on a fresh machine with Python 3.11:
-#   make demo   - create .venv, install heedbot, run the offline planner demo (with a video)
+#   make demo   - create .venv, install heedbot, run the offline corrections walkthrough (videos)
 #   make test   - create .venv, install heedbot with its dev extra, run ruff and the tests
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -15,10 +15,8 @@ $(STAMP): pyproject.toml
 .PHONY: install demo test lint bench
 install: $(STAMP)
 
-DEMO_INSTRUCTION := put the red block in the blue bowl, then stack the green block on the yellow block and move the purple bar to the bottom right corner
-
 demo: $(STAMP)
-	$(VENV)/bin/heed run "$(DEMO_INSTRUCTION)" --video
+	$(VENV)/bin/heed demo
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

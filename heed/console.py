@@ -30,13 +30,22 @@ class ConsolePrinter:
             mark = "[green]ok[/]" if ok else "[red]failed[/]"
             detail = d.get("message") or d.get("error", "")
             c.print(f"  {mark} {d.get('skill')}: {escape(str(detail))}")
-        elif event.kind in ("question", "answer", "say", "correction"):
+        elif event.kind == "correction":
+            applied = "; ".join(d.get("applied") or ())
+            change = f" [dim]-> {escape(applied)}[/]" if applied else ""
+            c.print(
+                f"[bold magenta]correction ({d['kind']}, {d['intent']}):[/] "
+                f"{escape(d['text'])}{change}"
+            )
+        elif event.kind in ("question", "answer", "say"):
             c.print(f"[bold magenta]{event.kind}:[/] {escape(d.get('text', ''))}")
         elif event.kind == "knowledge":
             params = ", ".join(f"{k}={v}" for k, v in d["defaults"].items())
             c.print(f"[yellow]skill knowledge:[/] {d['skill']} {escape(d['obj'])} with {params}")
         elif event.kind == "retrieved":
-            for r in d["records"] or [{"statement": "nothing relevant", "score": 0.0}]:
+            if not d["records"]:
+                c.print("[yellow]remembered:[/] nothing relevant")
+            for r in d["records"]:
                 c.print(f"[yellow]remembered:[/] {escape(r['statement'])} [dim]({r['score']})[/]")
         elif event.kind == "distilled":
             replaced = (

@@ -154,6 +154,8 @@ def report(suite: Suite, llm: str, results: list[EpisodeResult]) -> dict[str, An
         "completion_tokens",
         "wall_s",
         "run_dir",
+        "retrieved",
+        "learned",
     )
     return {
         "suite": suite.name,

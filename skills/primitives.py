@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from skills.errors import SafetyError
 from skills.objects import ObjectSource, ObjectState, find_object
 from skills.params import MoveParams, PickParams, PlaceParams, PushParams
 from skills.robot import MotionResult, Pose, Robot
@@ -21,6 +20,7 @@ from skills.safety import SafeRobot, SafetyLimits
 
 HOME = Pose.top_down(0.40, 0.0, 0.30, 0.0)
 EMPTY_WIDTH = 0.002  # a gripper closed narrower than this holds nothing
+JOINT_ROOM = 0.15  # rad: a grasp this close to a joint limit turns half a turn if that helps
 KNOCK_TOLERANCE = 0.015  # an object pushed further than this by a descending grasp was hit
 FINGER_CLEARANCE = 0.02  # extra opening beyond the object's width
 PALM_MARGIN = 0.01  # space kept between an object's top and the palm
@@ -247,8 +247,8 @@ class Skills:
             )
             x, y, _ = target.position
             grasp_z = target.bottom_z + grasp_h
-            yaw = self._reachable_yaw(x, y, grasp_z, _grasp_yaw(target) + p.yaw)
             above_z = max(target.top_z + p.approach_height, grasp_z + 0.02)
+            yaw = self._reachable_yaw(x, y, (grasp_z, above_z), _grasp_yaw(target) + p.yaw)
             across = 2 * target.half_extent(-math.sin(yaw), math.cos(yaw))
             self.robot.open_gripper(self._opening(across + FINGER_CLEARANCE))
             ex, ey, ez = self._ee()
@@ -292,19 +292,25 @@ class Skills:
 
         return self._run("pick", {"obj": obj, **p.to_dict()}, body)
 
-    def _reachable_yaw(self, x: float, y: float, z: float, yaw: float) -> float:
+    def _reachable_yaw(self, x: float, y: float, heights: Sequence[float], yaw: float) -> float:
         """`yaw`, or the same finger line turned half a turn (the fingers close the same
-        way) when the wrist can not reach `yaw` at (x, y, z) inside its joint limits."""
+        way) when that keeps the arm further from its joint limits at (x, y) and the given
+        heights, and `yaw` would come within `JOINT_ROOM` of one (IK is only a forecast:
+        the arm solves again from wherever it is)."""
         wanted = math.remainder(yaw, 2 * math.pi)
-        for candidate in (wanted, math.remainder(wanted + math.pi, 2 * math.pi)):
-            try:
-                self.robot.envelope.check_joints(
-                    self.robot.inverse_kinematics(Pose.top_down(x, y, z, candidate))
-                )
-            except SafetyError:
-                continue
-            return candidate
-        return wanted  # neither: the move itself reports the limit
+        turned = math.remainder(wanted + math.pi, 2 * math.pi)
+        room = {
+            c: min(self._joint_room(Pose.top_down(x, y, z, c)) for z in heights)
+            for c in (wanted, turned)
+        }
+        return turned if room[wanted] < JOINT_ROOM < room[turned] else wanted
+
+    def _joint_room(self, pose: Pose) -> float:
+        """How far (rad) the IK solution for `pose` stays inside the nearest joint limit."""
+        limits = self.robot.spec().joint_limits
+        joints = self.robot.inverse_kinematics(pose)
+        bounds = zip(joints, limits.lower, limits.upper, strict=False)
+        return min(min(q - lo, hi - q) for q, lo, hi in bounds)
 
     def _opening(self, width: float) -> float:
         """Open no wider than needed, so fingers do not brush neighbouring objects."""
@@ -334,7 +340,7 @@ class Skills:
             yaw = self.robot.state().ee_pose.yaw
             if p.offset != (0.0, 0.0):  # fingers across the offset, clear of walls/neighbours
                 yaw = _closest_equivalent(math.atan2(p.offset[1], p.offset[0]), yaw, math.pi)
-            yaw = self._reachable_yaw(x, y, release_z, yaw)
+            yaw = self._reachable_yaw(x, y, (release_z,), yaw)
             travel = max(self._travel_z(True, exclude=held), release_z)
             ex, ey, ez = self._ee()
             self._move(Pose.top_down(ex, ey, max(ez, travel), yaw), p.speed, "travel height")

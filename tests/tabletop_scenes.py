@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from planner.backend import PlannerContext, StepRecord, TaskCorrection
+from planner.embedded.backend import EmbeddedPlanner
 from skills.objects import ObjectState
 
 SIZES = {
@@ -52,3 +54,25 @@ def _target(text: str) -> str | tuple[float, float]:
         x, y = (float(v) for v in text.strip("[]").split(","))
         return (x, y)
     return text.strip('"')
+
+
+def propose(
+    planner: EmbeddedPlanner,
+    instruction: str,
+    objects: tuple[ObjectState, ...],
+    answers: tuple[tuple[str, str], ...] = (),
+    history: tuple[StepRecord, ...] = (),
+    knowledge: tuple[str, ...] = (),
+    corrections: tuple[TaskCorrection, ...] = (),
+) -> str:
+    """The code the planner proposes for this context."""
+    context = PlannerContext(
+        instruction,
+        objects,
+        "",
+        history=history,
+        answers=answers,
+        knowledge=knowledge,
+        corrections=corrections,
+    )
+    return planner.propose(context).code

@@ -11,10 +11,10 @@ import math
 import re
 
 import pytest
-from tabletop_scenes import moves, obj, scene
+from tabletop_scenes import moves, obj, propose, scene
 
 from perception import geometry
-from planner.backend import PlannerContext, StepRecord
+from planner.backend import StepRecord
 from planner.embedded.backend import EmbeddedPlanner, held_after
 from planner.embedded.grounding import Ambiguous, Grounder, NotFound, parse_np
 from planner.embedded.lexicon import normalize
@@ -25,17 +25,6 @@ from skills.objects import ObjectState
 @pytest.fixture(scope="module")
 def planner() -> EmbeddedPlanner:
     return EmbeddedPlanner()
-
-
-def propose(
-    planner: EmbeddedPlanner,
-    instruction: str,
-    objects: tuple[ObjectState, ...],
-    answers: tuple[tuple[str, str], ...] = (),
-    history: tuple[StepRecord, ...] = (),
-) -> str:
-    context = PlannerContext(instruction, objects, "", history=history, answers=answers)
-    return planner.propose(context).code
 
 
 def question(code: str) -> str | None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from tabletop_scenes import moves, obj, scene
+from tabletop_scenes import moves, obj, propose, scene
 
 from memory.records import SKILL, TASK
 from memory.retrieval import skill_defaults, task_knowledge
 from memory.store import KnowledgeBase
-from planner.backend import PlannerContext, TaskCorrection
+from planner.backend import TaskCorrection
 from planner.chat import ChatPlanner
 from planner.corrections import CorrectionInterpreter
 from planner.distill import CorrectedTask, SkillLesson, distill, rule_statement
@@ -26,17 +26,6 @@ TWO_BOWLS = (("blue bowl", 0.55, 0.15), ("green bowl", 0.55, -0.15))
 @pytest.fixture(scope="module")
 def planner() -> EmbeddedPlanner:
     return EmbeddedPlanner()
-
-
-def plan(
-    planner: EmbeddedPlanner,
-    instruction: str,
-    objects: tuple,
-    knowledge: tuple[str, ...] = (),
-    corrections: tuple[TaskCorrection, ...] = (),
-) -> str:
-    context = PlannerContext(instruction, objects, "", knowledge=knowledge, corrections=corrections)
-    return planner.propose(context).code
 
 
 # --- placement rules read from words -------------------------------------------------------
@@ -108,11 +97,11 @@ def test_slipping_and_clamping_ask_for_more_force(text):
 # --- the embedded planner acting on knowledge and corrections ------------------------------
 def test_retrieved_knowledge_settles_an_open_destination(planner):
     objects = scene(("red block", 0.40, 0.0), *TWO_BOWLS)
-    assert moves(plan(planner, "put the red block in a bowl", objects)) == [
+    assert moves(propose(planner, "put the red block in a bowl", objects)) == [
         ("red block", "blue bowl")  # by default the leftmost bowl
     ]
     known = ("red objects go in the green bowl",)
-    assert moves(plan(planner, "put the red block in a bowl", objects, known)) == [
+    assert moves(propose(planner, "put the red block in a bowl", objects, knowledge=known)) == [
         ("red block", "green bowl")
     ]
 
@@ -120,29 +109,29 @@ def test_retrieved_knowledge_settles_an_open_destination(planner):
 def test_knowledge_never_overrides_a_named_destination(planner):
     objects = scene(("red block", 0.40, 0.0), *TWO_BOWLS)
     known = ("red objects go in the green bowl",)
-    code = plan(planner, "put the red block in the blue bowl", objects, known)
+    code = propose(planner, "put the red block in the blue bowl", objects, knowledge=known)
     assert moves(code) == [("red block", "blue bowl")]
 
 
 def test_knowledge_about_other_objects_is_left_out(planner):
     objects = scene(("yellow block", 0.40, 0.0), *TWO_BOWLS)
     known = ("red objects go in the green bowl", "bars go in the green bowl")
-    code = plan(planner, "put the yellow block in a bowl", objects, known)
+    code = propose(planner, "put the yellow block in a bowl", objects, knowledge=known)
     assert moves(code) == [("yellow block", "blue bowl")]
 
 
 def test_an_ambiguous_destination_is_settled_by_knowledge_instead_of_a_question(planner):
     objects = scene(("red block", 0.40, 0.0), *TWO_BOWLS)
-    assert plan(planner, "put the red block in the bowl", objects).startswith("ask(")
+    assert propose(planner, "put the red block in the bowl", objects).startswith("ask(")
     known = ("red objects go in the green bowl",)
-    code = plan(planner, "put the red block in the bowl", objects, known)
+    code = propose(planner, "put the red block in the bowl", objects, knowledge=known)
     assert moves(code) == [("red block", "green bowl")]
 
 
 def test_a_preference_said_during_the_task_beats_the_instruction(planner):
     objects = scene(("red block", 0.55, 0.15), *TWO_BOWLS)  # now in the blue bowl
     said = TaskCorrection("no, red things always go in the green bowl", "preference")
-    code = plan(planner, "put the red block in the blue bowl", objects, corrections=(said,))
+    code = propose(planner, "put the red block in the blue bowl", objects, corrections=(said,))
     assert moves(code) == [("red block", "green bowl")]
 
 
@@ -150,7 +139,7 @@ def test_the_other_bowl_is_the_one_the_object_is_not_in(planner):
     before = scene(("yellow block", 0.40, 0.0), *TWO_BOWLS)
     after = scene(("yellow block", 0.55, 0.15), *TWO_BOWLS)  # it went into the blue bowl
     said = TaskCorrection("no, the other bowl", "retarget", (("yellow block", 0.40, 0.0),), after)
-    code = plan(planner, "put the yellow block in a bowl", after, corrections=(said,))
+    code = propose(planner, "put the yellow block in a bowl", after, corrections=(said,))
     assert moves(code) == [("yellow block", "green bowl")]
     assert before[0].position[:2] == (0.40, 0.0)
 
@@ -158,7 +147,7 @@ def test_the_other_bowl_is_the_one_the_object_is_not_in(planner):
 def test_put_it_back_returns_what_the_last_program_moved_and_ends(planner):
     after = scene(("red block", 0.55, 0.15), *TWO_BOWLS)
     said = TaskCorrection("put it back", "undo", (("red block", 0.40, 0.05),), after)
-    code = plan(planner, "put the red block in a bowl", after, corrections=(said,))
+    code = propose(planner, "put the red block in a bowl", after, corrections=(said,))
     assert moves(code) == [("red block", (0.40, 0.05))]
     assert code.rstrip().endswith("done()")
 
@@ -166,7 +155,7 @@ def test_put_it_back_returns_what_the_last_program_moved_and_ends(planner):
 def test_first_clear_the_bowl_empties_it_before_the_task(planner):
     objects = scene(("red block", 0.40, 0.0), ("yellow block", 0.55, 0.15), *TWO_BOWLS)
     said = TaskCorrection("no, first clear the blue bowl", "replan", (), objects)
-    code = plan(planner, "put the red block in the blue bowl", objects, corrections=(said,))
+    code = propose(planner, "put the red block in the blue bowl", objects, corrections=(said,))
     done = moves(code)
     assert done[0][0] == "yellow block" and isinstance(done[0][1], tuple)
     assert done[1] == ("red block", "blue bowl")
@@ -175,7 +164,7 @@ def test_first_clear_the_bowl_empties_it_before_the_task(planner):
 def test_an_unclear_correction_is_asked_about(planner):
     objects = scene(("red block", 0.40, 0.0), *TWO_BOWLS)
     said = TaskCorrection("hmm, not like that", "unclear")
-    code = plan(planner, "put the red block in a bowl", objects, corrections=(said,))
+    code = propose(planner, "put the red block in a bowl", objects, corrections=(said,))
     assert code.startswith("ask(") and "not like that" in code
 
 
