@@ -48,10 +48,10 @@ from benchmarks.common import (
     Column,
     Verdict,
     console,
+    finish,
     now,
     table,
     verdict_table,
-    write_json,
 )
 from skills.robot import (
     CameraFrame,
@@ -500,10 +500,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     checks = verdicts(report)
     out.print(verdict_table(checks))
     settings = {k: v for k, v in vars(args).items() if k != "json"}
-    body = {"settings": settings, **report, "verdicts": [v.to_dict() for v in checks]}
-    path = write_json(args.json, "bridge", started, body)
-    out.print(f"results: {path}")
-    return 1 if any(v.passed is False for v in checks) else 0
+    body = {"settings": settings, **report}
+    return finish(out, args.json, "bridge", started, body, checks)
 
 
 if __name__ == "__main__":

@@ -109,6 +109,22 @@ def write_json(path: Path, benchmark: str, started: datetime, body: dict[str, An
     return path
 
 
+def finish(
+    out: Console,
+    path: Path,
+    benchmark: str,
+    started: datetime,
+    body: dict[str, Any],
+    verdicts: Sequence[Verdict],
+) -> int:
+    """Write the results with their verdicts, say where, and return the exit status: 1
+    when a target failed, else 0 (verdicts without a target do not count)."""
+    body = {**body, "verdicts": [v.to_dict() for v in verdicts]}
+    written = write_json(path, benchmark, started, body)
+    out.print(f"results: {written}")
+    return 1 if any(v.passed is False for v in verdicts) else 0
+
+
 def now() -> datetime:
     """The current time in UTC, for `write_json`'s `started`."""
     return datetime.now(UTC)

@@ -59,11 +59,11 @@ from benchmarks.common import (
     Column,
     Verdict,
     console,
+    finish,
     now,
     progress,
     table,
     verdict_table,
-    write_json,
 )
 from memory.index import HNSW, IndexConfig, VectorIndex
 from memory.records import TASK, Context, KnowledgeRecord, ObjectContext, Provenance
@@ -539,11 +539,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "duration_s": round(time.perf_counter() - t0, 2),
         "query_embedding_ms": embed_ms,
         "sizes": rows,
-        "verdicts": [v.to_dict() for v in checks],
     }
-    path = write_json(args.json, "memory", started, body)
-    out.print(f"results: {path}")
-    return 1 if any(v.passed is False for v in checks) else 0
+    return finish(out, args.json, "memory", started, body, checks)
 
 
 if __name__ == "__main__":

@@ -44,11 +44,11 @@ from benchmarks.common import (
     Column,
     Verdict,
     console,
+    finish,
     now,
     progress,
     table,
     verdict_table,
-    write_json,
 )
 from heed.perceive import random_scene
 from perception import geometry
@@ -444,11 +444,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "duration_s": round(time.perf_counter() - t0, 2),
         **result,
-        "verdicts": [v.to_dict() for v in checks],
     }
-    path = write_json(args.json, "perception", started, body)
-    out.print(f"results: {path}")
-    return 1 if any(v.passed is False for v in checks) else 0
+    return finish(out, args.json, "perception", started, body, checks)
 
 
 if __name__ == "__main__":

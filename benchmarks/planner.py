@@ -21,11 +21,11 @@ from benchmarks.common import (
     Column,
     Verdict,
     console,
+    finish,
     now,
     progress,
     table,
     verdict_table,
-    write_json,
 )
 from heed.episode import scene_changes, scene_text
 from planner.api import SkillApi, function_specs
@@ -183,18 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{k}={'on' if v else 'off'}" for k, v in sandbox.layers.items())
     )
     out.print(verdict_table(verdicts))
-    path = write_json(
-        args.json,
-        "planner",
-        started,
-        {
-            "overhead": results,
-            "sandbox": sandbox.to_dict(),
-            "verdicts": [v.to_dict() for v in verdicts],
-        },
-    )
-    out.print(f"results: {path}")
-    return 0 if all(v.passed for v in verdicts) else 1
+    body = {"overhead": results, "sandbox": sandbox.to_dict()}
+    return finish(out, args.json, "planner", started, body, verdicts)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.common import Column, Verdict, console, now, table, verdict_table, write_json
+from benchmarks.common import Column, Verdict, console, finish, now, table, verdict_table
 from heed.episode import RunOptions
 from heed.evaluate import evaluate, report, select
 from sim.suite import load_suite
@@ -108,11 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     verdicts.append(Verdict("self-debugging rescues", f"{rescued} failed steps rescued", None))
     out.print(verdict_table(verdicts))
     data["rescued"] = {r.id: r.rescued for r in results}
-    path = write_json(
-        args.json, "planner_llm", started, {**data, "verdicts": [v.to_dict() for v in verdicts]}
-    )
-    out.print(f"results: {path}")
-    return 0 if all(v.passed is not False for v in verdicts) else 1
+    return finish(out, args.json, "planner_llm", started, data, verdicts)
 
 
 if __name__ == "__main__":

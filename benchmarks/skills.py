@@ -55,11 +55,11 @@ from benchmarks.common import (
     Stopwatch,
     Verdict,
     console,
+    finish,
     now,
     progress,
     table,
     verdict_table,
-    write_json,
 )
 from sim.env import TabletopEnv
 from sim.layout import Placement
@@ -717,11 +717,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "settings": settings,
         "duration_s": round(time.perf_counter() - t0, 2),
         **report.to_dict(),
-        "verdicts": [v.to_dict() for v in checks],
     }
-    path = write_json(args.json, "skills", started, body)
-    out.print(f"results: {path}")
-    return 1 if any(v.passed is False for v in checks) else 0
+    return finish(out, args.json, "skills", started, body, checks)
 
 
 if __name__ == "__main__":
