@@ -20,7 +20,7 @@ from skills.safety import SafeRobot, SafetyLimits
 
 HOME = Pose.top_down(0.40, 0.0, 0.30, 0.0)
 EMPTY_WIDTH = 0.002  # a gripper closed narrower than this holds nothing
-JOINT_ROOM = 0.15  # rad: a grasp this close to a joint limit turns half a turn if that helps
+JOINT_ROOM = 0.25  # rad: a grasp this close to a joint limit turns half a turn if that helps
 KNOCK_TOLERANCE = 0.015  # an object pushed further than this by a descending grasp was hit
 FINGER_CLEARANCE = 0.02  # extra opening beyond the object's width
 PALM_MARGIN = 0.01  # space kept between an object's top and the palm
@@ -294,16 +294,17 @@ class Skills:
 
     def _reachable_yaw(self, x: float, y: float, heights: Sequence[float], yaw: float) -> float:
         """`yaw`, or the same finger line turned half a turn (the fingers close the same
-        way) when that keeps the arm further from its joint limits at (x, y) and the given
-        heights, and `yaw` would come within `JOINT_ROOM` of one (IK is only a forecast:
-        the arm solves again from wherever it is)."""
+        way) when `yaw` would bring the arm within `JOINT_ROOM` of a joint limit at (x, y)
+        and the given heights and the turn gives it more room (IK is only a forecast: the
+        arm solves again from wherever it is)."""
         wanted = math.remainder(yaw, 2 * math.pi)
         turned = math.remainder(wanted + math.pi, 2 * math.pi)
         room = {
             c: min(self._joint_room(Pose.top_down(x, y, z, c)) for z in heights)
             for c in (wanted, turned)
         }
-        return turned if room[wanted] < JOINT_ROOM < room[turned] else wanted
+        tight = room[wanted] < JOINT_ROOM
+        return turned if tight and room[turned] > room[wanted] else wanted
 
     def _joint_room(self, pose: Pose) -> float:
         """How far (rad) the IK solution for `pose` stays inside the nearest joint limit."""
