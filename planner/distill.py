@@ -27,7 +27,7 @@ from memory.records import (
 )
 from planner.backend import TaskCorrection
 from planner.embedded.grounding import NounPhrase
-from planner.embedded.lexicon import plural
+from planner.embedded.lexicon import category_of, plural, singular
 from planner.embedded.rules import (
     PlacementRule,
     general_objects,
@@ -185,12 +185,19 @@ def rule_statement(rule: PlacementRule) -> str:
 
 
 def _plural_phrase(np_: NounPhrase) -> str:
-    noun = plural(np_.category) if np_.category else "objects"
+    noun = plural(_noun(np_)) if np_.category else "objects"
     return " ".join([*np_.colors, noun])
 
 
 def _the(np_: NounPhrase) -> str:
-    return " ".join(["the", *np_.colors, np_.category or "object"])
+    return " ".join(["the", *np_.colors, _noun(np_) if np_.category else "object"])
+
+
+def _noun(np_: NounPhrase) -> str:
+    """The person's own word for a known kind ("can", "mat"), else the category's name:
+    later instructions tend to use the same words, which helps retrieval."""
+    word = singular(np_.word) if np_.word else ""
+    return word if word and category_of(word) == np_.category else str(np_.category)
 
 
 def _attributes(np_: NounPhrase) -> dict[str, Any]:

@@ -411,6 +411,7 @@ _CONTRACTIONS = (
 # politeness, hedges and lead-ins that carry no task content
 _FILLER = re.compile(
     r"\b(?:please|pls|plz|kindly|thanks|thank you(?: very much| so much)?|cheers|"
+    r"um+|uh+|erm|hmm+|hey|"
     r"(?:hey|hi|hello|ok|okay|alright|all right) (?:robot|there)|"
     r"(?:for me|if you (?:can|could|would|do not mind|please)|if possible|when you can|"
     r"when you get a chance|real quick|right now|at once|now|just|simply|carefully|gently|"
@@ -424,7 +425,10 @@ _FILLER = re.compile(
     r"why do not you|how about you|let us|please do|i am asking you to)\b"
 )
 _GERUNDS = re.compile(r"^(?P<verb>\w+?)ing\b")
-_LEAD_IN = re.compile(r"^(?:and|then|so|ok|okay|now|first|first of all|also|well|next|lastly)\s+")
+_LEAD_IN = re.compile(
+    r"^(?:and|then|so|ok|okay|alright|right|now|first|first of all|also|well|next|lastly)"
+    r"(?:\s+|$)"
+)
 
 
 def plural(word: str) -> str:

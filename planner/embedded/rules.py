@@ -28,14 +28,26 @@ _LEAD = re.compile(
     r"for future reference|just so you know)[,;:]?\s+)+"
 )
 _TAIL = re.compile(
-    r"\s*,?\s*(?:from (?:now )?on|in (?:the )?future|please|always|next time|as a rule)$"
+    r"\s*,?\s*(?:from (?:now )?on|in (?:the )?future|please|always|next time|as a rule|"
+    r"every time|each time|and nowhere else|and not anywhere else|only|please remember that|"
+    r"remember that)$"
 )
 _STAY = (
-    r"(?:go|goes|belong|belongs|be put|are put|get put|live|lives|be kept|are kept|"
-    r"be placed|are placed|be stored|are stored|end up|ends up|sit|sits|stay|stays)"
+    r"(?:go|goes|belong|belongs|live|lives|end up|ends up|sit|sits|stay|stays|"
+    r"(?:be|are|is|get|gets) (?:put|kept|placed|stored|dropped))"
 )
 _REL = r"(?P<rel>in|into|inside|on|onto|on top of)"
 _RULE_PATTERNS = (
+    re.compile(  # "whenever you handle a cylinder, it should end up on the orange mat"
+        rf"^(?:whenever|when|if) you (?:handle|move|pick up|get|see|have|find) (?P<objects>.+?),? "
+        rf"(?:it|they) (?:should |must |always |needs? to |has to |have to )*{_STAY} {_REL} "
+        rf"(?P<target>.+)$"
+    ),
+    re.compile(  # "whenever something is blue, the yellow bowl is its home"
+        rf"^(?:whenever|when|if) (?:something|anything|an object|a thing|it) is "
+        rf"(?P<objects>[a-z]+),? (?:(?:it {_STAY}|put it) {_REL} |use )?"
+        rf"(?P<target>the .+?)(?: is (?:its|their) (?:home|place|spot|bowl))?$"
+    ),
     re.compile(  # "i prefer blocks in the blue bowl", "i keep all my cans in the cyan bowl"
         rf"^(?:i (?:always )?(?:prefer|want|like|keep|put|store)(?: to (?:have|put|keep|see))?|"
         rf"put|place|keep|store|always put|always place) (?:all )?(?:my )?(?P<objects>.+?)"
@@ -54,11 +66,6 @@ _RULE_PATTERNS = (
     ),
     re.compile(  # "always use the cyan bowl for cans"
         r"^(?:always )?use (?P<target>the .+?) for (?P<objects>.+)$"
-    ),
-    re.compile(  # "whenever something is blue, the yellow bowl is its home"
-        rf"^(?:whenever|when|if) (?:something|anything|an object|a thing|it) is "
-        rf"(?P<objects>[a-z]+),? (?:(?:it {_STAY}|put it) {_REL} |use )?"
-        rf"(?P<target>the .+?)(?: is (?:its|their) (?:home|place|spot|bowl))?$"
     ),
 )
 _REPLAN_LEAD = re.compile(
