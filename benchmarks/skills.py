@@ -69,7 +69,7 @@ from sim.quiet import c_output_silenced
 from sim.recorder import VideoRecorder
 from sim.world import WorldConfig
 from skills.errors import HeedError
-from skills.params import PickParams
+from skills.params import PickParams, PlaceParams
 from skills.primitives import SkillResult, Skills
 
 BOWL = "blue bowl"
@@ -95,6 +95,7 @@ class Variant:
         mass: kilograms; None keeps the type's default.
         friction: lateral friction; None keeps the type's default.
         pick: `PickParams` overrides, as (field, value) pairs.
+        place: `PlaceParams` overrides, as (field, value) pairs.
         default: default object and parameters, so the success target applies.
     """
 
@@ -104,6 +105,7 @@ class Variant:
     mass: float | None = None
     friction: float | None = None
     pick: tuple[tuple[str, float], ...] = ()
+    place: tuple[tuple[str, float], ...] = ()
     default: bool = False
 
     @property
@@ -122,6 +124,9 @@ class Variant:
     def pick_params(self) -> PickParams:
         return PickParams().updated(**dict(self.pick))
 
+    def place_params(self) -> PlaceParams:
+        return PlaceParams().updated(**dict(self.place))
+
     def to_dict(self) -> dict[str, Any]:
         spec = self.spec()
         return {
@@ -129,6 +134,7 @@ class Variant:
             "label": self.label,
             "object": {"type": spec.type, "mass": spec.mass, "friction": spec.friction},
             "pick": self.pick_params().to_dict(),
+            "place": self.place_params().to_dict(),
             "default": self.default,
         }
 
@@ -151,7 +157,24 @@ VARIANTS: tuple[Variant, ...] = (
         friction=HEAVY_FRICTION,
         pick=(("force", 60.0),),
     ),
+    Variant("bar-steel", "steel bar (0.7 kg, slippery)", "bar", mass=0.7, friction=HEAVY_FRICTION),
+    Variant(
+        "bar-steel-slow",
+        "steel bar, speed 0.075 m/s (corrected)",
+        "bar",
+        mass=0.7,
+        friction=HEAVY_FRICTION,
+        pick=(("speed", 0.075),),
+        place=(("speed", 0.075),),
+    ),
 )
+# (defaults row, corrected row, what the correction changed): each perturbation must make
+# the defaults fail in >= PERTURBATION_TARGET of the seeds and the correction succeed as often
+PERTURBATIONS = (
+    ("cylinder-heavy", "cylinder-heavy-60n", "heavy cylinder: grip 60 N instead of 20 N"),
+    ("bar-steel", "bar-steel-slow", "steel bar: move at 0.075 m/s instead of 0.3"),
+)
+PERTURBATION_TARGET = 0.9
 VARIANT_KEYS = {v.key: v for v in VARIANTS}
 
 
@@ -320,7 +343,7 @@ def pick_and_place(skills: Skills, variant: Variant) -> str | None:
     """Pick the variant's object and place it in the bowl; the first failure, or None."""
     steps: tuple[tuple[str, Callable[[], SkillResult]], ...] = (
         ("pick", lambda: skills.pick(variant.object_name, variant.pick_params())),
-        ("place", lambda: skills.place(BOWL)),
+        ("place", lambda: skills.place(BOWL, variant.place_params())),
     )
     for name, step in steps:
         try:
@@ -570,13 +593,17 @@ def verdicts(report: Report) -> list[Verdict]:
                 rec.rtf() >= RECORDER_RTF_TARGET,
             )
         )
-    heavy, fixed = report.row("cylinder-heavy"), report.row("cylinder-heavy-60n")
-    if heavy is not None and fixed is not None:
+    for defaults_key, corrected_key, what in PERTURBATIONS:
+        defaults, corrected = report.row(defaults_key), report.row(corrected_key)
+        if defaults is None or corrected is None:
+            continue
+        failing = 1.0 - defaults.success_rate
         out.append(
             Verdict(
-                "correction: heavy cylinder picked with force 60 N instead of 20 N",
-                f"success {heavy.success_rate:.0%} -> {fixed.success_rate:.0%}",
-                None,
+                f"perturbation, {what}: defaults fail and the correction succeeds in "
+                f">= {PERTURBATION_TARGET:.0%} of seeds",
+                f"defaults fail {failing:.0%}, corrected succeed {corrected.success_rate:.0%}",
+                failing >= PERTURBATION_TARGET and corrected.success_rate >= PERTURBATION_TARGET,
             )
         )
     return out
@@ -586,13 +613,15 @@ def verdicts(report: Report) -> list[Verdict]:
 HELP = """\
 Pick-and-place benchmark of the skill primitives in the PyBullet tabletop world.
 
-For block, bar and cylinder, with default and with heavy/slippery physics (and the
-heavy cylinder again with a 60 N grip), run seeded trials: pick the object, place it
-in a blue bowl. Prints success rate, simulated, wall and CPU seconds per trial and
-the real-time factor (RTF) beside speed floors measured in the same run (bare
-PyBullet, the idle heedbot world, the camera renderer alone), then checks the
-targets: >= 98 % success on the default rows, RTF >= 20x without a camera and
-RTF >= 2x with the video recorder (10 Hz, 320x240)."""
+For block, bar and cylinder, with default and with heavy/slippery physics, and the
+perturbations that need a skill correction (a heavy slippery cylinder at 20 N and at the
+corrected 60 N; a slippery steel bar at 0.3 and at the corrected 0.075 m/s), run seeded
+trials: pick the object, place it in a blue bowl. Prints success rate, simulated, wall
+and CPU seconds per trial and the real-time factor (RTF) beside speed floors measured in
+the same run (bare PyBullet, the idle heedbot world, the camera renderer alone), then
+checks the targets: >= 98 % success on the default rows, each perturbation failing with
+defaults and succeeding when corrected in >= 90 % of seeds, RTF >= 20x without a camera
+and RTF >= 2x with the video recorder (10 Hz, 320x240)."""
 EPILOG = """\
 Trial i of every variant uses layout seed i, so rows compare like with like.
 RTF is simulated seconds over wall seconds of pick + place only; 'RTF (CPU)' divides

@@ -72,6 +72,7 @@ class Correction:
     meta: dict = field(default_factory=dict)
 
 
+_A_LOT = re.compile(r"\b(a lot|much|way|far|significantly)\b")
 _AMOUNT_RE = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>cm|mm|m|n|newtons?|deg|degrees?)\b")
 
 
@@ -87,7 +88,7 @@ def _amount(text: str, default: float) -> float:
         if u.startswith("deg"):
             return math.radians(n)
         return n
-    if re.search(r"\b(a lot|much|way|far|significantly)\b", text):
+    if _A_LOT.search(text):
         return default * 3
     return default
 
@@ -124,7 +125,8 @@ def _skill_changes(t: str) -> tuple[ParamChange, ...]:
     elif re.search(r"\b(gentler|gently|softer|less force|lighter grip|too hard)\b", t):
         changes.append(ParamChange("pick", "force", "scale", 0.5))
     if re.search(r"\b(slower|slowly|careful|carefully|take it easy|too fast)\b", t):
-        changes += [ParamChange(s, "speed", "scale", SPEED_FACTOR) for s in ("pick", "place")]
+        factor = SPEED_FACTOR**2 if _A_LOT.search(t) else SPEED_FACTOR
+        changes += [ParamChange(s, "speed", "scale", factor) for s in ("pick", "place")]
     elif re.search(r"\b(faster|quicker|speed up|too slow)\b", t):
         changes += [ParamChange(s, "speed", "scale", 1.5) for s in ("pick", "place")]
     if re.search(r"\b(rotate|turn|twist)\b", t):
