@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,6 +23,7 @@ from rich.table import Table
 from heed.bridge_cmd import bridge_app
 from heed.memory_cmd import DEFAULT_MEMORY, memory_app
 from heed.perceive import register as register_perceive
+from planner.events import EventBus
 from skills.errors import HeedError
 
 if TYPE_CHECKING:
@@ -253,7 +256,8 @@ def run(
         typer.Option(
             help="After each Observation, and when the planner says it is done, ask on the "
             "terminal for a correction (Enter: none), e.g. 'no, the other bowl', 'squeeze "
-            "harder', 'red things always go in the green bowl'."
+            "harder', 'red things always go in the green bowl'. Ctrl-C while the robot "
+            "moves stops it at the next skill boundary and asks at once."
         ),
     ] = False,
 ) -> None:
@@ -278,9 +282,12 @@ def run(
         )
         subscribers = [] if as_json else [ConsolePrinter(console)]
         corrector = _ask_for_correction if interactive else None
+        bus = EventBus()
         with contextlib.ExitStack() as stack:
             kb = None if no_memory else stack.enter_context(KnowledgeBase.open(memory))
-            result = run_episode(episode, backend, options, subscribers, kb, corrector)
+            if interactive:
+                stack.enter_context(_interrupt_on_ctrl_c(bus))
+            result = run_episode(episode, backend, options, subscribers, kb, corrector, bus)
     except (HeedError, ValueError, KeyError) as error:
         raise fail(str(error).strip("'\"")) from None
     if as_json:
@@ -294,6 +301,22 @@ def run(
             f"run folder: {result.run_dir}"
         )
     raise typer.Exit(0 if result.success else 1)
+
+
+@contextlib.contextmanager
+def _interrupt_on_ctrl_c(bus: EventBus) -> Iterator[None]:
+    """While running, Ctrl-C stops the program at the next skill boundary and asks for a
+    correction, instead of killing the run."""
+
+    def handler(signum: int, frame: object) -> None:
+        console.print("[bold magenta]interrupted:[/] stopping at the next skill boundary")
+        bus.interrupt()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _ask_for_correction(acted: bool) -> str | None:

@@ -128,13 +128,15 @@ def run_episode(
     subscribers: Iterable[Callable[[Event], None]] = (),
     kb: KnowledgeBase | None = None,
     corrector: Corrector | None = None,
+    bus: EventBus | None = None,
 ) -> EpisodeResult:
     """Set up the episode's scene, let the planner work, check success, write the run folder.
 
     With a knowledge base, task knowledge retrieved for the instruction goes into the
     planner's context, skill knowledge sets parameter defaults of each skill call, and
     what the episode's corrections teach is distilled and stored at the end. Corrections
-    come from `corrector` (a person) or else from the episode's simulated teleoperator.
+    come from `corrector` (a person) or else from the episode's simulated teleoperator;
+    pass `bus` to pause, interrupt or stop the run from outside (e.g. on Ctrl-C).
     """
     t0 = time.perf_counter()
     run = RunFolder.create(episode.id, options.runs_dir)
@@ -151,7 +153,7 @@ def run_episode(
         },
     )
     with open_episode(episode, options) as env, run.trace() as trace:
-        bus = EventBus()
+        bus = bus or EventBus()
         bus.subscribe(
             lambda e: trace.write(e.kind, step=e.step, t_sim=round(env.robot.clock(), 3), **e.data)
         )

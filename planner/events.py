@@ -58,6 +58,7 @@ class EventBus:
         self._running = threading.Event()
         self._running.set()
         self._stop = threading.Event()
+        self._interrupt = threading.Event()
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
@@ -83,11 +84,21 @@ class EventBus:
         self._stop.set()
         self._running.set()
 
+    def interrupt(self) -> None:
+        """Ask the running program to end at the next skill boundary, without ending the
+        task: a person has a correction to give (the loop then asks for it)."""
+        self._interrupt.set()
+        self._running.set()
+
     @property
     def stop_requested(self) -> bool:
         return self._stop.is_set()
 
     def skill_boundary(self, timeout_s: float | None = None) -> bool:
-        """Block while paused; return False when a stop was requested."""
+        """Block while paused; return False when a stop or an interrupt was requested (an
+        interrupt counts once)."""
         self._running.wait(timeout_s)
+        if self._interrupt.is_set():
+            self._interrupt.clear()
+            return False
         return not self._stop.is_set()

@@ -169,3 +169,37 @@ def _in(a: str, b: str):
     from sim.predicates import parse_predicate
 
     return parse_predicate({"in": [a, b]}, {a: "cylinder", b: "bowl"})
+
+
+def test_an_interrupt_ends_the_program_at_the_next_skill_and_asks_for_a_correction(make_env, item):
+    env = make_env(item("block", "red", (0.45, 0.10)), item("bowl", "blue", (0.60, -0.12)))
+    bus = EventBus()
+    skills = Skills(env.robot, env)
+    skills.listeners.append(  # the person hits Ctrl-C while the arm is picking
+        lambda kind, payload: bus.interrupt() if kind == "skill_end" and not asked else None
+    )
+    api = SkillApi(skills, env, bus, lambda q: UNKNOWN_ANSWER)
+    asked: list[bool] = []
+
+    def corrector(acted: bool) -> str | None:
+        asked.append(acted)
+        return "no, red things always go in the green bowl" if len(asked) == 1 else None
+
+    first = 'pick("red block")\nplace("blue bowl")\ndone()'
+    with SandboxExecutor(
+        function_specs(), api.call, SandboxLimits(timeout_s=5), forward_errors=(HeedError,)
+    ) as executor:
+        loop = ReActLoop(
+            ScriptedBackend([first, 'place("blue bowl")\ndone()']),
+            api,
+            executor,
+            scene_text,
+            scene_changes,
+            LoopConfig(max_steps=3),
+            corrector=corrector,
+        )
+        outcome = loop.run("put the red block in the blue bowl")
+    observation = outcome.history[0].observation
+    assert "place(): stopped by the operator" in observation and "task done" not in observation
+    assert asked[0] is True and outcome.corrections[0]["intent"] == "preference"
+    assert outcome.status == "done" and outcome.steps == 2 and not bus.stop_requested
