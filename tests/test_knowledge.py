@@ -268,3 +268,19 @@ def test_distilled_skill_knowledge_sets_defaults_for_that_kind_of_object(tmp_pat
             kb.learn(record)
         assert skill_defaults(kb, "pick", obj("white can", 0.5, 0.0)) == {"force": 60.0}
         assert skill_defaults(kb, "pick", obj("white block", 0.5, 0.0)) == {}
+
+
+def test_the_other_block_swaps_the_object_and_puts_the_wrong_one_back(planner):
+    after = scene(("red block", 0.55, 0.15), ("green block", 0.40, -0.1), *TWO_BOWLS)
+    said = TaskCorrection("no, the other block", "retarget", (("red block", 0.40, 0.1),), after)
+    code = propose(planner, "put a block in the blue bowl", after, corrections=(said,))
+    assert moves(code) == [("red block", (0.40, 0.1)), ("green block", "blue bowl")]
+
+
+def test_a_named_destination_is_not_mistaken_for_another_object(planner):
+    after = scene(("red block", 0.55, 0.15), ("green block", 0.40, -0.1), *TWO_BOWLS)
+    said = TaskCorrection(
+        "no, put it on the green block", "retarget", (("red block", 0.40, 0.1),), after
+    )
+    code = propose(planner, "put the red block in the blue bowl", after, corrections=(said,))
+    assert moves(code) == [("red block", "green block")]

@@ -20,7 +20,7 @@ from perception import geometry
 from planner.backend import PlannerContext, Proposal, StepRecord, TaskCorrection
 from planner.distill import CorrectedTask, distill
 from planner.embedded.compiler import Compiler, Plan
-from planner.embedded.grounding import Grounder, GroundingError
+from planner.embedded.grounding import Grounder, GroundingError, parse_np
 from planner.embedded.lexicon import CONTAINERS
 from planner.embedded.parser import Frame, parse_clause, parse_instruction
 from planner.embedded.rules import (
@@ -28,8 +28,10 @@ from planner.embedded.rules import (
     parse_rule,
     put_backs,
     resolve_retarget,
+    resolve_swap,
     strip_replan_lead,
 )
+from skills.objects import ObjectState
 
 # intent -> a verb that makes the clause parse as that intent, and exemplar sentences
 INTENT_EXEMPLARS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -81,6 +83,18 @@ _PICKED = re.compile(
 )
 
 
+def _swapped(
+    frame: Frame, wrong: ObjectState, right: ObjectState, scene: Sequence[ObjectState]
+) -> Frame:
+    """The frame with a singular object phrase that meant `wrong` now naming `right`."""
+    np_ = frame.objects
+    if np_ is None or np_.wants_many:
+        return frame
+    if wrong.name not in {o.name for o in Grounder(list(scene)).candidates(np_)}:
+        return frame
+    return replace(frame, objects=parse_np(f"the {right.name}"))
+
+
 def held_after(history: Sequence[StepRecord]) -> str | None:
     """The object an earlier program picked and never put down, as the observations tell."""
     held = None
@@ -125,6 +139,13 @@ class EmbeddedPlanner:
             rules=rules,
         )
         latest = context.corrections[-1] if context.corrections else None
+        for correction in context.corrections:  # "no, the other block": swap the objects
+            swap = resolve_swap(correction) if correction.intent == "retarget" else None
+            if swap is not None:
+                wrong, right = swap
+                moves = [m for m in put_backs(correction, context.scene) if m[0].name == wrong.name]
+                compiler.put_back(moves)
+                frames = [_swapped(f, wrong, right, context.scene) for f in frames]
         if latest is not None and latest.intent == "undo":
             plan = compiler.put_back(put_backs(latest, context.scene))
             thought = f"The user said {latest.text!r}: I return what I moved and stop there."

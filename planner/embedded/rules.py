@@ -168,6 +168,8 @@ def resolve_retarget(correction: TaskCorrection) -> PlacementRule | None:
     phrase = _destination_phrase(correction.text)
     if phrase is None or phrase.category not in CONTAINERS + GRASPABLE:
         return None
+    if _names_other_object(correction.text, phrase, subject):
+        return None  # "no, the other block": the wrong object moved, see `resolve_swap`
     current = _support(subject, correction.scene)
     grounder = Grounder(
         [o for o in correction.scene if o.name != subject.name],
@@ -187,6 +189,34 @@ def resolve_retarget(correction: TaskCorrection) -> PlacementRule | None:
         relation,
         override=True,
         source=correction.text,
+    )
+
+
+def resolve_swap(correction: TaskCorrection) -> tuple[ObjectState, ObjectState] | None:
+    """What "no, the other block" / "not that block, the blue one" asks for: (the object
+    the last program moved by mistake, the one the user meant); None when the correction
+    is not about which object moved, or the one meant is unclear."""
+    subject = moved_object(correction)
+    phrase = _destination_phrase(correction.text)
+    if subject is None or phrase is None:
+        return None
+    if not _names_other_object(correction.text, phrase, subject):
+        return None
+    others = [o for o in correction.scene if o.name != subject.name]
+    try:
+        found = Grounder(others, [subject.name]).resolve(
+            replace(phrase, any_one=False, other=False), GRASPABLE
+        )
+    except GroundingError:
+        return None
+    return (subject, found[0]) if len(found) == 1 else None
+
+
+def _names_other_object(text: str, phrase: NounPhrase, subject: ObjectState) -> bool:
+    """Whether a retarget names another object of the moved one's kind rather than a place
+    for it: "no, the other block" after moving a block, with no "in"/"on" before it."""
+    return phrase.category == subject.category and not _DESTINATION.search(
+        _LEAD.sub("", normalize(text))
     )
 
 
