@@ -287,7 +287,11 @@ def run(
             kb = None if no_memory else stack.enter_context(KnowledgeBase.open(memory))
             if interactive:
                 stack.enter_context(_interrupt_on_ctrl_c(bus))
-            result = run_episode(episode, backend, options, subscribers, kb, corrector, bus)
+            answer = _ask_person if interactive else None
+            result = run_episode(episode, backend, options, subscribers, kb, corrector, bus, answer)
+    except KeyboardInterrupt:
+        console.print("stopped by you; the run folder keeps what happened so far")
+        raise typer.Exit(130) from None
     except (HeedError, ValueError, KeyError) as error:
         raise fail(str(error).strip("'\"")) from None
     if as_json:
@@ -321,8 +325,22 @@ def _interrupt_on_ctrl_c(bus: EventBus) -> Iterator[None]:
 
 def _ask_for_correction(acted: bool) -> str | None:
     """A correction typed by the person at the terminal, or None for no correction."""
-    text = console.input("[bold magenta]correction[/] (Enter for none): ").strip()
+    text = _prompt("[bold magenta]correction[/] (Enter for none): ")
     return text or None
+
+
+def _ask_person(question: str) -> str:
+    """The person's answer to the planner's question ("I don't know" when left empty)."""
+    return _prompt(f"[bold magenta]answer[/] ({escape(question)}): ") or "I don't know"
+
+
+def _prompt(text: str) -> str:
+    """A line from the terminal; Ctrl-C here ends the run instead of interrupting it."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return console.input(text).strip()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @app.command("eval")

@@ -21,7 +21,7 @@ from memory.retrieval import retrieve, skill_defaults
 from memory.store import KnowledgeBase
 from perception.scene_graph import SceneGraph
 from perception.source import DEFAULT_OBJECT_SOURCE, make_object_source
-from planner.api import ParamDefaults, SkillApi, function_specs
+from planner.api import AskHandler, ParamDefaults, SkillApi, function_specs
 from planner.backend import PlannerBackend
 from planner.distill import corrected_task
 from planner.events import Event, EventBus
@@ -129,13 +129,15 @@ def run_episode(
     kb: KnowledgeBase | None = None,
     corrector: Corrector | None = None,
     bus: EventBus | None = None,
+    answer: AskHandler | None = None,
 ) -> EpisodeResult:
     """Set up the episode's scene, let the planner work, check success, write the run folder.
 
     With a knowledge base, task knowledge retrieved for the instruction goes into the
     planner's context, skill knowledge sets parameter defaults of each skill call, and
     what the episode's corrections teach is distilled and stored at the end. Corrections
-    come from `corrector` (a person) or else from the episode's simulated teleoperator;
+    come from `corrector` and answers to the planner's questions from `answer` (a person)
+    or else from the episode's simulated teleoperator;
     pass `bus` to pause, interrupt or stop the run from outside (e.g. on Ctrl-C).
     """
     t0 = time.perf_counter()
@@ -168,7 +170,7 @@ def run_episode(
             found = retrieve(kb, episode.instruction, source.objects(), kind=TASK)
             knowledge = [r.record.statement for r in found]
             bus.publish("retrieved", records=[r.to_dict() for r in found])
-        api = SkillApi(skills, source, bus, teleop.answer, _skill_knowledge(kb))
+        api = SkillApi(skills, source, bus, answer or teleop.answer, _skill_knowledge(kb))
         run.write_json("scene_initial.json", SceneGraph.build(source.objects()).to_json())
         recorder = None
         if options.video:

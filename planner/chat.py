@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from memory.records import KnowledgeRecord
+from memory.records import SKILL, KnowledgeRecord
+from planner.api import PARAM_DEFAULTS
 from planner.backend import PlannerContext, Proposal
 from planner.distill import CorrectedTask, distill
 from planner.embedded.backend import EmbeddedPlanner
-from planner.llm import ChatMessage, ChatModel, Completion, make_chat_model, parse_reply
+from planner.llm import ChatMessage, ChatModel, Completion, LLMError, make_chat_model, parse_reply
 
 SYSTEM = """You control a robot arm over a table by writing short Python programs.
 Frame: x points away from the robot, y to its left, metres; the table workspace is
@@ -126,12 +127,17 @@ class ChatPlanner:
             or "none",
             draft=json.dumps([{k: r.to_dict()[k] for k in DRAFT_KEYS} for r in draft]),
         )
-        reply = self._complete([ChatMessage.user(prompt)])
+        try:
+            reply = self._complete([ChatMessage.user(prompt)])
+        except LLMError:
+            return draft  # the task is over; the model being away must not lose its lesson
         records = []
         for item in _json_list(reply.text):
             try:
                 record = KnowledgeRecord.from_dict({k: item.get(k) for k in DRAFT_KEYS})
-            except (ValueError, AttributeError):
+                if record.kind == SKILL:  # parameters every later call of the skill will take
+                    PARAM_DEFAULTS[record.subject]().updated(**record.change["params"])
+            except (ValueError, AttributeError, KeyError, TypeError):
                 continue
             said = "; ".join(c.text for c in task.corrections)
             records.append(

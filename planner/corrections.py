@@ -207,6 +207,11 @@ class CorrectionInterpreter:
             return Correction(text, "stop", "stop")
         if re.search(r"\b(put|move|place) (it|them|that) back\b|\bundo\b", t):
             return Correction(text, "task", "undo")
+        if re.search(r"^(?:no,? )?(?:first|before that|you need to first|start by)\b", t):
+            return Correction(text, "task", "replan", rest=re.sub(r"^(?:no,? )?", "", t))
+        changes = _skill_changes(t)
+        if changes:
+            return Correction(text, "skill", "param", changes=changes)
         if re.search(
             r"\b(always|from now on|in future|in the future|every time|i prefer|"
             r"should always|belong)\b",
@@ -216,11 +221,6 @@ class CorrectionInterpreter:
         rule = parse_rule(text)
         if rule is not None and is_general(rule):  # "anything blue ends up in the yellow bowl"
             return Correction(text, "task", "preference", rest=t)
-        if re.search(r"^(?:no,? )?(?:first|before that|you need to first|start by)\b", t):
-            return Correction(text, "task", "replan", rest=re.sub(r"^(?:no,? )?", "", t))
-        changes = _skill_changes(t)
-        if changes:
-            return Correction(text, "skill", "param", changes=changes)
         if re.search(r"\b(no|not|wrong|other|instead|should (?:go|be))\b", t):
             return Correction(text, "task", "retarget", rest=t)
         intent = self._nearest(t)

@@ -30,8 +30,8 @@ from planner.embedded.grounding import NounPhrase
 from planner.embedded.lexicon import category_of, plural, singular
 from planner.embedded.rules import (
     PlacementRule,
-    general_objects,
     parse_rule,
+    plain,
     resolve_retarget,
     strip_replan_lead,
 )
@@ -128,8 +128,7 @@ def _task_record(task: CorrectedTask, correction: TaskCorrection) -> KnowledgeRe
     elif correction.intent == "retarget":
         rule = resolve_retarget(correction)
         if rule is not None:  # "the other bowl" for this red block: red blocks go there
-            subject = next(o for o in correction.scene if rule.applies(o))
-            rule = PlacementRule(general_objects(subject), rule.target, rule.relation)
+            rule = PlacementRule(rule.objects, rule.target, rule.relation)
     elif correction.intent == "replan":
         return KnowledgeRecord(
             TASK,
@@ -140,8 +139,8 @@ def _task_record(task: CorrectedTask, correction: TaskCorrection) -> KnowledgeRe
         )
     else:
         return None
-    if rule is None:
-        return None
+    if rule is None or not (plain(rule.objects) and plain(rule.target)):
+        return None  # a statement of colours and kinds would say more than was meant
     dest = rule.destination(task.scene)
     concerned = [o for o in task.scene if rule.applies(o) or (dest and o.name == dest.name)]
     return KnowledgeRecord(

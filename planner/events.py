@@ -90,6 +90,10 @@ class EventBus:
         self._interrupt.set()
         self._running.set()
 
+    def clear_interrupt(self) -> None:
+        """Forget an interrupt that came while no program ran (a new program starts)."""
+        self._interrupt.clear()
+
     @property
     def stop_requested(self) -> bool:
         return self._stop.is_set()

@@ -209,6 +209,7 @@ class ReActLoop:
             if self.defined_this_step:
                 model_s += time.perf_counter() - t_define
             checked_s = time.perf_counter()
+            self.bus.clear_interrupt()
             result = self.executor.run(proposal.code, "\n\n".join(self.prelude))
         except ProgramRejected as rejected:
             return ExecutionResult.rejected(rejected), time.perf_counter() - t0 - model_s

@@ -4,6 +4,7 @@ corrections and retrieved knowledge, placement rules, distillation, and superses
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from tabletop_scenes import moves, obj, propose, scene
@@ -16,7 +17,7 @@ from planner.chat import ChatPlanner
 from planner.corrections import CorrectionInterpreter
 from planner.distill import CorrectedTask, SkillLesson, distill, rule_statement
 from planner.embedded.backend import EmbeddedPlanner
-from planner.embedded.rules import is_general, parse_rule
+from planner.embedded.rules import is_general, parse_rule, put_backs
 from planner.llm.stub import StubChatModel
 
 YELLOW = "the yellow bowl"
@@ -284,3 +285,57 @@ def test_a_named_destination_is_not_mistaken_for_another_object(planner):
     )
     code = propose(planner, "put the red block in the blue bowl", after, corrections=(said,))
     assert moves(code) == [("red block", "green block")]
+
+
+def test_qualified_preferences_are_not_stored_as_plainer_ones():
+    for text in (
+        "blocks that are not red always go in the blue bowl",
+        "red blocks always go in the bowl closest to the mat",
+    ):
+        assert distill(_task((TaskCorrection(text, "preference"),))) == []
+
+
+def test_an_unclear_correction_is_asked_about_once(planner):
+    objects = scene(("red block", 0.40, 0.0), *TWO_BOWLS)
+    said = TaskCorrection("hmm, not like that", "unclear")
+    question = propose(planner, "put the red block in a bowl", objects, corrections=(said,))
+    asked = ((question[5:-2], "I don't know"),)
+    code = propose(planner, "put the red block in a bowl", objects, asked, corrections=(said,))
+    assert moves(code) == [("red block", "blue bowl")]
+
+
+def test_clearing_something_that_is_not_a_container_is_asked_about(planner):
+    objects = scene(("red block", 0.40, 0.0), *TWO_BOWLS)
+    assert propose(planner, "empty the red block", objects).startswith("ask(")
+
+
+def test_a_retarget_keeps_to_the_exact_objects_even_with_numbered_twins(planner):
+    twin = replace(obj("blue bowl", 0.55, -0.15), name="blue bowl 2")  # as perception names it
+    after = (*scene(("red block", 0.55, 0.15), ("blue bowl", 0.55, 0.15)), twin)
+    said = TaskCorrection("no, the other bowl", "retarget", (("red block", 0.40, 0.05),), after)
+    code = propose(planner, "put the red block in a bowl", after, corrections=(said,))
+    assert moves(code) == [("red block", "blue bowl 2")]
+
+
+def test_model_skill_records_with_unknown_or_unsafe_parameters_are_refused():
+    lesson = SkillLesson("pick", obj("gray can", 0.45, 0.1), {"force": 60.0}, ("grip harder",))
+    bad = [
+        {"kind": "skill", "statement": "grip cans hard", "change": change}
+        for change in (
+            {"skill": "pick", "params": {"grip_force": 60}},
+            {"skill": "pick", "params": {"force": 500.0}},
+            {"skill": "juggle", "params": {"force": 60.0}},
+        )
+    ]
+    chat = ChatPlanner(StubChatModel([json.dumps(bad)]))
+    (record,) = chat.distill(_task(skills=(lesson,)))
+    assert record.statement == "when picking cylinders, grip with 60 N"  # the draft
+    (again,) = chat.distill(_task(skills=(lesson,)))  # the model is gone: still the draft
+    assert again.statement == record.statement
+
+
+def test_put_it_back_includes_an_object_still_held_over_where_it_was(planner):
+    held = replace(obj("red block", 0.40, 0.05), position=(0.40, 0.05, 0.15))
+    after = (held, *scene(*TWO_BOWLS))
+    said = TaskCorrection("put it back", "undo", (("red block", 0.40, 0.05),), after)
+    assert put_backs(said, after) == [(held, (0.40, 0.05))]

@@ -150,9 +150,11 @@ class EmbeddedPlanner:
             plan = compiler.put_back(put_backs(latest, context.scene))
             thought = f"The user said {latest.text!r}: I return what I moved and stop there."
             return Proposal(thought, plan.code(), meta={"frames": ["undo"]})
+        question = None
         if latest is not None and latest.intent == "unclear":
             question = f"Sorry, I did not understand {latest.text!r}. What should I do instead?"
-            plan = Plan(question=question)
+        if question is not None and question not in {q for q, _ in context.answers}:
+            plan = Plan(question=question)  # once: after the answer the plan goes on
         else:
             frames = [
                 f for c in context.corrections if c.intent == "replan" for f in self._replan(c)
@@ -192,7 +194,7 @@ class EmbeddedPlanner:
                 inside = tuple(
                     o.name for c in found for o in correction.scene if geometry.is_in(o, c)
                 )
-                frame = replace(frame, only=inside)
+                frame = replace(frame, only=inside if found else None)  # None: ask which
             out.append(frame)
         return out
 

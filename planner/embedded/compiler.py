@@ -677,6 +677,10 @@ class Compiler:
     def _compile_clear(self, frame: Frame) -> None:
         """Everything in (or on) a container to the freest spots of the table."""
         container = self._resolve_one(frame.objects, CONTAINERS)
+        if container.category not in CONTAINERS:
+            raise NeedsQuestion(
+                f"I can clear a bowl or a mat, not the {container.name}. What should I do?"
+            )
         inside = [
             o
             for o in self.virtual.values()

@@ -87,6 +87,8 @@ class PlacementRule:
         relation: ``in`` or ``on``.
         override: given by the user in this task: it beats the instruction's destination.
         source: the words the rule was read from.
+        subject: the exact object a retarget was about (its name), if it was about one.
+        place: the exact destination a retarget resolved to (its name), if any.
     """
 
     objects: NounPhrase
@@ -94,13 +96,19 @@ class PlacementRule:
     relation: str = "in"
     override: bool = False
     source: str = ""
+    subject: str | None = None
+    place: str | None = None
 
     def applies(self, obj: ObjectState) -> bool:
         """Whether `obj` is one of the objects the rule is about."""
+        if self.subject is not None:
+            return obj.name == self.subject
         return bool(Grounder([obj]).candidates(self.objects, GRASPABLE))
 
     def destination(self, scene: Sequence[ObjectState]) -> ObjectState | None:
         """The one object of `scene` the rule's target names, or None (none or several)."""
+        if self.place is not None:
+            return next((o for o in scene if o.name == self.place), None)
         try:
             found = Grounder(scene).resolve(self.target, CONTAINERS + GRASPABLE)
         except GroundingError:
@@ -146,7 +154,9 @@ def is_general(rule: PlacementRule) -> bool:
     """Whether a rule is about a kind of object ("cans", "anything blue", "the blue ones")
     rather than one object ("the red block")."""
     np_ = rule.objects
-    return np_.plural or np_.every or not re.match(r"^(?:the|this|that) ", np_.text)
+    if np_.plural or np_.every:
+        return True
+    return not np_.any_one and not re.match(r"^(?:the|this|that|a|an|one) ", np_.text)
 
 
 def strip_replan_lead(text: str) -> str:
@@ -184,11 +194,13 @@ def resolve_retarget(correction: TaskCorrection) -> PlacementRule | None:
     dest = found[0]
     relation = "in" if dest.category in CONTAINERS else "on"
     return PlacementRule(
-        parse_np(f"the {subject.name}"),
-        parse_np(f"the {dest.name}"),
+        general_objects(subject),
+        parse_np(f"the {dest.color} {dest.category}".replace("  ", " ")),
         relation,
         override=True,
         source=correction.text,
+        subject=subject.name,
+        place=dest.name,
     )
 
 
@@ -271,8 +283,10 @@ def put_backs(
     out = []
     for name, x, y in correction.moved:
         obj = now.get(name)
-        moved = obj is not None and math.dist(obj.position[:2], (x, y)) > MOVED_M
-        if moved and obj.category in GRASPABLE:
+        if obj is None or obj.category not in GRASPABLE:
+            continue
+        lifted = obj.bottom_z > MOVED_M and _support(obj, scene) is None  # still held
+        if lifted or math.dist(obj.position[:2], (x, y)) > MOVED_M:
             out.append((obj, (x, y)))
     return out
 
@@ -280,3 +294,20 @@ def put_backs(
 def general_objects(obj: ObjectState) -> NounPhrase:
     """The kind of object a retarget was about, as a phrase: "green bars"."""
     return parse_np(f"{obj.color} {plural(obj.category)}".strip())
+
+
+def plain(np_: NounPhrase) -> bool:
+    """Whether a phrase says no more than colours and a kind, so a statement made of those
+    keeps its whole meaning ("blocks that are not red", "the bowl closest to the mat" do
+    not)."""
+    return not (
+        np_.negated_colors
+        or np_.exclude
+        or np_.superlative
+        or np_.ordinal
+        or np_.location
+        or np_.side
+        or np_.conjuncts
+        or np_.other
+        or (np_.count is not None and not np_.any_one)
+    )
