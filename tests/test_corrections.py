@@ -141,15 +141,25 @@ def test_a_skill_correction_changes_the_parameters_of_the_retry(make_env, item):
         said.append("squeeze harder")
         return said[-1]
 
+    outcome = _run(api, [program], corrector, "put the heavy can in the blue bowl")
+    assert outcome.status == "done" and outcome.steps == 2
+    assert "slipped" in outcome.history[0].observation
+    (record,) = outcome.corrections
+    assert record["kind"] == "skill" and record["applied"] == ["pick on heavy can: force = 60.0"]
+    assert api.adjustments[("pick", "heavy can")] == {"force": 60.0}
+
+
+def _run(api: SkillApi, steps: list[str], corrector, instruction: str):
+    """Run scripted programs through the sandbox and the loop, with a corrector."""
     with SandboxExecutor(
         function_specs(),
         api.call,
         SandboxLimits(timeout_s=5),
-        on_abort=env.robot.stop,
+        on_abort=api.skills.robot.stop,
         forward_errors=(HeedError,),
     ) as executor:
         loop = ReActLoop(
-            ScriptedBackend([program]),
+            ScriptedBackend(steps),
             api,
             executor,
             scene_text,
@@ -157,12 +167,7 @@ def test_a_skill_correction_changes_the_parameters_of_the_retry(make_env, item):
             LoopConfig(max_steps=3),
             corrector=corrector,
         )
-        outcome = loop.run("put the heavy can in the blue bowl")
-    assert outcome.status == "done" and outcome.steps == 2
-    assert "slipped" in outcome.history[0].observation
-    (record,) = outcome.corrections
-    assert record["kind"] == "skill" and record["applied"] == ["pick on heavy can: force = 60.0"]
-    assert api.adjustments[("pick", "heavy can")] == {"force": 60.0}
+        return loop.run(instruction)
 
 
 def _in(a: str, b: str):
@@ -186,19 +191,8 @@ def test_an_interrupt_ends_the_program_at_the_next_skill_and_asks_for_a_correcti
         return "no, red things always go in the green bowl" if len(asked) == 1 else None
 
     first = 'pick("red block")\nplace("blue bowl")\ndone()'
-    with SandboxExecutor(
-        function_specs(), api.call, SandboxLimits(timeout_s=5), forward_errors=(HeedError,)
-    ) as executor:
-        loop = ReActLoop(
-            ScriptedBackend([first, 'place("blue bowl")\ndone()']),
-            api,
-            executor,
-            scene_text,
-            scene_changes,
-            LoopConfig(max_steps=3),
-            corrector=corrector,
-        )
-        outcome = loop.run("put the red block in the blue bowl")
+    steps = [first, 'place("blue bowl")\ndone()']
+    outcome = _run(api, steps, corrector, "put the red block in the blue bowl")
     observation = outcome.history[0].observation
     assert "place(): stopped by the operator" in observation and "task done" not in observation
     assert asked[0] is True and outcome.corrections[0]["intent"] == "preference"
