@@ -382,10 +382,14 @@ class Skills:
         return coords[0], coords[1], z, f"({coords[0]:.2f}, {coords[1]:.2f})"
 
     def put_first_on_second(self, first: str, second: str | Sequence[float]) -> SkillResult:
-        """Pick `first` and place it on/in `second` (an object or a position)."""
+        """Pick `first` and place it on/in `second` (an object or a position); when `first`
+        is already in the gripper, just place it."""
 
         def body() -> SkillResult:
-            for step in (lambda: self.pick(first), lambda: self.place(second)):
+            steps = [lambda: self.pick(first), lambda: self.place(second)]
+            if self.held() == first:
+                steps = steps[1:]
+            for step in steps:
                 result = step()
                 if not result.success:
                     raise _Failure(result.message)

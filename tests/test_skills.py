@@ -224,6 +224,17 @@ def test_put_first_on_second_stacks_blocks(make_env, item):
     assert objs["green block"].position[:2] == pytest.approx((0.58, -0.1), abs=0.01)
 
 
+def test_put_first_on_second_places_what_is_already_held(make_env, item):
+    env = make_env(item("block", "red", pose=(0.42, 0.15, 0.0)), item("bowl", "blue"))
+    sk = Skills(env.robot, env)
+    assert sk.pick("red block").success
+    events: list[tuple[str, str]] = []
+    sk.listeners.append(lambda kind, payload: events.append((kind, payload["skill"])))
+    assert sk.put_first_on_second("red block", "blue bowl").success
+    assert ("skill_start", "pick") not in events
+    assert holds(env, {"in": ["red block", "blue bowl"]}) == []
+
+
 def test_place_at_a_table_position(make_env, item):
     env = make_env(item("cylinder", "cyan", pose=(0.45, 0.1, 0.0), name="cyan can"))
     sk = Skills(env.robot, env)
