@@ -253,8 +253,10 @@ class SkillApi:
         returns="True",
     )
     def put_first_on_second(self, obj: str, target: str | list[float]) -> bool:
-        """Pick obj and place it on/in target (an object name or a position [x, y])."""
-        self.pick(obj)
+        """Pick obj and place it on/in target (an object name or a position [x, y]); an obj
+        already in the gripper is just placed."""
+        if self.skills.held() != obj:
+            self.pick(obj)
         return self.place(target)
 
     @api_function(

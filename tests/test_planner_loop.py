@@ -76,6 +76,14 @@ def test_a_program_runs_and_the_task_ends_with_done(harness, scene):
     assert "place: ok" in observation and "red block" in observation
 
 
+def test_put_first_on_second_after_a_pick_of_the_same_object_just_places_it(harness, scene):
+    program = 'pick("red block")\nput_first_on_second("red block", "blue bowl")\ndone()'
+    loop, _ = harness(ScriptedBackend([program]))
+    outcome = loop.run("put the red block in the blue bowl")
+    assert outcome.status == "done" and outcome.steps == 1
+    assert all(c.ok for c in scene.check([_in("red block", "blue bowl")]))
+
+
 def test_a_failed_step_is_observed_and_the_next_step_fixes_it(harness):
     backend = ScriptedBackend(
         [
