@@ -208,7 +208,7 @@ def demo(
     console.print(table)
     console.print("[bold]Knowledge base[/] (what the corrections taught):")
     for record in walk.knowledge:
-        console.print(f"  #{record.id} [{record.kind}] {escape(record.statement)}")
+        console.print(f"  #{record.id} ({record.kind}) {escape(record.statement)}")
     console.print(f"Run folders, videos and the knowledge base: {walk.folder}")
     raise typer.Exit(0 if ok else 1)
 
