@@ -264,17 +264,8 @@ class Database:
         if where:
             clauses.append(where)
             params.extend(args)
-        last = 0
-        while True:
-            rows = self._all(
-                f"SELECT {_COLUMNS} FROM records WHERE {' AND '.join(clauses)} AND id > ? "
-                f"ORDER BY id LIMIT {ROW_CHUNK}",
-                (*params, last),
-            )
+        for rows in self._pages(_COLUMNS, "records", " AND ".join(clauses), params):
             yield from (_record(r) for r in rows)
-            if len(rows) < ROW_CHUNK:
-                return
-            last = int(rows[-1][0])
 
     def live_ids(self) -> np.ndarray:
         """Ids of every record that is not deleted (current and superseded), ascending.
@@ -294,32 +285,13 @@ class Database:
                 )
                 yield [r[0] for r in rows], [r[1] for r in rows]
             return
-        last = min_id
-        while True:
-            rows = self._all(
-                f"SELECT id, vector FROM vectors WHERE id > ? ORDER BY id LIMIT {ROW_CHUNK}",
-                (last,),
-            )
-            if rows:
-                yield [r[0] for r in rows], [r[1] for r in rows]
-            if len(rows) < ROW_CHUNK:
-                return
-            last = int(rows[-1][0])
+        for rows in self._pages("id, vector", "vectors", after=min_id):
+            yield [r[0] for r in rows], [r[1] for r in rows]
 
     def statements(self) -> Iterator[tuple[list[int], list[str]]]:
         """(ids, statements) pages of every record that is not deleted."""
-        last = 0
-        while True:
-            rows = self._all(
-                "SELECT id, statement FROM records WHERE deleted = 0 AND id > ? "
-                f"ORDER BY id LIMIT {ROW_CHUNK}",
-                (last,),
-            )
-            if rows:
-                yield [r[0] for r in rows], [r[1] for r in rows]
-            if len(rows) < ROW_CHUNK:
-                return
-            last = int(rows[-1][0])
+        for rows in self._pages("id, statement", "records", "deleted = 0"):
+            yield [r[0] for r in rows], [r[1] for r in rows]
 
     def live_count(self) -> int:
         """How many records are not deleted (from the small `records_live` index)."""
@@ -354,6 +326,25 @@ class Database:
     def _one(self, sql: str, args: Sequence[Any] = ()) -> tuple | None:
         with sqlite_errors(self.path):
             return self._conn.execute(sql, tuple(args)).fetchone()
+
+    def _pages(
+        self, columns: str, table: str, where: str = "", args: Sequence[Any] = (), after: int = 0
+    ) -> Iterator[list[tuple]]:
+        """Non-empty pages of up to `ROW_CHUNK` rows of `table` with id > `after`, in id
+        order; each page starts after the last id of the one before (keyset pagination, so
+        no page costs more than the first). `columns` must start with ``id``."""
+        condition = f"{where} AND id > ?" if where else "id > ?"
+        last = after
+        while True:
+            rows = self._all(
+                f"SELECT {columns} FROM {table} WHERE {condition} ORDER BY id LIMIT {ROW_CHUNK}",
+                (*args, last),
+            )
+            if rows:
+                yield rows
+            if len(rows) < ROW_CHUNK:
+                return
+            last = int(rows[-1][0])
 
     def _all(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
         with sqlite_errors(self.path):
