@@ -17,9 +17,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from memory.embedder import EmbedderUnavailable, MiniLMEmbedder, default_embedder
+from memory.embedder import MiniLMEmbedder
+from planner.embedded.exemplars import ExemplarMatcher
 from planner.embedded.lexicon import normalize
 from planner.embedded.rules import is_general, parse_rule
 
@@ -197,8 +196,7 @@ class CorrectionInterpreter:
     """Interprets corrections with patterns, falling back on MiniLM similarity."""
 
     def __init__(self, embedder: MiniLMEmbedder | None = None) -> None:
-        self._embedder = embedder
-        self._bank: tuple[list[str], np.ndarray] | None = None
+        self._exemplars = ExemplarMatcher(EXEMPLARS, THRESHOLD, embedder)
 
     def interpret(self, text: str) -> Correction:
         t = normalize(text)
@@ -223,23 +221,10 @@ class CorrectionInterpreter:
             return Correction(text, "task", "preference", rest=t)
         if re.search(r"\b(no|not|wrong|other|instead|should (?:go|be))\b", t):
             return Correction(text, "task", "retarget", rest=t)
-        intent = self._nearest(t)
+        intent = self._exemplars.nearest(t)
         if intent == "param":  # sounds like a skill correction, but no parameter was named
             return Correction(text, "task", "unclear", rest=t)
         if intent is not None:
             kind = "stop" if intent == "stop" else "task"
             return Correction(text, kind, intent, rest=t)
         return Correction(text, "task", "retarget", rest=t)
-
-    def _nearest(self, text: str) -> str | None:
-        try:
-            embedder = self._embedder or default_embedder()
-            if self._bank is None:
-                labels = [k for k, ex in EXEMPLARS.items() for _ in ex]
-                self._bank = (labels, embedder.embed([s for ex in EXEMPLARS.values() for s in ex]))
-            labels, vectors = self._bank
-            scores = vectors @ embedder.embed([text])[0]
-        except EmbedderUnavailable:
-            return None
-        best = int(np.argmax(scores))
-        return labels[best] if scores[best] >= THRESHOLD else None

@@ -12,14 +12,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-import numpy as np
-
-from memory.embedder import EmbedderUnavailable, MiniLMEmbedder, default_embedder
+from memory.embedder import MiniLMEmbedder
 from memory.records import KnowledgeRecord
 from perception import geometry
 from planner.backend import PlannerContext, Proposal, StepRecord, TaskCorrection
 from planner.distill import CorrectedTask, distill
 from planner.embedded.compiler import Compiler, Plan
+from planner.embedded.exemplars import ExemplarMatcher
 from planner.embedded.grounding import Grounder, GroundingError, parse_np
 from planner.embedded.lexicon import CONTAINERS
 from planner.embedded.parser import Frame, parse_clause, parse_instruction
@@ -113,8 +112,11 @@ class EmbeddedPlanner:
     name = "embedded"
 
     def __init__(self, embedder: MiniLMEmbedder | None = None) -> None:
-        self._embedder = embedder
-        self._exemplars: tuple[list[str], np.ndarray] | None = None
+        self._intents = ExemplarMatcher(
+            {intent: sentences for intent, (_, sentences) in INTENT_EXEMPLARS.items()},
+            INTENT_THRESHOLD,
+            embedder,
+        )
 
     def propose(self, context: PlannerContext) -> Proposal:
         if context.history and not context.history[-1].ok and context.history[-1].code != LOOK:
@@ -215,7 +217,7 @@ class EmbeddedPlanner:
 
     def _rescue(self, frame: Frame) -> Frame:
         """Re-read a clause no rule understood as the nearest intent's phrasing."""
-        intent = self._nearest_intent(frame.text)
+        intent = self._intents.nearest(frame.text)
         if intent is None:
             return frame
         verb = INTENT_EXEMPLARS[intent][0]
@@ -223,20 +225,6 @@ class EmbeddedPlanner:
         body = frame.text if first in _NP_STARTS or not rest else rest  # drop an unknown verb
         rescued = parse_clause(f"{verb} {body}")
         return rescued if rescued.intent != "unknown" else frame
-
-    def _nearest_intent(self, text: str) -> str | None:
-        try:
-            embedder = self._embedder or default_embedder()
-            if self._exemplars is None:
-                labels = [i for i, (_, ex) in INTENT_EXEMPLARS.items() for _ in ex]
-                sentences = [s for _, ex in INTENT_EXEMPLARS.values() for s in ex]
-                self._exemplars = (labels, embedder.embed(sentences))
-            labels, vectors = self._exemplars
-            scores = vectors @ embedder.embed([text])[0]
-        except EmbedderUnavailable:
-            return None
-        best = int(np.argmax(scores))
-        return labels[best] if scores[best] >= INTENT_THRESHOLD else None
 
     @staticmethod
     def _thought(
