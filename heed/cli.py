@@ -194,14 +194,12 @@ def demo(
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         raise typer.Exit(0 if ok else 1)
     table = Table("task", "instruction", "corrections", "knowledge retrieved", "learned", "result")
-    for number, r in enumerate(walk.results, 1):
-        episode = json.loads((Path(r.run_dir) / "config.json").read_text())["episode"]
-        used = r.retrieved + _skill_knowledge_used(Path(r.run_dir))
+    for number, (episode, r) in enumerate(zip(walk.episodes, walk.results, strict=True), 1):
         table.add_row(
             str(number),
-            escape(episode["instruction"]),
+            escape(episode.instruction),
             str(r.corrections),
-            str(used),
+            str(r.retrieved + r.skill_defaults),
             str(r.learned),
             "[green]success[/]" if r.success else "[red]failure[/]",
         )
@@ -211,12 +209,6 @@ def demo(
         console.print(f"  #{record.id} ({record.kind}) {escape(record.statement)}")
     console.print(f"Run folders, videos and the knowledge base: {walk.folder}")
     raise typer.Exit(0 if ok else 1)
-
-
-def _skill_knowledge_used(run_dir: Path) -> int:
-    """How many skill calls of a run took their parameters from stored knowledge."""
-    lines = (run_dir / "trace.jsonl").read_text().splitlines()
-    return sum(json.loads(line).get("event") == "knowledge" for line in lines)
 
 
 @app.command("run")

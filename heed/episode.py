@@ -90,6 +90,7 @@ class EpisodeResult:
     overhead_ms: float = 0.0
     retrieved: int = 0  # task knowledge records put into the planner's context
     learned: int = 0  # knowledge records distilled from this episode's corrections
+    skill_defaults: int = 0  # skill calls whose parameter defaults came from knowledge
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -161,6 +162,8 @@ def run_episode(
         )
         for subscriber in subscribers:
             bus.subscribe(subscriber)
+        knowledge_calls: list[Event] = []
+        bus.subscribe(lambda e: knowledge_calls.append(e) if e.kind == "knowledge" else None)
         source = make_object_source(options.objects, env)
         skills = Skills(env.robot, source)
         skills.listeners.append(lambda kind, payload: bus.publish(kind, **payload))
@@ -235,6 +238,7 @@ def run_episode(
         overhead_ms=round(1000 * max(outcome.overhead_s, default=0.0), 3),
         retrieved=len(knowledge),
         learned=learned,
+        skill_defaults=len(knowledge_calls),
     )
     run.write_json("result.json", result.to_dict())
     return result

@@ -102,9 +102,8 @@ def rounds_report(memory: list[EpisodeResult], baseline: list[EpisodeResult]) ->
     }
     if memory and rounds:
         first = with_memory.get(rounds[0], {}).get("corrections_per_episode", 0.0)
-        later = [r for r in memory if r.round != rounds[0]]
-        later_rate = sum(r.corrections for r in later) / len(later) if later else 0.0
-        out["later_vs_first_round"] = round(later_rate / first, 4) if first else None
+        later = _stats([r for r in memory if r.round != rounds[0]])["corrections_per_episode"]
+        out["later_vs_first_round"] = round(later / first, 4) if first else None
         if baseline and rounds[0] in without:
             base = without[rounds[0]]["corrections_per_episode"]
             out["first_round_vs_baseline"] = round(first / base, 4) if base else None
@@ -156,6 +155,7 @@ def report(suite: Suite, llm: str, results: list[EpisodeResult]) -> dict[str, An
         "run_dir",
         "retrieved",
         "learned",
+        "skill_defaults",
     )
     return {
         "suite": suite.name,

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from heed.demo import packaged_suite
-from heed.episode import EpisodeResult, RunOptions
-from heed.evaluate import run_in_order
+from heed.episode import EpisodeResult, RunOptions, run_episode
 from memory.records import KnowledgeRecord
 from memory.store import KnowledgeBase
 from planner.backend import PlannerBackend
 from planner.events import Event
+from sim.suite import Episode
 
 WALKTHROUGH_SUITE = "walkthrough.yaml"
 STORY = {
@@ -36,6 +36,7 @@ class Walkthrough:
     """What `heed demo` did: each task's result and the knowledge it ended with."""
 
     folder: Path
+    episodes: list[Episode]
     results: list[EpisodeResult]
     knowledge: list[KnowledgeRecord]
 
@@ -63,6 +64,6 @@ def run_walkthrough(
         for number, episode in enumerate(episodes, 1):
             if announce is not None:
                 announce(number, len(episodes), episode.instruction, STORY.get(episode.id, ""))
-            results += run_in_order([episode], backend, options, kb, subscribers)
+            results.append(run_episode(episode, backend, options, subscribers, kb=kb))
         knowledge = list(kb.records())
-    return Walkthrough(folder, results, knowledge)
+    return Walkthrough(folder, episodes, results, knowledge)
