@@ -87,9 +87,10 @@ def _within_range(skill: str, param: str, value: Any) -> tuple[Any, str]:
     angles wrap. Returns the value and a note when it was changed."""
     if param == "yaw" and isinstance(value, float):
         return math.remainder(value, 2 * math.pi), ""
-    lo, hi = PARAM_DEFAULTS[skill]._ranges.get(param, (None, None))
-    if lo is None or not isinstance(value, int | float) or lo <= value <= hi:
+    limits = PARAM_DEFAULTS[skill].limits(param)
+    if limits is None or not isinstance(value, int | float) or limits[0] <= value <= limits[1]:
         return value, ""
+    lo, hi = limits
     return min(max(float(value), lo), hi), f" (its limit; {value:g} was asked for)"
 
 

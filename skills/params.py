@@ -29,6 +29,11 @@ class SkillParams:
             if value is not None:
                 _check_range(owner, name, value, lo, hi)
 
+    @classmethod
+    def limits(cls, name: str) -> tuple[float, float] | None:
+        """The accepted (low, high) range of a numeric parameter; None when unbounded."""
+        return cls._ranges.get(name)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)  # type: ignore[call-overload]
 
