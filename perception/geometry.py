@@ -54,6 +54,10 @@ class RelationTolerances:
         line_spacing: smallest distance between two centres in a `line`.
         unmoved_distance: largest centre displacement for `unmoved`.
         unmoved_yaw: largest yaw change for `unmoved`, radians (not checked for round objects).
+        turn_tolerance: how far a `turned` object's yaw change may miss the angle asked, radians.
+        turn_distance: how far a `turned` object's centre may move while it turns.
+        start_distance: how close `at_start_of` must be to the other object's start.
+        raise_slack: how far below the asked height a `raised` object's bottom may be.
     """
 
     on_gap: float = 0.015
@@ -69,6 +73,10 @@ class RelationTolerances:
     line_spacing: float = 0.03
     unmoved_distance: float = 0.01
     unmoved_yaw: float = math.radians(10.0)
+    turn_tolerance: float = math.radians(15.0)
+    turn_distance: float = 0.03
+    start_distance: float = 0.04
+    raise_slack: float = 0.02
 
 
 TOLERANCES = RelationTolerances()

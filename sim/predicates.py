@@ -557,6 +557,65 @@ def _unmoved(ctx: PredicateContext, args: Args) -> PredicateResult:
     return PredicateResult(not moved, "; ".join(moved) or f"unmoved: {_join(args)}")
 
 
+def _degrees(kind: str, raw: object) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0.0 < abs(raw) <= 180.0:
+        raise PredicateError(
+            f"predicate {kind!r}: an angle is a number of degrees in (0, 180], got {raw!r}"
+        )
+    return float(abs(raw))
+
+
+def _initial(ctx: PredicateContext, names: Sequence[str]) -> PredicateResult | None:
+    """A failed result naming the objects with no initial state, or None."""
+    missing = [n for n in names if n not in ctx.initial]
+    return PredicateResult(False, f"no initial state for {_join(missing)}") if missing else None
+
+
+@predicate("turned", ObjectArgs("[a, degrees]", 1, 1, extra=_degrees))
+def _turned(ctx: PredicateContext, args: Args) -> PredicateResult:
+    """`turned: [a, degrees]`: a's yaw changed by `degrees` (either way), within `turn_tolerance`.
+
+    The centre may have moved by at most `turn_distance`: turning happens in place.
+    """
+    name, degrees = args
+    if (missing := _initial(ctx, [name])) is not None:
+        return missing
+    now, before = ctx.objects[name], ctx.initial[name]
+    turned = math.degrees(geometry.yaw_change(now, before))
+    moved = math.dist(now.position[:2], before.position[:2])
+    ok = (
+        abs(turned - degrees) <= math.degrees(ctx.tolerances.turn_tolerance)
+        and moved <= ctx.tolerances.turn_distance
+    )
+    measure = f"turned {turned:.0f} deg, centre moved {_cm(moved)}"
+    return _verdict(ok, name, f"turned by {degrees:g} deg", measure)
+
+
+@predicate("at_start_of", PAIR)
+def _at_start_of(ctx: PredicateContext, args: Args) -> PredicateResult:
+    """`at_start_of: [a, b]`: a stands where b stood at the start (a swap puts both so).
+
+    a's centre is within `start_distance` of b's initial centre, on the table plane.
+    """
+    a, b = args
+    if (missing := _initial(ctx, [b])) is not None:
+        return missing
+    gap = math.dist(ctx.objects[a].position[:2], ctx.initial[b].position[:2])
+    ok = gap <= ctx.tolerances.start_distance
+    return _verdict(ok, a, f"where {b} started", f"centre {_cm(gap)} from there")
+
+
+@predicate("raised", ObjectArgs("[a, metres]", 1, 1, extra=_distance))
+def _raised(ctx: PredicateContext, args: Args) -> PredicateResult:
+    """`raised: [a, metres]`: a's bottom is at least `metres` above the table, less
+    `raise_slack` (an object lifted and held in the air)."""
+    name, height = args
+    a = ctx.objects[name]
+    bottom = a.position[2] - a.size[2] / 2
+    ok = bottom >= height - ctx.tolerances.raise_slack
+    return _verdict(ok, name, f"raised {_cm(height)}", f"bottom {_cm(bottom)} above the table")
+
+
 @predicate("upright", ObjectArgs("[a, ...]", 1))
 def _upright(ctx: PredicateContext, args: Args) -> PredicateResult:
     """`upright: [a, ...]`: each object's own z axis points up."""

@@ -141,6 +141,9 @@ def test_every_kind_is_covered_and_documented():
         "upright",
         "holding",
         "count",
+        "turned",
+        "at_start_of",
+        "raised",
     }
     for name in PREDICATES:
         assert PREDICATES.get(name).doc.startswith(f"`{name}: "), name
@@ -274,7 +277,7 @@ def test_parse_normalises_region_and_distance():
     [
         ("on", "a predicate is a mapping with one key"),
         ({"on": ["a", "b"], "in": ["a", "b"]}, "a mapping with one key"),
-        ({"inside": ["red block", "blue bowl"]}, "unknown predicate 'inside'; known: at, behind"),
+        ({"inside": ["red block", "blue bowl"]}, "unknown predicate 'inside'; known: at, at_start"),
         ({"on": ["red block"]}, r"predicate 'on' takes \[a, b\], got \['red block'\]"),
         ({"on": "red block"}, r"predicate 'on' takes \[a, b\]"),
         ({"between": ["red block", "yellow block"]}, r"'between' takes \[a, b, c\]"),
@@ -310,6 +313,10 @@ def test_parse_normalises_region_and_distance():
         ({"spread": {"objects": ["red block"], "regions": ["center", "centre"]}}, "twice"),
         ({"not": {"inside": ["red block", "blue bowl"]}}, "unknown predicate 'inside'"),
         ({"not": "on"}, "a mapping with one key"),
+        ({"turned": ["red block", 0]}, "an angle is a number of degrees in"),
+        ({"turned": ["red block", 270]}, "an angle is a number of degrees in"),
+        ({"raised": ["red block", "high"]}, "distance must be a number"),
+        ({"at_start_of": ["red block"]}, r"'at_start_of' takes \[a, b\]"),
     ],
 )
 def test_parse_errors_name_the_problem(raw, message):
@@ -322,3 +329,24 @@ def test_parse_errors_name_the_problem(raw, message):
 def test_known_predicates_include_not():
     assert "not" in known_predicates()
     assert known_predicates() == sorted(known_predicates())
+
+
+def test_turned_measures_the_yaw_change_either_way_in_place():
+    assert not check({"turned": ["yellow block", 45]})
+    assert check({"turned": ["yellow block", 45]}, moved("yellow block", yaw=math.radians(-50)))
+    assert not check({"turned": ["yellow block", 90]}, moved("yellow block", yaw=math.radians(45)))
+    carried = moved("yellow block", yaw=math.radians(45), position=(0.6, 0.0, 0.02))
+    assert not check({"turned": ["yellow block", 45]}, carried)
+
+
+def test_at_start_of_compares_with_where_the_other_object_began():
+    assert not check({"at_start_of": ["white block", "yellow block"]})
+    there = moved("white block", position=(0.51, 0.01, 0.02))
+    assert check({"at_start_of": ["white block", "yellow block"]}, there)
+
+
+def test_raised_needs_the_bottom_above_the_height():
+    assert not check({"raised": ["white block", 0.1]})
+    for z, expected in ((0.11, True), (0.08, False)):
+        lifted = moved("white block", position=(0.5, 0.2, z))
+        assert check({"raised": ["white block", 0.1]}, lifted) is expected
