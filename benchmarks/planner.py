@@ -27,18 +27,16 @@ from benchmarks.common import (
     table,
     verdict_table,
 )
-from heed.episode import scene_changes, scene_text
-from planner.api import SkillApi, function_specs
+from perception.scene_graph import scene_changes, scene_text
+from planner.api import SkillApi
 from planner.backend import PlannerBackend
 from planner.chat import ChatPlanner, make_backend
 from planner.events import EventBus
 from planner.llm import StubChatModel
 from planner.loop import LoopConfig, ReActLoop
-from planner.sandbox import SandboxExecutor
 from planner.sandbox.timing import measure
 from sim.env import TabletopEnv
 from sim.suite import load_suite
-from skills.errors import HeedError
 from skills.primitives import Skills
 
 TARGET_MS = 5.0
@@ -63,9 +61,7 @@ def overhead_per_step(backend: PlannerBackend, suite_path: Path, episodes: int) 
                 bus = EventBus()
                 skills = Skills(env.robot, env)
                 api = SkillApi(skills, env, bus, lambda q: "I don't know")
-                with SandboxExecutor(
-                    function_specs(), api.call, on_abort=env.robot.stop, forward_errors=(HeedError,)
-                ) as executor:
+                with api.sandbox() as executor:
                     executor.warm()
                     loop = ReActLoop(
                         backend,

@@ -22,6 +22,7 @@ from rich.table import Table
 
 from heed.bridge_cmd import bridge_app
 from heed.memory_cmd import DEFAULT_MEMORY, memory_app
+from heed.models_cmd import models_app
 from heed.perceive import register as register_perceive
 from planner.events import EventBus
 from skills.errors import HeedError
@@ -41,6 +42,7 @@ sim_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(sim_app, name="sim")
+app.add_typer(models_app, name="models")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -109,9 +111,11 @@ LlmOption = Annotated[
     str,
     typer.Option(
         "--llm",
-        help="Planner backend: embedded (offline parser, default), openai:MODEL@URL "
-        "(any OpenAI-compatible endpoint; key from $OPENAI_API_KEY) or hf:PATH[@DEVICE] "
-        "(a local transformers model directory or .gguf file).",
+        help="Planner backend: embedded (offline parser, default); local:NAME or "
+        "local:PATH.gguf (a model run here by llama.cpp, grammar-constrained; NAME from "
+        "`heed models list`, e.g. local:qwen2.5-coder-1.5b after `heed models pull "
+        "qwen2.5-coder-1.5b`); openai:MODEL@URL (any OpenAI-compatible endpoint; key from "
+        "$OPENAI_API_KEY) or hf:PATH[@DEVICE] (a transformers model directory or .gguf file).",
     ),
 ]
 ObjectsOption = Annotated[

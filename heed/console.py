@@ -20,7 +20,14 @@ class ConsolePrinter:
         if event.kind == "start":
             c.rule(f"[bold]{escape(d['instruction'])}[/]  [dim]({d['backend']})[/]")
         elif event.kind == "thought":
-            c.print(f"[bold cyan]Thought {event.step}:[/] {escape(d['text'])}")
+            cost = ""
+            if d.get("model_s"):
+                cost = (
+                    f" [dim]({d['model_s']:.1f} s, {d.get('prompt_tokens', 0)} prompt tokens"
+                    f" of which {d.get('cached_tokens', 0)} cached, "
+                    f"{d.get('completion_tokens', 0)} written)[/]"
+                )
+            c.print(f"[bold cyan]Thought {event.step}:[/] {escape(d['text'])}{cost}")
         elif event.kind == "code":
             title = f"defines {d['defines']}" if d.get("defines") else "code"
             c.print(f"[dim]{title}:[/]")

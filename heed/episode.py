@@ -19,23 +19,18 @@ from heed.teleop import SimulatedTeleoperator
 from memory.records import TASK
 from memory.retrieval import retrieve, skill_defaults
 from memory.store import KnowledgeBase
-from perception.scene_graph import SceneGraph
+from perception.scene_graph import SceneGraph, scene_changes, scene_text
 from perception.source import DEFAULT_OBJECT_SOURCE, make_object_source
-from planner.api import AskHandler, ParamDefaults, SkillApi, function_specs
+from planner.api import AskHandler, ParamDefaults, SkillApi
 from planner.backend import PlannerBackend
 from planner.distill import corrected_task
 from planner.events import Event, EventBus
 from planner.loop import Corrector, LoopConfig, ReActLoop
-from planner.sandbox.executor import SandboxExecutor
 from sim.env import TabletopEnv
 from sim.recorder import VideoRecorder
 from sim.suite import Episode
 from sim.world import WorldConfig
-from skills.errors import HeedError
-from skills.objects import ObjectState
 from skills.primitives import Skills
-
-OBSERVED_RELATIONS = ("on", "in")  # relations prompts and Observations list (others derive)
 
 
 @dataclass
@@ -91,18 +86,12 @@ class EpisodeResult:
     retrieved: int = 0  # task knowledge records put into the planner's context
     learned: int = 0  # knowledge records distilled from this episode's corrections
     skill_defaults: int = 0  # skill calls whose parameter defaults came from knowledge
+    model_s: float = 0.0  # seconds the planner's model spent (0 for the offline parser)
+    step_model_s: list[float] = field(default_factory=list)  # model seconds per step
+    cached_tokens: int = 0  # prompt tokens the model reused instead of evaluating
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-def scene_text(objects: Iterable[ObjectState]) -> str:
-    return SceneGraph.build(objects).to_text(OBSERVED_RELATIONS)
-
-
-def scene_changes(before: Iterable[ObjectState], after: Iterable[ObjectState]) -> list[str]:
-    diff = SceneGraph.build(after).diff(SceneGraph.build(before))
-    return [line for line in diff.to_text(OBSERVED_RELATIONS).splitlines() if line.strip()]
 
 
 def _skill_knowledge(kb: KnowledgeBase | None) -> ParamDefaults | None:
@@ -180,9 +169,7 @@ def run_episode(
             video = run.file("episode.mp4")
             recorder = VideoRecorder(env.world, video, options.camera, options.fps)
             recorder.start()
-        executor = SandboxExecutor(
-            function_specs(), api.call, on_abort=env.robot.stop, forward_errors=(HeedError,)
-        )
+        executor = api.sandbox()
         try:
             loop = ReActLoop(
                 backend,
@@ -239,6 +226,9 @@ def run_episode(
         retrieved=len(knowledge),
         learned=learned,
         skill_defaults=len(knowledge_calls),
+        model_s=round(outcome.model_s, 3),
+        step_model_s=outcome.step_model_s,
+        cached_tokens=outcome.cached_tokens,
     )
     run.write_json("result.json", result.to_dict())
     return result

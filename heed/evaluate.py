@@ -126,6 +126,7 @@ def _stats(results: list[EpisodeResult]) -> dict[str, Any]:
         "mean_steps": round(sum(r.steps for r in results) / n, 2) if n else 0.0,
         "prompt_tokens": sum(r.prompt_tokens for r in results),
         "completion_tokens": sum(r.completion_tokens for r in results),
+        "model_s": round(sum(r.model_s for r in results), 3),
         "corrections_per_episode": round(sum(r.corrections for r in results) / n, 3) if n else 0.0,
         "mean_wall_s": round(sum(r.wall_s for r in results) / n, 2) if n else 0.0,
     }
@@ -156,6 +157,10 @@ def report(suite: Suite, llm: str, results: list[EpisodeResult]) -> dict[str, An
         "retrieved",
         "learned",
         "skill_defaults",
+        "model_s",
+        "step_model_s",
+        "cached_tokens",
+        "rescued",
     )
     return {
         "suite": suite.name,

@@ -266,7 +266,7 @@ def perceive_command(
         typer.Option(help="Perceive a suite episode's scene instead: PATH or PATH:EPISODE."),
     ] = None,
 ) -> int:
-    """Print the scene graph of a seeded scene (objects with positions in cm, then their
+    """Print the scene graph of a seeded scene (objects with positions in metres, then their
     relations) and save it, with an annotated camera image (outlines and names), into a new
     run folder. A random scene of 3-7 library objects unless --suite names an episode.
     Returns the exit code: 0, or 2 after a one-line error."""

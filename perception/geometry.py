@@ -276,6 +276,21 @@ def yaw_change(now: ObjectState, before: ObjectState) -> float:
     return abs(math.remainder(now.yaw - before.yaw, math.tau))
 
 
+def yaw_period(obj: ObjectState) -> float:
+    """The smallest turn that leaves the object's footprint as it was: a quarter turn for a
+    square footprint, a half turn for a rectangle, a whole turn (no symmetry used) when round."""
+    if obj.category in ROUND_CATEGORIES:
+        return math.tau
+    sx, sy, _ = obj.size
+    return math.pi / 2 if abs(sx - sy) < 1e-3 else math.pi
+
+
+def visible_turn(angle: float, period: float) -> float:
+    """How far a turn by `angle` (radians) shows on a shape with rotational `period`:
+    wrapped to [0, period / 2]."""
+    return abs(math.remainder(angle, period))
+
+
 def displacement(now: ObjectState, before: ObjectState) -> float:
     """Distance the object's centre moved (3-D)."""
     return math.dist(now.position, before.position)
@@ -350,6 +365,42 @@ def region_point(name: str) -> tuple[float, float]:
     """The canonical place-target (x, y) of a region: its centroid."""
     centroid = _region(name).centroid
     return (round(centroid.x, 6) + 0.0, round(centroid.y, 6) + 0.0)  # + 0.0 drops -0.0
+
+
+def in_workspace(x: float, y: float, margin: float = 0.0) -> bool:
+    """(x, y) lies in the workspace rectangle, at least `margin` inside its edges."""
+    (x0, x1), (y0, y1) = WORKSPACE_X, WORKSPACE_Y
+    return x0 + margin <= x <= x1 - margin and y0 + margin <= y <= y1 - margin
+
+
+def free_spot(
+    objects: Sequence[ObjectState],
+    near: tuple[float, float],
+    radius: float,
+    clearance: float = 0.03,
+    step: float = 0.01,
+) -> tuple[float, float] | None:
+    """The point closest to `near` where a disc of `radius` stays `clearance` from every
+    footprint in `objects` and inside the workspace; None when the table has no such point.
+
+    Candidates lie on a `step` grid over the workspace, so the answer is deterministic."""
+    (x0, x1), (y0, y1) = WORKSPACE_X, WORKSPACE_Y
+    prints = [footprint(o) for o in objects]
+    candidates = sorted(
+        (
+            (x0 + i * step, y0 + j * step)
+            for i in range(round((x1 - x0) / step) + 1)
+            for j in range(round((y1 - y0) / step) + 1)
+        ),
+        key=lambda xy: (math.dist(xy, near), xy),
+    )
+    for x, y in candidates:
+        if not in_workspace(x, y, radius):
+            continue
+        disc = Point(x, y)
+        if all(shape.distance(disc) >= radius + clearance for shape in prints):
+            return (round(x, 4) + 0.0, round(y, 4) + 0.0)
+    return None
 
 
 def is_at(a: ObjectState, region: str) -> bool:

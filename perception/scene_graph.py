@@ -20,6 +20,7 @@ from perception import geometry
 from skills.objects import ROUND_CATEGORIES, ObjectState, find_object
 
 EMPTY_TEXT = "no objects on the table"
+RESTING_Z = 0.005  # an object whose bottom is higher than this is off the table
 
 
 @dataclass(frozen=True)
@@ -79,12 +80,18 @@ class SceneNode(ObjectState):
         )
 
     def describe(self) -> str:
-        """One line for `SceneGraph.to_text`: kind, position and size in cm, yaw in degrees."""
+        """One line for `SceneGraph.to_text`: kind, position and size in metres (the unit of
+        the skill API, so a program can use the numbers as they are) to the centimetre, the
+        height only when the object is off the table, yaw in degrees. Short on purpose: a
+        planner model reads every token."""
         kind = f"{self.color} {self.category}"
-        x, y, z = (v * 100 for v in self.position)
-        sx, sy, sz = (v * 100 for v in self.size)
+        x, y, z = self.position
+        sx, sy, sz = self.size
         label = self.name if self.name.startswith(kind) else f"{self.name}: {kind}"
-        text = f"{label} at ({x:.1f}, {y:.1f}, {z:.1f}), size {sx:.1f} x {sy:.1f} x {sz:.1f}"
+        where = f"({x:.2f}, {y:.2f})"
+        if self.bottom_z > RESTING_Z:
+            where = f"({x:.2f}, {y:.2f}, z {z:.2f})"
+        text = f"{label} at {where}, size {sx:.2f} x {sy:.2f} x {sz:.2f}"
         if self.category not in ROUND_CATEGORIES:
             text += f", yaw {round(math.degrees(self.yaw))}"
         if not self.upright:
@@ -154,11 +161,11 @@ class SceneGraph:
 
     # --- views ---------------------------------------------------------------------------
     def to_text(self, relations: Collection[str] | None = None) -> str:
-        """Objects (position and size in cm) then relations, one subject per line, sorted;
-        `relations` limits which relations are listed (prompts keep only on/in)."""
+        """Objects (position and size in metres) then relations, one subject per line,
+        sorted; `relations` limits which relations are listed (prompts keep only on/in)."""
         if not self.nodes:
             return EMPTY_TEXT
-        lines = ["objects (x, y, z and size in cm, yaw in degrees):"]
+        lines = ["objects (x, y and size in metres, yaw in degrees):"]
         lines += [f"- {n.describe()}" for n in self.nodes]
         shown = [e for e in self.edges if relations is None or e[0] in relations]
         if shown:
@@ -243,13 +250,10 @@ class SceneDiff:
             return "nothing changed"
         lines = []
         for m in self.moved:
-            (x0, y0, z0), (x1, y1, z1) = (
-                tuple(v * 100 for v in m.start),
-                tuple(v * 100 for v in m.end),
-            )
+            (x0, y0, z0), (x1, y1, z1) = m.start, m.end
             lines.append(
-                f"moved: {m.name} by {m.distance * 100:.1f} cm, from ({x0:.1f}, {y0:.1f}, "
-                f"{z0:.1f}) to ({x1:.1f}, {y1:.1f}, {z1:.1f})"
+                f"moved: {m.name} by {m.distance:.3f} m, from ({x0:.3f}, {y0:.3f}, "
+                f"{z0:.3f}) to ({x1:.3f}, {y1:.3f}, {z1:.3f})"
             )
         if self.appeared:
             lines.append(f"appeared: {', '.join(self.appeared)}")
@@ -281,3 +285,18 @@ class SceneDiff:
             "gained": [list(e) for e in self.gained],
             "lost": [list(e) for e in self.lost],
         }
+
+
+PROMPT_RELATIONS = ("on", "in")
+"""Relations prompts and Observations list; the others follow from the positions."""
+
+
+def scene_text(objects: Iterable[ObjectState]) -> str:
+    """The scene as a planner reads it: objects in metres, then on/in relations."""
+    return SceneGraph.build(objects).to_text(PROMPT_RELATIONS)
+
+
+def scene_changes(before: Iterable[ObjectState], after: Iterable[ObjectState]) -> list[str]:
+    """What changed between two scenes, one line per kind of change, for an Observation."""
+    diff = SceneGraph.build(after).diff(SceneGraph.build(before))
+    return [line for line in diff.to_text(PROMPT_RELATIONS).splitlines() if line.strip()]

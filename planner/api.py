@@ -12,19 +12,32 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from perception import geometry
 from planner.corrections import ParamChange
 from planner.events import EventBus
+from planner.sandbox.executor import SandboxExecutor, SandboxLimits
 from planner.sandbox.schema import FunctionSpec, Param
 from skills.errors import HeedError
+from skills.frames import WORKSPACE_X, WORKSPACE_Y
 from skills.objects import ObjectSource, ObjectState, find_object
 from skills.params import PickParams, PlaceParams, SkillParams
 from skills.primitives import SkillResult, Skills
 from skills.registry import Registry
 
 PARAM_DEFAULTS: dict[str, type[SkillParams]] = {"pick": PickParams, "place": PlaceParams}
+UNITS = (
+    "# Units: metres for every position, size and distance (as the scene lists them); "
+    "degrees for every angle."
+)
+FREE_SPOT_RADIUS = 0.03  # room a free spot leaves: a block's half-diagonal
+
+
+def _radius(obj: ObjectState) -> float:
+    """Half the diagonal of an object's footprint: the disc it needs on the table."""
+    return math.hypot(obj.size[0], obj.size[1]) / 2
 
 
 class ApiError(HeedError):
@@ -40,7 +53,7 @@ class ApiFunction:
     """A declared API function: its schema and which group it belongs to."""
 
     spec: FunctionSpec
-    group: str  # "skill" | "query" | "interaction"
+    group: str  # "skill" | "place" | "query" | "interaction"
     signature: str
 
 
@@ -94,6 +107,18 @@ def _within_range(skill: str, param: str, value: Any) -> tuple[Any, str]:
     return min(max(float(value), lo), hi), f" (its limit; {value:g} was asked for)"
 
 
+def _relation(name: str, direction: tuple[float, float], where: str) -> Callable:
+    """An API function giving the point `distance` metres from an object in `direction`."""
+
+    def relation(self: SkillApi, obj: str, distance: float = 0.1) -> list[float]:
+        return self._offset(name, obj, distance, *direction)
+
+    relation.__name__ = name
+    relation.__doc__ = f"The point distance metres {where}."
+    params = (Param("obj", "str"), Param("distance", "float", optional=True, default=0.1))
+    return api_function("place", f"{name}(obj, distance=0.1)", *params, returns="[x, y]")(relation)
+
+
 class SkillApi:
     """Implements the API functions on skills, an object source and the event bus.
 
@@ -121,6 +146,17 @@ class SkillApi:
         self.log = ApiLog()
         self.adjustments: dict[tuple[str, str], dict[str, Any]] = {}  # (skill, obj) -> params
         self.last_object: dict[str, str] = {}  # skill -> object of its latest call
+
+    def sandbox(self, limits: SandboxLimits | None = None) -> SandboxExecutor:
+        """A sandbox whose programs call this API: schemas from the declarations, the
+        robot stopped when a program is killed, skill errors passed to the program."""
+        return SandboxExecutor(
+            function_specs(),
+            self.call,
+            limits,
+            on_abort=self.skills.robot.stop,
+            forward_errors=(HeedError,),
+        )
 
     def new_program(self) -> ApiLog:
         """Start a fresh log for the next program and return the previous one."""
@@ -152,15 +188,18 @@ class SkillApi:
             raise ApiError(f"{name}() failed: {result.message}")
         return True
 
-    def _with_defaults(self, skill: str, obj: str, given: dict[str, Any]) -> dict[str, Any]:
-        """Parameters of a call: retrieved knowledge, then corrections in this task, then
-        what the program passed explicitly."""
+    def _with_defaults(
+        self, skill: str, obj: str, given: dict[str, Any], fallback: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Parameters of a call: what the API chose for the situation (`fallback`), then
+        retrieved knowledge, then corrections in this task, then what the program passed."""
         self.last_object[skill] = obj
         chosen = {k: v for k, v in given.items() if v is not None}
         defaults = self._param_defaults(skill, self._object(obj))
         if defaults:
             self.bus.publish("knowledge", skill=skill, obj=obj, defaults=defaults)
-        return {**defaults, **self.adjustments.get((skill, obj), {}), **chosen}
+        adjusted = self.adjustments.get((skill, obj), {})
+        return {**(fallback or {}), **defaults, **adjusted, **chosen}
 
     def adjust(self, changes: Sequence[ParamChange]) -> list[str]:
         """Apply skill-level corrections to the object each skill last worked on."""
@@ -204,11 +243,11 @@ class SkillApi:
         force: float | None = None,
         speed: float | None = None,
     ) -> bool:
-        """Pick up an object by name from above (heights m, yaw rad, force N, speed m/s)."""
+        """Pick up an object by name from above (heights m, yaw degrees, force N, speed m/s)."""
         given = {
             "grasp_height": grasp_height,
             "approach_height": approach_height,
-            "yaw": yaw,
+            "yaw": None if yaw is None else math.radians(yaw),
             "force": force,
             "speed": speed,
         }
@@ -230,12 +269,14 @@ class SkillApi:
         offset: list[float] | None = None,
         release_height: float | None = None,
         speed: float | None = None,
+        turn: float | None = None,
     ) -> bool:
         """Put the held object on/in an object (name) or at a table position [x, y]."""
         given = {
             "offset": tuple(offset) if offset else None,
             "release_height": release_height,
             "speed": speed,
+            "turn": None if turn is None else math.radians(turn),
         }
         held = self.skills.held()
         chosen = (
@@ -254,10 +295,14 @@ class SkillApi:
         returns="True",
     )
     def put_first_on_second(self, obj: str, target: str | list[float]) -> bool:
-        """Pick obj and place it on/in target (an object name or a position [x, y]); an obj
-        already in the gripper is just placed."""
+        """Pick obj (unless held) and place it on/in target: an object's name or a place [x, y].
+
+        An object already in the gripper is just placed. The grasp turns a quarter when that
+        keeps the fingers clear of neighbours (unless knowledge or a correction set a yaw)."""
         if self.skills.held() != obj:
-            self.pick(obj)
+            turn = self.skills.grasp_turn(obj, target)
+            params = PickParams().updated(**self._with_defaults("pick", obj, {}, {"yaw": turn}))
+            self._skill("pick", lambda: self.skills.pick(obj, params))
         return self.place(target)
 
     @api_function(
@@ -282,8 +327,9 @@ class SkillApi:
         returns="True",
     )
     def move_to(self, x: float, y: float, z: float, yaw: float = 0.0) -> bool:
-        """Move the gripper to (x, y, z) in metres, pointing down, rotated by yaw radians."""
-        return self._skill("move_to", lambda: self.skills.move_to((x, y, z, yaw)))
+        """Move the gripper to (x, y, z), pointing down, rotated by yaw degrees."""
+        pose = (x, y, z, math.radians(yaw))
+        return self._skill("move_to", lambda: self.skills.move_to(pose))
 
     @api_function(
         "skill",
@@ -296,6 +342,81 @@ class SkillApi:
     def move_by(self, dx: float, dy: float, dz: float) -> bool:
         """Move the gripper by (dx, dy, dz) metres."""
         return self._skill("move_by", lambda: self.skills.move_by(dx, dy, dz))
+
+    @api_function(
+        "skill",
+        "lift(obj, height)",
+        Param("obj", "str"),
+        Param("height", "float"),
+        returns="True",
+    )
+    def lift(self, obj: str, height: float) -> bool:
+        """Pick obj (unless held) and hold it with its bottom height metres up; it stays held."""
+        params = PickParams().updated(**self._with_defaults("pick", obj, {}))
+        return self._skill("lift", lambda: self.skills.lift(obj, height, params))
+
+    @api_function(
+        "skill",
+        "rotate(obj, angle)",
+        Param("obj", "str"),
+        Param("angle", "float"),
+        returns="True",
+    )
+    def rotate(self, obj: str, angle: float) -> bool:
+        """Turn obj in place by angle degrees (positive: counter-clockwise seen from above)."""
+        if not -180.0 <= angle <= 180.0:
+            raise ApiError(f"rotate(): angle {angle:g} must be in [-180, 180] degrees")
+        x, y, _ = self._object(obj).position
+        bottom = self._object(obj).bottom_z
+        if self.skills.held() != obj:
+            self.pick(obj)
+        self.place([x, y, bottom], turn=angle)
+        return True
+
+    @api_function("skill", "swap(a, b)", Param("a", "str"), Param("b", "str"), returns="True")
+    def swap(self, a: str, b: str) -> bool:
+        """Exchange the places of two objects (a waits on a free spot while b moves)."""
+        first, second = self._object(a), self._object(b)
+        parking = geometry.free_spot(self.objects_source(), first.position[:2], _radius(first))
+        if parking is None:
+            raise ApiError(f"swap(): no free spot on the table to set {a} down meanwhile")
+        self.put_first_on_second(a, list(parking))
+        self.put_first_on_second(b, list(first.position[:2]))
+        self.put_first_on_second(a, list(second.position[:2]))
+        return True
+
+    @api_function(
+        "skill",
+        "stack(objs)",
+        Param("objs", "strs", min_len=2, max_len=8),
+        returns="True",
+    )
+    def stack(self, objs: list[str]) -> bool:
+        """Build one tower of objs listed bottom first: the first stays, each next goes on top."""
+        if len(set(objs)) != len(objs):
+            raise ApiError("stack(): an object is listed twice")
+        for lower, upper in pairwise(objs):
+            self.put_first_on_second(upper, lower)
+        return True
+
+    @api_function(
+        "skill",
+        "line_up(objs, spacing=0.08)",
+        Param("objs", "strs", min_len=2, max_len=8),
+        Param("spacing", "float", optional=True, default=0.08),
+        returns="True",
+    )
+    def line_up(self, objs: list[str], spacing: float = 0.08) -> bool:
+        """Put objs in a row from left to right in the order listed, the first where it is."""
+        if len(set(objs)) != len(objs):
+            raise ApiError("line_up(): an object is listed twice")
+        if not 0.03 <= spacing <= 0.3:
+            raise ApiError(f"line_up(): spacing {spacing:g} must be in [0.03, 0.3] metres")
+        x, y, _ = self._object(objs[0]).position
+        spots = [self._on_table("line_up", x, y - i * spacing) for i in range(len(objs))]
+        for obj, spot in zip(objs[1:], spots[1:], strict=True):
+            self.put_first_on_second(obj, spot)
+        return True
 
     @api_function("skill", "open_gripper()", returns="True")
     def open_gripper(self) -> bool:
@@ -356,13 +477,50 @@ class SkillApi:
         """Category of an object: block, bar, cylinder, bowl or zone."""
         return self._object(obj).category
 
-    @api_function("query", "region_pos(region)", Param("region", "str"), returns="[x, y]")
+    # --- places: positions [x, y] for put_first_on_second and place ---------------------------
+    @api_function("place", "region_pos(region)", Param("region", "str"), returns="[x, y]")
     def region_pos(self, region: str) -> list[float]:
-        """A free-standing point in a region: center, top/bottom left/right corner, a side."""
+        """The middle of a table region: center, top/bottom left/right corner, a side."""
         try:
             return [round(v, 4) for v in geometry.region_point(geometry.normalize_region(region))]
         except ValueError as error:
             raise ApiError(f"region_pos(): {error}") from None
+
+    def _offset(self, name: str, obj: str, distance: float, dx: float, dy: float) -> list[float]:
+        if not 0.0 < distance <= 0.5:
+            raise ApiError(f"{name}(): distance {distance:g} must be in (0, 0.5] metres")
+        x, y, _ = self._object(obj).position
+        return self._on_table(name, x + dx * distance, y + dy * distance)
+
+    @staticmethod
+    def _on_table(name: str, x: float, y: float) -> list[float]:
+        if not geometry.in_workspace(x, y):
+            (x0, x1), (y0, y1) = WORKSPACE_X, WORKSPACE_Y
+            raise ApiError(
+                f"{name}(): [{x:.3f}, {y:.3f}] is off the workspace (x {x0}..{x1}, "
+                f"y {y0}..{y1}); choose a shorter distance or another side"
+            )
+        return [round(x, 4), round(y, 4)]
+
+    left_of = _relation("left_of", (0.0, 1.0), "to the left of obj's centre (+y)")
+    right_of = _relation("right_of", (0.0, -1.0), "to the right of obj's centre (-y)")
+    in_front_of = _relation("in_front_of", (-1.0, 0.0), "in front of obj, towards the robot (-x)")
+    behind = _relation("behind", (1.0, 0.0), "behind obj, away from the robot (+x)")
+
+    @api_function("place", "between(a, b)", Param("a", "str"), Param("b", "str"), returns="[x, y]")
+    def between(self, a: str, b: str) -> list[float]:
+        """The point halfway between the centres of a and b."""
+        (xa, ya, _), (xb, yb, _) = self._object(a).position, self._object(b).position
+        return self._on_table("between", (xa + xb) / 2, (ya + yb) / 2)
+
+    @api_function("place", "free_spot_near(obj)", Param("obj", "str"), returns="[x, y]")
+    def free_spot_near(self, obj: str) -> list[float]:
+        """The clear table point nearest obj with room for a block, clear of every object."""
+        near = self._object(obj).position[:2]
+        spot = geometry.free_spot(self.objects_source(), near, FREE_SPOT_RADIUS, clearance=0.02)
+        if spot is None:
+            raise ApiError("free_spot_near(): the table has no clear spot left")
+        return list(spot)
 
     @api_function("query", "holding()", returns="name or None")
     def holding(self) -> str | None:
@@ -410,10 +568,11 @@ def function_specs() -> dict[str, FunctionSpec]:
 
 
 def api_listing() -> str:
-    """The API as the prompt shows it: one line per function, grouped."""
-    lines = []
+    """The API as the prompt shows it: the units, then one line per function, grouped."""
+    lines = [UNITS]
     for group, title in (
         ("skill", "# robot skills (raise an error when they fail)"),
+        ("place", "# places: positions [x, y] to give put_first_on_second or place"),
         ("query", "# scene queries"),
         ("interaction", "# talking and ending"),
     ):

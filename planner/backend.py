@@ -13,6 +13,7 @@ from skills.objects import ObjectState
 
 if TYPE_CHECKING:
     from memory.records import KnowledgeRecord
+    from planner.corrections import Correction
     from planner.distill import CorrectedTask
 
 
@@ -60,6 +61,7 @@ class PlannerContext:
         corrections: task-level corrections given during this task, oldest first.
         last_moves: objects the previous program moved, with their (x, y) before it.
         api: the API listing.
+        initial_scene_text: the scene as text when the task began.
     """
 
     instruction: str
@@ -71,6 +73,7 @@ class PlannerContext:
     corrections: tuple[TaskCorrection, ...] = ()
     last_moves: tuple[tuple[str, float, float], ...] = ()
     api: str = ""
+    initial_scene_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,4 +103,9 @@ class PlannerBackend(Protocol):
 
     def distill(self, task: CorrectedTask) -> list[KnowledgeRecord]:
         """General knowledge records from a finished task's corrections."""
+        ...
+
+    def classify_correction(self, text: str, context: PlannerContext) -> Correction | None:
+        """A reading of a correction the interpreter's patterns did not read (None: no
+        better reading than the interpreter's fallback)."""
         ...

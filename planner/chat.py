@@ -1,59 +1,51 @@
 """LLM planner backends: prompts for any `ChatModel`, and reading its replies.
 
-The prompt is short on purpose (small local models write ~7 tokens/s on CPU): the API
-listing generated from the skill declarations, two worked examples, the scene as text,
-retrieved knowledge and a compact history. A reply without code gets one re-prompt.
+Every chat backend (local llama.cpp, OpenAI-compatible, transformers) gets the same prompt
+(`planner.llm.prompt`: the API listing, worked examples nearest the instruction, the task
+and the steps so far as chat turns) and its reply goes through the same parser. A backend
+that can constrain decoding gets the reply grammar of the current scene
+(`planner.llm.grammar`), so its programs call only API functions on objects that exist;
+an unconstrained reply without code gets one re-prompt.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Sequence
 from dataclasses import replace
 
 from memory.records import SKILL, KnowledgeRecord
-from planner.api import PARAM_DEFAULTS
+from perception import geometry
+from planner.api import API, PARAM_DEFAULTS
 from planner.backend import PlannerContext, Proposal
+from planner.corrections import Correction, ParamChange
 from planner.distill import CorrectedTask, distill
 from planner.embedded.backend import EmbeddedPlanner
-from planner.llm import ChatMessage, ChatModel, Completion, LLMError, make_chat_model, parse_reply
-
-SYSTEM = """You control a robot arm over a table by writing short Python programs.
-Frame: x points away from the robot, y to its left, metres; the table workspace is
-x 0.30..0.70, y -0.30..0.30. Use object names exactly as the scene lists them.
-Functions you may call:
-{api}
-Plain Python only: no import, class, lambda, try, with, generators or names starting
-with "_"; math functions (sqrt, sin, cos, atan2, hypot, pi) and dist(a, b) are there.
-Answer with one line "Thought: ..." and then one ```python block. Call done() when the
-instruction is complete, refuse(reason) if it is impossible here (an object is missing),
-ask(question) if it is ambiguous. If the last step failed, fix the cause and continue
-from the current scene."""
-
-EXAMPLES = (
-    (
-        "Instruction: put the green block on the blue bowl\nScene:\n"
-        "- blue bowl at (60.0, -5.0, 2.5), size 17.0 x 17.0 x 5.0\n"
-        "- green block at (45.0, 10.0, 2.0), size 4.0 x 4.0 x 4.0, yaw 0",
-        "Thought: Pick the green block and place it in the blue bowl.\n```python\n"
-        'put_first_on_second("green block", "blue bowl")\ndone()\n```',
-    ),
-    (
-        "Instruction: stack the blocks, then put the can 10 cm left of the red block\nScene:\n"
-        "- gray cylinder at (50.0, -20.0, 4.5), size 5.5 x 5.5 x 9.0\n"
-        "- red block at (40.0, 0.0, 2.0), size 4.0 x 4.0 x 4.0, yaw 0\n"
-        "- yellow block at (55.0, 20.0, 2.0), size 4.0 x 4.0 x 4.0, yaw 0",
-        "Thought: Put the yellow block on the red block, then the can at a position.\n"
-        '```python\nput_first_on_second("yellow block", "red block")\n'
-        'x, y, z = get_pos("red block")\n'
-        'put_first_on_second("gray cylinder", [x, y + 0.10])\ndone()\n```',
-    ),
+from planner.llm import (
+    ChatMessage,
+    ChatModel,
+    Completion,
+    LLMError,
+    classify,
+    make_chat_model,
+    parse_reply,
 )
+from planner.llm.examples import Example, ExampleLibrary, default_library
+from planner.llm.grammar import reply_grammar
+from planner.llm.prompt import SYSTEM, build_messages
+from skills.objects import ObjectState
+from skills.primitives import DIRECTIONS
+
 DEFINE = """Write the Python function {name} used in this program:
 {call_site}
 Use only the functions listed before. Reply with one ```python block holding only
 `def {name}(...):`."""
-MAX_HISTORY = 4
 DRAFT_KEYS = ("kind", "statement", "change")
+CORRECTABLE = {  # skill parameters a correction may change, as the model names them
+    "pick": ("grasp_height", "approach_height", "yaw", "force", "speed"),
+    "place": ("release_height", "speed"),
+}
 DISTILL = """A robot was corrected while doing a task. Write what the corrections teach as
 general knowledge for later tasks with other objects of the same kind.
 Instruction: {instruction}
@@ -72,18 +64,39 @@ cylinders, grip with 60 N", "change": {{"skill": "pick", "params": {{"force": 60
 
 
 class ChatPlanner:
-    """A planner backend over any chat model (OpenAI-compatible endpoint or local HF)."""
+    """A planner backend over any chat model (local llama.cpp, OpenAI-compatible, HF).
 
-    def __init__(self, model: ChatModel, max_tokens: int = 384) -> None:
+    Args:
+        model: the chat model.
+        max_tokens: most tokens of one reply.
+        examples: worked examples to choose from (default: the library shipped).
+        n_examples: examples shown per task.
+        constrain: decode under the reply grammar when the model can.
+    """
+
+    def __init__(
+        self,
+        model: ChatModel,
+        max_tokens: int = 320,
+        examples: ExampleLibrary | None = None,
+        n_examples: int = 3,
+        constrain: bool = True,
+    ) -> None:
         self.model = model
         self.max_tokens = max_tokens
         self.name = model.name
+        self.examples = examples
+        self.n_examples = n_examples
+        self.constrain = constrain and model.supports_grammar
+        self._chosen: tuple[str, list[Example]] | None = None
 
     def propose(self, context: PlannerContext) -> Proposal:
-        messages = self._messages(context)
-        reply = self._complete(messages)
+        examples = self._examples_for(context.instruction)
+        messages = build_messages(context, examples)
+        grammar = step_grammar(context.scene) if self.constrain else None
+        reply = self._complete(messages, grammar, cache_prefix=1 + 2 * len(examples))
         parsed = parse_reply(reply.text)
-        if parsed.code is None:  # one re-prompt, then give up on this step
+        if parsed.code is None and grammar is None:  # one re-prompt, then give up on this step
             messages += [
                 ChatMessage.assistant(reply.text),
                 ChatMessage.user("Reply with a Thought line and one ```python block."),
@@ -98,12 +111,44 @@ class ChatPlanner:
             reply.prompt_tokens,
             reply.completion_tokens,
             reply.latency_s,
-            meta={"raw": reply.text},
+            meta={
+                "raw": reply.text,
+                "cached_tokens": reply.cached_tokens,
+                "constrained": grammar is not None,
+                "examples": [e.id for e in examples],
+            },
         )
+
+    def _examples_for(self, instruction: str) -> list[Example]:
+        """The examples for a task, chosen once per instruction."""
+        if self._chosen is None or self._chosen[0] != instruction:
+            library = self.examples or default_library()
+            self._chosen = (instruction, library.nearest(instruction, self.n_examples))
+        return self._chosen[1]
+
+    def classify_correction(self, text: str, context: PlannerContext) -> Correction | None:
+        """The model's reading of a correction the patterns could not read; None when the
+        model is away or its reply is not a valid reading."""
+        code = context.history[-1].code if context.history else ""
+        chat = classify.messages(text, context.instruction, code, CORRECTABLE)
+        grammar = classify.grammar(CORRECTABLE) if self.constrain else None
+        try:
+            reply = self.model.complete(chat, max_tokens=96, grammar=grammar)
+        except LLMError:
+            return None
+        reading = classify.parse(reply.text, CORRECTABLE)
+        if reading is None:
+            return None
+        changes = tuple(
+            ParamChange(skill, param, op, math.radians(value) if param == "yaw" else value)
+            for skill, param, op, value in reading.changes
+        )
+        meta = {"source": "llm", "model_s": round(reply.latency_s, 3)}
+        return Correction(text, reading.kind, reading.intent, changes, rest=text, meta=meta)
 
     def define(self, function: str, call_site: str, context: PlannerContext) -> Proposal:
         messages = [
-            ChatMessage.system(_system(context)),
+            ChatMessage.system(SYSTEM.format(api=context.api)),
             ChatMessage.user(DEFINE.format(name=function, call_site=call_site)),
         ]
         reply = self._complete(messages)
@@ -145,36 +190,25 @@ class ChatPlanner:
             )
         return records or draft
 
-    def _complete(self, messages: list[ChatMessage]) -> Completion:
-        return self.model.complete(messages, max_tokens=self.max_tokens, stop=["\n```\n\n"])
+    def _complete(
+        self, messages: list[ChatMessage], grammar: str | None = None, cache_prefix: int = 0
+    ) -> Completion:
+        stop = None if grammar is not None else ["\n```\n\n"]
+        return self.model.complete(
+            messages,
+            max_tokens=self.max_tokens,
+            stop=stop,
+            grammar=grammar,
+            cache_prefix=cache_prefix,
+        )
 
-    @staticmethod
-    def _messages(context: PlannerContext) -> list[ChatMessage]:
-        messages = [ChatMessage.system(_system(context))]
-        for user, assistant in EXAMPLES:
-            messages += [ChatMessage.user(user), ChatMessage.assistant(assistant)]
-        parts = [f"Instruction: {context.instruction}", "Scene:", context.scene_text]
-        if context.knowledge:
-            parts += ["Remember:", *[f"- {k}" for k in context.knowledge]]
-        if context.answers:
-            parts += ["Answers so far:", *[f"- {q} -> {a}" for q, a in context.answers]]
-        if context.corrections:
-            parts += [
-                "The user corrected you (follow this now):",
-                *[f"- {c.text}" for c in context.corrections],
-            ]
-        if context.last_moves:
-            parts.append(
-                "Your last step moved: "
-                + "; ".join(f"{n} from [{x:.3f}, {y:.3f}]" for n, x, y in context.last_moves)
-            )
-        for i, step in enumerate(context.history[-MAX_HISTORY:], 1):
-            parts += [f"Step {i} code:", step.code, f"Step {i} observation:", step.observation]
-        failed = [s for s in context.history if not s.ok]
-        if len(failed) >= 2 and failed[-1].code == failed[-2].code:
-            parts.append("The same program failed twice: write a different one.")
-        messages.append(ChatMessage.user("\n".join(parts)))
-        return messages
+
+def step_grammar(scene: Sequence[ObjectState]) -> str:
+    """The reply grammar for a step in this scene: API calls on the objects it holds."""
+    functions = {name: (API.get(name).spec, API.get(name).group) for name in API}
+    return reply_grammar(
+        functions, [o.name for o in scene], list(geometry.REGIONS), list(DIRECTIONS)
+    )
 
 
 def _json_list(text: str) -> list[dict]:
@@ -189,10 +223,6 @@ def _json_list(text: str) -> list[dict]:
     return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
-def _system(context: PlannerContext) -> str:
-    return SYSTEM.format(api=context.api)
-
-
 def _merge(first: Completion, second: Completion) -> Completion:
     return Completion(
         text=second.text,
@@ -204,7 +234,8 @@ def _merge(first: Completion, second: Completion) -> Completion:
 
 
 def make_backend(spec: str = "embedded") -> EmbeddedPlanner | ChatPlanner:
-    """`embedded` (offline default), `openai:MODEL@URL` or `hf:PATH[@DEVICE]`."""
+    """`embedded` (offline default), `local:NAME|PATH.gguf`, `openai:MODEL@URL` or
+    `hf:PATH[@DEVICE]`."""
     if spec == "embedded":
         return EmbeddedPlanner()
     return ChatPlanner(make_chat_model(spec))

@@ -23,6 +23,11 @@ from planner.embedded.lexicon import normalize
 from planner.embedded.rules import is_general, parse_rule
 
 SMALL, LARGE = 0.01, 0.03  # metres for "a bit" / "a lot" when no number is given
+MANNER_SLOW = (
+    r"\b(slower|slowly|slow down|go slow|careful|carefully|take it easy|too fast|easy does it)\b"
+)
+MANNER = re.compile(MANNER_SLOW + r"|\b(gentle|gently|softly|smoothly|steady|steadily)\b")
+"""Words about how to move, never a request to stop ("move slowly", "gently now")."""
 FORCE_FACTOR, SPEED_FACTOR = 3.0, 0.5
 
 
@@ -61,6 +66,8 @@ class Correction:
             ``unclear`` (the planner asks); ``param`` for skill corrections; ``stop``.
         changes: parameter changes (skill corrections).
         rest: the part of the text that names objects or targets (task corrections).
+        meta: ``source`` says what read it: ``pattern``, ``embedding`` (MiniLM nearest
+            exemplar), ``default`` (nothing matched) or ``llm`` (the planner's model).
     """
 
     text: str
@@ -123,7 +130,7 @@ def _skill_changes(t: str) -> tuple[ParamChange, ...]:
         )
     elif re.search(r"\b(gentler|gently|softer|less force|lighter grip|too hard)\b", t):
         changes.append(ParamChange("pick", "force", "scale", 0.5))
-    if re.search(r"\b(slower|slowly|careful|carefully|take it easy|too fast)\b", t):
+    if re.search(MANNER_SLOW, t):
         factor = SPEED_FACTOR**2 if _A_LOT.search(t) else SPEED_FACTOR
         changes += [ParamChange(s, "speed", "scale", factor) for s in ("pick", "place")]
     elif re.search(r"\b(faster|quicker|speed up|too slow)\b", t):
@@ -199,6 +206,13 @@ class CorrectionInterpreter:
         self._exemplars = ExemplarMatcher(EXEMPLARS, THRESHOLD, embedder)
 
     def interpret(self, text: str) -> Correction:
+        """The correction `text` is, with ``meta["source"]`` saying what read it."""
+        found = self._interpret(text)
+        if "source" not in found.meta:
+            found.meta["source"] = "pattern"
+        return found
+
+    def _interpret(self, text: str) -> Correction:
         t = normalize(text)
         stop_words = r"(?:no,? )?(?:stop|halt|freeze|wait)(?: (?:now|it|that|please|moving))*"
         if re.fullmatch(stop_words, t):
@@ -207,8 +221,8 @@ class CorrectionInterpreter:
             return Correction(text, "task", "undo")
         if re.search(r"^(?:no,? )?(?:first|before that|you need to first|start by)\b", t):
             return Correction(text, "task", "replan", rest=re.sub(r"^(?:no,? )?", "", t))
-        changes = _skill_changes(t)
-        if changes:
+        changes = _skill_changes(t) or _skill_changes(" ".join(text.lower().split()))
+        if changes:  # the raw text too: normalising drops manner words ("slowly", "gently")
             return Correction(text, "skill", "param", changes=changes)
         if re.search(
             r"\b(always|from now on|in future|in the future|every time|i prefer|"
@@ -222,9 +236,12 @@ class CorrectionInterpreter:
         if re.search(r"\b(no|not|wrong|other|instead|should (?:go|be))\b", t):
             return Correction(text, "task", "retarget", rest=t)
         intent = self._exemplars.nearest(t)
+        if intent == "stop" and MANNER.search(text.lower()):  # manner words are not a stop
+            intent = "param"
+        embedded = {"source": "embedding"}
         if intent == "param":  # sounds like a skill correction, but no parameter was named
-            return Correction(text, "task", "unclear", rest=t)
+            return Correction(text, "task", "unclear", rest=t, meta=embedded)
         if intent is not None:
             kind = "stop" if intent == "stop" else "task"
-            return Correction(text, kind, intent, rest=t)
-        return Correction(text, "task", "retarget", rest=t)
+            return Correction(text, kind, intent, rest=t, meta=embedded)
+        return Correction(text, "task", "retarget", rest=t, meta={"source": "default"})

@@ -51,6 +51,8 @@ class TaskOutcome:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     model_s: float = 0.0
+    step_model_s: list[float] = field(default_factory=list)  # model seconds of each step
+    cached_tokens: int = 0  # prompt tokens the model reused from its previous call
     overhead_s: list[float] = field(default_factory=list)  # per step, excluding model and run
     questions: list[tuple[str, str]] = field(default_factory=list)
     history: list[StepRecord] = field(default_factory=list)
@@ -87,6 +89,7 @@ class ReActLoop:
         self.last_moves: tuple[tuple[str, float, float], ...] = ()
         self.bus: EventBus = api.bus
         self.prelude: list[str] = []
+        self.initial_scene_text = ""
         self.defined: set[str] = set()
         self.defined_this_step = False
 
@@ -107,7 +110,15 @@ class ReActLoop:
             proposal = self.backend.propose(context)
             model_s = proposal.latency_s or (time.perf_counter() - t_model)
             self._account(outcome, proposal)
-            self.bus.publish("thought", text=proposal.thought)
+            outcome.step_model_s.append(round(proposal.latency_s, 4))
+            self.bus.publish(
+                "thought",
+                text=proposal.thought,
+                model_s=round(proposal.latency_s, 3),
+                prompt_tokens=proposal.prompt_tokens,
+                completion_tokens=proposal.completion_tokens,
+                cached_tokens=proposal.meta.get("cached_tokens", 0),
+            )
             self.bus.publish("code", code=proposal.code)
             result, overhead = self._execute(proposal, context, outcome, t0, model_s)
             outcome.overhead_s.append(overhead)
@@ -125,7 +136,7 @@ class ReActLoop:
             acted = any(r["skill"] not in LOOKING for r in log.results)
             text = self.corrector(acted) if self.corrector else None
             if text is not None:
-                if self._take_correction(text, outcome) == "stop":
+                if self._take_correction(text, outcome, context) == "stop":
                     outcome.status = "stopped"
                     break
                 continue  # re-plan from here, even after done()
@@ -138,9 +149,12 @@ class ReActLoop:
         return outcome
 
     # --- corrections -------------------------------------------------------------------------
-    def _take_correction(self, text: str, outcome: TaskOutcome) -> str:
-        """Interpret and apply a correction; return its kind."""
+    def _take_correction(self, text: str, outcome: TaskOutcome, context: PlannerContext) -> str:
+        """Interpret and apply a correction; return its kind. What the patterns did not read
+        (only the embedding fallback, or nothing) the backend's model reads, if it has one."""
         correction = self.interpreter.interpret(text)
+        if correction.meta.get("source") != "pattern":
+            correction = self.backend.classify_correction(text, context) or correction
         applied: list[str] = []
         if correction.kind == "skill":
             applied = self.api.adjust(correction.changes)
@@ -153,6 +167,7 @@ class ReActLoop:
             "text": text,
             "kind": correction.kind,
             "intent": correction.intent,
+            "read_by": correction.meta.get("source", "pattern"),
             "changes": [c.describe() for c in correction.changes],
             "applied": applied,
         }
@@ -174,16 +189,20 @@ class ReActLoop:
         self, instruction: str, knowledge: Sequence[str], outcome: TaskOutcome
     ) -> PlannerContext:
         scene = tuple(self.api.objects_source())
+        text = self.scene_text(scene)
+        if not outcome.history:
+            self.initial_scene_text = text
         return PlannerContext(
             instruction=instruction,
             scene=scene,
-            scene_text=self.scene_text(scene),
+            scene_text=text,
             history=tuple(outcome.history),
             knowledge=tuple(knowledge),
             answers=tuple(outcome.questions),
             corrections=tuple(self.task_corrections),
             last_moves=self.last_moves,
             api=api_listing(),
+            initial_scene_text=self.initial_scene_text,
         )
 
     @staticmethod
@@ -191,6 +210,7 @@ class ReActLoop:
         outcome.prompt_tokens += proposal.prompt_tokens
         outcome.completion_tokens += proposal.completion_tokens
         outcome.model_s += proposal.latency_s
+        outcome.cached_tokens += proposal.meta.get("cached_tokens", 0)
 
     def _execute(
         self,

@@ -575,16 +575,20 @@ def _initial(ctx: PredicateContext, names: Sequence[str]) -> PredicateResult | N
 def _turned(ctx: PredicateContext, args: Args) -> PredicateResult:
     """`turned: [a, degrees]`: a's yaw changed by `degrees` (either way), within `turn_tolerance`.
 
-    The centre may have moved by at most `turn_distance`: turning happens in place.
+    Turns are compared as they show on the object's shape (`geometry.yaw_period`: a cube
+    turned 90 degrees looks as before); the centre may have moved by at most
+    `turn_distance`: turning happens in place.
     """
     name, degrees = args
     if (missing := _initial(ctx, [name])) is not None:
         return missing
     now, before = ctx.objects[name], ctx.initial[name]
-    turned = math.degrees(geometry.yaw_change(now, before))
+    period = geometry.yaw_period(now)
+    turned = math.degrees(geometry.visible_turn(now.yaw - before.yaw, period))
+    wanted = math.degrees(geometry.visible_turn(math.radians(degrees), period))
     moved = math.dist(now.position[:2], before.position[:2])
     ok = (
-        abs(turned - degrees) <= math.degrees(ctx.tolerances.turn_tolerance)
+        abs(turned - wanted) <= math.degrees(ctx.tolerances.turn_tolerance)
         and moved <= ctx.tolerances.turn_distance
     )
     measure = f"turned {turned:.0f} deg, centre moved {_cm(moved)}"

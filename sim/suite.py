@@ -426,6 +426,12 @@ _SuiteLoader.add_implicit_resolver(
 )
 
 
+def read_suite_yaml(text: str) -> object:
+    """YAML as suites read it: only true/false are booleans (`on:` stays a predicate),
+    duplicate keys are errors."""
+    return yaml.load(text, Loader=_SuiteLoader)
+
+
 def load_suite(path: str | Path) -> Suite:
     """Read and parse the suite file at `path`.
 
@@ -437,7 +443,7 @@ def load_suite(path: str | Path) -> Suite:
     except OSError as err:
         raise SuiteError(f"{path}: cannot read the suite: {err.strerror}") from err
     try:
-        data = yaml.load(text, Loader=_SuiteLoader)
+        data = read_suite_yaml(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -85,15 +85,18 @@ class PlaceParams(SkillParams):
         offset: (dx, dy) added to the target position.
         release_height: gap between the held object's bottom and the surface when released.
         speed: end-effector speed.
+        turn: gripper rotation (and so the held object's) added before release, radians.
     """
 
     offset: tuple[float, float] = (0.0, 0.0)
     release_height: float = 0.01
     speed: float = 0.3
+    turn: float = 0.0
 
     _ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "release_height": (0.0, 0.3),
         "speed": (0.01, 0.5),
+        "turn": (-math.pi, math.pi),
     }
 
     def __post_init__(self) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from skills.objects import ObjectSource, ObjectState, find_object
+from skills.objects import ROUND_CATEGORIES, ObjectSource, ObjectState, find_object
 from skills.params import MoveParams, PickParams, PlaceParams, PushParams
 from skills.robot import MotionResult, Pose, Robot
 from skills.safety import SafeRobot, SafetyLimits
@@ -25,8 +25,17 @@ KNOCK_TOLERANCE = 0.015  # an object pushed further than this by a descending gr
 FINGER_CLEARANCE = 0.02  # extra opening beyond the object's width
 PALM_MARGIN = 0.01  # space kept between an object's top and the palm
 PLACE_TOLERANCE = 0.03  # a placed object ends within this of its target (x, y)
+RELEASE_REACH = 0.07  # how far the opened fingers reach from a release point along their axis
+PICK_REACH = 0.065  # how far the opened fingers reach from an object's centre to grasp it
+CLEAR_REACH = 0.04  # fingers this far from every neighbour are clear either way round
 FLAT_CATEGORIES = frozenset({"zone"})
 CONTAINER_FLOOR = {"bowl": 0.008}  # height of a container's inner floor above its bottom
+CONTAINER_SPOTS = {  # offsets from a container's centre where a second, third... object goes
+    "bowl": tuple(
+        (0.03 * math.cos(a * math.pi / 3), 0.03 * math.sin(a * math.pi / 3)) for a in range(6)
+    ),
+    "zone": ((0.03, 0.03), (-0.03, -0.03), (0.03, -0.03), (-0.03, 0.03)),
+}
 
 DIRECTIONS = {
     "left": (0.0, 1.0),
@@ -336,12 +345,16 @@ class Skills:
             if held is None:
                 raise _Failure("not holding anything to place")
             x, y, surface_z, label = self._place_target(target, held)
-            x, y = x + p.offset[0], y + p.offset[1]
+            offset = p.offset
+            if offset == (0.0, 0.0) and isinstance(target, str):
+                room = self._room_in(find_object(self.objects, target), held)
+                offset = (room[0] - x, room[1] - y)
+            x, y = x + offset[0], y + offset[1]
             release_z = surface_z + p.release_height + self._held_below_ee
             yaw = self.robot.state().ee_pose.yaw
-            if p.offset != (0.0, 0.0):  # fingers across the offset, clear of walls/neighbours
-                yaw = _closest_equivalent(math.atan2(p.offset[1], p.offset[0]), yaw, math.pi)
-            yaw = self._reachable_yaw(x, y, (release_z,), yaw)
+            if offset != (0.0, 0.0):  # fingers across the offset, clear of walls/neighbours
+                yaw = _closest_equivalent(math.atan2(offset[1], offset[0]), yaw, math.pi)
+            yaw = self._reachable_yaw(x, y, (release_z,), yaw + p.turn)
             travel = max(self._travel_z(True, exclude=held), release_z)
             ex, ey, ez = self._ee()
             self._move(Pose.top_down(ex, ey, max(ez, travel), yaw), p.speed, "travel height")
@@ -356,13 +369,30 @@ class Skills:
             final = find_object(self.objects, held)
             miss = math.dist(final.position[:2], (x, y))
             if miss > PLACE_TOLERANCE + max(final.size[:2]) / 2:
-                raise _Failure(f"{held} ended {miss * 100:.1f} cm from {label}")
+                raise _Failure(f"{held} ended {miss:.3f} m from {label}")
             return SkillResult(
                 "place", True, f"placed {held} at {label}", data={"final": list(final.position)}
             )
 
         params_out = {"target": target if isinstance(target, str) else list(target), **p.to_dict()}
         return self._run("place", params_out, body)
+
+    def _room_in(self, target: ObjectState, held: str) -> tuple[float, float]:
+        """Where in a container the held object goes: its centre when nothing is in it,
+        else the spot of `CONTAINER_SPOTS` farthest from what is already there (objects
+        dropped on the centre would pile up and spill). Any other target: its centre."""
+        x, y = target.position[0], target.position[1]
+        spots = CONTAINER_SPOTS.get(target.category)
+        half = min(target.size[0], target.size[1]) / 2
+        inside = [
+            o.position[:2]
+            for o in self.objects.objects()
+            if o.name not in (held, target.name) and math.dist(o.position[:2], (x, y)) < half
+        ]
+        if not spots or not inside:
+            return x, y
+        candidates = [(x + dx, y + dy) for dx, dy in spots]
+        return max(candidates, key=lambda xy: min(math.dist(xy, o) for o in inside))
 
     def _place_target(
         self, target: str | Sequence[float], held: str
@@ -381,12 +411,69 @@ class Skills:
         z = coords[2] if len(coords) == 3 else 0.0
         return coords[0], coords[1], z, f"({coords[0]:.2f}, {coords[1]:.2f})"
 
+    def lift(self, obj: str, height: float, params: PickParams | None = None) -> SkillResult:
+        """Pick `obj` (unless it is already held) and hold it up with its bottom `height`
+        metres above where its bottom was, straight above where it was picked."""
+
+        def body() -> SkillResult:
+            if not 0.0 < height <= 0.4:
+                raise _Failure(f"lift height {height} m must be in (0, 0.4]")
+            start = find_object(self.objects, obj)
+            if self.held() != obj:
+                picked = self.pick(obj, params)
+                if not picked.success:
+                    raise _Failure(picked.message)
+            ex, ey, _ = self._ee()
+            yaw = self.robot.state().ee_pose.yaw
+            speed = (params or PickParams()).speed
+            self._move(
+                Pose.top_down(ex, ey, start.bottom_z + height + self._held_below_ee, yaw),
+                speed,
+                f"{height:.3f} m up",
+            )
+            if self.held() != obj:
+                raise _Failure(f"{obj} slipped from the gripper while lifting")
+            return SkillResult("lift", True, f"holding {obj} {height:.3f} m up")
+
+        return self._run("lift", {"obj": obj, "height": height}, body)
+
+    def grasp_turn(self, first: str, second: str | Sequence[float]) -> float:
+        """Extra grasp yaw (0 or a quarter turn) for `first` that keeps the fingers farther
+        from its neighbours, where they open to pick it and where they open to release it
+        on `second`. Only a square block or a cylinder can be held either way round."""
+        obj = find_object(self.objects, first)
+        square = obj.category == "block" and abs(obj.size[0] - obj.size[1]) < 1e-3
+        if not (square or obj.category == "cylinder"):
+            return 0.0
+        into = second if isinstance(second, str) else None
+        release = find_object(self.objects, into).position[:2] if into else tuple(second[:2])
+        others = [
+            o
+            for o in self.objects.objects()
+            if o.name not in (first, into) and o.category not in FLAT_CATEGORIES
+        ]
+        grasp = _grasp_yaw(obj)
+
+        def clearance(turn: float) -> float:
+            axis = (-math.sin(grasp + turn), math.cos(grasp + turn))
+            sites = ((obj.position[:2], PICK_REACH), (release, RELEASE_REACH))
+            return min(
+                [_sweep_gap(at, axis, reach, o) for at, reach in sites for o in others],
+                default=CLEAR_REACH,
+            )
+
+        quarter = -math.copysign(math.pi / 2, grasp)  # the turn that keeps the wrist nearer 0
+        if min(CLEAR_REACH, clearance(quarter)) > min(CLEAR_REACH, clearance(0.0)) + 0.005:
+            return quarter
+        return 0.0
+
     def put_first_on_second(self, first: str, second: str | Sequence[float]) -> SkillResult:
         """Pick `first` and place it on/in `second` (an object or a position); when `first`
         is already in the gripper, just place it."""
 
         def body() -> SkillResult:
-            steps = [lambda: self.pick(first), lambda: self.place(second)]
+            turn = 0.0 if self.held() == first else self.grasp_turn(first, second)
+            steps = [lambda: self.pick(first, yaw=turn), lambda: self.place(second)]
             if self.held() == first:
                 steps = steps[1:]
             for step in steps:
@@ -443,12 +530,8 @@ class Skills:
             end = find_object(self.objects, obj).position[:2]
             moved = (end[0] - start_xy[0]) * ux + (end[1] - start_xy[1]) * uy
             if abs(moved - distance) > max(0.02, 0.3 * distance):
-                raise _Failure(
-                    f"{obj} moved {moved * 100:.1f} cm instead of {distance * 100:.1f} cm"
-                )
-            return SkillResult(
-                "push", True, f"pushed {obj} {moved * 100:.1f} cm", data={"moved_m": moved}
-            )
+                raise _Failure(f"{obj} moved {moved:.3f} m instead of {distance:.3f} m")
+            return SkillResult("push", True, f"pushed {obj} {moved:.3f} m", data={"moved_m": moved})
 
         params_out = {
             "obj": obj,
@@ -457,6 +540,19 @@ class Skills:
             **p.to_dict(),
         }
         return self._run("push", params_out, body)
+
+
+def _sweep_gap(
+    at: Sequence[float], axis: tuple[float, float], reach: float, other: ObjectState
+) -> float:
+    """Distance from the fingers' sweep (`reach` either side of `at` along `axis`) to the
+    disc that bounds `other`'s footprint."""
+    ox, oy = other.position[0] - at[0], other.position[1] - at[1]
+    along = max(-reach, min(reach, ox * axis[0] + oy * axis[1]))
+    gap = math.hypot(ox - along * axis[0], oy - along * axis[1])
+    round_ = other.category in ROUND_CATEGORIES
+    radius = min(other.size[:2]) / 2 if round_ else math.hypot(other.size[0], other.size[1]) / 2
+    return gap - radius
 
 
 def _closest_equivalent(angle: float, reference: float, period: float) -> float:

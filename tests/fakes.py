@@ -141,3 +141,6 @@ class ScriptedBackend:
 
     def define(self, function: str, call_site: str, context: PlannerContext) -> Proposal:
         return Proposal(f"define {function}", self.definitions[function])
+
+    def classify_correction(self, text: str, context: PlannerContext) -> None:
+        return None  # a script has no model to read corrections with

@@ -7,15 +7,14 @@ import math
 import pytest
 from fakes import ScriptedBackend
 
-from heed.episode import scene_changes, scene_text
 from heed.teleop import UNKNOWN_ANSWER, SimulatedTeleoperator
-from planner.api import SkillApi, function_specs
+from perception.scene_graph import scene_changes, scene_text
+from planner.api import SkillApi
 from planner.corrections import CorrectionInterpreter, ParamChange
 from planner.events import EventBus
 from planner.loop import LoopConfig, ReActLoop
-from planner.sandbox import SandboxExecutor, SandboxLimits
+from planner.sandbox import SandboxLimits
 from sim.suite import parse_suite
-from skills.errors import HeedError
 from skills.primitives import Skills
 
 
@@ -151,13 +150,7 @@ def test_a_skill_correction_changes_the_parameters_of_the_retry(make_env, item):
 
 def _run(api: SkillApi, steps: list[str], corrector, instruction: str):
     """Run scripted programs through the sandbox and the loop, with a corrector."""
-    with SandboxExecutor(
-        function_specs(),
-        api.call,
-        SandboxLimits(timeout_s=5),
-        on_abort=api.skills.robot.stop,
-        forward_errors=(HeedError,),
-    ) as executor:
+    with api.sandbox(SandboxLimits(timeout_s=5)) as executor:
         loop = ReActLoop(
             ScriptedBackend(steps),
             api,

@@ -173,7 +173,7 @@ def test_perceive_command_prints_the_graph_and_writes_the_run_folder(tmp_path, c
     assert (run / "perception.png").stat().st_size > 10_000
     graph = json.loads((run / "scene_graph.json").read_text())
     assert len(graph["objects"]) == len(report["truth"])
-    assert report["text"].startswith("objects (x, y, z and size in cm")
+    assert report["text"].startswith("objects (x, y and size in metres")
 
 
 def test_perceive_command_reports_a_bad_source_in_one_line(tmp_path, capsys):

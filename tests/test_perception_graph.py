@@ -102,17 +102,17 @@ def test_text_is_stable_whatever_the_input_order():
     assert len(texts) == 1
 
 
-def test_text_lists_objects_in_cm_then_relations_by_subject():
+def test_text_lists_objects_in_metres_then_relations_by_subject():
     graph = SceneGraph.build(
         [
-            state("red block", x=0.6, y=0.1, yaw=math.radians(30)),
+            state("red block", x=0.6, y=0.1, z=0.07, yaw=math.radians(30)),
             state("green block", color="green", x=0.45, y=0.1),
         ]
     )
     assert graph.to_text() == (
-        "objects (x, y, z and size in cm, yaw in degrees):\n"
-        "- green block at (45.0, 10.0, 2.0), size 4.0 x 4.0 x 4.0, yaw 0\n"
-        "- red block at (60.0, 10.0, 2.0), size 4.0 x 4.0 x 4.0, yaw 30\n"
+        "objects (x, y and size in metres, yaw in degrees):\n"
+        "- green block at (0.45, 0.10), size 0.04 x 0.04 x 0.04, yaw 0\n"
+        "- red block at (0.60, 0.10, z 0.07), size 0.04 x 0.04 x 0.04, yaw 30\n"
         "relations:\n"
         "- green block: in_front_of red block\n"
         "- red block: behind green block"
@@ -147,7 +147,7 @@ def test_diff_lists_moved_appeared_disappeared_and_relation_changes():
     assert diff.appeared == ("white cylinder",) and diff.disappeared == ("yellow block",)
     assert ("in", "red block", "blue bowl") in diff.lost
     text = diff.to_text()
-    assert text.startswith("moved: red block by 22.4 cm")
+    assert text.startswith("moved: red block by 0.224 m")
     assert "appeared: white cylinder" in text and "disappeared: yellow block" in text
     assert "no longer: " in text and "red block in blue bowl" in text
     assert not before.diff(before) and before.diff(before).to_text() == "nothing changed"

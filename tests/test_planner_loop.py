@@ -8,12 +8,11 @@ from collections.abc import Callable, Iterator
 import pytest
 from fakes import ScriptedBackend
 
-from heed.episode import scene_changes, scene_text
-from planner.api import API, SkillApi, api_listing, function_specs
+from perception.scene_graph import scene_changes, scene_text
+from planner.api import API, SkillApi, api_listing
 from planner.events import Event, EventBus
 from planner.loop import LoopConfig, ReActLoop
 from planner.sandbox import SandboxExecutor, SandboxLimits
-from skills.errors import HeedError
 from skills.primitives import Skills
 
 
@@ -41,13 +40,7 @@ def harness(scene) -> Iterator[Callable[..., tuple[ReActLoop, list[Event]]]]:
             return next((a for k, a in (answers or {}).items() if k in question), "I don't know")
 
         api = SkillApi(skills, scene, bus, ask)
-        executor = SandboxExecutor(
-            function_specs(),
-            api.call,
-            SandboxLimits(timeout_s=5),
-            on_abort=scene.robot.stop,
-            forward_errors=(HeedError,),
-        )
+        executor = api.sandbox(SandboxLimits(timeout_s=5))
         executors.append(executor)
         loop = ReActLoop(
             backend, api, executor, scene_text, scene_changes, LoopConfig(max_steps=max_steps)

@@ -277,7 +277,7 @@ def test_push_left_moves_the_block_along_plus_y(make_env, item):
     assert end[1] - start[1] == pytest.approx(0.08, abs=0.02)
     assert end[0] == pytest.approx(start[0], abs=0.015)
     assert result.data["moved_m"] == pytest.approx(end[1] - start[1], abs=1e-9)
-    assert result.message == f"pushed red block {result.data['moved_m'] * 100:.1f} cm"
+    assert result.message == f"pushed red block {result.data['moved_m']:.3f} m"
 
 
 def test_pick_of_a_bar_across_its_long_axis_fails_with_a_message(make_env, item):

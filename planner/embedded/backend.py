@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from memory.embedder import MiniLMEmbedder
 from memory.records import KnowledgeRecord
@@ -31,6 +32,9 @@ from planner.embedded.rules import (
     strip_replan_lead,
 )
 from skills.objects import ObjectState
+
+if TYPE_CHECKING:
+    from planner.corrections import Correction
 
 # intent -> a verb that makes the clause parse as that intent, and exemplar sentences
 INTENT_EXEMPLARS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -209,6 +213,10 @@ class EmbeddedPlanner:
     def distill(self, task: CorrectedTask) -> list[KnowledgeRecord]:
         """Knowledge from the structured interpretation of the task's corrections."""
         return distill(task)
+
+    def classify_correction(self, text: str, context: PlannerContext) -> Correction | None:
+        """None: the parser has no reading beyond the interpreter's (it has no model)."""
+        return None
 
     # --- parsing -----------------------------------------------------------------------------
     def _frames(self, text: str) -> list[Frame]:

@@ -342,7 +342,8 @@ class Compiler:
             turn = self._grasp_turn(obj, target)
             xy, z = target, obj.size[2] / 2
         if turn or offset != (0.0, 0.0):
-            self.plan.lines.append(f'pick("{obj.name}"{f", yaw={turn:.3f}" if turn else ""})')
+            yaw = f", yaw={math.degrees(turn):.0f}" if turn else ""
+            self.plan.lines.append(f'pick("{obj.name}"{yaw})')
             self.plan.lines.append(f"place({where}){suffix}")
         else:
             self.plan.lines.append(f'put_first_on_second("{obj.name}", {where}){suffix}')

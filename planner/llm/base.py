@@ -11,6 +11,8 @@ A backend is chosen by a spec string ``BACKEND:TARGET``:
 - ``hf:PATH`` or ``hf:PATH@DEVICE`` — a local transformers causal LM: a model
   directory or a ``.gguf`` file; ``DEVICE`` is ``auto`` (default), ``cpu``, ``cuda``,
   ``cuda:N`` or ``mps``.
+- ``local:NAME`` or ``local:PATH.gguf`` — a GGUF model run in this process by llama.cpp
+  (``pip install 'heedbot[local]'``); ``NAME`` is one of ``heed models list``.
 
 Backend settings that are not part of the spec (timeouts, retries, key variable, dtype)
 come from an ``options`` mapping whose keys are the fields of the backend's config
@@ -72,6 +74,8 @@ class Completion:
         model: the model's name (its spec string).
         estimated: True when token counts are whitespace estimates, not the model's.
         finish_reason: why generation ended (``stop``, ``length``), when known.
+        cached_tokens: prompt tokens whose evaluation was reused from the previous call
+            (a shared prefix), when the backend knows.
     """
 
     text: str
@@ -81,11 +85,18 @@ class Completion:
     model: str
     estimated: bool = False
     finish_reason: str | None = None
+    cached_tokens: int = 0
 
 
 @runtime_checkable
 class ChatModel(Protocol):
-    """Anything that turns a list of chat messages into a completion."""
+    """Anything that turns a list of chat messages into a completion.
+
+    `supports_grammar` says whether `complete` honours a GBNF `grammar` (llama.cpp, or a
+    llama.cpp server); a backend without it refuses one rather than ignore it.
+    """
+
+    supports_grammar: bool
 
     @property
     def name(self) -> str:
@@ -98,8 +109,13 @@ class ChatModel(Protocol):
         max_tokens: int = 512,
         temperature: float = 0.0,
         stop: Sequence[str] | None = None,
+        grammar: str | None = None,
+        cache_prefix: int = 0,
     ) -> Completion:
-        """Generate the assistant's next turn; stops at any string in `stop`."""
+        """Generate the assistant's next turn; stops at any string in `stop`; decodes only
+        replies `grammar` accepts, when given. `cache_prefix` is a hint: the first that
+        many messages repeat across calls, so an engine that keeps KV state may keep
+        theirs (others ignore it)."""
         ...
 
 
@@ -150,6 +166,15 @@ def one_line(text: str, limit: int = 200) -> str:
 def estimate_tokens(text: str) -> int:
     """A rough token count: whitespace-separated words."""
     return len(text.split())
+
+
+def refuse_grammar(model: str, grammar: str | None) -> None:
+    """Raises when a grammar is asked of a backend that cannot constrain decoding."""
+    if grammar is not None:
+        raise LLMConfigError(
+            f"{model} can not constrain decoding to a grammar: use local: (llama.cpp) or an "
+            "openai: llama.cpp server with the grammar option"
+        )
 
 
 def validate_request(max_tokens: int, temperature: float, stop: Sequence[str] | None) -> list[str]:

@@ -25,6 +25,7 @@ from planner.llm.base import (
     LLMError,
     config_from_options,
     one_line,
+    refuse_grammar,
     truncate_at_stop,
     validate_request,
 )
@@ -122,6 +123,8 @@ def _require(module: str, why: str) -> None:
 @CHAT_MODELS.register("hf")
 class HFLocalModel:
     """A local causal LM with a chat template, loaded lazily and cached."""
+
+    supports_grammar = False
 
     def __init__(self, path: str | Path, config: HFLocalConfig | None = None) -> None:
         self.path = Path(path).expanduser()
@@ -224,8 +227,11 @@ class HFLocalModel:
         max_tokens: int = 512,
         temperature: float = 0.0,
         stop: Sequence[str] | None = None,
+        grammar: str | None = None,
+        cache_prefix: int = 0,
     ) -> Completion:
         """Generates the next assistant turn (loading the model on the first call)."""
+        refuse_grammar(self.name, grammar)
         stops = validate_request(max_tokens, temperature, stop)
         if not messages:
             raise ValueError("messages must not be empty")

@@ -33,6 +33,7 @@ from planner.llm.base import (
     config_from_options,
     estimate_tokens,
     one_line,
+    refuse_grammar,
     validate_request,
 )
 
@@ -57,6 +58,8 @@ class OpenAICompatConfig:
             for endpoints that want it).
         extra_body: extra request fields, e.g. ``{"top_p": 1.0}`` or vLLM's
             ``{"chat_template_kwargs": {"enable_thinking": False}}``.
+        grammar: the server takes a GBNF ``grammar`` field (llama.cpp's server does), so
+            replies are constrained to the planner's reply grammar.
     """
 
     api_key_env: str = "OPENAI_API_KEY"
@@ -69,6 +72,7 @@ class OpenAICompatConfig:
     max_retry_after_s: float = 10.0
     max_tokens_field: str = "max_tokens"
     extra_body: dict[str, Any] = field(default_factory=dict)
+    grammar: bool = False
 
     def __post_init__(self) -> None:
         if self.connect_timeout_s <= 0 or self.read_timeout_s <= 0:
@@ -196,6 +200,10 @@ class OpenAICompatModel:
         return cls(target, base, config)
 
     @property
+    def supports_grammar(self) -> bool:
+        return self.config.grammar
+
+    @property
     def name(self) -> str:
         return f"openai:{self.model}@{self.base_url}"
 
@@ -208,8 +216,11 @@ class OpenAICompatModel:
         max_tokens: int = 512,
         temperature: float = 0.0,
         stop: Sequence[str] | None = None,
+        grammar: str | None = None,
+        cache_prefix: int = 0,
     ) -> Completion:
-        """Asks the endpoint for the next assistant turn.
+        """Asks the endpoint for the next assistant turn (under `grammar` when given and the
+        endpoint takes one).
 
         Raises:
             LLMAuthError: HTTP 401/403.
@@ -218,6 +229,8 @@ class OpenAICompatModel:
             LLMTimeout: no answer within ``read_timeout_s``.
             LLMResponseError: the answer is not a chat completion.
         """
+        if not self.supports_grammar:
+            refuse_grammar(self.name, grammar)
         stops = validate_request(max_tokens, temperature, stop)
         body: dict[str, Any] = {
             "model": self.model,
@@ -228,6 +241,8 @@ class OpenAICompatModel:
         }
         if stops:
             body["stop"] = stops
+        if grammar is not None:
+            body["grammar"] = grammar
         body.update(self.config.extra_body)
         start = time.perf_counter()
         reply = self._post_with_retries(json.dumps(body).encode("utf-8"))

@@ -13,7 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-ParamType = Literal["str", "float", "int", "bool", "vec2", "vec3", "vec", "str|vec", "any_json"]
+ParamType = Literal[
+    "str", "float", "int", "bool", "vec2", "vec3", "vec", "str|vec", "strs", "any_json"
+]
 MAX_INT = 2**53  # ints beyond this are not exact as floats and never a sane robot argument
 JSON_MAX_DEPTH = 8
 JSON_MAX_ITEMS = 1000
@@ -30,13 +32,13 @@ class Param:
     Attributes:
         name: the keyword name (an identifier not starting with "_").
         type: "str", "float", "int", "bool", "vec2" ([x, y]), "vec3" ([x, y, z]),
-            "vec" (min_len..max_len numbers), "str|vec" (either) or "any_json"
-            (None/bool/number/str and lists/dicts of them, bounded).
+            "vec" (min_len..max_len numbers), "str|vec" (either), "strs" (min_len..max_len
+            strings) or "any_json" (None/bool/number/str and lists/dicts of them, bounded).
         optional: whether the argument may be left out; then `default` is passed.
         default: the value passed when the argument is left out (None is also accepted
             explicitly when the default is None).
-        min_len: fewest numbers in a "vec".
-        max_len: most numbers in a "vec".
+        min_len: fewest numbers in a "vec", strings in a "strs".
+        max_len: most numbers in a "vec", strings in a "strs".
         max_chars: longest string accepted (for "str", "str|vec" and inside "any_json").
     """
 
@@ -183,6 +185,16 @@ def _str_or_vec(p: Param, value: Any) -> str | list[float]:
         raise _Bad(f"a name or {bad}") from None
 
 
+def _strs(p: Param, value: Any) -> list[str]:
+    what = f"a list of {p.min_len} to {p.max_len} strings"
+    if not isinstance(value, list | tuple) or not p.min_len <= len(value) <= p.max_len:
+        raise _Bad(what)
+    try:
+        return [_str(p, v) for v in value]
+    except _Bad:
+        raise _Bad(what) from None
+
+
 def _any_json(p: Param, value: Any) -> Any:
     budget = [JSON_MAX_ITEMS]
 
@@ -214,6 +226,7 @@ _CHECKERS: dict[str, Callable[[Param, Any], Any]] = {
     "vec3": _vector(3),
     "vec": _VEC,
     "str|vec": _str_or_vec,
+    "strs": _strs,
     "any_json": _any_json,
 }
 

@@ -1,0 +1,134 @@
+"""Worked examples for LLM prompts, chosen by meaning for each instruction.
+
+The library (`data/examples.yaml`) holds (instruction, scene, Thought, program) pairs that
+a test runs in the simulator, so every program a prompt shows is known to work. A prompt
+takes the few nearest to the task's instruction by MiniLM cosine (word overlap when the
+embedder is missing), so a stacking task sees stacking programs instead of a fixed pair
+a small model would copy into every task.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from memory.embedder import EmbedderUnavailable, MiniLMEmbedder, default_embedder
+from skills.objects import ObjectState
+
+LIBRARY = Path(__file__).with_name("data") / "examples.yaml"
+ENDINGS = ("done", "refused", "asked")
+
+
+@dataclass(frozen=True)
+class Example:
+    """One worked example.
+
+    Attributes:
+        id: unique name in the library.
+        instruction: what the user asked.
+        scene: the objects it was asked about.
+        thought: the Thought line of the reply.
+        program: the code of the reply (no fences).
+        ends: how the program ends the step: ``done``, ``refused`` or ``asked``.
+        aliases: other ways to ask for the same kind of task, matched when choosing
+            examples (never shown in prompts).
+    """
+
+    id: str
+    instruction: str
+    scene: tuple[ObjectState, ...]
+    thought: str
+    program: str
+    ends: str = "done"
+    aliases: tuple[str, ...] = ()
+
+    def phrasings(self) -> tuple[str, ...]:
+        return (self.instruction, *self.aliases)
+
+
+def _state(raw: dict, sizes: dict[str, list[float]]) -> ObjectState:
+    x, y, *yaw = raw["pose"]
+    size = tuple(float(v) for v in sizes[raw["type"]])
+    return ObjectState(
+        raw["name"],
+        raw["type"],
+        raw["color"],
+        (float(x), float(y), size[2] / 2),
+        size,  # type: ignore[arg-type]
+        math.radians(yaw[0]) if yaw else 0.0,
+    )
+
+
+def load_examples(path: Path = LIBRARY) -> tuple[Example, ...]:
+    """The examples in a library file (the verification fields are left to the test)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    sizes = data["sizes"]
+    examples = tuple(
+        Example(
+            id=item["id"],
+            instruction=item["instruction"],
+            scene=tuple(_state(o, sizes) for o in item["objects"]),
+            thought=item["thought"],
+            program=item["program"].strip("\n"),
+            ends=item.get("ends", "done"),
+            aliases=tuple(item.get("aliases", ())),
+        )
+        for item in data["examples"]
+    )
+    ids = [e.id for e in examples]
+    if len(set(ids)) != len(ids) or any(e.ends not in ENDINGS for e in examples):
+        raise ValueError(f"{path}: example ids must be unique and ends one of {ENDINGS}")
+    return examples
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z]+", text.lower()))
+
+
+class ExampleLibrary:
+    """Finds the examples nearest to an instruction in meaning."""
+
+    def __init__(self, examples: Sequence[Example], embedder: MiniLMEmbedder | None = None) -> None:
+        if not examples:
+            raise ValueError("an example library needs at least one example")
+        self.examples = tuple(examples)
+        self._embedder = embedder
+        self._vectors: np.ndarray | None = None
+
+    def nearest(self, instruction: str, k: int = 3) -> list[Example]:
+        """The `k` examples most similar to `instruction`, in library order: tasks of one
+        kind then get the same examples in the same order, so a local engine reuses their
+        evaluation from one task to the next."""
+        scores = self._scores(instruction)
+        chosen = sorted(range(len(self.examples)), key=lambda i: (-scores[i], i))[:k]
+        return [self.examples[i] for i in sorted(chosen)]
+
+    def _scores(self, instruction: str) -> list[float]:
+        """Each example's best similarity over its phrasings."""
+        owners = [i for i, e in enumerate(self.examples) for _ in e.phrasings()]
+        texts = [t for e in self.examples for t in e.phrasings()]
+        try:
+            embedder = self._embedder or default_embedder()
+            if self._vectors is None:
+                self._vectors = embedder.embed(texts)
+            similarity = [float(v) for v in self._vectors @ embedder.embed([instruction])[0]]
+        except EmbedderUnavailable:
+            words = _words(instruction)
+            similarity = [len(words & _words(t)) / max(1, len(words | _words(t))) for t in texts]
+        best = [-1.0] * len(self.examples)
+        for owner, score in zip(owners, similarity, strict=True):
+            best[owner] = max(best[owner], score)
+        return best
+
+
+@functools.cache
+def default_library() -> ExampleLibrary:
+    """The library shipped with the package, loaded once per process."""
+    return ExampleLibrary(load_examples())

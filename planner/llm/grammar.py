@@ -1,0 +1,146 @@
+"""Constrained decoding: a GBNF grammar of the replies a planner step may give.
+
+A reply is one ``Thought:`` line and one ```python block of calls to API functions, one
+per line. Object arguments are string literals naming objects of the current scene,
+places are relation calls (``left_of("red block", 0.1)``), ``[x, y]`` or an object, and
+regions and push directions are the words the skills know. A model decoding under this
+grammar (llama.cpp's GBNF) can not write an unknown function, a misspelt object, an
+import or prose where code belongs.
+
+The grammar is built from the API's declarations. What an argument may be comes from its
+parameter name (`ARG_ROLES`); a test keeps every declared parameter covered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+from planner.sandbox.schema import FunctionSpec, Param
+
+STATEMENT_GROUPS = ("skill", "interaction")  # functions a line of the program may call
+PLACE_GROUP = "place"  # functions that give a position, used as a target argument
+MAX_STATEMENTS = 12
+MAX_THOUGHT_CHARS = 200
+
+ARG_ROLES: Mapping[str, str] = {
+    "obj": "object",
+    "objs": "objects",
+    "a": "object",
+    "b": "object",
+    "target": "target",
+    "region": "region",
+    "direction": "direction",
+    "text": "text",
+    "question": "text",
+    "reason": "text",
+    "offset": "vec2",
+}
+"""What a parameter of a given name may be given; numbers need no entry (their type says)."""
+
+
+def _literal(text: str) -> str:
+    """A GBNF terminal matching `text` exactly (JSON escapes are GBNF's escapes)."""
+    return json.dumps(text)
+
+
+def _quoted(words: Sequence[str]) -> str:
+    """Alternatives matching each word as a Python string literal in double quotes."""
+    return " | ".join(_literal(json.dumps(w)) for w in words)
+
+
+def _rule(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def _value(param: Param, places: bool) -> str:
+    """The rule an argument of this parameter matches."""
+    role = ARG_ROLES.get(param.name)
+    if role == "target":
+        return "target" if places else "object | vec2"
+    if role is not None:
+        return role
+    if param.type in ("float", "int"):
+        return "number"
+    if param.type in ("vec2", "vec", "vec3"):
+        return "vec2"
+    raise ValueError(f"no grammar for parameter {param.name!r} ({param.type}): add it to ARG_ROLES")
+
+
+def _chain(values: Sequence[str]) -> str:
+    """``v1 (", " v2 (", " v3)?)?``: the first values, in order, as many as wanted."""
+    tail = ""
+    for value in reversed(values[1:]):
+        tail = f'(", " {value} {tail})?'
+    return f"{values[0]} {tail}".strip()
+
+
+def _call(spec: FunctionSpec, places: bool) -> str:
+    """``name(required, optional..., keyword=value...)``: required arguments by position,
+    then optional ones by position (in order, as many as wanted), then by keyword."""
+    required = [f"({_value(p, places)})" for p in spec.params if not p.optional]
+    optional = [p for p in spec.params if p.optional]
+    body = ' ", " '.join(required)
+    if optional:
+        values = [f"({_value(p, places)})" for p in optional]
+        keyword = (
+            "("
+            + " | ".join(f'"{p.name}=" {v}' for p, v in zip(optional, values, strict=True))
+            + ")"
+        )
+        if required:
+            body += f' (", " {_chain(values)})? (", " {keyword})*'
+        else:
+            body = f'(({_chain(values)} | {keyword}) (", " {keyword})*)?'
+    return f'{_literal(spec.name + "(")} {body} ")"'.replace("  ", " ")
+
+
+def _needs_objects(spec: FunctionSpec) -> bool:
+    return any(ARG_ROLES.get(p.name) in ("object", "objects", "target") for p in spec.params)
+
+
+def reply_grammar(
+    functions: Mapping[str, tuple[FunctionSpec, str]],
+    objects: Sequence[str],
+    regions: Sequence[str],
+    directions: Sequence[str],
+    max_statements: int = MAX_STATEMENTS,
+) -> str:
+    """The GBNF grammar of a reply for a scene holding `objects`.
+
+    Args:
+        functions: API name -> (its spec, its group); statements call the `skill` and
+            `interaction` groups, targets may call the `place` group.
+        objects: names of the objects in the scene (the only object literals allowed).
+        regions: region names `region_pos` accepts.
+        directions: push directions.
+        max_statements: most lines in the program.
+    """
+    usable = {
+        name: (spec, group)
+        for name, (spec, group) in functions.items()
+        if objects or not _needs_objects(spec)
+    }
+    place_names = [n for n, (_, g) in usable.items() if g == PLACE_GROUP]
+    statements = [n for n, (_, g) in usable.items() if g in STATEMENT_GROUPS]
+    if not statements:
+        raise ValueError("the API declares no statement functions")
+    lines = [
+        f'root ::= "Thought: " thought "\\n```python\\n" stmt{{1,{max_statements}}} "```"',
+        f"thought ::= [^\\n`]{{1,{MAX_THOUGHT_CHARS}}}",
+        "stmt ::= (" + " | ".join(f"fn-{_rule(n)}" for n in statements) + ') "\\n"',
+        'number ::= "-"? [0-9]{1,3} ("." [0-9]{1,4})?',
+        'vec2 ::= "[" number ", " number "]"',
+        'text ::= "\\"" [^"\\\\\\n]{0,160} "\\""',
+        f"region ::= {_quoted(regions)}",
+        f"direction ::= {_quoted(directions)} | vec2",
+    ]
+    if objects:
+        lines.append(f"object ::= {_quoted(objects)}")
+        lines.append('objects ::= "[" object (", " object)* "]"')
+        places = " | ".join(f"fn-{_rule(n)}" for n in place_names)
+        lines.append("target ::= object | vec2" + (f" | {places}" if places else ""))
+    for name in [*statements, *place_names]:
+        spec, _ = usable[name]
+        lines.append(f"fn-{_rule(name)} ::= {_call(spec, bool(place_names))}")
+    return "\n".join(lines) + "\n"

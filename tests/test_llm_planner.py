@@ -1,0 +1,254 @@
+"""The LLM planner path with scripted models: one prompt for every backend, a conversation
+that only grows, the reply grammar, corrections read by the model, and the new API."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+
+import pytest
+
+from perception.scene_graph import scene_changes, scene_text
+from planner.api import API, SkillApi, api_listing
+from planner.backend import PlannerContext, StepRecord, TaskCorrection
+from planner.chat import CORRECTABLE, ChatPlanner, step_grammar
+from planner.corrections import CorrectionInterpreter
+from planner.events import EventBus
+from planner.llm import ChatMessage, LLMConfigError, StubChatModel, classify
+from planner.llm.grammar import ARG_ROLES
+from planner.llm.prompt import assistant_reply, build_messages
+from planner.loop import LoopConfig, ReActLoop
+from planner.sandbox import SandboxExecutor, SandboxLimits
+from skills.objects import ObjectState
+from skills.primitives import Skills
+
+BLOCK = (0.04, 0.04, 0.04)
+SCENE = (
+    ObjectState("red block", "block", "red", (0.45, 0.10, 0.02), BLOCK),
+    ObjectState("blue bowl", "bowl", "blue", (0.60, -0.12, 0.025), (0.17, 0.17, 0.05)),
+)
+
+
+def context(**changes) -> PlannerContext:
+    base = dict(
+        instruction="put the red block in the blue bowl",
+        scene=SCENE,
+        scene_text=scene_text(SCENE),
+        api=api_listing(),
+    )
+    return PlannerContext(**{**base, **changes})
+
+
+def reply(code: str, thought: str = "Do it.") -> str:
+    return assistant_reply(thought, code)
+
+
+def skill_reading(skill: str, param: str, op: str, value: float) -> str:
+    change = {"skill": skill, "param": param, "op": op, "value": value}
+    return json.dumps({"kind": "skill", "changes": [change]})
+
+
+# --- one unit, stated ----------------------------------------------------------------------
+def test_the_scene_and_the_api_speak_metres_and_degrees():
+    text = scene_text(SCENE)
+    assert "in metres" in text and "(0.45, 0.10)" in text and "cm" not in text
+    listing = api_listing()
+    assert listing.startswith("# Units: metres") and "degrees for every angle" in listing
+    assert "cm" not in listing.replace("centre", "")
+
+
+# --- the prompt ----------------------------------------------------------------------------
+def test_each_step_only_adds_turns_after_the_last_observation():
+    first = build_messages(context(), [])
+    step = StepRecord("Put it in.", 'put_first_on_second("red block", "blue bowl")', "ok", True)
+    later = context(history=(step,), scene_text="objects now", initial_scene_text=scene_text(SCENE))
+    second = build_messages(later, [])
+    assert second[: len(first)] == first  # the first step's prompt is a prefix: reused
+    assert second[len(first)] == ChatMessage.assistant(reply(step.code, step.thought))
+    assert second[-1].content.startswith("Observation:\nok\n\nScene now:\nobjects now")
+
+
+def test_corrections_carry_what_was_moved_and_from_where():
+    moved = ObjectState("red block", "block", "red", (0.60, -0.12, 0.03), BLOCK)
+    said = TaskCorrection("no, the other bowl", "retarget", (("red block", 0.45, 0.10),), (moved,))
+    step = StepRecord("t", "done()", "ok", True)
+    text = build_messages(context(history=(step,), corrections=(said,)), [])[-1].content
+    assert '"no, the other bowl" (retarget)' in text
+    assert "red block from [0.450, 0.100] to [0.600, -0.120]" in text
+
+
+def test_examples_become_earlier_conversations_and_their_prefix_is_cached():
+    model = StubChatModel([reply("done()")], supports_grammar=True)
+    planner = ChatPlanner(model, n_examples=2)
+    proposal = planner.propose(context())
+    messages = model.calls[0]
+    assert [m.role for m in messages] == [
+        "system",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "user",
+    ]
+    assert messages[1].content.startswith("Instruction: ") and "Objects: " in messages[1].content
+    assert proposal.meta["constrained"] and len(proposal.meta["examples"]) == 2
+    assert model.grammars[0] is not None and '"\\"red block\\""' in model.grammars[0]
+
+
+# --- the grammar ---------------------------------------------------------------------------
+def test_every_parameter_the_grammar_uses_has_a_rule():
+    for name in API:
+        if API.get(name).group not in ("skill", "interaction", "place"):
+            continue
+        for param in API.get(name).spec.params:
+            assert param.name in ARG_ROLES or param.type in ("float", "int", "vec2"), (name, param)
+
+
+def test_the_grammar_names_only_scene_objects_and_api_functions():
+    grammar = step_grammar(SCENE)
+    assert 'object ::= "\\"red block\\"" | "\\"blue bowl\\""' in grammar
+    assert "fn-put-first-on-second ::=" in grammar and "fn-left-of ::=" in grammar
+    assert "fn-get-pos" not in grammar  # queries return values a one-call-per-line program drops
+    assert "object" not in step_grammar(()).split("stmt ::=")[1].split("\n")[0]
+
+
+def test_the_grammar_compiles_in_llama_cpp():
+    llama_cpp = pytest.importorskip("llama_cpp")  # the dev extra installs it
+    llama_cpp.LlamaGrammar.from_string(step_grammar(SCENE), verbose=False)
+    llama_cpp.LlamaGrammar.from_string(classify.grammar(CORRECTABLE), verbose=False)
+
+
+def test_a_backend_that_can_not_constrain_refuses_a_grammar_and_gets_none():
+    model = StubChatModel([reply("done()")])
+    with pytest.raises(LLMConfigError, match="can not constrain decoding"):
+        model.complete([ChatMessage.user("x")], grammar='root ::= "x"')
+    ChatPlanner(model).propose(context())
+    assert model.grammars == [None]
+
+
+# --- corrections the patterns can not read ---------------------------------------------------
+def test_the_model_reads_a_correction_the_patterns_could_not():
+    model = StubChatModel([skill_reading("pick", "yaw", "add", 90)])
+    found = ChatPlanner(model).classify_correction("spin your hand round a quarter", context())
+    assert found is not None and found.kind == "skill" and found.meta["source"] == "llm"
+    (change,) = found.changes
+    assert (change.skill, change.param, change.op) == ("pick", "yaw", "add")
+    assert change.value == pytest.approx(math.pi / 2)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        skill_reading("pick", "colour", "set", 1),
+        '{"kind": "task", "intent": "dance"}',
+        '{"kind": "skill", "changes": []}',
+    ],
+)
+def test_an_unusable_model_reading_leaves_the_interpreters(text):
+    assert classify.parse(text, CORRECTABLE) is None
+
+
+@pytest.mark.parametrize("said", ["move slowly", "gently now", "carefully!", "slow down"])
+def test_manner_words_are_skill_corrections_never_a_stop(said):
+    found = CorrectionInterpreter().interpret(said)
+    assert found.kind == "skill" and found.meta["source"] == "pattern"
+
+
+# --- through the loop and the sandbox, on the simulator ---------------------------------------
+@pytest.fixture
+def world(make_env, item):
+    return make_env(
+        item("block", "red", (0.45, 0.10)),
+        item("block", "green", (0.55, -0.15)),
+        item("block", "yellow", (0.40, -0.05)),
+        item("bowl", "blue", (0.60, 0.15)),
+    )
+
+
+@pytest.fixture
+def run_with(world) -> Iterator:
+    executors: list[SandboxExecutor] = []
+
+    def run(backend, instruction: str, corrector=None, max_steps: int = 3):
+        bus = EventBus()
+        skills = Skills(world.robot, world)
+        api = SkillApi(skills, world, bus, lambda q: "the blue one")
+        executor = api.sandbox(SandboxLimits(timeout_s=20))
+        executors.append(executor)
+        loop = ReActLoop(
+            backend,
+            api,
+            executor,
+            scene_text,
+            scene_changes,
+            LoopConfig(max_steps=max_steps),
+            corrector=corrector,
+        )
+        return loop.run(instruction), api
+
+    yield run
+    for executor in executors:
+        executor.close()
+
+
+def positions(world) -> dict[str, tuple[float, ...]]:
+    return {o.name: o.position for o in world.objects()}
+
+
+def test_a_failed_step_is_rescued_by_the_next(run_with, world):
+    model = StubChatModel(
+        [
+            reply('put_first_on_second("red block", left_of("blue bowl", 0.5))'),
+            reply('stack(["yellow block", "red block"])\ndone()'),
+        ],
+        supports_grammar=True,
+    )
+    outcome, _ = run_with(ChatPlanner(model), "stack the red block on the yellow one")
+    assert outcome.status == "done" and outcome.steps == 2 and outcome.rescued == 1
+    assert "off the workspace" in outcome.history[0].observation
+    assert "Observation:\n" in model.calls[1][-1].content  # the model saw why
+    red, yellow = positions(world)["red block"], positions(world)["yellow block"]
+    assert math.dist(red[:2], yellow[:2]) < 0.02 and red[2] > yellow[2] + 0.03
+
+
+def test_relations_swap_line_up_and_lift(run_with, world):
+    program = (
+        'swap("red block", "green block")\n'
+        'line_up(["yellow block", "red block"], 0.1)\n'
+        'lift("green block", 0.1)\n'
+        "done()"
+    )
+    start = positions(world)
+    outcome, api = run_with(ChatPlanner(StubChatModel([reply(program)])), "do things")
+    assert outcome.status == "done", outcome.history[-1].observation
+    now = positions(world)
+    assert math.dist(now["red block"][:2], start["green block"][:2]) > 0.05  # then lined up
+    assert now["red block"][1] == pytest.approx(now["yellow block"][1] - 0.1, abs=0.02)
+    assert api.skills.held() == "green block" and now["green block"][2] > 0.09
+
+
+def test_a_correction_no_pattern_reads_goes_to_the_model(run_with):
+    model = StubChatModel(
+        [
+            reply('put_first_on_second("red block", "blue bowl")'),
+            skill_reading("place", "speed", "set", 0.1),
+            reply("done()"),
+        ]
+    )
+    said = iter(["mind the velocity when you set things down"])
+    outcome, api = run_with(
+        ChatPlanner(model),
+        "put the red block in the blue bowl",
+        corrector=lambda acted: next(said, None),
+    )
+    (record,) = outcome.corrections
+    assert record["read_by"] == "llm" and record["kind"] == "skill"
+    assert api.adjustments[("place", "red block")] == {"speed": 0.1}
+
+
+def test_api_places_refuse_off_table_points_and_duplicates(run_with):
+    model = StubChatModel([reply('stack(["red block", "red block"])\ndone()')] * 3)
+    outcome, _ = run_with(ChatPlanner(model), "stack", max_steps=1)
+    assert "listed twice" in outcome.history[0].observation
