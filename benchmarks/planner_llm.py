@@ -1,35 +1,73 @@
-"""The planner with a real language model on the built-in suite (or some families of it).
+"""The planner with real language models, side by side: success, steps, tokens, model time
+per step and self-debugging rescues, on a suite (or some of it).
 
-Reports success, steps, tokens and seconds per episode, and how often self-debugging
-rescued a failed step (a failed step followed by a successful one). Not part of CI: with
-Qwen2.5-Coder-1.5B on two CPU cores an episode takes minutes. Get the model with
-``../shared/tools/get-qwen2.5-coder-1.5b.sh DIR``.
+Each backend named with ``--llm`` runs the same episodes in this one process, one after the
+other, its model loaded once. Per step the model's latency is recorded; the summary gives
+p50 and p95 per backend and, with two or more, each one's p50 against the first's.
+Not part of CI: a 1.5B model on two CPU cores needs seconds per step with llama.cpp and a
+minute with transformers. Get the model with ``heed models pull qwen2.5-coder-1.5b``.
 
-Run: ``python -m benchmarks.planner_llm --llm hf:DIR/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
---only place --only stack --only spatial``.
+Run: ``python -m benchmarks.planner_llm --llm local:qwen2.5-coder-1.5b
+--llm hf:$HOME/.cache/heedbot/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf --limit 5``.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 from pathlib import Path
 
 from benchmarks.common import Column, Verdict, console, finish, now, table, verdict_table
-from heed.episode import RunOptions
-from heed.evaluate import evaluate, report, select
+from heed.episode import EpisodeResult, RunOptions
+from heed.evaluate import evaluate, select
 from sim.suite import load_suite
 
-TARGET = 0.80
-TARGET_FAMILIES = ("place", "stack", "spatial")
+SUCCESS_TARGET = 0.85
+P50_TARGET_S = 5.0
+SPEEDUP_TARGET = 5.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0..100) by linear interpolation; 0 for no values."""
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[max(0, min(98, round(q) - 1))]
+
+
+def summary(results: list[EpisodeResult]) -> dict:
+    """Success, steps, tokens and per-step model time of one backend's episodes."""
+    steps = [s for r in results for s in r.step_model_s]
+    n = len(results)
+    return {
+        "episodes": n,
+        "success_rate": round(sum(r.success for r in results) / n, 4) if n else 0.0,
+        "mean_steps": round(sum(r.steps for r in results) / n, 2) if n else 0.0,
+        "model_s": round(sum(r.model_s for r in results), 2),
+        "prompt_tokens": sum(r.prompt_tokens for r in results),
+        "cached_tokens": sum(r.cached_tokens for r in results),
+        "completion_tokens": sum(r.completion_tokens for r in results),
+        "step_model_s_p50": round(percentile(steps, 50), 3),
+        "step_model_s_p95": round(percentile(steps, 95), 3),
+        "steps_measured": len(steps),
+        "rescued": sum(r.rescued for r in results),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Planner success, steps, tokens and time with a real LLM backend.",
-        epilog="Example: python -m benchmarks.planner_llm --llm hf:/models/qwen.gguf --only place",
+        description="Planner success and model time per step with real LLM backends, side "
+        "by side on the same episodes.",
+        epilog="Example: python -m benchmarks.planner_llm --llm local:qwen2.5-coder-1.5b "
+        "--llm hf:/models/qwen.gguf --limit 5",
     )
     parser.add_argument(
-        "--llm", required=True, help="backend spec: hf:PATH[@DEVICE] or openai:MODEL@URL"
+        "--llm",
+        action="append",
+        required=True,
+        help="backend spec, repeatable: local:NAME|PATH.gguf, hf:PATH[@DEVICE], "
+        "openai:MODEL@URL; the first is the reference for speed ratios",
     )
     parser.add_argument(
         "--suite",
@@ -38,11 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         help="suite to run (default: %(default)s)",
     )
     parser.add_argument(
-        "--only",
-        action="append",
-        default=[],
-        help="episode id or family to run (repeatable; default: the families "
-        f"with a target: {', '.join(TARGET_FAMILIES)})",
+        "--only", action="append", default=[], help="episode id or family (repeatable)"
+    )
+    parser.add_argument(
+        "--limit", type=int, default=0, help="run only the first N chosen episodes (0: all)"
     )
     parser.add_argument(
         "--objects", default="segmentation", help="object source (default: %(default)s)"
@@ -56,59 +93,121 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started, out = now(), console()
     suite = load_suite(args.suite)
-    episodes = select(suite, args.only or list(TARGET_FAMILIES))
+    episodes = select(suite, args.only)
+    if args.limit > 0:
+        episodes = episodes[: args.limit]
     options = RunOptions(objects=args.objects, runs_dir=Path("runs/planner_llm"))
+    per_backend: dict[str, list[EpisodeResult]] = {}
+    for spec in args.llm:
 
-    def show(result: object) -> None:
-        out.print(
-            f"{'ok  ' if result.success else 'FAIL'} {result.id}: {result.steps} steps, "
-            f"{result.prompt_tokens}+{result.completion_tokens} tokens, "
-            f"{result.wall_s:.0f} s, rescued {result.rescued}"
+        def show(result: EpisodeResult, spec: str = spec) -> None:
+            steps = ", ".join(f"{s:.1f}" for s in result.step_model_s)
+            out.print(
+                f"{'ok  ' if result.success else 'FAIL'} {spec} {result.id}: {result.steps} "
+                f"step(s), model s per step [{steps}], rescued {result.rescued}"
+            )
+
+        per_backend[spec] = evaluate(suite, spec, options, episodes=episodes, progress=show)
+    summaries = {spec: summary(results) for spec, results in per_backend.items()}
+    reference = summaries[args.llm[0]]["step_model_s_p50"]
+    rows = []
+    for spec, s in summaries.items():
+        ratio = s["step_model_s_p50"] / reference if reference else 0.0
+        rows.append(
+            [
+                spec,
+                str(s["episodes"]),
+                f"{s['success_rate']:.0%}",
+                f"{s['mean_steps']:.2f}",
+                f"{s['step_model_s_p50']:.2f}",
+                f"{s['step_model_s_p95']:.2f}",
+                f"{ratio:.1f}x",
+                f"{s['prompt_tokens']} ({s['cached_tokens']} cached)",
+                str(s["completion_tokens"]),
+                str(s["rescued"]),
+            ]
         )
-
-    results = evaluate(suite, args.llm, options, episodes=episodes, progress=show)
-    data = report(suite, args.llm, results)
-    rows = [
-        [
-            r.id,
-            "yes" if r.success else "no",
-            str(r.steps),
-            str(r.prompt_tokens),
-            str(r.completion_tokens),
-            f"{r.wall_s:.1f}",
-            str(r.rescued),
-        ]
-        for r in results
-    ]
     out.print(
         table(
-            f"{suite.name} with {args.llm}",
+            f"{suite.name}: {len(episodes)} episode(s) per backend",
             [
-                Column("episode", False),
-                Column("success", False),
+                Column("backend", False),
+                Column("episodes"),
+                Column("success"),
                 Column("steps"),
-                Column("prompt tok"),
-                Column("completion tok"),
-                Column("wall s"),
+                Column("model s/step p50"),
+                Column("p95"),
+                Column("p50 vs first"),
+                Column("prompt tokens"),
+                Column("completion tokens"),
                 Column("rescued"),
             ],
             rows,
         )
     )
-    rescued = sum(r.rescued for r in results)
-    verdicts = [
-        Verdict(
-            f"success >= {TARGET:.0%} in {family}",
-            f"{stats['success_rate']:.0%} of {stats['episodes']}",
-            stats["success_rate"] >= TARGET,
+    verdicts = []
+    for spec, s in summaries.items():
+        verdicts.append(
+            Verdict(
+                f"{spec}: success >= {SUCCESS_TARGET:.0%}",
+                f"{s['success_rate']:.0%} of {s['episodes']}",
+                s["success_rate"] >= SUCCESS_TARGET,
+            )
         )
-        for family, stats in data["summary"]["families"].items()
-        if family in TARGET_FAMILIES
-    ]
-    verdicts.append(Verdict("self-debugging rescues", f"{rescued} failed steps rescued", None))
+        if spec.startswith("local:"):
+            verdicts.append(
+                Verdict(
+                    f"{spec}: model time p50 <= {P50_TARGET_S:g} s per step",
+                    f"p50 {s['step_model_s_p50']:.2f} s, p95 {s['step_model_s_p95']:.2f} s "
+                    f"over {s['steps_measured']} steps",
+                    s["step_model_s_p50"] <= P50_TARGET_S,
+                )
+            )
+        if spec != args.llm[0] and reference:
+            speedup = s["step_model_s_p50"] / reference
+            verdicts.append(
+                Verdict(
+                    f"{args.llm[0]} >= {SPEEDUP_TARGET:g}x faster per step than {spec}",
+                    f"{speedup:.1f}x (p50 {reference:.2f} s vs {s['step_model_s_p50']:.2f} s)",
+                    speedup >= SPEEDUP_TARGET,
+                )
+            )
+        verdicts.append(
+            Verdict(f"{spec}: self-debugging", f"{s['rescued']} failed steps rescued", None)
+        )
     out.print(verdict_table(verdicts))
-    data["rescued"] = {r.id: r.rescued for r in results}
-    return finish(out, args.json, "planner_llm", started, data, verdicts)
+    body = {
+        "suite": suite.name,
+        "episodes": [e.id for e in episodes],
+        "backends": {
+            spec: {
+                "summary": summaries[spec],
+                "episodes": [
+                    {
+                        k: getattr(r, k)
+                        for k in (
+                            "id",
+                            "family",
+                            "success",
+                            "status",
+                            "steps",
+                            "model_s",
+                            "step_model_s",
+                            "prompt_tokens",
+                            "cached_tokens",
+                            "completion_tokens",
+                            "rescued",
+                            "failed_predicates",
+                            "run_dir",
+                        )
+                    }
+                    for r in results
+                ],
+            }
+            for spec, results in per_backend.items()
+        },
+    }
+    return finish(out, args.json, "planner_llm", started, body, verdicts)
 
 
 if __name__ == "__main__":

@@ -82,8 +82,8 @@ class SceneNode(ObjectState):
     def describe(self) -> str:
         """One line for `SceneGraph.to_text`: kind, position and size in metres (the unit of
         the skill API, so a program can use the numbers as they are) to the centimetre, the
-        height only when the object is off the table, yaw in degrees. Short on purpose: a
-        planner model reads every token."""
+        height only when the object is off the table, one size for a cube, yaw in degrees
+        for an oblong footprint. Short on purpose: a planner model reads every token."""
         kind = f"{self.color} {self.category}"
         x, y, z = self.position
         sx, sy, sz = self.size
@@ -91,9 +91,11 @@ class SceneNode(ObjectState):
         where = f"({x:.2f}, {y:.2f})"
         if self.bottom_z > RESTING_Z:
             where = f"({x:.2f}, {y:.2f}, z {z:.2f})"
-        text = f"{label} at {where}, size {sx:.2f} x {sy:.2f} x {sz:.2f}"
-        if self.category not in ROUND_CATEGORIES:
-            text += f", yaw {round(math.degrees(self.yaw))}"
+        sides = {f"{v:.2f}" for v in (sx, sy, sz)}
+        size = sides.pop() if len(sides) == 1 else f"{sx:.2f} x {sy:.2f} x {sz:.2f}"
+        text = f"{label} at {where}, size {size}"
+        if self.category not in ROUND_CATEGORIES and f"{sx:.2f}" != f"{sy:.2f}":
+            text += f", yaw {round(math.degrees(self.yaw))}"  # a square's yaw shows nothing
         if not self.upright:
             text += ", tipped over"
         if self.hidden:

@@ -33,6 +33,7 @@ UNITS = (
     "degrees for every angle."
 )
 FREE_SPOT_RADIUS = 0.03  # room a free spot leaves: a block's half-diagonal
+ROW_MARGIN = 0.04  # how far a lined-up row stays from the table's sides
 
 
 def _radius(obj: ObjectState) -> float:
@@ -53,7 +54,7 @@ class ApiFunction:
     """A declared API function: its schema and which group it belongs to."""
 
     spec: FunctionSpec
-    group: str  # "skill" | "place" | "query" | "interaction"
+    group: str  # "skill" | "arm" | "place" | "query" | "interaction"
     signature: str
 
 
@@ -64,7 +65,8 @@ def api_function(group: str, signature: str, *params: Param, returns: str = "Non
     """Declare a `SkillApi` method as an API function (name = method name)."""
 
     def decorate(method: Callable) -> Callable:
-        doc = (method.__doc__ or "").strip().splitlines()[0]
+        paragraph = (method.__doc__ or "").strip().split("\n\n")[0]
+        doc = " ".join(paragraph.split())
         API.add(
             method.__name__,
             ApiFunction(
@@ -314,11 +316,12 @@ class SkillApi:
         returns="True",
     )
     def push(self, obj: str, direction: str | list[float], distance: float) -> bool:
-        """Push obj along the table: direction 'left'/'right'/'away'/'front' or [dx, dy]; metres."""
+        """Slide obj along the table (push, nudge, shove): direction is 'left', 'right',
+        'away' or 'front' (towards the robot), or [dx, dy]; distance in metres."""
         return self._skill("push", lambda: self.skills.push(obj, direction, distance))
 
     @api_function(
-        "skill",
+        "arm",
         "move_to(x, y, z, yaw=0.0)",
         Param("x", "float"),
         Param("y", "float"),
@@ -332,7 +335,7 @@ class SkillApi:
         return self._skill("move_to", lambda: self.skills.move_to(pose))
 
     @api_function(
-        "skill",
+        "arm",
         "move_by(dx, dy, dz)",
         Param("dx", "float"),
         Param("dy", "float"),
@@ -407,24 +410,32 @@ class SkillApi:
         returns="True",
     )
     def line_up(self, objs: list[str], spacing: float = 0.08) -> bool:
-        """Put objs in a row from left to right in the order listed, the first where it is."""
+        """Put objs in a row from left to right in the order listed, from the first one (which
+        moves only when the row would not fit the table)."""
         if len(set(objs)) != len(objs):
             raise ApiError("line_up(): an object is listed twice")
         if not 0.03 <= spacing <= 0.3:
             raise ApiError(f"line_up(): spacing {spacing:g} must be in [0.03, 0.3] metres")
         x, y, _ = self._object(objs[0]).position
+        low, high = WORKSPACE_Y[0] + ROW_MARGIN, WORKSPACE_Y[1] - ROW_MARGIN
+        span = (len(objs) - 1) * spacing
+        if span > high - low:
+            raise ApiError(f"line_up(): {len(objs)} objects {spacing:g} m apart do not fit")
+        y = min(max(y, low + span), high)  # the row moves, the first object with it, to fit
         spots = [self._on_table("line_up", x, y - i * spacing) for i in range(len(objs))]
-        for obj, spot in zip(objs[1:], spots[1:], strict=True):
-            self.put_first_on_second(obj, spot)
+        moved = math.dist(spots[0], self._object(objs[0]).position[:2]) > 0.01
+        for obj, spot in zip(objs, spots, strict=True):
+            if obj != objs[0] or moved:
+                self.put_first_on_second(obj, spot)
         return True
 
-    @api_function("skill", "open_gripper()", returns="True")
+    @api_function("arm", "open_gripper()", returns="True")
     def open_gripper(self) -> bool:
         """Open the gripper (drops what it holds)."""
         return self._skill("open_gripper", self.skills.open_gripper)
 
     @api_function(
-        "skill",
+        "arm",
         "close_gripper(force=20.0)",
         Param("force", "float", optional=True, default=20.0),
         returns="True",
@@ -433,7 +444,7 @@ class SkillApi:
         """Close the gripper with force newtons per finger."""
         return self._skill("close_gripper", lambda: self.skills.close_gripper(force))
 
-    @api_function("skill", "go_home()", returns="True")
+    @api_function("arm", "go_home()", returns="True")
     def go_home(self) -> bool:
         """Move the arm to its home pose above the table."""
         return self._skill("go_home", self.skills.go_home)
@@ -571,7 +582,8 @@ def api_listing() -> str:
     """The API as the prompt shows it: the units, then one line per function, grouped."""
     lines = [UNITS]
     for group, title in (
-        ("skill", "# robot skills (raise an error when they fail)"),
+        ("skill", "# robot skills on objects (raise an error when they fail)"),
+        ("arm", "# the arm and gripper alone: these move no object"),
         ("place", "# places: positions [x, y] to give put_first_on_second or place"),
         ("query", "# scene queries"),
         ("interaction", "# talking and ending"),

@@ -41,6 +41,14 @@ DEFINE = """Write the Python function {name} used in this program:
 {call_site}
 Use only the functions listed before. Reply with one ```python block holding only
 `def {name}(...):`."""
+REPROMPT = "Reply with a Thought line and one ```python block."
+LOOK_AGAIN = (
+    "You wrote only done() and nothing has moved yet. Read the instruction and the scene "
+    "again: unless the scene's positions and relations already show what the instruction "
+    "asks, write the program that does it; if it is a question, answer with say(...)."
+)
+RESAMPLES = 2  # new samples drawn when the model repeats a program that already failed
+RESAMPLE_TEMPERATURE = 0.7
 DRAFT_KEYS = ("kind", "statement", "change")
 CORRECTABLE = {  # skill parameters a correction may change, as the model names them
     "pick": ("grasp_height", "approach_height", "yaw", "force", "speed"),
@@ -94,16 +102,27 @@ class ChatPlanner:
         examples = self._examples_for(context.instruction)
         messages = build_messages(context, examples)
         grammar = step_grammar(context.scene) if self.constrain else None
-        reply = self._complete(messages, grammar, cache_prefix=1 + 2 * len(examples))
+        prefix = 1 + 2 * len(examples)
+        reply = self._complete(messages, grammar, cache_prefix=prefix)
         parsed = parse_reply(reply.text)
+        failed = {s.code.strip() for s in context.history if not s.ok}
+        for _ in range(RESAMPLES):  # greedy decoding repeats itself: sample something new
+            if parsed.code is None or parsed.code.strip() not in failed:
+                break
+            retry = self._complete(messages, grammar, prefix, temperature=RESAMPLE_TEMPERATURE)
+            reply, parsed = _merge(reply, retry), parse_reply(retry.text)
         if parsed.code is None and grammar is None:  # one re-prompt, then give up on this step
-            messages += [
-                ChatMessage.assistant(reply.text),
-                ChatMessage.user("Reply with a Thought line and one ```python block."),
-            ]
-            retry = self._complete(messages)
-            reply = _merge(reply, retry)
-            parsed = parse_reply(retry.text)
+            retry = self._complete(
+                [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(REPROMPT)]
+            )
+            reply, parsed = _merge(reply, retry), parse_reply(retry.text)
+        elif parsed.code is not None and not context.history and _idle(parsed.code):
+            retry = self._complete(  # "done()" before anything moved: look again, once
+                [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(LOOK_AGAIN)],
+                grammar,
+                prefix,
+            )
+            reply, parsed = _merge(reply, retry), parse_reply(retry.text)
         code = parsed.code or f"say({'I could not write a program for this step.'!r})"
         return Proposal(
             parsed.thought,
@@ -191,12 +210,17 @@ class ChatPlanner:
         return records or draft
 
     def _complete(
-        self, messages: list[ChatMessage], grammar: str | None = None, cache_prefix: int = 0
+        self,
+        messages: list[ChatMessage],
+        grammar: str | None = None,
+        cache_prefix: int = 0,
+        temperature: float = 0.0,
     ) -> Completion:
         stop = None if grammar is not None else ["\n```\n\n"]
         return self.model.complete(
             messages,
             max_tokens=self.max_tokens,
+            temperature=temperature,
             stop=stop,
             grammar=grammar,
             cache_prefix=cache_prefix,
@@ -223,13 +247,20 @@ def _json_list(text: str) -> list[dict]:
     return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
+def _idle(code: str) -> bool:
+    """A program that only declares the task finished."""
+    return code.strip() == "done()"
+
+
 def _merge(first: Completion, second: Completion) -> Completion:
+    """The second completion's text with the cost of both."""
     return Completion(
         text=second.text,
         prompt_tokens=first.prompt_tokens + second.prompt_tokens,
         completion_tokens=first.completion_tokens + second.completion_tokens,
         latency_s=first.latency_s + second.latency_s,
         model=second.model,
+        cached_tokens=first.cached_tokens + second.cached_tokens,
     )
 
 

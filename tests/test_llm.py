@@ -280,6 +280,22 @@ def test_stop_strings_and_extra_body_are_sent(
     assert "Authorization" not in endpoint.requests[0]["headers"]
 
 
+def test_a_grammar_goes_to_a_server_that_takes_one_and_is_refused_otherwise(
+    endpoint: FakeEndpoint,
+) -> None:
+    endpoint.script = [Scripted(), Scripted()]
+    grammar = 'root ::= "done()"'
+    takes = OpenAICompatModel("m", endpoint.url, fast_config(grammar=True))
+    assert takes.supports_grammar
+    takes.complete(MESSAGES, grammar=grammar)
+    assert endpoint.requests[0]["json"]["grammar"] == grammar
+    plain = OpenAICompatModel("m", endpoint.url, fast_config())
+    with pytest.raises(LLMConfigError, match="can not constrain decoding"):
+        plain.complete(MESSAGES, grammar=grammar)
+    plain.complete(MESSAGES)
+    assert "grammar" not in endpoint.requests[1]["json"]
+
+
 def test_missing_usage_is_estimated(model: OpenAICompatModel, endpoint: FakeEndpoint) -> None:
     endpoint.script = [Scripted(body=chat_body("pick red cube", usage=False))]
     result = model.complete(MESSAGES)

@@ -24,6 +24,7 @@ from skills.objects import ObjectState
 from skills.primitives import Skills
 
 BLOCK = (0.04, 0.04, 0.04)
+PUT = 'put_first_on_second("red block", "blue bowl")\ndone()'
 SCENE = (
     ObjectState("red block", "block", "red", (0.45, 0.10, 0.02), BLOCK),
     ObjectState("blue bowl", "bowl", "blue", (0.60, -0.12, 0.025), (0.17, 0.17, 0.05)),
@@ -79,7 +80,7 @@ def test_corrections_carry_what_was_moved_and_from_where():
 
 
 def test_examples_become_earlier_conversations_and_their_prefix_is_cached():
-    model = StubChatModel([reply("done()")], supports_grammar=True)
+    model = StubChatModel([reply(PUT)], supports_grammar=True)
     planner = ChatPlanner(model, n_examples=2)
     proposal = planner.propose(context())
     messages = model.calls[0]
@@ -99,7 +100,7 @@ def test_examples_become_earlier_conversations_and_their_prefix_is_cached():
 # --- the grammar ---------------------------------------------------------------------------
 def test_every_parameter_the_grammar_uses_has_a_rule():
     for name in API:
-        if API.get(name).group not in ("skill", "interaction", "place"):
+        if API.get(name).group not in ("skill", "arm", "interaction", "place"):
             continue
         for param in API.get(name).spec.params:
             assert param.name in ARG_ROLES or param.type in ("float", "int", "vec2"), (name, param)
@@ -120,7 +121,7 @@ def test_the_grammar_compiles_in_llama_cpp():
 
 
 def test_a_backend_that_can_not_constrain_refuses_a_grammar_and_gets_none():
-    model = StubChatModel([reply("done()")])
+    model = StubChatModel([reply(PUT)])
     with pytest.raises(LLMConfigError, match="can not constrain decoding"):
         model.complete([ChatMessage.user("x")], grammar='root ::= "x"')
     ChatPlanner(model).propose(context())
@@ -252,3 +253,13 @@ def test_api_places_refuse_off_table_points_and_duplicates(run_with):
     model = StubChatModel([reply('stack(["red block", "red block"])\ndone()')] * 3)
     outcome, _ = run_with(ChatPlanner(model), "stack", max_steps=1)
     assert "listed twice" in outcome.history[0].observation
+
+
+def test_done_before_anything_moved_is_looked_at_again_and_repeats_are_resampled():
+    model = StubChatModel([reply("done()"), reply(PUT)], supports_grammar=True)
+    proposal = ChatPlanner(model).propose(context())
+    assert proposal.code == PUT and "nothing has moved yet" in model.calls[1][-1].content
+    failed = StepRecord("t", PUT, "error", False)
+    model = StubChatModel([reply(PUT), reply(PUT), reply("swap(\"red block\", \"red block\")")])
+    proposal = ChatPlanner(model).propose(context(history=(failed,)))
+    assert len(model.calls) == 3 and proposal.code.startswith("swap(")

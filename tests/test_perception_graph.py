@@ -105,17 +105,17 @@ def test_text_is_stable_whatever_the_input_order():
 def test_text_lists_objects_in_metres_then_relations_by_subject():
     graph = SceneGraph.build(
         [
-            state("red block", x=0.6, y=0.1, z=0.07, yaw=math.radians(30)),
+            state("red bar", "bar", x=0.6, y=0.1, z=0.07, size=(0.12, 0.03, 0.03), yaw=0.52),
             state("green block", color="green", x=0.45, y=0.1),
         ]
     )
     assert graph.to_text() == (
         "objects (x, y and size in metres, yaw in degrees):\n"
-        "- green block at (0.45, 0.10), size 0.04 x 0.04 x 0.04, yaw 0\n"
-        "- red block at (0.60, 0.10, z 0.07), size 0.04 x 0.04 x 0.04, yaw 30\n"
+        "- green block at (0.45, 0.10), size 0.04\n"
+        "- red bar at (0.60, 0.10, z 0.07), size 0.12 x 0.03 x 0.03, yaw 30\n"
         "relations:\n"
-        "- green block: in_front_of red block\n"
-        "- red block: behind green block"
+        "- green block: in_front_of red bar\n"
+        "- red bar: behind green block"
     )
 
 

@@ -92,6 +92,19 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z]+", text.lower()))
 
 
+_OBJECT_WORDS = re.compile(
+    r"\b(red|orange|yellow|green|cyan|blue|purple|pink|brown|white|gray|grey|black|"
+    r"blocks?|cubes?|bowls?|dish(?:es)?|cans?|cylinders?|bars?|zones?|mats?|pads?|trays?|"
+    r"plates?|objects?|things?|items?|ones?)\b"
+)
+
+
+def skeleton(text: str) -> str:
+    """The instruction with colours and object nouns made "thing": examples are chosen for
+    what is done and how it is said, not for which objects happen to be named."""
+    return re.sub(r"(thing )+", "thing ", _OBJECT_WORDS.sub("thing", text.lower()))
+
+
 class ExampleLibrary:
     """Finds the examples nearest to an instruction in meaning."""
 
@@ -113,7 +126,8 @@ class ExampleLibrary:
     def _scores(self, instruction: str) -> list[float]:
         """Each example's best similarity over its phrasings."""
         owners = [i for i, e in enumerate(self.examples) for _ in e.phrasings()]
-        texts = [t for e in self.examples for t in e.phrasings()]
+        texts = [skeleton(t) for e in self.examples for t in e.phrasings()]
+        instruction = skeleton(instruction)
         try:
             embedder = self._embedder or default_embedder()
             if self._vectors is None:

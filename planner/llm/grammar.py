@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 
 from planner.sandbox.schema import FunctionSpec, Param
 
-STATEMENT_GROUPS = ("skill", "interaction")  # functions a line of the program may call
+STATEMENT_GROUPS = ("skill", "arm", "interaction")  # what a line of the program may call
 PLACE_GROUP = "place"  # functions that give a position, used as a target argument
 MAX_STATEMENTS = 12
 MAX_THOUGHT_CHARS = 200
@@ -110,7 +110,7 @@ def reply_grammar(
 
     Args:
         functions: API name -> (its spec, its group); statements call the `skill` and
-            `interaction` groups, targets may call the `place` group.
+            `arm` and `interaction` groups, targets may call the `place` group.
         objects: names of the objects in the scene (the only object literals allowed).
         regions: region names `region_pos` accepts.
         directions: push directions.
