@@ -260,6 +260,6 @@ def test_done_before_anything_moved_is_looked_at_again_and_repeats_are_resampled
     proposal = ChatPlanner(model).propose(context())
     assert proposal.code == PUT and "nothing has moved yet" in model.calls[1][-1].content
     failed = StepRecord("t", PUT, "error", False)
-    model = StubChatModel([reply(PUT), reply(PUT), reply("swap(\"red block\", \"red block\")")])
+    model = StubChatModel([reply(PUT), reply(PUT), reply('swap("red block", "red block")')])
     proposal = ChatPlanner(model).propose(context(history=(failed,)))
     assert len(model.calls) == 3 and proposal.code.startswith("swap(")
