@@ -294,8 +294,19 @@ PROMPT_RELATIONS = ("on", "in")
 
 
 def scene_text(objects: Iterable[ObjectState]) -> str:
-    """The scene as a planner reads it: objects in metres, then on/in relations."""
-    return SceneGraph.build(objects).to_text(PROMPT_RELATIONS)
+    """The scene as a planner reads it: objects in metres, on/in relations, then the
+    objects in order from left to right and from the robot outwards (superlatives and
+    ordinals - "leftmost", "second from the right", "closest to me" - without arithmetic)."""
+    graph = SceneGraph.build(objects)
+    text = graph.to_text(PROMPT_RELATIONS)
+    if len(graph.nodes) < 2:
+        return text
+    left_to_right = sorted(graph.nodes, key=lambda n: (-n.position[1], n.name))
+    near_to_far = sorted(graph.nodes, key=lambda n: (n.position[0], n.name))
+    return (
+        f"{text}\norder from left to right: {', '.join(n.name for n in left_to_right)}"
+        f"\norder from nearest the robot to farthest: {', '.join(n.name for n in near_to_far)}"
+    )
 
 
 def scene_changes(before: Iterable[ObjectState], after: Iterable[ObjectState]) -> list[str]:

@@ -33,7 +33,7 @@ from planner.llm import (
 )
 from planner.llm.examples import Example, ExampleLibrary, default_library
 from planner.llm.grammar import reply_grammar
-from planner.llm.prompt import SYSTEM, build_messages
+from planner.llm.prompt import build_messages, system_prompt
 from skills.objects import ObjectState
 from skills.primitives import DIRECTIONS
 
@@ -100,7 +100,7 @@ class ChatPlanner:
 
     def propose(self, context: PlannerContext) -> Proposal:
         examples = self._examples_for(context.instruction)
-        messages = build_messages(context, examples)
+        messages = build_messages(context, examples, self._library().situational())
         grammar = step_grammar(context.scene) if self.constrain else None
         prefix = 1 + 2 * len(examples)
         reply = self._complete(messages, grammar, cache_prefix=prefix)
@@ -141,9 +141,11 @@ class ChatPlanner:
     def _examples_for(self, instruction: str) -> list[Example]:
         """The examples for a task, chosen once per instruction."""
         if self._chosen is None or self._chosen[0] != instruction:
-            library = self.examples or default_library()
-            self._chosen = (instruction, library.nearest(instruction, self.n_examples))
+            self._chosen = (instruction, self._library().nearest(instruction, self.n_examples))
         return self._chosen[1]
+
+    def _library(self) -> ExampleLibrary:
+        return self.examples or default_library()
 
     def classify_correction(self, text: str, context: PlannerContext) -> Correction | None:
         """The model's reading of a correction the patterns could not read; None when the
@@ -167,7 +169,7 @@ class ChatPlanner:
 
     def define(self, function: str, call_site: str, context: PlannerContext) -> Proposal:
         messages = [
-            ChatMessage.system(SYSTEM.format(api=context.api)),
+            ChatMessage.system(system_prompt(context.api, self._library().situational())),
             ChatMessage.user(DEFINE.format(name=function, call_site=call_site)),
         ]
         reply = self._complete(messages)

@@ -426,3 +426,20 @@ def test_custom_tolerances():
     assert g.is_near(a, b, tol=loose)
     with pytest.raises(AttributeError):
         g.TOLERANCES.near = 1.0  # type: ignore[misc]
+
+
+def test_free_spot_is_the_nearest_clear_point_and_none_on_a_full_table():
+    bowl = obj(size=(0.17, 0.17, 0.05), category="bowl", x=0.5, y=0.0)
+    spot = g.free_spot([bowl], near=(0.5, 0.0), radius=0.03, clearance=0.02)
+    assert spot is not None and g.in_workspace(*spot, margin=0.03)
+    assert 0.085 + 0.05 - 0.011 <= math.dist(spot, (0.5, 0.0)) <= 0.085 + 0.05 + 0.011
+    wall = [obj(x=x / 100, y=y / 100) for x in range(30, 71, 3) for y in range(-30, 31, 3)]
+    assert g.free_spot(wall, near=(0.5, 0.0), radius=0.03) is None
+
+
+def test_turns_show_modulo_the_shapes_symmetry():
+    cube, bar = obj(), obj(size=(0.12, 0.03, 0.03), category="bar")
+    assert g.yaw_period(cube) == pytest.approx(math.pi / 2)
+    assert g.yaw_period(bar) == pytest.approx(math.pi)
+    assert g.visible_turn(math.pi / 2, g.yaw_period(cube)) == pytest.approx(0.0)
+    assert g.visible_turn(math.radians(60), g.yaw_period(cube)) == pytest.approx(math.radians(30))

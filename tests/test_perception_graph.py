@@ -9,7 +9,7 @@ import pytest
 
 from perception import geometry
 from perception.detector import Detection
-from perception.scene_graph import EMPTY_TEXT, SceneGraph, SceneNode
+from perception.scene_graph import EMPTY_TEXT, SceneGraph, SceneNode, scene_text
 from perception.tracking import Tracker
 from skills.errors import UnknownObjectError
 from skills.objects import ObjectSource, ObjectState
@@ -209,3 +209,16 @@ def test_source_labels_name_detections_and_decide_matches():
     tracker.update([det(label="heavy can", category="cylinder", x=0.4)])
     nodes = tracker.update([det(label="heavy can", category="cylinder", x=0.7)])
     assert [(n.name, n.position[0]) for n in nodes] == [("heavy can", 0.7)]
+
+
+def test_the_planners_scene_text_orders_objects_left_to_right_and_near_to_far():
+    text = scene_text(
+        [
+            state("red block", x=0.60, y=-0.10),
+            state("green block", color="green", x=0.40, y=0.20),
+            state("blue block", color="blue", x=0.50, y=0.05),
+        ]
+    )
+    assert "order from left to right: green block, blue block, red block" in text
+    assert "order from nearest the robot to farthest: green block, blue block, red block" in text
+    assert "in metres" in text and "cm" not in text

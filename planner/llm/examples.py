@@ -39,6 +39,9 @@ class Example:
         ends: how the program ends the step: ``done``, ``refused`` or ``asked``.
         aliases: other ways to ask for the same kind of task, matched when choosing
             examples (never shown in prompts).
+        situational: what makes it right is the scene, not the words (a missing or an
+            ambiguous object): never chosen by similarity, which would copy its refusal
+            or question into tasks that only sound alike.
     """
 
     id: str
@@ -48,6 +51,7 @@ class Example:
     program: str
     ends: str = "done"
     aliases: tuple[str, ...] = ()
+    situational: bool = False
 
     def phrasings(self) -> tuple[str, ...]:
         return (self.instruction, *self.aliases)
@@ -79,6 +83,7 @@ def load_examples(path: Path = LIBRARY) -> tuple[Example, ...]:
             program=item["program"].strip("\n"),
             ends=item.get("ends", "done"),
             aliases=tuple(item.get("aliases", ())),
+            situational=bool(item.get("situational", False)),
         )
         for item in data["examples"]
     )
@@ -120,8 +125,13 @@ class ExampleLibrary:
         kind then get the same examples in the same order, so a local engine reuses their
         evaluation from one task to the next."""
         scores = self._scores(instruction)
-        chosen = sorted(range(len(self.examples)), key=lambda i: (-scores[i], i))[:k]
+        candidates = [i for i, e in enumerate(self.examples) if not e.situational]
+        chosen = sorted(candidates, key=lambda i: (-scores[i], i))[:k]
         return [self.examples[i] for i in sorted(chosen)]
+
+    def situational(self) -> list[Example]:
+        """The examples chosen by the scene rather than the words (shown to every task)."""
+        return [e for e in self.examples if e.situational]
 
     def _scores(self, instruction: str) -> list[float]:
         """Each example's best similarity over its phrasings."""

@@ -27,11 +27,12 @@ Rules:
 - Use object names exactly as the scene lists them, in double quotes.
 - One call per line. For places use the place functions (left_of, behind, between,
   region_pos, free_spot_near, ...) instead of arithmetic on coordinates.
-- End with done() when the instruction is complete; refuse(reason) if it is impossible
-  here (an object it names is missing); if it is ambiguous, the whole program is one
-  ask(question). Answer questions with say(...) and move nothing.
+- End with done() when the instruction is complete. Check every object the instruction
+  names against the scene: if one is missing, the whole program is refuse("I can not see
+  a ... here."); if a phrase fits several objects equally, the whole program is one
+  ask("Which ...?"). Answer questions with say(...) and move nothing.
 - If a step failed, fix the cause and continue from the scene as it is now.
-Reply with one line "Thought: ..." and then one ```python block."""
+Reply with one line "Thought: ..." and then one ```python block.{situations}"""
 
 MAX_HISTORY = 6  # most earlier steps shown; older ones are dropped
 
@@ -88,9 +89,21 @@ def _latest_turn(context: PlannerContext, observation: str | None) -> str:
     return "\n".join(parts)
 
 
-def build_messages(context: PlannerContext, examples: Sequence[Example]) -> list[ChatMessage]:
+def system_prompt(api: str, situations: Sequence[Example] = ()) -> str:
+    """The system prompt: the API listing, the rules and the examples whose right answer
+    depends on the scene (a missing or an ambiguous object), which every task may need and
+    which the prefix cache keeps for good."""
+    shown = "".join(
+        f"\n\n{example_turn(e)}\n{assistant_reply(e.thought, e.program)}" for e in situations
+    )
+    return SYSTEM.format(api=api, situations=f"\nWhen the scene decides:{shown}" if shown else "")
+
+
+def build_messages(
+    context: PlannerContext, examples: Sequence[Example], situations: Sequence[Example] = ()
+) -> list[ChatMessage]:
     """The chat for the next step of the task in `context`."""
-    messages = [ChatMessage.system(SYSTEM.format(api=context.api))]
+    messages = [ChatMessage.system(system_prompt(context.api, situations))]
     for example in examples:
         messages += [
             ChatMessage.user(example_turn(example)),
