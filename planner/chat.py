@@ -35,7 +35,7 @@ from planner.llm.examples import Example, ExampleLibrary, default_library
 from planner.llm.grammar import reply_grammar
 from planner.llm.prompt import build_messages, system_prompt
 from skills.objects import ObjectState
-from skills.primitives import DIRECTIONS
+from skills.primitives import DIRECTIONS, GRASPABLE_CATEGORIES
 
 DEFINE = """Write the Python function {name} used in this program:
 {call_site}
@@ -46,6 +46,10 @@ LOOK_AGAIN = (
     "You wrote only done() and nothing has moved yet. Read the instruction and the scene "
     "again: unless the scene's positions and relations already show what the instruction "
     "asks, write the program that does it; if it is a question, answer with say(...)."
+)
+REFUSED_PRESENT = (
+    "Your refusal names {listed}, which the scene lists. Refuse only if an object the "
+    "instruction needs is missing from the scene; otherwise write the program that does it."
 )
 RESAMPLES = 2  # new samples drawn when the model repeats a program that already failed
 RESAMPLE_TEMPERATURE = 0.7
@@ -116,13 +120,15 @@ class ChatPlanner:
                 [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(REPROMPT)]
             )
             reply, parsed = _merge(reply, retry), parse_reply(retry.text)
-        elif parsed.code is not None and not context.history and _idle(parsed.code):
-            retry = self._complete(  # "done()" before anything moved: look again, once
-                [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(LOOK_AGAIN)],
-                grammar,
-                prefix,
-            )
-            reply, parsed = _merge(reply, retry), parse_reply(retry.text)
+        elif parsed.code is not None and not context.history:
+            doubt = _doubt(parsed.code, context.scene)
+            if doubt is not None:  # look again, once: the answer then stands
+                retry = self._complete(
+                    [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(doubt)],
+                    grammar,
+                    prefix,
+                )
+                reply, parsed = _merge(reply, retry), parse_reply(retry.text)
         code = parsed.code or f"say({'I could not write a program for this step.'!r})"
         return Proposal(
             parsed.thought,
@@ -232,8 +238,9 @@ class ChatPlanner:
 def step_grammar(scene: Sequence[ObjectState]) -> str:
     """The reply grammar for a step in this scene: API calls on the objects it holds."""
     functions = {name: (API.get(name).spec, API.get(name).group) for name in API}
+    movable = [o.name for o in scene if o.category in GRASPABLE_CATEGORIES]
     return reply_grammar(
-        functions, [o.name for o in scene], list(geometry.REGIONS), list(DIRECTIONS)
+        functions, [o.name for o in scene], list(geometry.REGIONS), list(DIRECTIONS), movable
     )
 
 
@@ -249,9 +256,19 @@ def _json_list(text: str) -> list[dict]:
     return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
-def _idle(code: str) -> bool:
-    """A program that only declares the task finished."""
-    return code.strip() == "done()"
+def _doubt(code: str, scene: Sequence[ObjectState]) -> str | None:
+    """Why a first program deserves a second look, or None: it declares the task finished
+    before anything moved, or refuses for want of an object the scene lists."""
+    if code.strip() == "done()":
+        return LOOK_AGAIN
+    if code.lstrip().startswith("refuse("):
+        listed = [o for o in scene if o.name.lower() in code.lower()]
+        if listed:
+            where = ", ".join(
+                f"the {o.name} at ({o.position[0]:.2f}, {o.position[1]:.2f})" for o in listed
+            )
+            return REFUSED_PRESENT.format(listed=where)
+    return None
 
 
 def _merge(first: Completion, second: Completion) -> Completion:

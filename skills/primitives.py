@@ -29,6 +29,7 @@ RELEASE_REACH = 0.07  # how far the opened fingers reach from a release point al
 PICK_REACH = 0.065  # how far the opened fingers reach from an object's centre to grasp it
 CLEAR_REACH = 0.04  # fingers this far from every neighbour are clear either way round
 FLAT_CATEGORIES = frozenset({"zone"})
+GRASPABLE_CATEGORIES = frozenset({"block", "bar", "cylinder"})  # what `pick` can lift
 CONTAINER_FLOOR = {"bowl": 0.008}  # height of a container's inner floor above its bottom
 CONTAINER_SPOTS = {  # offsets from a container's centre where a second, third... object goes
     "bowl": tuple(
@@ -245,7 +246,7 @@ class Skills:
 
         def body() -> SkillResult:
             target = find_object(self.objects, obj)
-            if target.category in FLAT_CATEGORIES or target.category == "bowl":
+            if target.category not in GRASPABLE_CATEGORIES:
                 raise _Failure(
                     f"{obj} is a {target.category}; only blocks, bars and cylinders can be picked"
                 )

@@ -20,6 +20,7 @@ from planner.sandbox.schema import FunctionSpec, Param
 
 STATEMENT_GROUPS = ("skill", "arm", "interaction")  # what a line of the program may call
 PLACE_GROUP = "place"  # functions that give a position, used as a target argument
+MOVING_GROUP = "skill"  # functions whose object arguments are objects the robot moves
 MAX_STATEMENTS = 12
 MAX_THOUGHT_CHARS = 200
 
@@ -53,11 +54,14 @@ def _rule(name: str) -> str:
     return name.replace("_", "-")
 
 
-def _value(param: Param, places: bool) -> str:
-    """The rule an argument of this parameter matches."""
+def _value(param: Param, places: bool, moves: bool = False) -> str:
+    """The rule an argument of this parameter matches; the objects a skill moves (`moves`)
+    are only those the robot can pick up."""
     role = ARG_ROLES.get(param.name)
     if role == "target":
         return "target" if places else "object | vec2"
+    if moves and role in ("object", "objects"):
+        return f"movable{role.removeprefix('object')}"
     if role is not None:
         return role
     if param.type in ("float", "int"):
@@ -75,14 +79,14 @@ def _chain(values: Sequence[str]) -> str:
     return f"{values[0]} {tail}".strip()
 
 
-def _call(spec: FunctionSpec, places: bool) -> str:
+def _call(spec: FunctionSpec, places: bool, moves: bool = False) -> str:
     """``name(required, optional..., keyword=value...)``: required arguments by position,
     then optional ones by position (in order, as many as wanted), then by keyword."""
-    required = [f"({_value(p, places)})" for p in spec.params if not p.optional]
+    required = [f"({_value(p, places, moves)})" for p in spec.params if not p.optional]
     optional = [p for p in spec.params if p.optional]
     body = ' ", " '.join(required)
     if optional:
-        values = [f"({_value(p, places)})" for p in optional]
+        values = [f"({_value(p, places, moves)})" for p in optional]
         keyword = (
             "("
             + " | ".join(f'"{p.name}=" {v}' for p, v in zip(optional, values, strict=True))
@@ -95,8 +99,9 @@ def _call(spec: FunctionSpec, places: bool) -> str:
     return f'{_literal(spec.name + "(")} {body} ")"'.replace("  ", " ")
 
 
-def _needs_objects(spec: FunctionSpec) -> bool:
-    return any(ARG_ROLES.get(p.name) in ("object", "objects", "target") for p in spec.params)
+def _needs_objects(spec: FunctionSpec, movable: bool = False) -> bool:
+    roles = ("object", "objects") if movable else ("object", "objects", "target")
+    return any(ARG_ROLES.get(p.name) in roles for p in spec.params)
 
 
 def reply_grammar(
@@ -104,6 +109,7 @@ def reply_grammar(
     objects: Sequence[str],
     regions: Sequence[str],
     directions: Sequence[str],
+    movable: Sequence[str] = (),
     max_statements: int = MAX_STATEMENTS,
 ) -> str:
     """The GBNF grammar of a reply for a scene holding `objects`.
@@ -114,12 +120,15 @@ def reply_grammar(
         objects: names of the objects in the scene (the only object literals allowed).
         regions: region names `region_pos` accepts.
         directions: push directions.
+        movable: the objects the robot can pick up; the objects a `skill` acts on are
+            these (a bowl or a zone is never picked, stacked or swapped).
         max_statements: most lines in the program.
     """
     usable = {
         name: (spec, group)
         for name, (spec, group) in functions.items()
-        if objects or not _needs_objects(spec)
+        if (objects or not _needs_objects(spec))
+        and (movable or group != MOVING_GROUP or not _needs_objects(spec, movable=True))
     }
     place_names = [n for n, (_, g) in usable.items() if g == PLACE_GROUP]
     statements = [n for n, (_, g) in usable.items() if g in STATEMENT_GROUPS]
@@ -138,9 +147,13 @@ def reply_grammar(
     if objects:
         lines.append(f"object ::= {_quoted(objects)}")
         lines.append('objects ::= "[" object (", " object)* "]"')
+    if movable:
+        lines.append(f"movable ::= {_quoted(movable)}")
+        lines.append('movables ::= "[" movable (", " movable)* "]"')
         places = " | ".join(f"fn-{_rule(n)}" for n in place_names)
         lines.append("target ::= object | vec2" + (f" | {places}" if places else ""))
     for name in [*statements, *place_names]:
-        spec, _ = usable[name]
-        lines.append(f"fn-{_rule(name)} ::= {_call(spec, bool(place_names))}")
+        spec, group = usable[name]
+        call = _call(spec, bool(place_names), moves=group == MOVING_GROUP)
+        lines.append(f"fn-{_rule(name)} ::= {call}")
     return "\n".join(lines) + "\n"
