@@ -444,7 +444,7 @@ class SkillApi:
         """Close the gripper with force newtons per finger."""
         return self._skill("close_gripper", lambda: self.skills.close_gripper(force))
 
-    @api_function("arm", "go_home()", returns="True")
+    @api_function("skill", "go_home()", returns="True")
     def go_home(self) -> bool:
         """Move the arm to its home pose above the table."""
         return self._skill("go_home", self.skills.go_home)

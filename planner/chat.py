@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -51,7 +52,10 @@ REFUSED_PRESENT = (
     "Your refusal names {listed}, which the scene lists. Refuse only if an object the "
     "instruction needs is missing from the scene; otherwise write the program that does it."
 )
-RESAMPLES = 2  # new samples drawn when the model repeats a program that already failed
+RESAMPLES = 1  # new samples drawn when the model repeats a program that already failed
+ARM_WORDS = re.compile(r"\b(arm|gripper|hand|claw|fingers?|end.effector|wrist)\b", re.I)
+KIND_WORDS = {"cube": "block", "can": "cylinder", "dish": "bowl", "mat": "zone", "pad": "zone"}
+SYNONYMS = re.compile(rf"\b({'|'.join(KIND_WORDS)})\b")
 RESAMPLE_TEMPERATURE = 0.7
 DRAFT_KEYS = ("kind", "statement", "change")
 CORRECTABLE = {  # skill parameters a correction may change, as the model names them
@@ -105,7 +109,8 @@ class ChatPlanner:
     def propose(self, context: PlannerContext) -> Proposal:
         examples = self._examples_for(context.instruction)
         messages = build_messages(context, examples, self._library().situational())
-        grammar = step_grammar(context.scene) if self.constrain else None
+        arm = bool(ARM_WORDS.search(context.instruction))
+        grammar = step_grammar(context.scene, arm) if self.constrain else None
         prefix = 1 + 2 * len(examples)
         reply = self._complete(messages, grammar, cache_prefix=prefix)
         parsed = parse_reply(reply.text)
@@ -123,6 +128,8 @@ class ChatPlanner:
         elif parsed.code is not None and not context.history:
             doubt = _doubt(parsed.code, context.scene)
             if doubt is not None:  # look again, once: the answer then stands
+                if grammar is not None and doubt is not LOOK_AGAIN:  # a refusal proved false
+                    grammar = step_grammar(context.scene, arm, refuse=False)
                 retry = self._complete(
                     [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(doubt)],
                     grammar,
@@ -235,9 +242,15 @@ class ChatPlanner:
         )
 
 
-def step_grammar(scene: Sequence[ObjectState]) -> str:
-    """The reply grammar for a step in this scene: API calls on the objects it holds."""
-    functions = {name: (API.get(name).spec, API.get(name).group) for name in API}
+def step_grammar(scene: Sequence[ObjectState], arm: bool = True, refuse: bool = True) -> str:
+    """The reply grammar for a step in this scene: API calls on the objects it holds. The
+    arm-only motions are left out unless the instruction speaks of the arm (`arm`): a small
+    model reaches for move_to() to "move" an object. `refuse` False leaves out refusing."""
+    functions = {
+        name: (API.get(name).spec, API.get(name).group)
+        for name in API
+        if (arm or API.get(name).group != "arm") and (refuse or name != "refuse")
+    }
     movable = [o.name for o in scene if o.category in GRASPABLE_CATEGORIES]
     return reply_grammar(
         functions, [o.name for o in scene], list(geometry.REGIONS), list(DIRECTIONS), movable
@@ -258,11 +271,13 @@ def _json_list(text: str) -> list[dict]:
 
 def _doubt(code: str, scene: Sequence[ObjectState]) -> str | None:
     """Why a first program deserves a second look, or None: it declares the task finished
-    before anything moved, or refuses for want of an object the scene lists."""
+    before anything moved, or refuses because it "can not see" an object the scene lists
+    (under another word for its kind, too: a cube is a block)."""
     if code.strip() == "done()":
         return LOOK_AGAIN
     if code.lstrip().startswith("refuse("):
-        listed = [o for o in scene if o.name.lower() in code.lower()]
+        said = SYNONYMS.sub(lambda m: KIND_WORDS[m.group(1)], code.lower())
+        listed = [o for o in scene if re.search(rf"\bsee (?:an? |the |any )?{o.name}\b", said)]
         if listed:
             where = ", ".join(
                 f"the {o.name} at ({o.position[0]:.2f}, {o.position[1]:.2f})" for o in listed

@@ -260,6 +260,24 @@ def test_done_before_anything_moved_is_looked_at_again_and_repeats_are_resampled
     proposal = ChatPlanner(model).propose(context())
     assert proposal.code == PUT and "nothing has moved yet" in model.calls[1][-1].content
     failed = StepRecord("t", PUT, "error", False)
-    model = StubChatModel([reply(PUT), reply(PUT), reply('swap("red block", "red block")')])
+    model = StubChatModel([reply(PUT), reply('swap("red block", "red block")')])
     proposal = ChatPlanner(model).propose(context(history=(failed,)))
-    assert len(model.calls) == 3 and proposal.code.startswith("swap(")
+    assert len(model.calls) == 2 and proposal.code.startswith("swap(")
+
+
+def test_a_refusal_for_an_object_the_scene_lists_is_retried_without_refusing():
+    refusal = reply('refuse("I can not see a red cube here.")')
+    model = StubChatModel([refusal, reply(PUT)], supports_grammar=True)
+    proposal = ChatPlanner(model).propose(context())
+    assert proposal.code == PUT and "which the scene lists" in model.calls[1][-1].content
+    assert "fn-refuse" in model.grammars[0] and "fn-refuse" not in model.grammars[1]
+    missing = StubChatModel([reply('refuse("I can not see a green bowl here.")')])
+    assert ChatPlanner(missing).propose(context()).code.startswith("refuse(")
+
+
+def test_arm_motions_are_offered_only_when_the_instruction_speaks_of_the_arm():
+    model = StubChatModel([reply(PUT), reply(PUT)], supports_grammar=True)
+    ChatPlanner(model).propose(context())
+    ChatPlanner(model).propose(context(instruction="open the gripper and move the arm up"))
+    assert "fn-move-to" not in model.grammars[0] and "fn-move-to" in model.grammars[1]
+    assert "fn-go-home" in model.grammars[0]

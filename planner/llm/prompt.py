@@ -24,7 +24,9 @@ left (left = large y, right = small y); the workspace is x 0.30..0.70, y -0.30..
 Functions you may call:
 {api}
 Rules:
-- Use object names exactly as the scene lists them, in double quotes.
+- Use object names exactly as the scene lists them, in double quotes. People use other
+  words for the same kinds: a cube is a block, a can is a cylinder, a dish is a bowl, a
+  mat, pad, tray, plate or square is a zone.
 - One call per line. For places use the place functions (left_of, behind, between,
   region_pos, free_spot_near, ...) instead of arithmetic on coordinates.
 - End with done() when the instruction is complete. Check every object the instruction
