@@ -9,6 +9,7 @@ no-memory baseline round by round.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -20,6 +21,7 @@ from memory.store import KnowledgeBase
 from planner.backend import PlannerBackend
 from planner.chat import make_backend
 from planner.events import Event
+from planner.llm.llama_local import THREADS_ENV
 from sim.suite import Episode, Suite
 
 ProgressCallback = Callable[[EpisodeResult], None]
@@ -27,8 +29,9 @@ ProgressCallback = Callable[[EpisodeResult], None]
 _worker_backend = None
 
 
-def _init_worker(llm: str) -> None:
+def _init_worker(llm: str, threads: int) -> None:
     global _worker_backend  # one backend per worker process, loaded once
+    os.environ.setdefault(THREADS_ENV, str(threads))
     _worker_backend = make_backend(llm)
 
 
@@ -61,7 +64,9 @@ def evaluate(
                 progress(result)
     else:
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, context, _init_worker, (llm,)) as pool:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        threads = max(1, cores // workers)  # the workers' models share the cores
+        with ProcessPoolExecutor(workers, context, _init_worker, (llm, threads)) as pool:
             futures = [pool.submit(_run_in_worker, ep, options) for ep in todo]
             for future in as_completed(futures):
                 result = EpisodeResult(**future.result())

@@ -40,6 +40,7 @@ from planner.llm.base import (
 )
 from planner.llm.catalog import resolve_model
 
+THREADS_ENV = "HEEDBOT_LLM_THREADS"  # threads per model when n_threads is 0 (eval workers)
 INSTALL_HINT = "pip install 'heedbot[local]' (or `make local`; llama.cpp compiles in a few minutes)"
 
 
@@ -49,7 +50,7 @@ class LlamaLocalConfig:
 
     Attributes:
         n_ctx: context length in tokens (prompt and reply together).
-        n_threads: CPU threads; 0 means every core.
+        n_threads: CPU threads; 0 means ``$HEEDBOT_LLM_THREADS``, else every core.
         n_batch: prompt tokens evaluated per batch.
         seed: sampling seed (decoding is greedy at temperature 0 anyway).
         prefix_states: most saved prompt-prefix KV states (each ~30 MB for a 1.5B model
@@ -149,7 +150,7 @@ def _close_all() -> None:
 
 def _load(path: Path, config: LlamaLocalConfig) -> _Loaded:
     """The model at `path`, loaded on first use and then shared within the process."""
-    threads = config.n_threads or os.cpu_count() or 1
+    threads = config.n_threads or int(os.environ.get(THREADS_ENV) or 0) or os.cpu_count() or 1
     key = (str(path.resolve()), config.n_ctx, threads, config.n_batch)
     with _MODELS_LOCK:
         if key not in _MODELS:
