@@ -253,8 +253,14 @@ class SkillApi:
             "force": force,
             "speed": speed,
         }
-        params = PickParams().updated(**self._with_defaults("pick", obj, given))
+        params = self._pick_params(obj, given)
         return self._skill("pick", lambda: self.skills.pick(obj, params))
+
+    def _pick_params(
+        self, obj: str, given: dict[str, Any], fallback: dict[str, Any] | None = None
+    ) -> PickParams:
+        """The parameters a pick of `obj` runs with (see `_with_defaults`)."""
+        return PickParams().updated(**self._with_defaults("pick", obj, given, fallback))
 
     @api_function(
         "skill",
@@ -302,8 +308,7 @@ class SkillApi:
         An object already in the gripper is just placed. The grasp turns a quarter when that
         keeps the fingers clear of neighbours (unless knowledge or a correction set a yaw)."""
         if self.skills.held() != obj:
-            turn = self.skills.grasp_turn(obj, target)
-            params = PickParams().updated(**self._with_defaults("pick", obj, {}, {"yaw": turn}))
+            params = self._pick_params(obj, {}, {"yaw": self.skills.grasp_turn(obj, target)})
             self._skill("pick", lambda: self.skills.pick(obj, params))
         return self.place(target)
 
@@ -355,7 +360,7 @@ class SkillApi:
     )
     def lift(self, obj: str, height: float) -> bool:
         """Pick obj (unless held) and hold it with its bottom height metres up; it stays held."""
-        params = PickParams().updated(**self._with_defaults("pick", obj, {}))
+        params = self._pick_params(obj, {})
         return self._skill("lift", lambda: self.skills.lift(obj, height, params))
 
     @api_function(
@@ -369,11 +374,11 @@ class SkillApi:
         """Turn obj in place by angle degrees (positive: counter-clockwise seen from above)."""
         if not -180.0 <= angle <= 180.0:
             raise ApiError(f"rotate(): angle {angle:g} must be in [-180, 180] degrees")
-        x, y, _ = self._object(obj).position
-        bottom = self._object(obj).bottom_z
+        state = self._object(obj)
+        x, y, _ = state.position
         if self.skills.held() != obj:
             self.pick(obj)
-        self.place([x, y, bottom], turn=angle)
+        self.place([x, y, state.bottom_z], turn=angle)
         return True
 
     @api_function("skill", "swap(a, b)", Param("a", "str"), Param("b", "str"), returns="True")

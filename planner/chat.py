@@ -128,7 +128,7 @@ class ChatPlanner:
         elif parsed.code is not None and not context.history:
             doubt = _doubt(parsed.code, context.scene)
             if doubt is not None:  # look again, once: the answer then stands
-                if grammar is not None and doubt is not LOOK_AGAIN:  # a refusal proved false
+                if grammar is not None and doubt != LOOK_AGAIN:  # a refusal proved false
                     grammar = step_grammar(context.scene, arm, refuse=False)
                 retry = self._complete(
                     [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(doubt)],

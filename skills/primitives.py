@@ -348,8 +348,7 @@ class Skills:
             x, y, surface_z, label = self._place_target(target, held)
             offset = p.offset
             if offset == (0.0, 0.0) and isinstance(target, str):
-                room = self._room_in(find_object(self.objects, target), held)
-                offset = (room[0] - x, room[1] - y)
+                offset = self._room_in(find_object(self.objects, target), held)
             x, y = x + offset[0], y + offset[1]
             release_z = surface_z + p.release_height + self._held_below_ee
             yaw = self.robot.state().ee_pose.yaw
@@ -379,21 +378,21 @@ class Skills:
         return self._run("place", params_out, body)
 
     def _room_in(self, target: ObjectState, held: str) -> tuple[float, float]:
-        """Where in a container the held object goes: its centre when nothing is in it,
-        else the spot of `CONTAINER_SPOTS` farthest from what is already there (objects
-        dropped on the centre would pile up and spill). Any other target: its centre."""
+        """Where in a container the held object goes, as an offset from its centre: none
+        when nothing is in it, else the spot of `CONTAINER_SPOTS` farthest from what is
+        already there (objects dropped on the centre would pile up and spill). Any other
+        target: no offset."""
         x, y = target.position[0], target.position[1]
         spots = CONTAINER_SPOTS.get(target.category)
         half = min(target.size[0], target.size[1]) / 2
         inside = [
-            o.position[:2]
+            (o.position[0] - x, o.position[1] - y)
             for o in self.objects.objects()
             if o.name not in (held, target.name) and math.dist(o.position[:2], (x, y)) < half
         ]
         if not spots or not inside:
-            return x, y
-        candidates = [(x + dx, y + dy) for dx, dy in spots]
-        return max(candidates, key=lambda xy: min(math.dist(xy, o) for o in inside))
+            return (0.0, 0.0)
+        return max(spots, key=lambda spot: min(math.dist(spot, o) for o in inside))
 
     def _place_target(
         self, target: str | Sequence[float], held: str
