@@ -23,9 +23,9 @@ from perception.scene_graph import SceneGraph, scene_changes, scene_text
 from perception.source import DEFAULT_OBJECT_SOURCE, make_object_source
 from planner.api import AskHandler, ParamDefaults, SkillApi
 from planner.backend import PlannerBackend
-from planner.distill import corrected_task
 from planner.events import Event, EventBus
 from planner.loop import Corrector, LoopConfig, ReActLoop
+from planner.outcome import corrected_task
 from sim.env import TabletopEnv
 from sim.recorder import VideoRecorder
 from sim.suite import Episode

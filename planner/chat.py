@@ -19,9 +19,9 @@ from dataclasses import replace
 from memory.records import SKILL, KnowledgeRecord
 from perception import geometry
 from planner.api import API, PARAM_DEFAULTS
-from planner.backend import PlannerContext, Proposal
+from planner.context import PlannerContext, Proposal
 from planner.corrections import Correction, ParamChange
-from planner.distill import CorrectedTask, distill
+from planner.distill import distill
 from planner.embedded.backend import EmbeddedPlanner
 from planner.llm import (
     ChatMessage,
@@ -35,6 +35,7 @@ from planner.llm import (
 from planner.llm.examples import Example, ExampleLibrary, default_library
 from planner.llm.grammar import reply_grammar
 from planner.llm.prompt import build_messages, system_prompt
+from planner.outcome import CorrectedTask
 from skills.objects import ObjectState
 from skills.primitives import DIRECTIONS, GRASPABLE_CATEGORIES
 

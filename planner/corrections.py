@@ -18,9 +18,9 @@ import re
 from dataclasses import dataclass, field
 
 from memory.embedder import MiniLMEmbedder
-from planner.embedded.exemplars import ExemplarMatcher
-from planner.embedded.lexicon import normalize
-from planner.embedded.rules import is_general, parse_rule
+from planner.language.exemplars import ExemplarMatcher
+from planner.language.lexicon import normalize
+from planner.language.rules import is_general, parse_rule
 
 SMALL, LARGE = 0.01, 0.03  # metres for "a bit" / "a lot" when no number is given
 MANNER_SLOW = (

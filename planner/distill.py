@@ -12,31 +12,20 @@ Undo and unclear corrections teach nothing general; plan fixes are kept as said.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from memory.records import (
-    SKILL,
-    TASK,
-    Context,
-    KnowledgeRecord,
-    ObjectContext,
-    Provenance,
-    utc_now,
-)
-from planner.backend import TaskCorrection
-from planner.embedded.grounding import NounPhrase
-from planner.embedded.lexicon import category_of, plural, singular
-from planner.embedded.rules import (
+from memory.records import SKILL, TASK, KnowledgeRecord
+from planner.context import TaskCorrection
+from planner.language.grounding import NounPhrase
+from planner.language.lexicon import category_of, plural, singular
+from planner.language.rules import (
     PlacementRule,
     parse_rule,
     plain,
     resolve_retarget,
     strip_replan_lead,
 )
-from planner.loop import TaskOutcome
-from skills.objects import ObjectState
+from planner.outcome import CorrectedTask, SkillLesson
 
 SCENE_SPECIFIC = ("offset",)  # where on a target, not how to handle a kind of object
 _GERUND = {"pick": "picking", "place": "placing", "push": "pushing"}
@@ -48,69 +37,6 @@ _PHRASES = {
     "speed": lambda v: f"move at {v:.2f} m/s",
     "release_height": lambda v: f"let go {100 * v:.1f} cm above the target",
 }
-
-
-@dataclass(frozen=True)
-class SkillLesson:
-    """Parameters that corrections set for one skill on one object, and what was said."""
-
-    skill: str
-    obj: ObjectState
-    params: dict[str, Any]
-    said: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class CorrectedTask:
-    """A finished task and the corrections it took: what distillation reads.
-
-    Attributes:
-        episode: id of the episode or run folder.
-        instruction: what the robot was asked.
-        status: how the task ended (only ``done`` tasks teach anything).
-        corrections: the task-level corrections, oldest first.
-        skills: parameters skill-level corrections left in force.
-        scene: the objects at the end of the task.
-    """
-
-    episode: str
-    instruction: str
-    status: str
-    corrections: tuple[TaskCorrection, ...] = ()
-    skills: tuple[SkillLesson, ...] = ()
-    scene: tuple[ObjectState, ...] = ()
-    time: str = field(default_factory=utc_now)
-
-    def context(self, objects: Sequence[ObjectState]) -> Context:
-        return Context(self.instruction, tuple(ObjectContext.from_state(o) for o in objects))
-
-    def provenance(self, said: str) -> Provenance:
-        return Provenance(self.episode, said, self.time)
-
-
-def corrected_task(
-    episode: str, instruction: str, outcome: TaskOutcome, scene: Sequence[ObjectState]
-) -> CorrectedTask:
-    """What a finished task's outcome says about its corrections, for `distill`."""
-    by_name = {o.name: o for o in scene}
-    lessons = []
-    for (skill, name), params in outcome.adjustments.items():
-        if name not in by_name:
-            continue
-        said = tuple(
-            c["text"]
-            for c in outcome.corrections
-            if any(a.startswith(f"{skill} on {name}:") for a in c.get("applied", ()))
-        )
-        lessons.append(SkillLesson(skill, by_name[name], dict(params), said))
-    return CorrectedTask(
-        episode,
-        instruction,
-        outcome.status,
-        tuple(outcome.task_corrections),
-        tuple(lessons),
-        tuple(scene),
-    )
 
 
 def distill(task: CorrectedTask) -> list[KnowledgeRecord]:

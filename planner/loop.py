@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from planner.api import SkillApi, api_listing
-from planner.backend import PlannerBackend, PlannerContext, Proposal, StepRecord, TaskCorrection
+from planner.backend import PlannerBackend
+from planner.context import PlannerContext, Proposal, StepRecord, TaskCorrection
 from planner.corrections import CorrectionInterpreter
 from planner.events import EventBus
+from planner.outcome import TaskOutcome
 from planner.sandbox.checker import ProgramRejected
 from planner.sandbox.executor import ExecutionResult, SandboxExecutor
 from skills.objects import ObjectState
@@ -40,27 +42,6 @@ class LoopConfig:
 
     max_steps: int = 8
     max_defined: int = 8
-
-
-@dataclass
-class TaskOutcome:
-    """How a task ended and what it cost."""
-
-    status: str  # "done" | "refused" | "max_steps" | "stopped"
-    steps: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    model_s: float = 0.0
-    step_model_s: list[float] = field(default_factory=list)  # model seconds of each step
-    cached_tokens: int = 0  # prompt tokens the model reused from its previous call
-    overhead_s: list[float] = field(default_factory=list)  # per step, excluding model and run
-    questions: list[tuple[str, str]] = field(default_factory=list)
-    history: list[StepRecord] = field(default_factory=list)
-    rescued: int = 0  # failed steps followed by a successful one (self-debugging)
-    reason: str = ""
-    corrections: list[dict] = field(default_factory=list)  # text, kind, intent, applied
-    task_corrections: list[TaskCorrection] = field(default_factory=list)
-    adjustments: dict[tuple[str, str], dict] = field(default_factory=dict)  # (skill, obj)
 
 
 class ReActLoop:

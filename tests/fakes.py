@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from planner.backend import PlannerContext, Proposal
+from planner.context import PlannerContext, Proposal
 from skills.robot import (
     CameraFrame,
     GripperResult,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from planner.backend import PlannerContext, StepRecord, TaskCorrection
+from planner.context import PlannerContext, StepRecord, TaskCorrection
 from planner.embedded.backend import EmbeddedPlanner
 from skills.objects import ObjectState
 

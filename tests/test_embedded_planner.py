@@ -14,11 +14,11 @@ import pytest
 from tabletop_scenes import moves, obj, propose, scene
 
 from perception import geometry
-from planner.backend import StepRecord
+from planner.context import StepRecord
 from planner.embedded.backend import EmbeddedPlanner, held_after
-from planner.embedded.grounding import Ambiguous, Grounder, NotFound, parse_np
-from planner.embedded.lexicon import normalize
 from planner.embedded.parser import parse_instruction, split_clauses
+from planner.language.grounding import Ambiguous, Grounder, NotFound, parse_np
+from planner.language.lexicon import normalize
 from skills.objects import ObjectState
 
 

@@ -12,13 +12,14 @@ from tabletop_scenes import moves, obj, propose, scene
 from memory.records import SKILL, TASK
 from memory.retrieval import skill_defaults, task_knowledge
 from memory.store import KnowledgeBase
-from planner.backend import TaskCorrection
 from planner.chat import ChatPlanner
+from planner.context import TaskCorrection
 from planner.corrections import CorrectionInterpreter
-from planner.distill import CorrectedTask, SkillLesson, distill, rule_statement
+from planner.distill import distill, rule_statement
 from planner.embedded.backend import EmbeddedPlanner
-from planner.embedded.rules import is_general, parse_rule, put_backs
+from planner.language.rules import is_general, parse_rule, put_backs
 from planner.llm.stub import StubChatModel
+from planner.outcome import CorrectedTask, SkillLesson
 
 YELLOW = "the yellow bowl"
 TWO_BOWLS = (("blue bowl", 0.55, 0.15), ("green bowl", 0.55, -0.15))

@@ -11,8 +11,8 @@ import pytest
 
 from perception.scene_graph import scene_changes, scene_text
 from planner.api import API, SkillApi, api_listing
-from planner.backend import PlannerContext, StepRecord, TaskCorrection
 from planner.chat import CORRECTABLE, ChatPlanner, step_grammar
+from planner.context import PlannerContext, StepRecord, TaskCorrection
 from planner.corrections import CorrectionInterpreter
 from planner.events import EventBus
 from planner.llm import ChatMessage, LLMConfigError, StubChatModel, classify

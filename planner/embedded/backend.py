@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 from memory.embedder import MiniLMEmbedder
 from memory.records import KnowledgeRecord
 from perception import geometry
-from planner.backend import PlannerContext, Proposal, StepRecord, TaskCorrection
-from planner.distill import CorrectedTask, distill
+from planner.context import PlannerContext, Proposal, StepRecord, TaskCorrection
+from planner.distill import distill
 from planner.embedded.compiler import Compiler, Plan
-from planner.embedded.exemplars import ExemplarMatcher
-from planner.embedded.grounding import Grounder, GroundingError, parse_np
-from planner.embedded.lexicon import CONTAINERS
 from planner.embedded.parser import Frame, parse_clause, parse_instruction
-from planner.embedded.rules import (
+from planner.language.exemplars import ExemplarMatcher
+from planner.language.grounding import Grounder, GroundingError, parse_np
+from planner.language.lexicon import CONTAINERS
+from planner.language.rules import (
     PlacementRule,
     parse_rule,
     put_backs,
@@ -31,6 +31,7 @@ from planner.embedded.rules import (
     resolve_swap,
     strip_replan_lead,
 )
+from planner.outcome import CorrectedTask
 from skills.objects import ObjectState
 
 if TYPE_CHECKING:

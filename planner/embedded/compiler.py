@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from shapely.geometry import LineString
 
 from perception import geometry
-from planner.embedded.grounding import (
+from planner.embedded.parser import Frame, Target
+from planner.language.grounding import (
     Ambiguous,
     Grounder,
     GroundingError,
@@ -24,9 +25,8 @@ from planner.embedded.grounding import (
     Unknown,
     parse_np,
 )
-from planner.embedded.lexicon import CONTAINERS, GRASPABLE, categories, normalize
-from planner.embedded.parser import Frame, Target
-from planner.embedded.rules import PlacementRule
+from planner.language.lexicon import CONTAINERS, GRASPABLE, categories, normalize
+from planner.language.rules import PlacementRule
 from skills.frames import WORKSPACE_X, WORKSPACE_Y
 from skills.objects import ROUND_CATEGORIES, ObjectState
 
@@ -154,7 +154,7 @@ class Compiler:
         held: the object an earlier program picked and did not put down, if known.
         failed_picks: what earlier failed picks reported, oldest first.
         rules: where kinds of objects go (corrections of this task first, then retrieved
-            knowledge best first); see `planner.embedded.rules`.
+            knowledge best first); see `planner.language.rules`.
     """
 
     scene: list[ObjectState]

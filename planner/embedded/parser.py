@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from planner.embedded.grounding import SUPERLATIVES, NounPhrase, parse_np
-from planner.embedded.lexicon import (
+from planner.language.grounding import SUPERLATIVES, NounPhrase, parse_np
+from planner.language.lexicon import (
     AMOUNTS_M,
     DIRECTION_VECTORS,
     REGION_WORDS,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from planner.backend import PlannerContext, TaskCorrection
+from planner.context import PlannerContext, TaskCorrection
 from planner.llm.base import ChatMessage
 from planner.llm.examples import Example
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from planner.embedded.lexicon import (
+from planner.language.lexicon import (
     COLORS,
     CONTAINERS,
     EVERYTHING_WORDS,

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from perception import geometry
-from planner.backend import TaskCorrection
-from planner.embedded.grounding import Grounder, GroundingError, NounPhrase, parse_np
-from planner.embedded.lexicon import COLORS, CONTAINERS, GRASPABLE, normalize, plural
+from planner.context import TaskCorrection
+from planner.language.grounding import Grounder, GroundingError, NounPhrase, parse_np
+from planner.language.lexicon import COLORS, CONTAINERS, GRASPABLE, normalize, plural
 from skills.objects import ObjectState
 
 # `normalize` drops "now" and "please", so "from now on" arrives as "from on"
