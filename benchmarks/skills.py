@@ -6,7 +6,7 @@ same for every variant); then ``Skills.pick(object)`` and ``Skills.place("blue b
 with default parameters unless the variant says otherwise.
 
 What counts as success: both skills report success, and at the end the predicates
-``in: [object, blue bowl]`` and ``holding: nothing`` hold (`sim.predicates`).
+``in: [object, blue bowl]`` and ``holding: nothing`` hold (`perception.predicates`).
 
 Place target: every tested object goes into the bowl. The bowl (15 cm across, 13.4 cm
 inside its walls) takes the 12 cm bar lying flat and the 9 cm cylinder standing (`in`
@@ -61,10 +61,10 @@ from benchmarks.common import (
     table,
     verdict_table,
 )
+from perception.predicates import Predicate, parse_predicate
 from sim.env import TabletopEnv
 from sim.layout import Placement
 from sim.objects import OBJECT_TYPES, ObjectSpec
-from sim.predicates import Predicate, parse_predicate
 from sim.quiet import c_output_silenced
 from sim.recorder import VideoRecorder
 from sim.world import WorldConfig

@@ -40,7 +40,7 @@ from skills.objects import ObjectState
 from skills.robot import CameraFrame, GripperResult, MotionResult, Pose, RobotSpec, RobotState
 
 if TYPE_CHECKING:
-    from sim.predicates import PredicateResult
+    from perception.predicates import PredicateResult
     from sim.suite import Episode
 
 _NOBLOCK = int(zmq.NOBLOCK)
@@ -528,7 +528,7 @@ class BridgeClient:
 
     def check(self, predicates: Sequence[object] | None = None) -> list[PredicateResult]:
         """Evaluate predicates (parsed or YAML form; None: the episode's own) on the server."""
-        from sim.predicates import PredicateResult
+        from perception.predicates import PredicateResult
 
         raw = None if predicates is None else [_raw_predicate(p) for p in predicates]
         body, _ = self._call("episode.check", {"predicates": raw})

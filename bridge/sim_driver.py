@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bridge.errors import EpisodeRefused
+from perception.predicates import PredicateError, parse_predicate
 from sim.env import TabletopEnv
 from sim.panda import SimRobot
-from sim.predicates import PredicateError, parse_predicate
 from sim.suite import Episode, SuiteError, parse_suite
 from sim.world import TabletopWorld, WorldConfig
 from skills.objects import ObjectState

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sim.predicates import Predicate
+from perception.predicates import Predicate
 from sim.suite import Episode
 
 UNKNOWN_ANSWER = "I don't know"

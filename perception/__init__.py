@@ -1,1 +1,2 @@
-"""Camera frames to scene graphs; spatial relations shared with the success predicates."""
+"""Camera frames to scene graphs, and the success predicates that judge a scene (the goal
+language suites and the planner share)."""

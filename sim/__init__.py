@@ -1,4 +1,4 @@
-"""PyBullet tabletop world: arm, objects, cameras, suites and success predicates."""
+"""PyBullet tabletop world: arm, objects, cameras and task suites."""
 
 from sim.quiet import import_pybullet_quietly
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from perception.predicates import Predicate, PredicateContext, PredicateResult, evaluate_all
 from sim.layout import Placement, sample_layout
 from sim.panda import PandaConfig, SimRobot
-from sim.predicates import Predicate, PredicateContext, PredicateResult, evaluate_all
 from sim.suite import Episode
 from sim.world import TabletopWorld, WorldConfig
 from skills.objects import ObjectState

@@ -32,9 +32,9 @@ from typing import TypeVar
 
 import yaml
 
+from perception.predicates import Predicate, parse_predicate
 from sim.objects import OBJECT_TYPES, ObjectSpec
 from sim.palette import PALETTE
-from sim.predicates import Predicate, parse_predicate
 from skills.errors import HeedError
 from skills.frames import WORKSPACE_X, WORKSPACE_Y
 

@@ -164,7 +164,7 @@ def _run(api: SkillApi, steps: list[str], corrector, instruction: str):
 
 
 def _in(a: str, b: str):
-    from sim.predicates import parse_predicate
+    from perception.predicates import parse_predicate
 
     return parse_predicate({"in": [a, b]}, {a: "cylinder", b: "bowl"})
 

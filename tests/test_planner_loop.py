@@ -183,6 +183,6 @@ def test_the_api_listing_is_generated_from_the_declarations():
 
 
 def _in(a: str, b: str):
-    from sim.predicates import parse_predicate
+    from perception.predicates import parse_predicate
 
     return parse_predicate({"in": [a, b]}, {a: "block", b: "bowl"})

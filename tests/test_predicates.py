@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from sim.predicates import (
+from perception.predicates import (
     PREDICATES,
     Predicate,
     PredicateContext,

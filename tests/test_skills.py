@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from perception.geometry import is_in, is_on
+from perception.predicates import parse_predicate
 from sim.env import TabletopEnv
 from sim.panda import PandaConfig
-from sim.predicates import parse_predicate
 from skills.errors import SafetyError, UnknownObjectError
 from skills.params import MoveParams, PickParams, PlaceParams, PushParams
 from skills.primitives import EMPTY_WIDTH, HOME, PLACE_TOLERANCE, Skills

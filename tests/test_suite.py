@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from perception.predicates import Predicate
 from sim.objects import ObjectSpec
-from sim.predicates import Predicate
 from sim.suite import (
     Answer,
     EpisodeDefaults,
