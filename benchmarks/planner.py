@@ -30,8 +30,9 @@ from benchmarks.common import (
 from perception.scene_graph import scene_changes, scene_text
 from planner.api import SkillApi
 from planner.backend import PlannerBackend
-from planner.chat import ChatPlanner, make_backend
+from planner.chat import ChatPlanner
 from planner.events import EventBus
+from planner.factory import make_backend
 from planner.llm import StubChatModel
 from planner.loop import LoopConfig, ReActLoop
 from planner.sandbox.timing import measure

@@ -111,11 +111,13 @@ LlmOption = Annotated[
     str,
     typer.Option(
         "--llm",
-        help="Planner backend: embedded (offline parser, default); local:NAME or "
-        "local:PATH.gguf (a model run here by llama.cpp, grammar-constrained; NAME from "
-        "`heed models list`, e.g. local:qwen2.5-coder-1.5b after `heed models pull "
-        "qwen2.5-coder-1.5b`); openai:MODEL@URL (any OpenAI-compatible endpoint; key from "
-        "$OPENAI_API_KEY) or hf:PATH[@DEVICE] (a transformers model directory or .gguf file).",
+        help="Planner: auto (default: a verified program remembered for a similar "
+        "instruction, else the offline parser, else the local model `heed models pull "
+        "qwen2.5-coder-1.5b` fetched, if any); auto+SPEC (the same with SPEC as the model); "
+        "embedded (the offline parser alone); local:NAME or local:PATH.gguf (a model run "
+        "here by llama.cpp, grammar-constrained; NAME from `heed models list`); "
+        "openai:MODEL@URL (any OpenAI-compatible endpoint; key from $OPENAI_API_KEY) or "
+        "hf:PATH[@DEVICE] (a transformers model directory or .gguf file).",
     ),
 ]
 ObjectsOption = Annotated[
@@ -155,7 +157,7 @@ def _episode_for(instruction: str, scene: str | None, seed: int | None):
 
 @app.command("demo")
 def demo(
-    llm: LlmOption = "embedded",
+    llm: LlmOption = "auto",
     objects: ObjectsOption = "segmentation",
     video: Annotated[
         bool, typer.Option(help="Record each task's episode.mp4 into its run folder.")
@@ -172,7 +174,7 @@ def demo(
     from heed.console import ConsolePrinter
     from heed.episode import RunOptions
     from heed.walkthrough import run_walkthrough
-    from planner.chat import make_backend
+    from planner.factory import make_backend
 
     def announce(number: int, total: int, instruction: str, story: str) -> None:
         console.rule(f"[bold]Task {number} of {total}[/]")
@@ -228,7 +230,7 @@ def run(
         ),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Layout seed for the scene.")] = None,
-    llm: LlmOption = "embedded",
+    llm: LlmOption = "auto",
     objects: ObjectsOption = "segmentation",
     video: Annotated[bool, typer.Option(help="Record episode.mp4 into the run folder.")] = False,
     gui: Annotated[bool, typer.Option(help="Open the PyBullet GUI (needs a display).")] = False,
@@ -260,11 +262,13 @@ def run(
     """Carry out an instruction in the simulator: the planner thinks, writes code-as-policy,
     the code runs in the sandbox, and every Thought, program and Observation is streamed
     here and written to the run folder. What corrections teach is kept in the knowledge
-    base for later runs. Exits 0 when the task ends as it should."""
+    base for later runs. Exits 0 when the planner's goal was met on the perceived scene
+    (verified), 3 when it finished but could state no goal to check (unverified), 1 when
+    the task failed, was refused or stopped."""
     from heed.console import ConsolePrinter
     from heed.episode import RunOptions, run_episode
     from memory.store import KnowledgeBase
-    from planner.chat import make_backend
+    from planner.factory import make_backend
 
     if interactive and as_json:
         raise fail("--interactive reads corrections from the terminal; drop --json")
@@ -295,12 +299,22 @@ def run(
     else:
         for line in result.failed_predicates:
             console.print(f"[red]not achieved:[/] {escape(line)}")
-        verdict = "[green]success[/]" if result.success else "[red]failure[/]"
+        style = {"verified": "green", "unverified": "yellow"}.get(result.self_check, "red")
+        verdict = "success" if result.success else "failure"
         console.print(
-            f"{verdict} in {result.steps} step(s), {result.wall_s:.1f} s; "
-            f"run folder: {result.run_dir}"
+            f"[{style}]{result.self_check}[/] ({verdict}) in {result.steps} step(s), "
+            f"{result.wall_s:.1f} s; run folder: {result.run_dir}"
         )
-    raise typer.Exit(0 if result.success else 1)
+        if result.self_check != "verified" and result.reason:
+            console.print(f"[{style}]why:[/] {escape(result.reason[:300])}")
+    raise typer.Exit(run_exit_code(result.success, result.self_check))
+
+
+def run_exit_code(success: bool, self_check: str) -> int:
+    """0: done and checked; 3: done but no goal could be checked; 1: not done."""
+    if not success:
+        return 1
+    return 3 if self_check == "unverified" else 0
 
 
 @contextlib.contextmanager
@@ -342,7 +356,7 @@ def _prompt(text: str) -> str:
 @app.command("eval")
 def eval_suite(
     suite: Annotated[Path, typer.Argument(help="Suite YAML file, e.g. suites/tabletop.yaml.")],
-    llm: LlmOption = "embedded",
+    llm: LlmOption = "auto",
     objects: ObjectsOption = "segmentation",
     workers: Annotated[int, typer.Option(help="Episodes run in parallel processes.")] = 1,
     only: Annotated[
@@ -403,13 +417,26 @@ def eval_suite(
         data["baseline_episodes"] = report(loaded, llm, results["baseline"])["episodes"]
         data.update(rounds_report(results.get("memory", []), results["baseline"]))
         _print_rounds(data)
-    table = Table("family", "episodes", "success", "steps", "tokens", "wall s", title=loaded.name)
+    table = Table(
+        "family",
+        "episodes",
+        "success",
+        "verified",
+        "false success",
+        "steps",
+        "tokens",
+        "wall s",
+        title=loaded.name,
+    )
     rows = [*data["summary"]["families"].items(), ("overall", data["summary"]["overall"])]
     for name, stats in rows:
+        verified = stats["self_checks"].get("verified", 0) / max(1, stats["episodes"])
         table.add_row(
             str(name),
             str(stats["episodes"]),
             f"{100 * stats['success_rate']:.0f}%",
+            f"{100 * verified:.0f}%",
+            f"{100 * stats['false_success_rate']:.0f}%",
             f"{stats['mean_steps']:.1f}",
             str(stats["prompt_tokens"] + stats["completion_tokens"]),
             f"{stats['mean_wall_s']:.1f}",

@@ -27,7 +27,14 @@ class ConsolePrinter:
                     f" of which {d.get('cached_tokens', 0)} cached, "
                     f"{d.get('completion_tokens', 0)} written)[/]"
                 )
-            c.print(f"[bold cyan]Thought {event.step}:[/] {escape(d['text'])}{cost}")
+            by = f" [dim]\\[{d['served_by']}][/]" if d.get("served_by") else ""
+            c.print(f"[bold cyan]Thought {event.step}:[/]{by} {escape(d['text'])}{cost}")
+        elif event.kind == "goal":
+            c.print(f"[bold blue]Goal:[/] {escape(d['text'])}")
+        elif event.kind == "goal_check":
+            style = {"verified": "green", "failed": "red"}.get(d["status"], "yellow")
+            unmet = "; ".join(d.get("unmet") or ()) or d.get("reason", "")
+            c.print(f"[bold {style}]goal check: {d['status']}[/] {escape(unmet)}")
         elif event.kind == "code":
             title = f"defines {d['defines']}" if d.get("defines") else "code"
             c.print(f"[dim]{title}:[/]")
@@ -67,3 +74,5 @@ class ConsolePrinter:
             c.print(f"[bold {style}]Observation {event.step}:[/]\n{escape(d['text'])}")
         elif event.kind == "done":
             c.rule(f"[bold]{d['status']}[/] after {d['steps']} step(s)")
+            if d.get("reason"):
+                c.print(f"[dim]{escape(d['reason'])}[/]")

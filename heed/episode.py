@@ -16,21 +16,26 @@ from typing import Any
 from bridge.client import RemoteEpisode
 from heed.runs import RunFolder
 from heed.teleop import SimulatedTeleoperator
-from memory.records import TASK
+from memory.records import PROGRAM, TASK, KnowledgeRecord
 from memory.retrieval import retrieve, skill_defaults
 from memory.store import KnowledgeBase
 from perception.scene_graph import SceneGraph, scene_changes, scene_text
 from perception.source import DEFAULT_OBJECT_SOURCE, make_object_source
 from planner.api import AskHandler, ParamDefaults, SkillApi
 from planner.backend import PlannerBackend
+from planner.context import RememberedProgram
 from planner.events import Event, EventBus
 from planner.loop import Corrector, LoopConfig, ReActLoop
-from planner.outcome import corrected_task
+from planner.outcome import FINISHED, corrected_task
+from planner.programs import program_record
 from sim.env import TabletopEnv
 from sim.recorder import VideoRecorder
 from sim.suite import Episode
 from sim.world import WorldConfig
 from skills.primitives import Skills
+
+PROGRAM_THRESHOLD = 0.6  # text similarity a remembered program needs to be considered
+# (whether it replays is decided word by word: `planner.programs.replay`)
 
 
 @dataclass
@@ -89,9 +94,34 @@ class EpisodeResult:
     model_s: float = 0.0  # seconds the planner's model spent (0 for the offline parser)
     step_model_s: list[float] = field(default_factory=list)  # model seconds per step
     cached_tokens: int = 0  # prompt tokens the model reused instead of evaluating
+    reason: str = ""  # why the planner ended as it did (goal met, unmet predicates, refusal)
+    self_check: str = ""  # the planner's own verdict: verified/failed/unverified/refused/stopped
+    goal: list[dict] = field(default_factory=list)  # the goal the planner stated
+    unmet: list[str] = field(default_factory=list)  # its predicates the planner found unmet
+    served_by: list[str] = field(default_factory=list)  # cascade level of each step
+    step_plan_s: list[float] = field(default_factory=list)  # seconds proposing each step
+    repeated_questions: int = 0  # questions a program asked again in one task
+
+    @property
+    def false_success(self) -> bool:
+        """The planner verified its goal while the suite's predicates say it failed."""
+        return self.self_check == "verified" and not self.success
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def _learn(kb: KnowledgeBase, record: KnowledgeRecord, bus: EventBus) -> None:
+    """Store a record and say so in the trace (with what it replaced)."""
+    record_id, replaced = kb.learn(record)
+    bus.publish(
+        "distilled",
+        id=record_id,
+        kind=record.kind,
+        statement=record.statement,
+        change=record.change,
+        supersedes=replaced,
+    )
 
 
 def _skill_knowledge(kb: KnowledgeBase | None) -> ParamDefaults | None:
@@ -158,10 +188,18 @@ def run_episode(
         skills.listeners.append(lambda kind, payload: bus.publish(kind, **payload))
         teleop = SimulatedTeleoperator(episode, holds=lambda p: env.check([p])[0].ok)
         knowledge: list[str] = []
+        programs: list[RememberedProgram] = []
+        initial = source.objects()
         if kb is not None:
-            found = retrieve(kb, episode.instruction, source.objects(), kind=TASK)
+            found = retrieve(kb, episode.instruction, initial, kind=TASK)
             knowledge = [r.record.statement for r in found]
             bus.publish("retrieved", records=[r.to_dict() for r in found])
+            programs = [
+                RememberedProgram(r.record.statement, r.record.change, r.score, r.record.id)
+                for r in retrieve(
+                    kb, episode.instruction, initial, PROGRAM, k=3, threshold=PROGRAM_THRESHOLD
+                )
+            ]
         api = SkillApi(skills, source, bus, answer or teleop.answer, _skill_knowledge(kb))
         run.write_json("scene_initial.json", SceneGraph.build(source.objects()).to_json())
         recorder = None
@@ -180,7 +218,7 @@ def run_episode(
                 LoopConfig(max_steps=episode.max_steps),
                 corrector=corrector or (teleop.correct if episode.user else None),
             )
-            outcome = loop.run(episode.instruction, knowledge)
+            outcome = loop.run(episode.instruction, knowledge, programs)
         finally:
             executor.close()
             if recorder is not None:
@@ -189,24 +227,21 @@ def run_episode(
         final_scene = source.objects()
         run.write_json("scene_final.json", SceneGraph.build(final_scene).to_json())
         learned = 0
+        program = (
+            program_record(run.path.name, episode.instruction, outcome, initial) if kb else None
+        )
+        if kb is not None and program is not None:
+            _learn(kb, program, bus)
         if kb is not None and outcome.corrections:
             task = corrected_task(run.path.name, episode.instruction, outcome, final_scene)
             for record in backend.distill(task):
-                record_id, replaced = kb.learn(record)
+                _learn(kb, record, bus)
                 learned += 1
-                bus.publish(
-                    "distilled",
-                    id=record_id,
-                    kind=record.kind,
-                    statement=record.statement,
-                    change=record.change,
-                    supersedes=replaced,
-                )
-    expected = "refused" if episode.expect == "refuse" else "done"
+    expected = ("refused",) if episode.expect == "refuse" else FINISHED
     pairs = zip(episode.success, checks, strict=True)
     failed = [f"{p.to_raw()}: {c.detail}" for p, c in pairs if not c.ok]
-    if outcome.status != expected:
-        failed.append(f"planner ended with {outcome.status!r}, expected {expected!r}")
+    if outcome.status not in expected:
+        failed.append(f"planner ended {outcome.status!r}, expected {' or '.join(expected)}")
     result = EpisodeResult(
         id=episode.id,
         family=episode.family,
@@ -229,6 +264,13 @@ def run_episode(
         model_s=round(outcome.model_s, 3),
         step_model_s=outcome.step_model_s,
         cached_tokens=outcome.cached_tokens,
+        self_check=outcome.status,
+        reason=outcome.reason,
+        goal=outcome.goal,
+        unmet=outcome.unmet,
+        served_by=outcome.served_by,
+        step_plan_s=outcome.step_plan_s,
+        repeated_questions=outcome.repeated_questions,
     )
     run.write_json("result.json", result.to_dict())
     return result

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -19,8 +19,8 @@ from typing import Any
 from heed.episode import EpisodeResult, RunOptions, run_episode
 from memory.store import KnowledgeBase
 from planner.backend import PlannerBackend
-from planner.chat import make_backend
 from planner.events import Event
+from planner.factory import make_backend
 from planner.llm.llama_local import THREADS_ENV
 from sim.suite import Episode, Suite
 
@@ -134,6 +134,16 @@ def _stats(results: list[EpisodeResult]) -> dict[str, Any]:
         "model_s": round(sum(r.model_s for r in results), 3),
         "corrections_per_episode": round(sum(r.corrections for r in results) / n, 3) if n else 0.0,
         "mean_wall_s": round(sum(r.wall_s for r in results) / n, 2) if n else 0.0,
+        "false_success_rate": round(sum(r.false_success for r in results) / n, 4) if n else 0.0,
+        "self_checks": dict(Counter(r.self_check for r in results)),
+        "repeated_questions": sum(r.repeated_questions for r in results),
+        "served_by": dict(Counter(level for r in results for level in r.served_by)),
+        "from_memory": round(sum(r.served_by[:1] == ["memory"] for r in results) / n, 4)
+        if n
+        else 0.0,
+        "mean_plan_s": round(
+            sum(sum(r.step_plan_s) for r in results) / max(1, sum(r.steps for r in results)), 6
+        ),
     }
 
 
@@ -166,6 +176,12 @@ def report(suite: Suite, llm: str, results: list[EpisodeResult]) -> dict[str, An
         "step_model_s",
         "cached_tokens",
         "rescued",
+        "self_check",
+        "goal",
+        "unmet",
+        "served_by",
+        "step_plan_s",
+        "repeated_questions",
     )
     return {
         "suite": suite.name,

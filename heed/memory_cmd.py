@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from memory.records import KINDS
 from skills.errors import HeedError
 
 memory_app = typer.Typer(
@@ -43,7 +44,9 @@ MemoryOption = Annotated[
     ),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")]
-KindOption = Annotated[str | None, typer.Option(help="Only this kind: task or skill.")]
+KindOption = Annotated[
+    str | None, typer.Option(help="Only this kind: task, skill or program (remembered programs).")
+]
 AllFlag = Annotated[
     bool, typer.Option("--all", help="Include superseded records (kept as history).")
 ]
@@ -236,8 +239,8 @@ def _errors() -> Iterator[None]:
 
 
 def _check_kind(kind: str | None) -> None:
-    if kind not in (None, "task", "skill"):
-        raise ValueError(f"--kind must be task or skill, not {kind!r}")
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"--kind must be one of {', '.join(KINDS)}, not {kind[:40]!r}")
 
 
 def _print_json(value: Any) -> None:

@@ -32,7 +32,8 @@ from memory.errors import (
 )
 from memory.records import Context, KnowledgeRecord, Provenance, utc_now
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the `program` kind (remembered verified programs)
+READABLE_VERSIONS = ("1", "2")  # version 1 files are read as they are, migrated on write
 ID_CHUNK = 500
 ROW_CHUNK = 20_000
 
@@ -40,7 +41,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL CHECK (kind IN ('task', 'skill')),
+    kind TEXT NOT NULL CHECK (kind IN ('task', 'skill', 'program')),
     statement TEXT NOT NULL,
     change TEXT NOT NULL,
     context TEXT NOT NULL,
@@ -111,6 +112,8 @@ class Database:
                         if statement.strip():
                             self._conn.execute(statement)
                     self._ensure_meta()
+                if self.meta().get("schema_version") == "1":
+                    self._migrate_from_1()
             self._check_schema()
 
     def close(self) -> None:
@@ -152,9 +155,29 @@ class Database:
                 schema_version=SCHEMA_VERSION, db_id=uuid.uuid4().hex, created_at=utc_now()
             )
 
+    def _migrate_from_1(self) -> None:
+        """Version 1 -> 2: rebuild `records` so its kind check allows ``program`` (SQLite
+        can not alter a CHECK), rows, ids and indexes unchanged, in one transaction."""
+        self._conn.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with self.transaction():
+                table = _SCHEMA.split("CREATE TABLE IF NOT EXISTS records", 1)[1].split(";")[0]
+                self._conn.execute(f"CREATE TABLE records_v2{table}")
+                self._conn.execute("INSERT INTO records_v2 SELECT * FROM records")
+                self._conn.execute("DROP TABLE records")
+                self._conn.execute("ALTER TABLE records_v2 RENAME TO records")
+                for statement in _SCHEMA.split(";"):
+                    if "CREATE INDEX" in statement or "CREATE UNIQUE INDEX" in statement:
+                        self._conn.execute(statement)
+                if self._conn.execute("PRAGMA foreign_key_check").fetchall():
+                    raise KnowledgeBaseError(f"{self.path}: migration broke a vector's record")
+                self.set_meta(schema_version=SCHEMA_VERSION)
+        finally:
+            self._conn.execute("PRAGMA foreign_keys=ON")
+
     def _check_schema(self) -> None:
         version = self.meta().get("schema_version")
-        if version != str(SCHEMA_VERSION):
+        if version not in READABLE_VERSIONS:
             raise KnowledgeBaseError(
                 f"{self.path} has schema version {version}, this heedbot reads {SCHEMA_VERSION}"
             )

@@ -7,6 +7,7 @@ import functools
 import os
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -92,3 +93,12 @@ def _packaged_model_dir() -> str:
 def default_embedder() -> MiniLMEmbedder:
     """The process-wide embedder (one model in memory however many parts use it)."""
     return MiniLMEmbedder()
+
+
+@functools.cache
+def vocabulary_words() -> frozenset[str]:
+    """The whole English words of the model's WordPiece vocabulary (about 20 000): a
+    dictionary of real words, so a spelling fix never turns "none" into "zone"."""
+    path = Path(_packaged_model_dir()) / "vocab.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(w for w in lines if w.isalpha() and w.isascii() and w.islower())

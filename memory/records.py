@@ -28,7 +28,8 @@ from skills.objects import ObjectState
 
 TASK = "task"
 SKILL = "skill"
-KINDS = (TASK, SKILL)
+PROGRAM = "program"  # a verified (instruction, program, goal), replayed for similar ones
+KINDS = (TASK, SKILL, PROGRAM)
 OBJECT_KEYS = ("category", "color", "size", "name")
 SIZE_CLASSES = ("small", "medium", "large")
 # Largest bounding-box extent (metres) below which an object is small / medium; the sim's
@@ -159,7 +160,7 @@ class KnowledgeRecord:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"record kind must be 'task' or 'skill', not {self.kind!r}")
+            raise ValueError(f"record kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
         if not isinstance(self.statement, str) or not self.statement.strip():
             raise ValueError("a knowledge record needs a non-empty statement")
         if not isinstance(self.change, dict):
@@ -203,6 +204,8 @@ class KnowledgeRecord:
         if self.kind == SKILL:
             params = sorted(self.change["params"])
             return _digest([SKILL, self.subject, _canonical(self.applies_to), params])
+        if self.kind == PROGRAM:  # a newer program for the same instruction replaces it
+            return _digest([PROGRAM, normalise_text(self.statement)])
         if "rule" in self.change and "object" in self.change:
             rule, target = self.change["rule"], self.change["object"]
             return _digest([TASK, _canonical(rule), _canonical(target)])

@@ -571,6 +571,29 @@ def _initial(ctx: PredicateContext, names: Sequence[str]) -> PredicateResult | N
     return PredicateResult(False, f"no initial state for {_join(missing)}") if missing else None
 
 
+def _shift(kind: str, raw: object) -> tuple[float, float]:
+    ok = isinstance(raw, list | tuple) and len(raw) == 2
+    if not ok or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in raw):
+        raise PredicateError(f"predicate {kind!r}: a shift is [dx, dy] in metres, got {raw!r}")
+    if math.hypot(*raw) > 1.0:
+        raise PredicateError(f"predicate {kind!r}: a shift is at most 1 m, got {list(raw)}")
+    return (float(raw[0]), float(raw[1]))
+
+
+@predicate("shifted", ObjectArgs("[a, [dx, dy]]", 1, 1, extra=_shift))
+def _shifted(ctx: PredicateContext, args: Args) -> PredicateResult:
+    """`shifted: [a, [dx, dy]]`: a moved by (dx, dy) metres on the table from where it
+    started ("10 cm to the left" is [0, 0.1]), within `start_distance`."""
+    name, (dx, dy) = args
+    if (missing := _initial(ctx, [name])) is not None:
+        return missing
+    start = ctx.initial[name].position
+    gap = math.dist(ctx.objects[name].position[:2], (start[0] + dx, start[1] + dy))
+    ok = gap <= ctx.tolerances.start_distance
+    shift = f"{_cm(math.hypot(dx, dy))} from its start"
+    return _verdict(ok, name, f"moved {shift} as asked", f"centre {_cm(gap)} off that point")
+
+
 @predicate("turned", ObjectArgs("[a, degrees]", 1, 1, extra=_degrees))
 def _turned(ctx: PredicateContext, args: Args) -> PredicateResult:
     """`turned: [a, degrees]`: a's yaw changed by `degrees` (either way), within `turn_tolerance`.

@@ -89,6 +89,7 @@ class ApiLog:
     results: list[dict[str, Any]] = field(default_factory=list)
     said: list[str] = field(default_factory=list)
     questions: list[tuple[str, str]] = field(default_factory=list)
+    repeated: list[tuple[str, str]] = field(default_factory=list)  # asked before: not asked
     ended: str | None = None  # "done" | "refused"
     reason: str = ""
 
@@ -148,6 +149,7 @@ class SkillApi:
         self.log = ApiLog()
         self.adjustments: dict[tuple[str, str], dict[str, Any]] = {}  # (skill, obj) -> params
         self.last_object: dict[str, str] = {}  # skill -> object of its latest call
+        self.asked: dict[str, str] = {}  # this task's questions (normalised) -> answers
 
     def sandbox(self, limits: SandboxLimits | None = None) -> SandboxExecutor:
         """A sandbox whose programs call this API: schemas from the declarations, the
@@ -159,6 +161,10 @@ class SkillApi:
             on_abort=self.skills.robot.stop,
             forward_errors=(HeedError,),
         )
+
+    def new_task(self) -> None:
+        """Forget the questions of the previous task (one task never asks the same twice)."""
+        self.asked = {}
 
     def new_program(self) -> ApiLog:
         """Start a fresh log for the next program and return the previous one."""
@@ -558,11 +564,17 @@ class SkillApi:
 
     @api_function("interaction", "ask(question)", Param("question", "str"), returns="answer text")
     def ask(self, question: str) -> str:
-        """Ask the user a question when the instruction is ambiguous; returns the answer."""
+        """Ask the user a question when the instruction is ambiguous; returns the answer.
+        A question asked before in this task is not asked again: its answer is returned."""
+        key = " ".join(question.lower().split())
+        if key in self.asked:
+            self.log.repeated.append((question, self.asked[key]))
+            return self.asked[key]
         self.bus.publish("question", text=question)
         t0 = time.perf_counter()
         answer = self._ask(question)
         self.log.questions.append((question, answer))
+        self.asked[key] = answer
         self.bus.publish("answer", text=answer, wait_s=round(time.perf_counter() - t0, 3))
         return answer
 

@@ -22,20 +22,21 @@ from planner.api import API, PARAM_DEFAULTS
 from planner.context import PlannerContext, Proposal
 from planner.corrections import Correction, ParamChange
 from planner.distill import distill
-from planner.embedded.backend import EmbeddedPlanner
+from planner.goals import Goal
 from planner.llm import (
     ChatMessage,
     ChatModel,
     Completion,
     LLMError,
+    ParsedReply,
     classify,
-    make_chat_model,
+    goal_line,
     parse_reply,
 )
 from planner.llm.examples import Example, ExampleLibrary, default_library
 from planner.llm.grammar import reply_grammar
 from planner.llm.prompt import build_messages, system_prompt
-from planner.outcome import CorrectedTask
+from planner.outcome import FINISHED, CorrectedTask
 from skills.objects import ObjectState
 from skills.primitives import DIRECTIONS, GRASPABLE_CATEGORIES
 
@@ -114,18 +115,18 @@ class ChatPlanner:
         grammar = step_grammar(context.scene, arm) if self.constrain else None
         prefix = 1 + 2 * len(examples)
         reply = self._complete(messages, grammar, cache_prefix=prefix)
-        parsed = parse_reply(reply.text)
+        parsed = _parse(reply.text)
         failed = {s.code.strip() for s in context.history if not s.ok}
         for _ in range(RESAMPLES):  # greedy decoding repeats itself: sample something new
             if parsed.code is None or parsed.code.strip() not in failed:
                 break
             retry = self._complete(messages, grammar, prefix, temperature=RESAMPLE_TEMPERATURE)
-            reply, parsed = _merge(reply, retry), parse_reply(retry.text)
+            reply, parsed = _merge(reply, retry), _parse(retry.text)
         if parsed.code is None and grammar is None:  # one re-prompt, then give up on this step
             retry = self._complete(
                 [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(REPROMPT)]
             )
-            reply, parsed = _merge(reply, retry), parse_reply(retry.text)
+            reply, parsed = _merge(reply, retry), _parse(retry.text)
         elif parsed.code is not None and not context.history:
             doubt = _doubt(parsed.code, context.scene)
             if doubt is not None:  # look again, once: the answer then stands
@@ -136,8 +137,11 @@ class ChatPlanner:
                     grammar,
                     prefix,
                 )
-                reply, parsed = _merge(reply, retry), parse_reply(retry.text)
+                reply, parsed = _merge(reply, retry), _parse(retry.text)
         code = parsed.code or f"say({'I could not write a program for this step.'!r})"
+        goal = goal_line.read(reply.text)
+        if goal is None and parsed.code is not None:
+            goal = Goal.unstated("the model stated no goal")
         return Proposal(
             parsed.thought,
             code,
@@ -150,6 +154,8 @@ class ChatPlanner:
                 "constrained": grammar is not None,
                 "examples": [e.id for e in examples],
             },
+            goal=goal,
+            served_by="llm",
         )
 
     def _examples_for(self, instruction: str) -> list[Example]:
@@ -197,7 +203,7 @@ class ChatPlanner:
         """Ask the model for general knowledge; the structured draft when its reply is not
         a usable JSON list of records."""
         draft = distill(task)
-        if task.status != "done" or not (task.corrections or task.skills):
+        if task.status not in FINISHED or not (task.corrections or task.skills):
             return draft
         prompt = DISTILL.format(
             instruction=task.instruction,
@@ -287,6 +293,11 @@ def _doubt(code: str, scene: Sequence[ObjectState]) -> str | None:
     return None
 
 
+def _parse(text: str) -> ParsedReply:
+    """A reply's Thought and code; its Goal line is read apart (`goal_line.read`)."""
+    return parse_reply(goal_line.strip(text))
+
+
 def _merge(first: Completion, second: Completion) -> Completion:
     """The second completion's text with the cost of both."""
     return Completion(
@@ -297,11 +308,3 @@ def _merge(first: Completion, second: Completion) -> Completion:
         model=second.model,
         cached_tokens=first.cached_tokens + second.cached_tokens,
     )
-
-
-def make_backend(spec: str = "embedded") -> EmbeddedPlanner | ChatPlanner:
-    """`embedded` (offline default), `local:NAME|PATH.gguf`, `openai:MODEL@URL` or
-    `hf:PATH[@DEVICE]`."""
-    if spec == "embedded":
-        return EmbeddedPlanner()
-    return ChatPlanner(make_chat_model(spec))

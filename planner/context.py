@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from planner.goals import Goal
 from skills.objects import ObjectState
 
 
 @dataclass(frozen=True)
 class StepRecord:
-    """One earlier step: what was thought, the code, and what came back."""
+    """One earlier step: what was thought, the code, what came back, and the goal the
+    step stated (YAML-form predicates; empty when it stated none)."""
 
     thought: str
     code: str
     observation: str
     ok: bool
+    goal: tuple[dict, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,23 @@ class TaskCorrection:
 
 
 @dataclass(frozen=True)
+class RememberedProgram:
+    """A verified program retrieved from memory for a similar instruction.
+
+    Attributes:
+        instruction: the instruction it was verified for.
+        change: the stored record's change (`planner.programs.remembered`).
+        score: retrieval similarity to the current instruction.
+        record_id: the knowledge record it came from.
+    """
+
+    instruction: str
+    change: dict
+    score: float = 0.0
+    record_id: int | None = None
+
+
+@dataclass(frozen=True)
 class PlannerContext:
     """Everything a backend may use to decide the next step.
 
@@ -56,6 +76,7 @@ class PlannerContext:
         last_moves: objects the previous program moved, with their (x, y) before it.
         api: the API listing.
         initial_scene_text: the scene as text when the task began.
+        programs: verified programs remembered for similar instructions, best first.
     """
 
     instruction: str
@@ -68,11 +89,16 @@ class PlannerContext:
     last_moves: tuple[tuple[str, float, float], ...] = ()
     api: str = ""
     initial_scene_text: str = ""
+    programs: tuple[RememberedProgram, ...] = ()
 
 
 @dataclass(frozen=True)
 class Proposal:
-    """A backend's answer: a Thought and code, with the model's cost."""
+    """A backend's answer: a Thought and code, the task's goal, and the model's cost.
+
+    `goal` is the whole task's success condition (None: unchanged since an earlier step);
+    `served_by` names the cascade level that wrote it (``memory``, ``parser``, ``llm``).
+    """
 
     thought: str
     code: str
@@ -80,3 +106,5 @@ class Proposal:
     completion_tokens: int = 0
     latency_s: float = 0.0
     meta: dict = field(default_factory=dict)
+    goal: Goal | None = None
+    served_by: str = ""

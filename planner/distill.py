@@ -25,7 +25,7 @@ from planner.language.rules import (
     resolve_retarget,
     strip_replan_lead,
 )
-from planner.outcome import CorrectedTask, SkillLesson
+from planner.outcome import FINISHED, CorrectedTask, SkillLesson
 
 SCENE_SPECIFIC = ("offset",)  # where on a target, not how to handle a kind of object
 _GERUND = {"pick": "picking", "place": "placing", "push": "pushing"}
@@ -41,7 +41,7 @@ _PHRASES = {
 
 def distill(task: CorrectedTask) -> list[KnowledgeRecord]:
     """Knowledge records from a task's corrections (none unless the task ended done)."""
-    if task.status != "done":
+    if task.status not in FINISHED:
         return []
     records = [r for c in task.corrections if (r := _task_record(task, c)) is not None]
     records += [r for lesson in task.skills if (r := _skill_record(task, lesson)) is not None]

@@ -16,10 +16,12 @@ from typing import Any
 EVENT_KINDS = (
     "start",
     "thought",
+    "goal",
     "code",
     "skill_start",
     "skill_end",
     "observation",
+    "goal_check",
     "correction",
     "question",
     "answer",

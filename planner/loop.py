@@ -15,10 +15,17 @@ from dataclasses import dataclass
 
 from planner.api import SkillApi, api_listing
 from planner.backend import PlannerBackend
-from planner.context import PlannerContext, Proposal, StepRecord, TaskCorrection
+from planner.context import (
+    PlannerContext,
+    Proposal,
+    RememberedProgram,
+    StepRecord,
+    TaskCorrection,
+)
 from planner.corrections import CorrectionInterpreter
 from planner.events import EventBus
-from planner.outcome import TaskOutcome
+from planner.goals import Goal, check_goal
+from planner.outcome import FINISHED, TaskOutcome
 from planner.sandbox.checker import ProgramRejected
 from planner.sandbox.executor import ExecutionResult, SandboxExecutor
 from skills.objects import ObjectState
@@ -71,11 +78,24 @@ class ReActLoop:
         self.bus: EventBus = api.bus
         self.prelude: list[str] = []
         self.initial_scene_text = ""
+        self.initial_scene: tuple[ObjectState, ...] = ()
+        self.goal: Goal | None = None
+        self.programs: tuple[RememberedProgram, ...] = ()
         self.defined: set[str] = set()
         self.defined_this_step = False
 
-    def run(self, instruction: str, knowledge: Sequence[str] = ()) -> TaskOutcome:
-        outcome = TaskOutcome(status="max_steps")
+    def run(
+        self,
+        instruction: str,
+        knowledge: Sequence[str] = (),
+        programs: Sequence[RememberedProgram] = (),
+    ) -> TaskOutcome:
+        """Carry out `instruction` with retrieved knowledge statements and remembered
+        programs in the context; the outcome says how it ended and what it cost."""
+        self.programs = tuple(programs)
+        outcome = TaskOutcome(status="failed", reason="the steps ran out")
+        self.api.new_task()
+        self.goal = None
         self.bus.publish(
             "start", instruction=instruction, backend=self.backend.name, knowledge=list(knowledge)
         )
@@ -83,31 +103,45 @@ class ReActLoop:
         for step in range(1, self.config.max_steps + 1):
             self.bus.step = step
             if self.bus.stop_requested:
-                outcome.status = "stopped"
+                outcome.status, outcome.reason = "stopped", "stopped by the user"
                 break
             t0 = time.perf_counter()
             context = self._context(instruction, knowledge, outcome)
             t_model = time.perf_counter()
             proposal = self.backend.propose(context)
-            model_s = proposal.latency_s or (time.perf_counter() - t_model)
+            plan_s = time.perf_counter() - t_model
+            outcome.step_plan_s.append(round(plan_s, 6))
+            model_s = proposal.latency_s or plan_s
             self._account(outcome, proposal)
             outcome.step_model_s.append(round(proposal.latency_s, 4))
+            outcome.served_by.append(proposal.served_by or self.backend.name)
             self.bus.publish(
                 "thought",
                 text=proposal.thought,
+                served_by=outcome.served_by[-1],
                 model_s=round(proposal.latency_s, 3),
                 prompt_tokens=proposal.prompt_tokens,
                 completion_tokens=proposal.completion_tokens,
                 cached_tokens=proposal.meta.get("cached_tokens", 0),
             )
+            self._take_goal(proposal, outcome)
             self.bus.publish("code", code=proposal.code)
             result, overhead = self._execute(proposal, context, outcome, t0, model_s)
             outcome.overhead_s.append(overhead)
             log = self.api.new_program()
             observation = self._observe(result, log, context.scene)
             ok = result.ok
-            outcome.history.append(StepRecord(proposal.thought, proposal.code, observation, ok))
+            verdict = ""
+            if log.ended == "done" and ok:
+                verdict, check_lines = self._verify(outcome)
+                observation = "\n".join([observation, *check_lines])
+                ok = verdict != "failed"
+            stated = proposal.goal.predicates if proposal.goal is not None else ()
+            outcome.history.append(
+                StepRecord(proposal.thought, proposal.code, observation, ok, stated)
+            )
             outcome.questions.extend(log.questions)
+            outcome.repeated_questions += len(log.repeated)
             outcome.steps = step
             self.bus.publish("observation", text=observation, ok=ok)
             if last_failed and ok:
@@ -118,16 +152,69 @@ class ReActLoop:
             text = self.corrector(acted) if self.corrector else None
             if text is not None:
                 if self._take_correction(text, outcome, context) == "stop":
-                    outcome.status = "stopped"
+                    outcome.status, outcome.reason = "stopped", f"the user said {text!r}"
                     break
                 continue  # re-plan from here, even after done()
-            if log.ended is not None and ok:
-                outcome.status, outcome.reason = log.ended, log.reason
+            if log.ended == "refused" and ok:
+                outcome.status, outcome.reason = "refused", log.reason
                 break
+            if verdict in FINISHED:
+                outcome.status = verdict
+                break
+        self._finish(outcome)
+        return outcome
+
+    # --- goals -------------------------------------------------------------------------------
+    def _take_goal(self, proposal: Proposal, outcome: TaskOutcome) -> None:
+        """Keep the goal a proposal states (a later statement replaces an earlier one)."""
+        if proposal.goal is not None and proposal.goal != self.goal:
+            self.goal = proposal.goal
+            outcome.goal = [dict(p) for p in proposal.goal.predicates]
+            self.bus.publish(
+                "goal",
+                predicates=outcome.goal,
+                reason=proposal.goal.reason,
+                text=proposal.goal.describe(),
+            )
+
+    def _verify(self, outcome: TaskOutcome) -> tuple[str, list[str]]:
+        """After done(): ``verified`` when the stated goal holds on the perceived scene,
+        ``failed`` when it does not (the lines say which predicates, for the next step),
+        ``unverified`` when no goal was stated or it can not be read on this scene."""
+        goal = self.goal or Goal.unstated("the planner stated no goal")
+        check = (
+            check_goal(goal, self.api.objects_source(), self.initial_scene, self.api.holding())
+            if goal.predicates
+            else None
+        )
+        if check is None or check.malformed:
+            reason = (
+                goal.reason if check is None else f"the goal can not be read: {check.malformed}"
+            )
+            outcome.reason = reason
+            self.bus.publish("goal_check", status="unverified", reason=reason)
+            return "unverified", [f"goal check: not possible ({reason})"]
+        outcome.unmet = list(check.failed)
+        self.bus.publish(
+            "goal_check", status="verified" if check.ok else "failed", unmet=outcome.unmet
+        )
+        if check.ok and goal.unchecked:
+            outcome.reason = f"{goal.describe()}: the rest met, those parts unchecked"
+            return "unverified", [f"goal check: met as far as it goes ({goal.describe()})"]
+        if check.ok:
+            outcome.reason = f"goal met: {goal.describe()}"
+            return "verified", [f"goal check: met ({goal.describe()})"]
+        outcome.reason = "goal not met: " + "; ".join(check.failed)
+        return "failed", ["goal check: NOT met, the task is not done yet:"] + [
+            f"  {line}" for line in check.failed
+        ]
+
+    def _finish(self, outcome: TaskOutcome) -> None:
         outcome.task_corrections = list(self.task_corrections)
         outcome.adjustments = {k: dict(v) for k, v in self.api.adjustments.items()}
-        self.bus.publish("done", status=outcome.status, steps=outcome.steps)
-        return outcome
+        if outcome.status == "unverified":
+            self.api.say(f"I have finished, but I could not check the result: {outcome.reason}.")
+        self.bus.publish("done", status=outcome.status, steps=outcome.steps, reason=outcome.reason)
 
     # --- corrections -------------------------------------------------------------------------
     def _take_correction(self, text: str, outcome: TaskOutcome, context: PlannerContext) -> str:
@@ -173,6 +260,7 @@ class ReActLoop:
         text = self.scene_text(scene)
         if not outcome.history:
             self.initial_scene_text = text
+            self.initial_scene = scene
         return PlannerContext(
             instruction=instruction,
             scene=scene,
@@ -184,6 +272,7 @@ class ReActLoop:
             last_moves=self.last_moves,
             api=api_listing(),
             initial_scene_text=self.initial_scene_text,
+            programs=self.programs,
         )
 
     @staticmethod
@@ -249,6 +338,9 @@ class ReActLoop:
             lines.append(f"{r['skill']}: {mark} - {r['message']}")
         lines += [f"said: {s}" for s in log.said]
         lines += [f"asked: {q} -> answer: {a}" for q, a in log.questions]
+        lines += [
+            f"asked again, not put to the user twice: {q} -> answer: {a}" for q, a in log.repeated
+        ]
         if result.output:
             lines.append(f"printed: {result.output.strip()}")
         if result.error is not None:

@@ -10,17 +10,24 @@ from memory.records import Context, ObjectContext, Provenance, utc_now
 from planner.context import StepRecord, TaskCorrection
 from skills.objects import ObjectState
 
+STATUSES = ("verified", "failed", "unverified", "refused", "stopped")
+"""verified: the stated goal held on the perceived scene; failed: it did not when the steps
+ran out; unverified: the program finished but no goal could be stated; refused: the
+planner declined; stopped: the user stopped it."""
+FINISHED = ("verified", "unverified")  # the planner believes the task was carried out
+
 
 @dataclass
 class TaskOutcome:
     """How a task ended and what it cost."""
 
-    status: str  # "done" | "refused" | "max_steps" | "stopped"
+    status: str  # one of STATUSES
     steps: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     model_s: float = 0.0
     step_model_s: list[float] = field(default_factory=list)  # model seconds of each step
+    step_plan_s: list[float] = field(default_factory=list)  # seconds proposing each step
     cached_tokens: int = 0  # prompt tokens the model reused from its previous call
     overhead_s: list[float] = field(default_factory=list)  # per step, excluding model and run
     questions: list[tuple[str, str]] = field(default_factory=list)
@@ -30,6 +37,10 @@ class TaskOutcome:
     corrections: list[dict] = field(default_factory=list)  # text, kind, intent, applied
     task_corrections: list[TaskCorrection] = field(default_factory=list)
     adjustments: dict[tuple[str, str], dict] = field(default_factory=dict)  # (skill, obj)
+    goal: list[dict] = field(default_factory=list)  # the last stated goal's predicates
+    unmet: list[str] = field(default_factory=list)  # its predicates the final check found unmet
+    served_by: list[str] = field(default_factory=list)  # cascade level of each step
+    repeated_questions: int = 0  # questions a program asked again (answered from before)
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,10 @@ def _item(
 def private_memory(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`heed` commands under test keep knowledge in a throwaway folder, never the user's."""
+    """`heed` commands under test keep knowledge in a throwaway folder, never the user's,
+    and see no pulled models (the `auto` planner is then the same here as in CI)."""
     monkeypatch.setenv("HEEDBOT_MEMORY", str(tmp_path_factory.mktemp("memory")))
+    monkeypatch.setenv("HEEDBOT_MODELS", str(tmp_path_factory.mktemp("models")))
 
 
 @pytest.fixture(scope="session")

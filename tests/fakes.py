@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from planner.context import PlannerContext, Proposal
+from planner.goals import Goal
 from skills.robot import (
     CameraFrame,
     GripperResult,
@@ -132,12 +133,15 @@ class ScriptedBackend:
     definitions: dict[str, str] = field(default_factory=dict)
     seen: list[PlannerContext] = field(default_factory=list)
     name: str = "scripted"
+    goal: Goal | None = None  # stated with every proposal
 
     def propose(self, context: PlannerContext) -> Proposal:
         self.seen.append(context)
         step = self.steps[min(len(self.seen), len(self.steps)) - 1]
         code = step(context) if callable(step) else step
-        return Proposal(f"step {len(self.seen)}", code, prompt_tokens=10, completion_tokens=5)
+        return Proposal(
+            f"step {len(self.seen)}", code, goal=self.goal, prompt_tokens=10, completion_tokens=5
+        )
 
     def define(self, function: str, call_site: str, context: PlannerContext) -> Proposal:
         return Proposal(f"define {function}", self.definitions[function])

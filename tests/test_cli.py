@@ -28,7 +28,8 @@ def test_run_carries_out_an_instruction_and_writes_the_run_folder(tmp_path):
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert report["success"] and report["status"] == "done"
+    assert report["success"] and report["status"] == report["self_check"] == "verified"
+    assert report["goal"] == [{"in": ["red block", "blue bowl"]}] and report["served_by"]
     run_dir = Path(report["run_dir"])
     for name in (
         "config.json",
@@ -77,7 +78,7 @@ def test_eval_reports_per_episode_keys_and_a_summary(tmp_path):
     )
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
-    assert data["suite"] == "tabletop" and data["backend"] == "embedded"
+    assert data["suite"] == "tabletop" and data["backend"] == "auto"
     keys = {
         "id",
         "round",

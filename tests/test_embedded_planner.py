@@ -641,11 +641,15 @@ def test_answers_resolve_ambiguity(planner: EmbeddedPlanner, answer: str, bowl: 
     assert moves(code) == [("red block", bowl)]
 
 
-def test_an_unhelpful_answer_asks_again(planner: EmbeddedPlanner) -> None:
+def test_an_unhelpful_answer_is_never_asked_again_a_default_is_said(
+    planner: EmbeddedPlanner,
+) -> None:
     code = propose(
         planner, "put the red block in the bowl", ASK_SCENE, ((WHICH_BOWL, "I don't know"),)
     )
-    assert question(code) == WHICH_BOWL
+    assert question(code) is None and "ask(" not in code
+    assert code.startswith("say('You did not say which, so I take the ")
+    assert len(moves(code)) == 1
 
 
 def test_two_questions_two_answers(planner: EmbeddedPlanner) -> None:

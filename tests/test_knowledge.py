@@ -171,7 +171,7 @@ def test_an_unclear_correction_is_asked_about(planner):
 
 
 # --- distillation ------------------------------------------------------------------------------
-def _task(corrections=(), skills=(), status="done", objects=None) -> CorrectedTask:
+def _task(corrections=(), skills=(), status="verified", objects=None) -> CorrectedTask:
     objects = objects or scene(("red block", 0.55, -0.15), *TWO_BOWLS)
     instruction = "put the red block in a bowl"
     return CorrectedTask("ep-1", instruction, status, corrections, skills, objects)
@@ -222,7 +222,7 @@ def test_scene_specific_and_one_off_corrections_teach_nothing_general():
 
 def test_a_task_that_did_not_end_done_teaches_nothing():
     said = TaskCorrection("no, red things always go in the green bowl", "preference")
-    assert distill(_task((said,), status="max_steps")) == []
+    assert distill(_task((said,), status="failed")) == []
 
 
 def test_an_llm_backend_distills_with_its_model_and_falls_back_on_the_draft():

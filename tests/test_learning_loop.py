@@ -57,16 +57,18 @@ def test_the_demo_learns_in_round_one_and_needs_no_correction_in_round_two(tmp_p
     assert all(e["success"] for e in data["episodes"])
     assert [by_id[i]["corrections"] for i in ("learn-preference", "learn-grip")] == [1, 1]
     assert [by_id[i]["corrections"] for i in ("use-preference", "use-grip")] == [0, 0]
-    statements = {k["statement"] for k in data["knowledge"]}
+    statements = {k["statement"] for k in data["knowledge"] if k["kind"] != "program"}
     assert statements == {
         "red objects go in the green bowl",
         "when picking cylinders, grip with 60 N",
     }
+    programs = [k for k in data["knowledge"] if k["kind"] == "program"]
+    assert programs and all(k["change"]["program"].endswith("done()") for k in programs)
     trace = (Path(by_id["use-grip"]["run_dir"]) / "trace.jsonl").read_text().splitlines()
     knowledge = [json.loads(line) for line in trace if '"event": "knowledge"' in line]
     assert knowledge and knowledge[0]["defaults"] == {"force": 60.0}  # visible in the trace
     with KnowledgeBase.open(Path(data["folder"]) / "memory", writable=False) as kb:
-        assert {r.statement for r in kb.records()} == statements
+        assert {r.statement for r in kb.records() if r.kind != "program"} == statements
 
 
 def test_eval_rounds_compares_memory_with_the_baseline(tmp_path):
@@ -87,7 +89,7 @@ def test_eval_rounds_compares_memory_with_the_baseline(tmp_path):
     assert data["later_vs_first_round"] == 0.0 and data["final_success"] == 1.0
     assert len(data["baseline_episodes"]) == 2
     with KnowledgeBase.open(data["memory"], writable=False) as kb:
-        assert [r.statement for r in kb.records()] == ["red objects go in the green bowl"]
+        assert [r.statement for r in kb.records("task")] == ["red objects go in the green bowl"]
 
 
 def test_memory_and_no_memory_contradict(tmp_path):

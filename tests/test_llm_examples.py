@@ -14,7 +14,7 @@ from sim.suite import parse_suite, read_suite_yaml
 
 RAW = read_suite_yaml(LIBRARY.read_text(encoding="utf-8"))
 EXAMPLES = load_examples()
-STATUS = {"done": "done", "refused": "refused", "asked": "max_steps"}
+STATUS = {"done": "unverified", "refused": "refused", "asked": "failed"}  # scripts state no goal
 
 
 def test_sizes_are_the_simulators():

@@ -15,7 +15,7 @@ from planner.chat import CORRECTABLE, ChatPlanner, step_grammar
 from planner.context import PlannerContext, StepRecord, TaskCorrection
 from planner.corrections import CorrectionInterpreter
 from planner.events import EventBus
-from planner.llm import ChatMessage, LLMConfigError, StubChatModel, classify
+from planner.llm import ChatMessage, LLMConfigError, StubChatModel, classify, goal_line
 from planner.llm.grammar import ARG_ROLES
 from planner.llm.prompt import assistant_reply, build_messages
 from planner.loop import LoopConfig, ReActLoop
@@ -207,7 +207,7 @@ def test_a_failed_step_is_rescued_by_the_next(run_with, world):
         supports_grammar=True,
     )
     outcome, _ = run_with(ChatPlanner(model), "stack the red block on the yellow one")
-    assert outcome.status == "done" and outcome.steps == 2 and outcome.rescued == 1
+    assert outcome.status == "unverified" and outcome.steps == 2 and outcome.rescued == 1
     assert "off the workspace" in outcome.history[0].observation
     assert "Observation:\n" in model.calls[1][-1].content  # the model saw why
     red, yellow = positions(world)["red block"], positions(world)["yellow block"]
@@ -223,7 +223,7 @@ def test_relations_swap_line_up_and_lift(run_with, world):
     )
     start = positions(world)
     outcome, api = run_with(ChatPlanner(StubChatModel([reply(program)])), "do things")
-    assert outcome.status == "done", outcome.history[-1].observation
+    assert outcome.status == "unverified", outcome.history[-1].observation
     now = positions(world)
     assert math.dist(now["red block"][:2], start["green block"][:2]) > 0.05  # then lined up
     assert now["red block"][1] == pytest.approx(now["yellow block"][1] - 0.1, abs=0.02)
@@ -281,3 +281,50 @@ def test_arm_motions_are_offered_only_when_the_instruction_speaks_of_the_arm():
     ChatPlanner(model).propose(context(instruction="open the gripper and move the arm up"))
     assert "fn-move-to" not in model.grammars[0] and "fn-move-to" in model.grammars[1]
     assert "fn-go-home" in model.grammars[0]
+
+
+# --- the goal line -----------------------------------------------------------------------------
+def test_a_stated_goal_line_is_checked_and_the_task_verified(run_with, world):
+    text = assistant_reply(
+        "Put it in.",
+        'put_first_on_second("red block", "blue bowl")\ndone()',
+        [{"in": ["red block", "blue bowl"]}, {"unmoved": ["green block"]}],
+    )
+    assert 'Goal: in("red block", "blue bowl"); unmoved("green block")' in text
+    planner = ChatPlanner(StubChatModel([text], supports_grammar=True))
+    outcome, _ = run_with(planner, "put the red block in the blue bowl")
+    assert outcome.status == "verified" and outcome.served_by == ["llm"]
+    assert outcome.goal == [{"in": ["red block", "blue bowl"]}, {"unmoved": ["green block"]}]
+    assert outcome.history[0].thought == "Put it in."
+
+
+def test_a_goal_line_the_scene_refutes_sends_the_model_back(run_with, world):
+    wrong = assistant_reply(
+        "Put it in.",
+        'put_first_on_second("green block", "blue bowl")\ndone()',
+        [{"in": ["red block", "blue bowl"]}],
+    )
+    right = assistant_reply(
+        "Fix it.",
+        'put_first_on_second("red block", "blue bowl")\ndone()',
+        [{"in": ["red block", "blue bowl"]}],
+    )
+    model = StubChatModel([wrong, right], supports_grammar=True)
+    outcome, _ = run_with(ChatPlanner(model), "put the red block in the blue bowl")
+    assert outcome.status == "verified" and outcome.steps == 2
+    assert "goal check: NOT met" in model.calls[1][-1].content
+
+
+def test_goal_lines_read_back_what_they_render():
+    raw = [{"stacked": ["a", "b"]}, {"near": ["a", "c", 0.05]}, {"at": ["a", "top left corner"]}]
+    assert goal_line.read("Goal: " + goal_line.render(raw)).predicates == tuple(raw)
+    assert goal_line.read('Goal: near("a", "b")').predicates == ({"near": ["a", "b", 0.12]},)
+    assert not goal_line.read("Goal: none").predicates
+    assert goal_line.read("Thought: no goal here") is None
+    assert goal_line.render([{"count": {"in": "b", "among": ["a"], "n": 1}}]) == "none"
+
+
+def test_the_grammar_makes_the_goal_line_name_scene_objects():
+    grammar = step_grammar(SCENE)
+    assert '"\\nGoal: " goal' in grammar and "garg ::= object | number | region" in grammar
+    assert '"stacked"' in grammar and '"count"' not in grammar

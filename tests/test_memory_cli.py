@@ -101,7 +101,10 @@ def test_errors_are_one_line_with_exit_code_2(
     cases = [
         (("list", "--memory", tmp_path / "none"), "no knowledge base in"),
         (("show", "42", "--memory", folder), "no knowledge record 42"),
-        (("list", "--kind", "plan", "--memory", folder), "--kind must be task or skill"),
+        (
+            ("list", "--kind", "plan", "--memory", folder),
+            "--kind must be one of task, skill, program",
+        ),
     ]
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps(task_record("fine").to_dict()) + "\n{not json\n")

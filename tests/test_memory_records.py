@@ -43,7 +43,7 @@ def test_slot_is_shared_by_contradicting_records_only() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"kind": "plan", "statement": "x", "change": {}}, "task' or 'skill"),
+        ({"kind": "plan", "statement": "x", "change": {}}, "one of task, skill, program"),
         ({"kind": "task", "statement": " ", "change": {}}, "non-empty statement"),
         ({"kind": "task", "statement": "x", "change": []}, "JSON object"),
         ({"kind": "task", "statement": "x", "change": {"v": float("nan")}}, "plain JSON"),

@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -26,7 +27,7 @@ from memory.errors import (
     RecordNotFound,
 )
 from memory.index import FLAT, HNSW, IndexConfig
-from memory.records import KnowledgeRecord
+from memory.records import PROGRAM, KnowledgeRecord
 from memory.store import DB_NAME, SNAPSHOT_NAME, KnowledgeBase
 
 REPO = Path(__file__).resolve().parents[1]
@@ -470,3 +471,33 @@ def test_the_layout_follows_the_store_size(open_kb: Opener) -> None:
         kb.delete(record_id)
     kb.save()
     assert kb.index_layout == FLAT and kb.check() == []
+
+
+def test_a_version_1_file_is_read_and_then_migrated_for_programs(
+    open_kb: Opener, folder: Path
+) -> None:
+    kb = open_kb()
+    kept = fill(kb)
+    kb.close()
+    _downgrade_to_version_1(folder / DB_NAME)
+    with KnowledgeBase.open(folder, HashingEmbedder(), writable=False) as old:
+        assert [r.id for r in old.records()] == kept  # read as it is
+    kb = open_kb()
+    program = KnowledgeRecord(PROGRAM, "put the red block in the bowl", {"rule": "program"})
+    new = kb.add(program)
+    assert [r.id for r in kb.records()] == [*kept, new] and kb.check() == []
+    with sqlite3.connect(folder / DB_NAME) as conn:
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    assert version == ("2",)
+
+
+def _downgrade_to_version_1(path: Path) -> None:
+    """The file as heedbot wrote it before programs: the kind check without `program`."""
+    with sqlite3.connect(path) as conn:
+        (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'records'").fetchone()
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute(sql.replace("records", "records_v1", 1).replace(", 'program'", ""))
+        conn.execute("INSERT INTO records_v1 SELECT * FROM records")
+        conn.execute("DROP TABLE records")
+        conn.execute("ALTER TABLE records_v1 RENAME TO records")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")

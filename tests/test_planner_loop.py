@@ -11,6 +11,7 @@ from fakes import ScriptedBackend
 from perception.scene_graph import scene_changes, scene_text
 from planner.api import API, SkillApi, api_listing
 from planner.events import Event, EventBus
+from planner.goals import Goal
 from planner.loop import LoopConfig, ReActLoop
 from planner.sandbox import SandboxExecutor, SandboxLimits
 from skills.primitives import Skills
@@ -56,15 +57,23 @@ def kinds(events: list[Event]) -> list[str]:
     return [e.kind for e in events]
 
 
-def test_a_program_runs_and_the_task_ends_with_done(harness, scene):
-    backend = ScriptedBackend(['put_first_on_second("red block", "blue bowl")\ndone()'])
+IN_BOWL = Goal(({"in": ["red block", "blue bowl"]},))
+
+
+def test_a_program_runs_and_its_goal_is_verified_on_the_scene(harness, scene):
+    backend = ScriptedBackend(
+        ['put_first_on_second("red block", "blue bowl")\ndone()'], goal=IN_BOWL
+    )
     loop, events = harness(backend)
     outcome = loop.run("put the red block in the blue bowl")
-    assert outcome.status == "done" and outcome.steps == 1
+    assert outcome.status == "verified" and outcome.steps == 1
+    assert outcome.goal == [{"in": ["red block", "blue bowl"]}] and outcome.unmet == []
+    check = next(e for e in events if e.kind == "goal_check")
+    assert check.data["status"] == "verified"
     assert outcome.prompt_tokens == 10 and outcome.completion_tokens == 5
     assert all(c.ok for c in scene.check([_in("red block", "blue bowl")]))
-    assert kinds(events)[:3] == ["start", "thought", "code"]
-    assert {"skill_start", "skill_end", "observation", "done"} <= set(kinds(events))
+    assert kinds(events)[:4] == ["start", "thought", "goal", "code"]
+    assert {"goal", "skill_start", "skill_end", "observation", "done"} <= set(kinds(events))
     observation = next(e for e in events if e.kind == "observation").data["text"]
     assert "place: ok" in observation and "red block" in observation
 
@@ -73,7 +82,7 @@ def test_put_first_on_second_after_a_pick_of_the_same_object_just_places_it(harn
     program = 'pick("red block")\nput_first_on_second("red block", "blue bowl")\ndone()'
     loop, _ = harness(ScriptedBackend([program]))
     outcome = loop.run("put the red block in the blue bowl")
-    assert outcome.status == "done" and outcome.steps == 1
+    assert outcome.status == "unverified" and outcome.steps == 1
     assert all(c.ok for c in scene.check([_in("red block", "blue bowl")]))
 
 
@@ -90,7 +99,7 @@ def test_a_failed_step_is_observed_and_the_next_step_fixes_it(harness):
     )
     loop, _ = harness(backend)
     outcome = loop.run("put a block in the bowl")
-    assert outcome.status == "done" and outcome.steps == 2 and outcome.rescued == 1
+    assert outcome.status == "unverified" and outcome.steps == 2 and outcome.rescued == 1
     first = outcome.history[0]
     assert not first.ok and "unknown object 'purple block'" in first.observation
     assert "line 1" in first.observation
@@ -101,7 +110,7 @@ def test_a_program_the_checker_refuses_is_reported_not_run(harness):
     loop, _ = harness(backend)
     outcome = loop.run("anything")
     assert "import is not allowed" in outcome.history[0].observation
-    assert outcome.status == "done"
+    assert outcome.status == "unverified"
 
 
 def test_an_undefined_function_is_written_by_the_backend_then_reused(harness, scene):
@@ -113,7 +122,7 @@ def test_an_undefined_function_is_written_by_the_backend_then_reused(harness, sc
     )
     loop, events = harness(backend)
     outcome = loop.run("put the red block in the bowl")
-    assert outcome.status == "done"
+    assert outcome.status == "unverified"
     assert any(e.kind == "code" and e.data.get("defines") == "put_in_bowl" for e in events)
     assert "put_in_bowl" in loop.defined and all(
         c.ok for c in scene.check([_in("red block", "blue bowl")])
@@ -131,7 +140,7 @@ def test_ask_reaches_the_user_and_the_answer_is_in_the_next_context(harness):
     )
     loop, events = harness(backend, answers={"block": "the red one"})
     outcome = loop.run("move the block")
-    assert outcome.status == "done" and outcome.questions == [
+    assert outcome.status == "unverified" and outcome.questions == [
         ("Which block do you mean?", "the red one")
     ]
     assert [e.data["text"] for e in events if e.kind == "answer"] == ["the red one"]
@@ -148,7 +157,7 @@ def test_refuse_ends_the_task_without_motion(harness, scene):
 def test_the_loop_stops_at_max_steps(harness):
     loop, _ = harness(ScriptedBackend(['say("thinking")']), max_steps=3)
     outcome = loop.run("never finishes")
-    assert outcome.status == "max_steps" and outcome.steps == 3
+    assert outcome.status == "failed" and outcome.steps == 3
 
 
 def test_a_stop_request_ends_the_loop_at_the_next_skill_boundary(harness):
@@ -169,10 +178,62 @@ def test_a_paused_loop_waits_at_the_skill_boundary_until_resumed(harness):
     timer.start()
     outcome = loop.run("put the red block in the blue bowl")
     timer.join()
-    assert outcome.status == "done"
+    assert outcome.status == "unverified"
     code_t = next(e.t_wall for e in events if e.kind == "code")
     skill_t = next(e.t_wall for e in events if e.kind == "skill_start")
     assert skill_t - code_t >= 0.25
+
+
+def test_an_unmet_goal_is_observed_and_the_next_step_meets_it(harness, scene):
+    backend = ScriptedBackend(
+        ['put_first_on_second("green block", "blue bowl")\ndone()', IN_BOWL_PROGRAM],
+        goal=IN_BOWL,
+    )
+    loop, events = harness(backend)
+    outcome = loop.run("put the red block in the blue bowl")
+    first = outcome.history[0]
+    assert not first.ok and "goal check: NOT met" in first.observation
+    assert "in(red block, blue bowl)" in first.observation
+    assert outcome.status == "verified" and outcome.steps == 2 and outcome.rescued == 1
+    assert [e.data["status"] for e in events if e.kind == "goal_check"] == ["failed", "verified"]
+
+
+IN_BOWL_PROGRAM = 'put_first_on_second("red block", "blue bowl")\ndone()'
+
+
+def test_a_goal_still_unmet_when_the_steps_run_out_fails_and_says_why(harness, scene):
+    backend = ScriptedBackend(["done()"], goal=IN_BOWL)
+    loop, _ = harness(backend, max_steps=2)
+    outcome = loop.run("put the red block in the blue bowl")
+    assert outcome.status == "failed" and outcome.steps == 2
+    assert len(outcome.unmet) == 1 and outcome.unmet[0].startswith("in(red block, blue bowl)")
+    assert "goal not met" in outcome.reason
+
+
+def test_a_task_without_a_goal_ends_unverified_and_says_so(harness):
+    loop, events = harness(ScriptedBackend(["done()"], goal=Goal.unstated("no predicate fits")))
+    outcome = loop.run("make it nice")
+    assert outcome.status == "unverified" and outcome.reason == "no predicate fits"
+    said = [e.data["text"] for e in events if e.kind == "say"]
+    assert said and "could not check" in said[-1]
+
+
+def test_goal_parts_no_predicate_checks_leave_the_task_unverified(harness, scene):
+    goal = Goal(({"in": ["red block", "blue bowl"]},), unchecked=("the triangle's shape",))
+    loop, _ = harness(ScriptedBackend([IN_BOWL_PROGRAM], goal=goal))
+    outcome = loop.run("put the red block in the blue bowl in a nice triangle")
+    assert outcome.status == "unverified" and "triangle" in outcome.reason
+
+
+def test_a_question_asked_twice_in_one_task_reaches_the_user_once(harness):
+    asked: list[str] = []
+    backend = ScriptedBackend(['ask("Which block?")', 'ask("which  block?")\ndone()'])
+    loop, events = harness(backend, answers={"block": "I don't know"})
+    loop.api._ask = lambda q: asked.append(q) or "I don't know"
+    outcome = loop.run("move the block")
+    assert asked == ["Which block?"] and outcome.repeated_questions == 1
+    assert "asked again, not put to the user twice" in outcome.history[1].observation
+    assert [e.kind for e in events].count("question") == 1
 
 
 def test_the_api_listing_is_generated_from_the_declarations():

@@ -144,6 +144,7 @@ def test_every_kind_is_covered_and_documented():
         "turned",
         "at_start_of",
         "raised",
+        "shifted",
     }
     for name in PREDICATES:
         assert PREDICATES.get(name).doc.startswith(f"`{name}: "), name
@@ -343,6 +344,16 @@ def test_at_start_of_compares_with_where_the_other_object_began():
     assert not check({"at_start_of": ["white block", "yellow block"]})
     there = moved("white block", position=(0.51, 0.01, 0.02))
     assert check({"at_start_of": ["white block", "yellow block"]}, there)
+
+
+def test_shifted_compares_with_the_start_plus_the_shift():
+    start = SCENE["white block"].position
+    assert not check({"shifted": ["white block", [0.0, 0.1]]})
+    there = moved("white block", position=(start[0] + 0.01, start[1] + 0.1, start[2]))
+    assert check({"shifted": ["white block", [0.0, 0.1]]}, there)
+    assert not check({"shifted": ["white block", [0.0, -0.1]]}, there)
+    with pytest.raises(PredicateError, match=r"a shift is \[dx, dy\]"):
+        parse_predicate({"shifted": ["white block", 0.1]}, TYPES)
 
 
 def test_raised_needs_the_bottom_above_the_height():

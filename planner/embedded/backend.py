@@ -19,7 +19,9 @@ from perception import geometry
 from planner.context import PlannerContext, Proposal, StepRecord, TaskCorrection
 from planner.distill import distill
 from planner.embedded.compiler import Compiler, Plan
-from planner.embedded.parser import Frame, parse_clause, parse_instruction
+from planner.embedded.parser import ALL_VERBS, Frame, parse_clause, parse_instruction
+from planner.embedded.questions import Question, answer, read_question
+from planner.goals import Goal
 from planner.language.exemplars import ExemplarMatcher
 from planner.language.grounding import Grounder, GroundingError, parse_np
 from planner.language.lexicon import CONTAINERS
@@ -31,6 +33,7 @@ from planner.language.rules import (
     resolve_swap,
     strip_replan_lead,
 )
+from planner.language.spelling import correct
 from planner.outcome import CorrectedTask
 from skills.objects import ObjectState
 
@@ -111,6 +114,16 @@ def held_after(history: Sequence[StepRecord]) -> str | None:
     return held
 
 
+def plan_goal(plan: Plan) -> Goal | None:
+    """The goal a compiled plan states (None for a question or a refusal: no goal yet)."""
+    if plan.question is not None or plan.refusal is not None:
+        return None
+    if not plan.goal:
+        unchecked = ", ".join(plan.unchecked) or "the plan leaves nothing to check"
+        return Goal.unstated(f"no predicate expresses {unchecked}")
+    return Goal(tuple(plan.goal), unchecked=tuple(plan.unchecked))
+
+
 class EmbeddedPlanner:
     """Semantic parser + compiler; deterministic and offline."""
 
@@ -129,8 +142,16 @@ class EmbeddedPlanner:
                 "The last program failed; I move the arm out of the cameras' view and look "
                 "at the scene again before re-planning.",
                 LOOK,
+                served_by="parser",
             )
-        frames = self._frames(context.instruction)
+        text, fixes = correct(context.instruction, [o.name for o in context.scene], ALL_VERBS)
+        read_as = "".join(f" I read {f.typo!r} as {f.word!r}." for f in fixes)
+        question = read_question(text)
+        if question is not None and not context.corrections:
+            said = answer(question, context.scene)
+            if said is not None or question.wh:
+                return self._answer(question, said, context, read_as)
+        frames = self._frames(text)
         rules = self._rules(context)
         compiler = Compiler(
             list(context.scene),
@@ -156,7 +177,7 @@ class EmbeddedPlanner:
         if latest is not None and latest.intent == "undo":
             plan = compiler.put_back(put_backs(latest, context.scene))
             thought = f"The user said {latest.text!r}: I return what I moved and stop there."
-            return Proposal(thought, plan.code(), meta={"frames": ["undo"]})
+            return Proposal(thought, plan.code(), meta={"frames": ["undo"]}, served_by="parser")
         question = None
         if latest is not None and latest.intent == "unclear":
             question = f"Sorry, I did not understand {latest.text!r}. What should I do instead?"
@@ -168,7 +189,32 @@ class EmbeddedPlanner:
             ] + frames
             plan = compiler.compile(frames)
         thought = self._thought(frames, plan.question, plan.refusal, context, compiler.followed)
-        return Proposal(thought, plan.code(), meta={"frames": [f.intent for f in frames]})
+        return Proposal(
+            thought + read_as,
+            plan.code(),
+            goal=plan_goal(plan),
+            served_by="parser",
+            meta={"frames": [f.intent for f in frames], "understood": plan.understood},
+        )
+
+    @staticmethod
+    def _answer(
+        question: Question, said: str | None, context: PlannerContext, read_as: str
+    ) -> Proposal:
+        """A question is answered in words from the perceived scene, and nothing moves."""
+        if said is None:
+            reason = f"I can not answer {question.text[:80]!r} from what I see."
+            return Proposal(
+                f"A question I can not answer.{read_as}", f"refuse({reason!r})", served_by="parser"
+            )
+        everything = [o.name for o in context.scene]
+        return Proposal(
+            f"This is a question, not an order: I answer from the scene and move nothing.{read_as}",
+            f"say({said!r})\ndone()",
+            goal=Goal(({"unmoved": everything},)) if everything else Goal.unstated("empty scene"),
+            served_by="parser",
+            meta={"frames": ["question"]},
+        )
 
     # --- corrections and knowledge --------------------------------------------------------------
     @staticmethod
@@ -233,7 +279,7 @@ class EmbeddedPlanner:
         first, _, rest = frame.text.partition(" ")
         body = frame.text if first in _NP_STARTS or not rest else rest  # drop an unknown verb
         rescued = parse_clause(f"{verb} {body}")
-        return rescued if rescued.intent != "unknown" else frame
+        return replace(rescued, guess=f"{verb} {body}") if rescued.intent != "unknown" else frame
 
     @staticmethod
     def _thought(

@@ -40,9 +40,16 @@ FINGER_SWEEP = 0.07  # how far the fingers reach from the release point along th
 PICK_SWEEP = 0.065  # how far the opened fingers reach from an object's centre to grasp it
 CLEAR_SWEEP = 0.04  # fingers this far from every neighbour are clear either way round
 LINE_GAP = 0.04  # free space between neighbours in a line
+NEAR_LIMIT = 0.12  # "next to": footprints at most this far apart
+NEAR_SLACK = 0.03  # "5 cm from": the gap asked for plus this
+PUSH_NEAR_LIMIT = 0.06  # "push it to the bowl": footprints this close after the push
 WHICHEVER = re.compile(
     r"\b(?:any|either|whichever|you (?:choose|pick|decide)|does not matter|do not (?:mind|care)|"
     r"i am not fussed|random|up to you|your choice|no preference)\b"
+)
+YES = re.compile(
+    r"^(?:yes|yeah|yep|yup|sure|correct|right|exactly|indeed|of course|ok|okay|"
+    r"that is right|that is it|please do|go ahead|do it)\b"
 )
 LINE_SIDES = {
     "top side": ("y", 0.63),
@@ -62,8 +69,16 @@ class NeedsQuestion(Exception):
     """The plan cannot be made without asking the user."""
 
 
+class NotUnderstood(NeedsQuestion):
+    """The words themselves were not understood (a model may read them where one runs)."""
+
+
 class Impossible(Exception):
     """The instruction cannot be carried out in this scene."""
+
+
+class NotUnderstoodRefusal(Exception):
+    """The user did not confirm the only reading the parser found."""
 
 
 @dataclass
@@ -73,13 +88,29 @@ class Plan:
     lines: list[str] = field(default_factory=list)
     question: str | None = None
     refusal: str | None = None
+    goal: list[dict] = field(default_factory=list)  # success predicates of what it does
+    notes: list[str] = field(default_factory=list)  # said before acting (defaults taken)
+    understood: bool = True  # False: a question or refusal about words the parse lacks
+    unchecked: list[str] = field(default_factory=list)  # parts no predicate can check
 
     def code(self) -> str:
         if self.refusal is not None:
             return f"refuse({self.refusal!r})"
         if self.question is not None:
             return f"ask({self.question!r})"
-        return "\n".join([*self.lines, "done()"])
+        said = [f"say({note!r})" for note in self.notes]
+        return "\n".join([*said, *self.lines, "done()"])
+
+
+def _subjects(raw: dict, every: bool = False) -> list[str]:
+    """The objects a goal predicate says where they end up (`every`: all it names)."""
+    ((kind, args),) = raw.items()
+    if kind == "not":
+        return _subjects(args, every)
+    names = [a for a in args if isinstance(a, str)] if isinstance(args, list) else []
+    if every or kind in ("unmoved", "line"):
+        return names
+    return names[1:] if kind == "stacked" else names[:1]
 
 
 def _radius(obj: ObjectState) -> float:
@@ -177,16 +208,29 @@ class Compiler:
     def compile(self, frames: list[Frame]) -> Plan:
         try:
             if not frames:
-                raise NeedsQuestion("What would you like me to do?")
+                raise NotUnderstood("What would you like me to do?")
             for frame in frames:
                 self._check_exists(frame)
             for frame in frames:
+                self._confirm(frame)
                 handler = getattr(self, f"_compile_{frame.intent}", None)
                 if handler is None:
-                    raise NeedsQuestion(_not_understood(frame))
+                    raise NotUnderstood(_not_understood(frame))
+                start = len(self.plan.goal)
                 handler(frame)
+                self._supersede(start)
         except NeedsQuestion as question:
-            return Plan(question=str(question))
+            understood = not isinstance(question, NotUnderstood)
+            answered = self._answer_to(str(question))
+            if answered is not None:  # asked once already: never the same question twice
+                return Plan(
+                    refusal=f"I asked {str(question)!r} and could not act on the answer "
+                    f"{answered[:80]!r}, so I will not guess.",
+                    understood=understood,
+                )
+            return Plan(question=str(question), understood=understood)
+        except NotUnderstoodRefusal as reason:
+            return Plan(refusal=str(reason), understood=False)
         except Impossible as reason:
             return Plan(refusal=str(reason))
         if self.put_down is not None and self.plan.lines:
@@ -201,6 +245,23 @@ class Compiler:
         for obj, xy in moves:
             self._put(self.virtual[obj.name], xy, "back where it was")
         return self.plan
+
+    def _answer_to(self, question: str) -> str | None:
+        """The user's answer to this very question, if it was asked in this task."""
+        return next((a for q, a in reversed(self.answers) if q == question), None)
+
+    def _confirm(self, frame: Frame) -> None:
+        """A clause only similarity could read is acted on only after the user says yes."""
+        if not frame.guess:
+            return
+        question = f"I am not sure I understood {frame.text!r}. Do you mean: {frame.guess}?"
+        said = self._answer_to(question)
+        if said is None:
+            raise NotUnderstood(question)
+        if not YES.search(normalize(said)):
+            raise NotUnderstoodRefusal(
+                f"I did not understand {frame.text!r}; please say it another way."
+            )
 
     def _check_exists(self, frame: Frame) -> None:
         """Refuse at once when a phrase names something the scene lacks, before any question."""
@@ -265,23 +326,29 @@ class Compiler:
         self, np_: NounPhrase | None, kinds: tuple[str, ...] = GRASPABLE
     ) -> list[ObjectState]:
         if np_ is None:
-            raise NeedsQuestion("Which objects do you mean?")
+            raise NotUnderstood("Which objects do you mean?")
         try:
             objs = [self.virtual[o.name] for o in self.grounder.resolve(np_, kinds)]
         except Ambiguous as amb:
             chosen = self._apply_answers(str(amb), amb.candidates)
+            if chosen is None and self._answer_to(str(amb)) is not None:
+                chosen = self._default(amb.candidates)
             if chosen is None:
                 raise NeedsQuestion(str(amb)) from None
             self.grounder.remember([chosen])
             objs = [self.virtual[chosen.name]]
         except Unknown as unknown:
-            raise NeedsQuestion(str(unknown)) from None
+            raise NotUnderstood(str(unknown)) from None
         except NotFound as missing:
             if np_.pronoun and np_.plural:  # "stack them all" with nothing named: everything
                 return self._resolve(NounPhrase(np_.text, every=True, plural=True), kinds)
             if np_.pronoun:
                 return [self._unnamed(np_, kinds)]
             raise Impossible(f"{missing}, so I will not move anything.") from None
+        moving = {o.name for o in objs}
+        kept = [o.name for o in self.grounder.excluded(np_, kinds) if o.name not in moving]
+        if kept:  # "all blocks but the red one", "do not touch the red block": it stays
+            self._expect("unmoved", kept)
         if kinds == GRASPABLE:
             for obj in objs:
                 if obj.category not in GRASPABLE:
@@ -290,6 +357,19 @@ class Compiler:
                         "can be picked up."
                     )
         return objs
+
+    def _default(self, candidates: list[ObjectState]) -> ObjectState:
+        """After an answer that does not say which: the candidate nearest the robot, said
+        out loud before acting."""
+        chosen = min(candidates, key=lambda o: math.hypot(*o.position[:2]))
+        others = ", ".join(f"the {o.name}" for o in candidates if o.name != chosen.name)
+        note = (
+            f"You did not say which, so I take the {chosen.name}, the one nearest to me "
+            f"(not {others})."
+        )
+        if note not in self.plan.notes:
+            self.plan.notes.append(note)
+        return chosen
 
     def _unnamed(self, np_: NounPhrase, kinds: tuple[str, ...]) -> ObjectState:
         """What "it" means when nothing was named before: ask, or use the answer."""
@@ -303,7 +383,7 @@ class Compiler:
 
     def _resolve_one(self, np_: NounPhrase | None, kinds: tuple[str, ...]) -> ObjectState:
         if np_ is None:
-            raise NeedsQuestion("Where should it go?")
+            raise NotUnderstood("Where should it go?")
         single = replace(np_, plural=False, every=False, count=None)
         return self._resolve(single, kinds)[0]
 
@@ -317,6 +397,25 @@ class Compiler:
             if chosen is not None:
                 return chosen
         return None
+
+    # --- goals ---------------------------------------------------------------------------
+    def _expect(self, kind: str, args: object) -> None:
+        """Add a success predicate (YAML form) to the plan's goal, once."""
+        raw = {kind: args}
+        if raw not in self.plan.goal:
+            self.plan.goal.append(raw)
+
+    def _supersede(self, start: int) -> None:
+        """Drop what earlier clauses expected of objects a later clause (the goal from
+        `start` on) moves again: "put it in the bowl, then on the block" ends on the block."""
+        moved = {n for raw in self.plan.goal[start:] for n in _subjects(raw)}
+        earlier = [
+            raw for raw in self.plan.goal[:start] if not moved & set(_subjects(raw, every=True))
+        ]
+        self.plan.goal[:start] = earlier
+
+    def _unchecked(self, what: str) -> None:
+        self.plan.unchecked.append(what)
 
     # --- emitting ------------------------------------------------------------------------
     def _put(
@@ -466,7 +565,7 @@ class Compiler:
         elif target.kind == "away":
             self._move_away(frame.objects, target)
         else:
-            raise NeedsQuestion(f"I did not understand where to put it in {frame.text!r}.")
+            raise NotUnderstood(f"I did not understand where to put it in {frame.text!r}.")
 
     def _move_onto(self, objects: NounPhrase | None, target: Target, tower: bool = False) -> None:
         """Into a container (side by side, or as a tower when `tower`), onto an object, or
@@ -531,6 +630,7 @@ class Compiler:
             raise Impossible(f"there is nothing to put on the {dest.name}.")
         if target.kind == "to" and dest.category not in CONTAINERS:
             for obj in objs:
+                self._expect("near", [obj.name, dest.name, NEAR_LIMIT])
                 self._beside(obj, dest, None, None)
         elif dest.category in CONTAINERS and not (tower and len(objs) > 1):
             self._fill(objs, dest)
@@ -539,6 +639,13 @@ class Compiler:
 
     def _tower(self, objs: list[ObjectState], base: ObjectState) -> None:
         """Each object on the one before it, the first on (or in) `base`."""
+        names = [o.name for o in objs]
+        if base.category in CONTAINERS:
+            self._expect("in", [names[0], base.name])
+            if len(names) > 1:
+                self._expect("stacked", names)
+        else:
+            self._expect("stacked", [base.name, *names])
         below = base
         for obj in objs:
             placed = self.virtual[obj.name]
@@ -549,6 +656,8 @@ class Compiler:
 
     def _fill(self, objs: list[ObjectState], container: ObjectState) -> None:
         """Put objects into a bowl or zone side by side, not on top of each other."""
+        for obj in objs:
+            self._expect("in", [obj.name, container.name])
         todo = [o for o in objs if not geometry.is_in(self.virtual[o.name], container)]
         there = [
             o
@@ -601,9 +710,19 @@ class Compiler:
             if obj.name == ref.name:
                 continue
             relation = None if target.kind == "near" else target.kind
+            self._expect_beside(obj, ref, relation, target.distance)
             if relation and self._holds(relation, obj, ref):
                 continue
             self._beside(obj, ref, relation, target.distance)
+
+    def _expect_beside(
+        self, obj: ObjectState, ref: ObjectState, relation: str | None, distance: float | None
+    ) -> None:
+        if relation is not None:
+            self._expect(relation, [obj.name, ref.name])
+        limit = NEAR_LIMIT if distance is None else min(1.0, distance + NEAR_SLACK)
+        if relation is None or distance is not None:
+            self._expect("near", [obj.name, ref.name, round(limit, 3)])
 
     def _holds(self, relation: str, a: ObjectState, b: ObjectState) -> bool:
         test = {
@@ -622,6 +741,7 @@ class Compiler:
             a = self._resolve_one(target.ref, GRASPABLE + CONTAINERS)
             b = self._resolve_one(target.ref2, GRASPABLE + CONTAINERS)
         (obj,) = self._resolve(objects)[:1]
+        self._expect("between", [obj.name, a.name, b.name])
         mid = ((a.position[0] + b.position[0]) / 2, (a.position[1] + b.position[1]) / 2)
         spot = self._free_near(mid, obj, max_shift=0.015)
         if spot is None:
@@ -632,6 +752,7 @@ class Compiler:
         objs = self._resolve(objects)
         anchor = geometry.region_point(region)
         for obj in objs:
+            self._expect("at", [obj.name, region])
             if geometry.is_at(obj, region):
                 continue
             spot = None
@@ -664,6 +785,11 @@ class Compiler:
                 spot = self._free_near(xy, obj, {obj.name}, max_shift=0.02)
                 if spot is not None:
                     self._put(obj, spot, f"{distance * 100:.0f} cm over")
+                    shift = [
+                        round(spot[0] - obj.position[0], 3),
+                        round(spot[1] - obj.position[1], 3),
+                    ]
+                    self._expect("shifted", [obj.name, shift])
                     break
             else:
                 raise Impossible(
@@ -672,6 +798,7 @@ class Compiler:
 
     def _move_away(self, objects: NounPhrase | None, target: Target) -> None:
         ref = self._resolve_one(target.ref, GRASPABLE + CONTAINERS)
+        self._unchecked(f"how far from the {ref.name}")
         for obj in self._resolve(objects):
             self._beside(obj, ref, None, target.distance)
 
@@ -690,6 +817,7 @@ class Compiler:
             and (frame.only is None or o.name in frame.only)
         ]
         for obj in inside:
+            self._expect("not", {"in": [obj.name, container.name]})
             spot = self._freest_spot()
             if spot is None:
                 raise Impossible(f"there is no free spot on the table for the {obj.name}.")
@@ -732,6 +860,10 @@ class Compiler:
         ordered = sorted(
             objs, key=(lambda o: -o.position[1]) if axis == "y" else (lambda o: o.position[0])
         )
+        if len(objs) >= 3:
+            self._expect("line", [o.name for o in ordered])
+        else:
+            self._unchecked("a line of two")
         for a in across:
             for b in along:
                 line_at = fixed + (inward * a if frame.side else a)
@@ -754,6 +886,7 @@ class Compiler:
             raise Impossible(
                 f"a triangle needs three objects, and {len(objs)} fit the description."
             )
+        self._unchecked("the triangle's shape")
         ignore = {o.name for o in objs}
         for cx, cy in ((0.5, 0.0), (0.5, 0.12), (0.5, -0.12), (0.42, 0.0), (0.58, 0.0)):
             spots = [(cx + 0.055, cy), (cx - 0.03, cy + 0.055), (cx - 0.03, cy - 0.055)]
@@ -781,7 +914,11 @@ class Compiler:
                 self._fill(group, container)
 
     def _compile_exclude(self, frame: Frame) -> None:
-        """ "Do not touch the red block" on its own: nothing to do."""
+        """ "Do not touch the red block" on its own: nothing to do, and it must stay."""
+        if frame.objects is not None:
+            names = [o.name for o in self.grounder.candidates(frame.objects)]
+            if names:
+                self._expect("unmoved", names)
 
     def _compile_spread(self, frame: Frame) -> None:
         objs = self._resolve(frame.objects)
@@ -798,7 +935,9 @@ class Compiler:
             if here is not None:
                 free.remove(here)
         for obj in objs:
-            if any(geometry.is_at(obj, r) for r in names if r not in free):
+            here = next((r for r in names if r not in free and geometry.is_at(obj, r)), None)
+            if here is not None:
+                self._expect("at", [obj.name, here])
                 continue
             for region in sorted(
                 free, key=lambda r: math.dist(geometry.region_point(r), obj.position[:2])
@@ -806,6 +945,7 @@ class Compiler:
                 spot = self._free_near(geometry.region_point(region), obj, max_shift=0.04)
                 if spot is not None:
                     free.remove(region)
+                    self._expect("at", [obj.name, region])
                     self._put(obj, spot, f"at the {region}")
                     break
             else:
@@ -824,7 +964,23 @@ class Compiler:
         direction = words.get((ux, uy)) or f"[{ux:.3f}, {uy:.3f}]"
         quoted = f'"{direction}"' if direction in words.values() else direction
         self.plan.lines.append(f'push("{obj.name}", {quoted}, {distance:.3f})')
+        self._expect_push(obj, target, end)
         self.virtual[obj.name] = replace(obj, position=(*end, obj.position[2]))
+
+    def _expect_push(self, obj: ObjectState, target: Target, end: tuple[float, float]) -> None:
+        """What a push must achieve: the region, the zone, near the object pushed toward, or
+        the shift itself."""
+        if target.kind == "region":
+            self._expect("at", [obj.name, target.region or "center"])
+        elif target.kind in ("offset", "away") or target.ref is None:
+            shift = [round(end[0] - obj.position[0], 3), round(end[1] - obj.position[1], 3)]
+            self._expect("shifted", [obj.name, shift])
+        else:
+            ref = self._resolve_one(target.ref, GRASPABLE + CONTAINERS)
+            if target.kind == "onto" and ref.category == "zone":
+                self._expect("in", [obj.name, ref.name])
+            else:
+                self._expect("near", [obj.name, ref.name, PUSH_NEAR_LIMIT])
 
     def _push_vector(
         self, obj: ObjectState, target: Target, frame: Frame

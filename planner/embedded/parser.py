@@ -49,6 +49,7 @@ class Frame:
     base: NounPhrase | None = None  # stack: what goes at the bottom
     top: NounPhrase | None = None  # stack: what goes on top
     only: tuple[str, ...] | None = None  # clear: just these objects (those in it when asked)
+    guess: str = ""  # the clause as read by similarity alone: confirm it before acting
 
 
 MOVE_VERBS = (

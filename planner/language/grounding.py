@@ -648,6 +648,15 @@ class Grounder:
                 self.mentioned.remove(o.name)
             self.mentioned.append(o.name)
 
+    def excluded(
+        self, np_: NounPhrase, default_categories: Sequence[str] = GRASPABLE
+    ) -> list[ObjectState]:
+        """The objects the phrase's exclusions name ("all blocks but the red one")."""
+        found = [
+            o for ex in np_.exclude for o in self._excluded(_inherit(ex, np_), default_categories)
+        ]
+        return list({o.name: o for o in found}.values())
+
     def _excluded(self, ex: NounPhrase, default_categories: Sequence[str]) -> list[ObjectState]:
         """What an exclusion names; a pronoun in it means what was named before."""
         grounder = Grounder(self.scene, list(self.mentioned))

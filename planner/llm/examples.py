@@ -42,6 +42,8 @@ class Example:
         situational: what makes it right is the scene, not the words (a missing or an
             ambiguous object): never chosen by similarity, which would copy its refusal
             or question into tasks that only sound alike.
+        goal: the success predicates the program is verified against (shown as the
+            reply's Goal line; empty for a refusal or a question).
     """
 
     id: str
@@ -52,6 +54,7 @@ class Example:
     ends: str = "done"
     aliases: tuple[str, ...] = ()
     situational: bool = False
+    goal: tuple[dict, ...] = ()
 
     def phrasings(self) -> tuple[str, ...]:
         return (self.instruction, *self.aliases)
@@ -84,6 +87,7 @@ def load_examples(path: Path = LIBRARY) -> tuple[Example, ...]:
             ends=item.get("ends", "done"),
             aliases=tuple(item.get("aliases", ())),
             situational=bool(item.get("situational", False)),
+            goal=tuple(item["success"]) if item.get("ends", "done") == "done" else (),
         )
         for item in data["examples"]
     )

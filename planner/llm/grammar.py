@@ -1,11 +1,12 @@
 """Constrained decoding: a GBNF grammar of the replies a planner step may give.
 
-A reply is one ``Thought:`` line and one ```python block of calls to API functions, one
-per line. Object arguments are string literals naming objects of the current scene,
-places are relation calls (``left_of("red block", 0.1)``), ``[x, y]`` or an object, and
-regions and push directions are the words the skills know. A model decoding under this
-grammar (llama.cpp's GBNF) can not write an unknown function, a misspelt object, an
-import or prose where code belongs.
+A reply is one ``Thought:`` line, one ``Goal:`` line (the task's success predicates,
+`planner.llm.goal_line`) and one ```python block of calls to API functions, one per
+line. Object arguments are string literals naming objects of the current scene, places
+are relation calls (``left_of("red block", 0.1)``), ``[x, y]`` or an object, and regions
+and push directions are the words the skills know. A model decoding under this grammar
+(llama.cpp's GBNF) can not write an unknown function, a misspelt object, an import or
+prose where code belongs.
 
 The grammar is built from the API's declarations. What an argument may be comes from its
 parameter name (`ARG_ROLES`); a test keeps every declared parameter covered.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
+from planner.llm import goal_line
 from planner.sandbox.schema import FunctionSpec, Param
 
 STATEMENT_GROUPS = ("skill", "arm", "interaction")  # what a line of the program may call
@@ -135,7 +137,8 @@ def reply_grammar(
     if not statements:
         raise ValueError("the API declares no statement functions")
     lines = [
-        f'root ::= "Thought: " thought "\\n```python\\n" stmt{{1,{max_statements}}} "```"',
+        f'root ::= "Thought: " thought "\\nGoal: " goal "\\n```python\\n" '
+        f'stmt{{1,{max_statements}}} "```"',
         f"thought ::= [^\\n`]{{1,{MAX_THOUGHT_CHARS}}}",
         "stmt ::= (" + " | ".join(f"fn-{_rule(n)}" for n in statements) + ') "\\n"',
         'number ::= "-"? [0-9]{1,3} ("." [0-9]{1,4})?',
@@ -143,6 +146,7 @@ def reply_grammar(
         'text ::= "\\"" [^"\\\\\\n]{0,160} "\\""',
         f"region ::= {_quoted(regions)}",
         f"direction ::= {_quoted(directions)} | vec2",
+        *goal_line.grammar_rules(bool(objects)),
     ]
     if objects:
         lines.append(f"object ::= {_quoted(objects)}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from planner.context import PlannerContext, TaskCorrection
+from planner.llm import goal_line
 from planner.llm.base import ChatMessage
 from planner.llm.examples import Example
 
@@ -34,14 +35,20 @@ Rules:
   a ... here."); if a phrase fits several objects equally, the whole program is one
   ask("Which ...?"). Answer questions with say(...) and move nothing.
 - If a step failed, fix the cause and continue from the scene as it is now.
-Reply with one line "Thought: ..." and then one ```python block.{situations}"""
+Reply with one line "Thought: ...", one line "Goal: ..." and then one ```python block.
+The Goal line says what will hold when the task is done, as checks on the scene:
+in(a, container), on(a, b), stacked(bottom, ..., top), left_of(a, b), right_of(a, b),
+in_front_of(a, b), behind(a, b), near(a, b), between(a, b, c), at(a, region),
+line(a, b, c), unmoved(a, ...), turned(a, degrees), raised(a, metres),
+at_start_of(a, b); separated by "; ". Write "Goal: none" for a question or a refusal.{situations}"""
 
 MAX_HISTORY = 6  # most earlier steps shown; older ones are dropped
 
 
-def assistant_reply(thought: str, code: str) -> str:
+def assistant_reply(thought: str, code: str, goal: Sequence[dict] = ()) -> str:
     """A reply in the one format the planner asks for (and its grammar allows)."""
-    return f"Thought: {thought}\n```python\n{code.rstrip()}\n```"
+    body = goal_line.render(goal)
+    return f"Thought: {thought}\nGoal: {body}\n```python\n{code.rstrip()}\n```"
 
 
 def _task_turn(instruction: str, scene: str, knowledge: Sequence[str] = ()) -> str:
@@ -96,7 +103,8 @@ def system_prompt(api: str, situations: Sequence[Example] = ()) -> str:
     depends on the scene (a missing or an ambiguous object), which every task may need and
     which the prefix cache keeps for good."""
     shown = "".join(
-        f"\n\n{example_turn(e)}\n{assistant_reply(e.thought, e.program)}" for e in situations
+        f"\n\n{example_turn(e)}\n{assistant_reply(e.thought, e.program, e.goal)}"
+        for e in situations
     )
     return SYSTEM.format(api=api, situations=f"\nWhen the scene decides:{shown}" if shown else "")
 
@@ -109,7 +117,7 @@ def build_messages(
     for example in examples:
         messages += [
             ChatMessage.user(example_turn(example)),
-            ChatMessage.assistant(assistant_reply(example.thought, example.program)),
+            ChatMessage.assistant(assistant_reply(example.thought, example.program, example.goal)),
         ]
     first_scene = context.initial_scene_text or context.scene_text
     task = _task_turn(context.instruction, first_scene, context.knowledge)
@@ -120,7 +128,7 @@ def build_messages(
         return messages
     messages.append(ChatMessage.user(task))
     for i, step in enumerate(history):
-        messages.append(ChatMessage.assistant(assistant_reply(step.thought, step.code)))
+        messages.append(ChatMessage.assistant(assistant_reply(step.thought, step.code, step.goal)))
         if i < len(history) - 1:
             messages.append(ChatMessage.user(f"Observation:\n{step.observation}"))
     messages.append(ChatMessage.user(_latest_turn(context, history[-1].observation)))

@@ -1,0 +1,159 @@
+"""Questions about the scene ("how many blocks are there?", "where is the red block?",
+"is the can in a bowl?") answered in words from the perceived scene, never with motion.
+
+`read_question` tells a question from an order ("can you put ..." is an order) and
+`answer` says what the scene shows, or None when the question is not one it can answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from perception import geometry
+from planner.embedded.parser import ALL_VERBS
+from planner.language.grounding import Grounder, GroundingError, parse_np
+from planner.language.lexicon import CONTAINERS, GRASPABLE, normalize
+from skills.objects import ObjectState
+
+_ASKING = re.compile(
+    r"^(?:please\s+)?(?:(?:can|could|would|will) you (?:please )?(?:tell me|see|count|check|"
+    r"say|find out)|do you (?:see|know|notice)|tell me|i (?:want|would like) to know|"
+    r"how many|how much|what|which|where|who|whose|is|are|does|do(?! not)|did|has|have|was|"
+    r"were)\b"
+)
+_WH = re.compile(r"^(?:please\s+)?(?:how many|how much|what|which|where|who|whose)\b")
+_COUNT = re.compile(
+    r"\bhow many (?P<np>.+?)(?: (?:are|is) there| there (?:are|is)| do you see| can you see|$)"
+)
+_WHERE = re.compile(r"\bwhere (?:is|are) (?P<np>.+?)$")
+_COLOR = re.compile(r"\bwhat colou?r (?:is|are) (?P<np>.+?)$")
+_THERE_IS = re.compile(r"\b(?:is there|are there|do you see|can you see) (?P<np>.+?)$")
+_LIST = re.compile(
+    r"\bwhat (?:objects |things |items )?(?:do you see|can you see|is there|are there|"
+    r"is on the table|(?:is|are) in (?P<container>.+))$"
+)
+_RELATION = re.compile(
+    r"^(?:is|are) (?P<a>.+?) (?P<rel>in|inside|on|on top of|left of|to the left "
+    r"of|right of|to the right of|behind|in front of|next to|near) (?P<b>.+?)$"
+)
+RELATION_TESTS = {
+    "in": geometry.is_in,
+    "inside": geometry.is_in,
+    "on": geometry.is_on,
+    "on top of": geometry.is_on,
+    "left of": geometry.is_left_of,
+    "to the left of": geometry.is_left_of,
+    "right of": geometry.is_right_of,
+    "to the right of": geometry.is_right_of,
+    "behind": geometry.is_behind,
+    "in front of": geometry.is_in_front_of,
+    "next to": geometry.is_near,
+    "near": geometry.is_near,
+}
+EVERYTHING = GRASPABLE + CONTAINERS
+_VERBS = frozenset(v.split()[0] for v in ALL_VERBS)
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question about the scene: its normalised text, and whether it asks for facts
+    ("how many", "what", "where": never an order) rather than yes or no."""
+
+    text: str
+    wh: bool = False
+
+
+def read_question(text: str) -> Question | None:
+    """The question `text` asks, or None when it is an order."""
+    raw = " ".join(text.lower().split()).strip(" .!")
+    t = normalize(text).strip(" .!?")
+    if _ASKING.match(raw) is None or _is_request(raw) or t.split(" ", 1)[0] in _VERBS:
+        return None  # "can the red block go in the bowl?" is an order
+    return Question(t, wh=_WH.match(raw) is not None)
+
+
+def _is_request(raw: str) -> bool:
+    """ "can you put the block in the bowl?" is an order put politely."""
+    m = re.match(r"^(?:please\s+)?(?:can|could|would|will) you (?:please )?(?P<verb>\w+)", raw)
+    return m is not None and m.group("verb") not in ("tell", "see", "count", "check", "say")
+
+
+def answer(question: Question, scene: Sequence[ObjectState]) -> str | None:
+    """What the scene says to the question, in words (None: not a question this can answer)."""
+    q = re.sub(
+        r"^(?:can|could|would) you (?:please )?(?:tell me|say|check) |^tell me ", "", question.text
+    )
+    grounder = Grounder(list(scene))
+    if m := _COUNT.search(q):
+        found = _matching(grounder, m.group("np"))
+        names = ", ".join(f"the {o.name}" for o in found)
+        word = m.group("np").split()[-1]
+        return f"I see {len(found)} {word}" + (f": {names}." if found else ".")
+    if m := _WHERE.search(q):
+        return (
+            " ".join(_whereabouts(o, scene) for o in _matching(grounder, m.group("np"), 1)) or None
+        )
+    if m := _COLOR.search(q):
+        found = _matching(grounder, m.group("np"), 1)
+        return " ".join(f"The {o.name} is {o.color}." for o in found) or None
+    if m := _LIST.search(q):
+        if m.group("container"):
+            (box,) = _matching(grounder, m.group("container"), 1, CONTAINERS) or (None,)
+            if box is None:
+                return None
+            inside = [o.name for o in scene if o.name != box.name and geometry.is_in(o, box)]
+            return f"In the {box.name}: " + (", ".join(inside) or "nothing") + "."
+        return "I see " + ", ".join(f"the {o.name}" for o in scene) + "."
+    if m := _RELATION.match(q):
+        subjects = _matching(grounder, m.group("a"))
+        refs = _matching(grounder, m.group("b"), default=EVERYTHING)
+        if not subjects or not refs:
+            return None
+        test = RELATION_TESTS[m.group("rel")]
+        lines = []
+        for a in subjects:
+            where = [b.name for b in refs if b.name != a.name and test(a, b)]
+            verdict = (
+                f"yes, the {a.name} is {m.group('rel')} the {where[0]}"
+                if where
+                else (f"no, the {a.name} is not {m.group('rel')} {m.group('b')}")
+            )
+            lines.append(verdict)
+        return "; ".join(lines).capitalize() + "."
+    if m := _THERE_IS.search(q):
+        found = _matching(grounder, m.group("np"))
+        if not found:
+            return f"No, I see no {m.group('np').removeprefix('a ').removeprefix('an ')}."
+        return "Yes: " + ", ".join(f"the {o.name}" for o in found) + "."
+    return None
+
+
+def _matching(
+    grounder: Grounder,
+    phrase: str,
+    most: int | None = None,
+    default: tuple[str, ...] = EVERYTHING,
+) -> list[ObjectState]:
+    """The objects a phrase fits (every one, or at most `most`), by attributes alone."""
+    try:
+        found = grounder.candidates(parse_np(phrase), default)
+    except GroundingError:
+        return []
+    return found if most is None else found[:most]
+
+
+def _whereabouts(obj: ObjectState, scene: Sequence[ObjectState]) -> str:
+    """ "the red block is in the blue bowl, at the top left corner"."""
+    holders = [
+        f"{'in' if o.category in CONTAINERS else 'on'} the {o.name}"
+        for o in scene
+        if o.name != obj.name
+        and (geometry.is_in(obj, o) if o.category in CONTAINERS else geometry.is_on(obj, o))
+    ]
+    region = next((r for r in geometry.REGIONS if geometry.is_at(obj, r)), None)
+    parts = [*holders, f"at the {region}" if region else ""]
+    x, y = obj.position[:2]
+    where = ", ".join(p for p in parts if p) or "on the table"
+    return f"The {obj.name} is {where} (x {x:.2f} m, y {y:.2f} m)."

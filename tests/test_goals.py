@@ -1,0 +1,161 @@
+"""Goals the offline parser states, questions it answers in words, and asking once."""
+
+from __future__ import annotations
+
+import pytest
+from tabletop_scenes import propose, scene
+
+from planner.context import PlannerContext
+from planner.embedded.backend import EmbeddedPlanner
+from planner.embedded.questions import read_question
+from planner.goals import Goal, check_goal
+
+SCENE = scene(
+    ("red block", 0.45, 0.10),
+    ("green block", 0.55, -0.15),
+    ("blue block", 0.40, -0.05),
+    ("blue bowl", 0.60, 0.15),
+    ("yellow bowl", 0.62, -0.05),
+)
+EVERYTHING = [o.name for o in SCENE]
+
+
+@pytest.fixture(scope="module")
+def planner() -> EmbeddedPlanner:
+    return EmbeddedPlanner()
+
+
+def goal_of(planner: EmbeddedPlanner, instruction: str, **kw) -> Goal | None:
+    return planner.propose(PlannerContext(instruction, SCENE, "", **kw)).goal
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        ("put the red block in the yellow bowl", [{"in": ["red block", "yellow bowl"]}]),
+        (
+            "stack the blocks, blue at the bottom, then green, then red",
+            [{"stacked": ["blue block", "green block", "red block"]}],
+        ),
+        ("put the red block left of the green block", [{"left_of": ["red block", "green block"]}]),
+        (
+            "move the green block to the bottom left corner",
+            [{"at": ["green block", "bottom left corner"]}],
+        ),
+        (
+            "put the blue block between the red block and the green block",
+            [{"between": ["blue block", "red block", "green block"]}],
+        ),
+        (
+            "do not touch the red block, put the green block in the blue bowl",
+            [{"unmoved": ["red block"]}, {"in": ["green block", "blue bowl"]}],
+        ),
+        (  # a later clause that moves the same object again decides where it ends
+            "put the red block in the blue bowl, then put it on the green block",
+            [{"stacked": ["green block", "red block"]}],
+        ),
+        ("line up the blocks", [{"line": ["red block", "blue block", "green block"]}]),
+    ],
+)
+def test_the_parser_states_the_goal_of_what_it_plans(planner, instruction, expected):
+    goal = goal_of(planner, instruction)
+    assert goal is not None and list(goal.predicates) == expected and goal.complete
+
+
+def test_a_shift_is_checked_from_where_the_object_started(planner):
+    goal = goal_of(planner, "move the red block 10 cm to the left")
+    ((kind, (name, (dx, dy))),) = goal.predicates[0].items()
+    assert (kind, name) == ("shifted", "red block") and dx == 0 and dy == pytest.approx(0.1)
+
+
+def test_what_no_predicate_expresses_leaves_the_goal_incomplete(planner):
+    goal = goal_of(planner, "arrange the blocks in a triangle")
+    assert goal is not None and not goal.complete
+    assert "triangle" in goal.describe()
+
+
+def test_a_goal_is_checked_on_a_scene():
+    goal = Goal(({"in": ["red block", "yellow bowl"]}, {"unmoved": ["green block"]}))
+    check = check_goal(goal, SCENE, SCENE, None)
+    assert not check.ok and len(check.failed) == 1
+    assert check.failed[0].startswith("in(red block, yellow bowl): red block is not in")
+    bad = check_goal(Goal(({"in": ["red block", "purple bowl"]},)), SCENE, SCENE, None)
+    assert not bad.ok and "purple bowl" in bad.malformed
+
+
+# --- questions ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("how many blocks are there?", "I see 3 blocks"),
+        ("How many bowls do you see", "I see 2 bowls"),
+        ("where is the green block?", "The green block is at the top right corner"),
+        ("what colour is the bowl on the left?", "The blue bowl is blue."),
+        ("is the red block in a bowl?", "No, the red block is not in a bowl"),
+        ("is the red block left of the green block?", "Yes, the red block is left of"),
+        ("is there a purple block?", "No, I see no purple block"),
+        ("what is in the blue bowl?", "In the blue bowl: nothing."),
+        ("can you tell me how many blocks there are?", "I see 3 blocks"),
+    ],
+)
+def test_a_question_is_answered_in_words_and_nothing_moves(planner, text, said):
+    proposal = planner.propose(PlannerContext(text, SCENE, ""))
+    assert proposal.code.startswith("say(") and said in proposal.code
+    assert proposal.code.endswith("done()") and "put" not in proposal.code
+    assert proposal.goal == Goal(({"unmoved": EVERYTHING},))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can the red block go in the bowl?",
+        "Could you put the red block in the yellow bowl?",
+        "do not touch the red block",
+        "please stack the blocks",
+    ],
+)
+def test_orders_put_as_questions_are_orders(text):
+    assert read_question(text) is None
+
+
+def test_a_question_it_can_not_answer_is_declined_not_acted_on(planner):
+    code = propose(planner, "what is the meaning of life?", SCENE)
+    assert code.startswith("refuse(") and "can not answer" in code
+
+
+# --- asking once -------------------------------------------------------------------------------
+def test_after_an_unusable_answer_the_default_is_said_and_taken(planner):
+    first = propose(planner, "put the red block in the bowl", SCENE)
+    asked = first.removeprefix("ask(").removesuffix(")").strip("'\"")
+    code = propose(
+        planner, "put the red block in the bowl", SCENE, answers=((asked, "I don't know"),)
+    )
+    assert "ask(" not in code and "You did not say which, so I take the" in code
+    assert 'put_first_on_second("red block", "blue bowl")' in code  # nearest to the robot
+
+
+def test_a_question_already_asked_is_never_asked_again(planner):
+    scene_it = scene(
+        ("red block", 0.45, 0.10), ("green block", 0.4, -0.1), ("blue bowl", 0.6, 0.15)
+    )
+    first = propose(planner, "put it in the bowl", scene_it)
+    asked = first.removeprefix("ask(").removesuffix(")").strip("'\"")
+    assert first.startswith("ask(")
+    code = propose(planner, "put it in the bowl", scene_it, answers=((asked, "hmm"),))
+    assert code.startswith("refuse(") and "will not guess" in code
+
+
+def test_a_clause_only_similarity_read_is_confirmed_before_acting(planner):
+    first = propose(planner, "sort the blocks by size", SCENE)
+    assert first.startswith("ask(") and "Do you mean: stack the blocks by size?" in first
+    asked = first.removeprefix("ask(").removesuffix(")").strip("'\"")
+    refused = propose(planner, "sort the blocks by size", SCENE, answers=((asked, "no"),))
+    assert refused.startswith("refuse(") and "did not understand" in refused
+    done = propose(planner, "sort the blocks by size", SCENE, answers=((asked, "yes, please"),))
+    assert "put_first_on_second" in done or "place(" in done
+
+
+def test_typos_are_read_as_the_scene_words_they_are_one_edit_from(planner):
+    proposal = planner.propose(PlannerContext("put the red blcok in teh yelow bowl", SCENE, ""))
+    assert 'put_first_on_second("red block", "yellow bowl")' in proposal.code
+    assert "I read 'blcok' as 'block'" in proposal.thought
