@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from planner.api import SkillApi, api_listing
 from planner.backend import PlannerBackend
@@ -36,6 +36,7 @@ MAX_FGEN_ROUNDS = 3
 MOVED_M = 0.01  # an object that moved more than this was moved by the program
 Corrector = Callable[[bool], str | None]  # (did the robot act?) -> correction text or None
 LOOKING = ("go_home", "move_to", "move_by")  # motions that do not act on objects
+GUESSED = ("embedding", "default")  # correction readings no pattern or model made
 
 
 @dataclass(frozen=True)
@@ -219,10 +220,14 @@ class ReActLoop:
     # --- corrections -------------------------------------------------------------------------
     def _take_correction(self, text: str, outcome: TaskOutcome, context: PlannerContext) -> str:
         """Interpret and apply a correction; return its kind. What the patterns did not read
-        (only the embedding fallback, or nothing) the backend's model reads, if it has one."""
+        (only the embedding fallback, or nothing) the backend's model reads, if it has one;
+        without a model such a reading never moves the robot: the planner asks about it
+        (once). A stop stands however it was read: stopping is always safe."""
         correction = self.interpreter.interpret(text)
         if correction.meta.get("source") != "pattern":
             correction = self.backend.classify_correction(text, context) or correction
+        if correction.meta.get("source") in GUESSED and correction.kind == "task":
+            correction = replace(correction, intent="unclear")
         applied: list[str] = []
         if correction.kind == "skill":
             applied = self.api.adjust(correction.changes)

@@ -29,7 +29,7 @@ def test_run_carries_out_an_instruction_and_writes_the_run_folder(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["success"] and report["status"] == report["self_check"] == "verified"
-    assert report["goal"] == [{"in": ["red block", "blue bowl"]}] and report["served_by"]
+    assert report["goal"][0] == {"in": ["red block", "blue bowl"]} and report["served_by"]
     run_dir = Path(report["run_dir"])
     for name in (
         "config.json",

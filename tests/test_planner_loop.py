@@ -247,3 +247,14 @@ def _in(a: str, b: str):
     from perception.predicates import parse_predicate
 
     return parse_predicate({"in": [a, b]}, {a: "block", b: "bowl"})
+
+
+def test_a_correction_no_pattern_read_never_moves_the_robot_it_is_asked_about(harness):
+    said: list[str] = []
+    backend = ScriptedBackend([IN_BOWL_PROGRAM, "done()"], goal=IN_BOWL)
+    loop, _ = harness(backend)
+    loop.corrector = lambda acted: None if said else said.append("zorp the flibber") or said[-1]
+    outcome = loop.run("put the red block in the blue bowl")
+    (record,) = outcome.corrections
+    assert record["read_by"] in ("embedding", "default") and record["intent"] == "unclear"
+    assert backend.seen[1].corrections[0].intent == "unclear"

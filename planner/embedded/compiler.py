@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 from shapely.geometry import LineString
 
 from perception import geometry
-from planner.embedded.parser import Frame, Target
+from planner.embedded.parser import RAINBOW, Frame, Target
 from planner.language.grounding import (
     Ambiguous,
     Grounder,
@@ -238,7 +239,24 @@ class Compiler:
                 "if holding():",
                 f"    place({_fmt(self.put_down)})  # first set down what is still held",
             ]
+        self._expect_bystanders_still()
         return self.plan
+
+    def _expect_bystanders_still(self) -> None:
+        """Everything the plan does not move must stay where it was: a knocked neighbour
+        fails the goal instead of passing unseen."""
+        start = {o.name: o.position for o in self.scene}
+        moved = {n for n, o in self.virtual.items() if o.position != start.get(n)}
+        named = [n for raw in self.plan.goal if "unmoved" in raw for n in raw["unmoved"]]
+        self.plan.goal = [raw for raw in self.plan.goal if "unmoved" not in raw]
+        in_goal = {n for raw in self.plan.goal for n in _subjects(raw, every=True)}
+        still = [
+            o.name
+            for o in self.scene
+            if o.name in named or (o.name not in moved and o.name not in in_goal)
+        ]
+        if still:
+            self._expect("unmoved", still)
 
     def put_back(self, moves: list[tuple[ObjectState, tuple[float, float]]]) -> Plan:
         """Return each object to the (x, y) it came from ("put it back")."""
@@ -564,6 +582,8 @@ class Compiler:
             self._move_offset(frame.objects, target)
         elif target.kind == "away":
             self._move_away(frame.objects, target)
+        elif target.kind == "start_of":
+            self._move_to_start_of(frame.objects, target)
         else:
             raise NotUnderstood(f"I did not understand where to put it in {frame.text!r}.")
 
@@ -767,9 +787,25 @@ class Compiler:
                 ):
                     break
                 spot = None
+            spot = spot or self._free_in_region(obj, region, anchor)
             if spot is None:
                 raise Impossible(f"there is no free space at the {region}.")
             self._put(obj, spot, f"at the {region}")
+
+    def _free_in_region(
+        self, obj: ObjectState, region: str, anchor: tuple[float, float]
+    ) -> tuple[float, float] | None:
+        """The free point of a region nearest its anchor (a 1 cm grid over the workspace)."""
+        grid = [(x / 100, y / 100) for x in range(30, 71) for y in range(-30, 31)]
+        inside = [
+            xy
+            for xy in grid
+            if geometry.is_at(replace(obj, position=(*xy, obj.position[2])), region)
+        ]
+        for xy in sorted(inside, key=lambda p: math.dist(p, anchor)):
+            if self._free(xy, obj):
+                return xy
+        return None
 
     def _move_offset(self, objects: NounPhrase | None, target: Target) -> None:
         """ "10 cm to the left"; without a distance, as far as `DEFAULT_NUDGE` that fits."""
@@ -795,6 +831,18 @@ class Compiler:
                 raise Impossible(
                     f"the {obj.name} can not move there: the space is taken or off the table."
                 )
+
+    def _move_to_start_of(self, objects: NounPhrase | None, target: Target) -> None:
+        """ "where the yellow block was": the spot the other object stood on when the task
+        began (free by now, if an earlier clause moved it away)."""
+        ref = self._resolve_one(target.ref, GRASPABLE + CONTAINERS)
+        (obj,) = self._resolve(objects)[:1]
+        start = next(o for o in self.scene if o.name == ref.name)  # before this plan
+        spot = (start.position[0], start.position[1])
+        self._expect("at_start_of", [obj.name, ref.name])
+        if not self._free(spot, obj, {obj.name}):
+            raise Impossible(f"the spot where the {ref.name} was is still taken.")
+        self._put(obj, spot, f"where the {ref.name} was")
 
     def _move_away(self, objects: NounPhrase | None, target: Target) -> None:
         ref = self._resolve_one(target.ref, GRASPABLE + CONTAINERS)
@@ -847,38 +895,68 @@ class Compiler:
         self._tower(order[1:], order[0])
 
     def _compile_line(self, frame: Frame) -> None:
-        objs = self._resolve(frame.objects)
+        objs = self._line_objects(frame)
         if len(objs) < 2:
             raise Impossible("a line needs at least two objects.")
+        way = frame.arrange.removeprefix("rainbow ")
         spacing = max(max(o.size[:2]) for o in objs) + LINE_GAP
         span = spacing * (len(objs) - 1)
         ignore = {o.name for o in objs}
-        axis, fixed = LINE_SIDES.get(frame.side or "", ("y", 0.5))
+        column = way in ("front to back", "back to front")
+        axis, fixed = LINE_SIDES.get(frame.side or "", ("x", 0.0) if column else ("y", 0.5))
         inward = -1.0 if fixed > 0.5 or (axis == "x" and fixed > 0) else 1.0
         across = (0.0, 0.04, 0.08) if frame.side else (0.0, 0.06, -0.06, 0.12, -0.12)
         along = (0.0, 0.05, -0.05, 0.1, -0.1, 0.15, -0.15)
-        ordered = sorted(
-            objs, key=(lambda o: -o.position[1]) if axis == "y" else (lambda o: o.position[0])
-        )
+        if way:  # the order said: the first object at the start of the way
+            ordered = list(reversed(objs)) if way in ("right to left", "back to front") else objs
+            self._expect_order(objs, way)
+        else:
+            ordered = sorted(
+                objs, key=(lambda o: -o.position[1]) if axis == "y" else (lambda o: o.position[0])
+            )
         if len(objs) >= 3:
             self._expect("line", [o.name for o in ordered])
-        else:
+        elif not way:
             self._unchecked("a line of two")
         for a in across:
             for b in along:
                 line_at = fixed + (inward * a if frame.side else a)
                 steps = [span / 2 - i * spacing + b for i in range(len(objs))]
-                if axis == "y":  # a row across the table at a fixed x
+                if axis == "y":  # a row across the table at a fixed y, leftmost spot first
                     spots = [(line_at, s) for s in steps]
-                else:
+                else:  # a column at a fixed y, nearest spot first when the order says so
                     spots = [(0.5 - s, line_at) for s in steps]
-                    spots.reverse()
+                    if not way:
+                        spots.reverse()
                 if all(self._free(s, o, ignore) for s, o in zip(spots, ordered, strict=True)):
                     for obj, spot in zip(ordered, spots, strict=True):
                         if math.dist(obj.position[:2], spot) > 0.01:
                             self._put(obj, spot, "in the line")
                     return
         raise Impossible("there is no free stretch of table for the line.")
+
+    def _line_objects(self, frame: Frame) -> list[ObjectState]:
+        """The objects of a line, in the order said (listed, or the rainbow's)."""
+        if frame.order:
+            objs = [self._resolve_one(_like(np_, frame.objects), GRASPABLE) for np_ in frame.order]
+            if len({o.name for o in objs}) != len(objs):
+                raise Impossible("the order names the same object twice.")
+        else:
+            objs = self._resolve(frame.objects)
+        if frame.arrange.startswith("rainbow"):
+            objs.sort(key=lambda o: RAINBOW.index(o.color) if o.color in RAINBOW else len(RAINBOW))
+        return objs
+
+    def _expect_order(self, objs: list[ObjectState], way: str) -> None:
+        """Each object before the next along the way: "left to right" is left_of pairs."""
+        relation = {
+            "left to right": "left_of",
+            "right to left": "right_of",
+            "front to back": "in_front_of",
+            "back to front": "behind",
+        }[way]
+        for a, b in pairwise(objs):
+            self._expect(relation, [a.name, b.name])
 
     def _compile_triangle(self, frame: Frame) -> None:
         objs = self._resolve(frame.objects)
@@ -912,6 +990,25 @@ class Compiler:
             group = [o for o in matched if o.color == color]
             if group:
                 self._fill(group, container)
+
+    def _compile_distribute(self, frame: Frame) -> None:
+        """One object in each container, each to the nearest container still free."""
+        objs = self._resolve(frame.objects)
+        ref = frame.target.ref if frame.target is not None else None
+        containers = self.grounder.candidates(ref or parse_np("all containers"), CONTAINERS)
+        if frame.arrange == "one each":  # "a block in each bowl": as many as there are bowls
+            objs = sorted(
+                objs, key=lambda o: min(math.dist(o.position, c.position) for c in containers)
+            )[: len(containers)]
+        if len(objs) > len(containers):
+            raise Impossible(
+                f"there are {len(objs)} objects to share out and only {len(containers)} containers."
+            )
+        free = list(containers)
+        for obj in sorted(objs, key=lambda o: min(math.dist(o.position, c.position) for c in free)):
+            box = min(free, key=lambda c: math.dist(obj.position[:2], c.position[:2]))
+            free.remove(box)
+            self._fill([obj], self.virtual[box.name])
 
     def _compile_exclude(self, frame: Frame) -> None:
         """ "Do not touch the red block" on its own: nothing to do, and it must stay."""

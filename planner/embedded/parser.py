@@ -40,7 +40,7 @@ class Target:
 class Frame:
     """One thing to do, with its slots."""
 
-    intent: str  # move|stack|push|line|triangle|match|spread|clear|exclude|unknown
+    intent: str  # move|stack|push|line|triangle|match|distribute|spread|clear|exclude|unknown
     objects: NounPhrase | None = None
     target: Target | None = None
     order: tuple[NounPhrase, ...] = ()  # stack: the middle of the tower, bottom to top
@@ -50,6 +50,7 @@ class Frame:
     top: NounPhrase | None = None  # stack: what goes on top
     only: tuple[str, ...] | None = None  # clear: just these objects (those in it when asked)
     guess: str = ""  # the clause as read by similarity alone: confirm it before acting
+    arrange: str = ""  # line: "left to right", "right to left", "front to back", "back to front"
 
 
 MOVE_VERBS = (
@@ -156,7 +157,9 @@ _SPLIT_RE = re.compile(
     r",?\s*\bafterwards\b|,?\s*\bfinally\b|,?\s*\bnext\b(?!\s+to\b)|,?\s*\blastly\b|"
     r",?\s*\bonce (?:that is|you are) done\b|,?\s*\band also\b|"
     r",?\s*\b(?:and|but)\s+(?=(?:" + _VERB_ALT + r"|do not|never)\b)|"
-    r",\s*(?=(?:" + _VERB_ALT + r"|do not|never)\b))\s*"
+    r",\s*(?=(?:" + _VERB_ALT + r"|do not|never)\b)|"
+    r",?\s*\band\s+(?=(?:the|a|an|both|all|each|every)\b[^,;.]*?\b(?:goes|go|belongs?|"
+    r"(?:should|needs to|has to|must) go)\b))\s*"
 )
 
 _REGION_ALT = sorted(
@@ -268,6 +271,13 @@ def _strip_verb(clause: str) -> tuple[str, str]:
 Candidate = tuple[int, str, Target]  # where the target phrase starts, the object text, target
 
 
+_WHERE_WAS = re.compile(
+    r"\b(?:(?:in|into|to|onto|on|at)\s+)?(?:the\s+)?(?:(?:spot|place|position|space)\s+)?"
+    r"(?:where|that)\s+(?P<ref>.+?)\s+(?:was|were|used to be|stood|sat|had been|was before)"
+    r"(?:\s+(?:before|at first|at the start|originally))?$"
+)
+
+
 def parse_target(rest: str) -> tuple[str, Target | None]:
     """Split "X <preposition> Y" into the object text and a `Target`.
 
@@ -275,6 +285,9 @@ def parse_target(rest: str) -> tuple[str, Target | None]:
     top left corner"), the last one wins: what comes before it describes the object
     ("the block next to the can | in the bowl").
     """
+    m = _WHERE_WAS.search(rest)
+    if m:  # "to the spot where the yellow block was"
+        return rest[: m.start()], Target("start_of", parse_np(m.group("ref")))
     m = re.search(r"\b(?:in )?between\b\s+(?P<a>.+?)(?:\s+\band\b\s+(?P<b>.+))?$", rest)
     if m:
         second = parse_np(m.group("b")) if m.group("b") else None
@@ -407,12 +420,14 @@ _STACK_ORDER = re.compile(
 )
 _STACK_BASE = re.compile(
     r"\s+(?:at|on|as|for|in)\s+(?:the\s+)?(?:very\s+)?(?:bottom|base|foundation)\b|"
-    r"^(?:at|on)\s+the\s+bottom\s+|\s+(?:(?:goes|go|comes|come)\s+)?first$"
+    r"^(?:at|on)\s+the\s+bottom\s+|\s+(?:(?:goes|go|comes|come)\s+)?first$|"
+    r"\s+(?:underneath|beneath|below|at the base|lowest)$"
 )
 _STACK_TOP = re.compile(
     r"\s+(?:at|on|as|in)\s+(?:the\s+)?(?:very\s+)?top\b(?:\s+of\s+(?:it|them|the\s+\w+))?|"
     r"^on\s+top\s+|\s+(?:goes|go)\s+(?:last|on top)$"
 )
+_STACK_MIDDLE = re.compile(r"\s+(?:in the middle|in between|in the centre|in the center)$")
 _EXCLUSION = re.compile(r"\b(?:except|but|other than|apart from|excluding)\b")
 
 
@@ -421,16 +436,23 @@ def _frame_stack(clause: str, rest: str) -> Frame:
     rest = re.sub(r"\b(?:so that|so|such that|where|making sure)\b", ",", rest)
     ordered = bool(_STACK_ORDER.search(rest))
     listed = ""
+    group: NounPhrase | None = None  # "all four blocks" before a colon and the order
     m = re.search(r"\bfrom (?:the )?bottom to (?:the )?top\b[:,]?\s*(?P<list>.+)$", rest)
     if m:
         listed, rest = m.group("list"), rest[: m.start()]
+    elif ":" in rest:  # "all four blocks into one tower: orange on the bottom, then ..."
+        before, _, rest = rest.partition(":")
+        group = parse_np(re.sub(r"\s+", " ", _STACK_FILLER.sub(" ", before)).strip(" ,"))
     rest = re.sub(r"\s+", " ", _STACK_ORDER.sub(" ", _STACK_FILLER.sub(" ", rest))).strip(" ,")
     base = top = None
     kept = []
-    for segment in re.split(r"\s*(?:,|\bwith\b|\band\b)\s*", rest):
+    segments = re.split(r"\s*(?:,|\bwith\b|\band\b)\s*", rest)
+    positions = any(_STACK_MIDDLE.search(seg) or _STACK_BASE.search(seg) for seg in segments)
+    for segment in segments:
+        segment = _STACK_MIDDLE.sub(" ", segment).strip()
         if _STACK_BASE.search(segment):
             base = parse_np(_STACK_BASE.sub(" ", segment))
-        elif _STACK_TOP.search(segment) and kept:
+        elif _STACK_TOP.search(segment) and (kept or positions):
             top = parse_np(_STACK_TOP.sub(" ", segment))
         elif segment.strip():
             kept.append(segment.strip())
@@ -443,7 +465,7 @@ def _frame_stack(clause: str, rest: str) -> Frame:
     items = [p for p in re.split(r"\s*(?:,|\band\b|\bthen\b)\s*", head) if p.strip()]
     if len(items) > 1 and not _EXCLUSION.search(head) and all(_names_thing(p) for p in items):
         order = tuple(parse_np(p) for p in items)
-    objects = parse_np(head) if head.strip() else None
+    objects = parse_np(head) if head.strip() else group
     if not order and ordered and objects is not None and len(objects.colors) > 1:
         order = tuple(
             replace(objects, text=c, colors=(c,), plural=False, every=False) for c in objects.colors
@@ -457,8 +479,63 @@ def _names_thing(text: str) -> bool:
     return bool(np_.category or np_.colors or np_.pronoun)
 
 
+_ARRANGE = re.compile(
+    r"(?:\b(?:going|running|reading|ordered|arranged)\s+)?\b(?:from\s+)?(?:the\s+)?"
+    r"(?P<way>left to (?:the )?right|right to (?:the )?left|front to (?:the )?back|"
+    r"back to (?:the )?front|top (?:down|to (?:the )?bottom)|bottom (?:up|to (?:the )?top))\b"
+)
+_IN_ORDER = re.compile(r"\b(?:in (?:that|this|the given|the same|the listed) order|in order)\b")
+_RAINBOW = re.compile(
+    r"\b(?:in )?(?:(?:the )?rainbow order|(?:the )?order of (?:the )?rainbow|"
+    r"like (?:a|the) rainbow)\b"
+)
+WAYS = {
+    "left": "left to right",
+    "right": "right to left",
+    "front": "front to back",
+    "back": "back to front",
+    "top": "top to bottom",
+    "bottom": "bottom to top",
+}
+RAINBOW = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink")
+_PLACE_IN_ROW = re.compile(
+    r"\b(?:at|on|in) the (?:very )?(?:front|back|left|right|start|end|beginning|middle)\b|"
+    r"\b(?:first|last|next)\b"
+)
+
+
+def _arrangement(text: str) -> tuple[str, str, str]:
+    """ "the blocks from left to right: red, green" -> ("the blocks", "left to right",
+    "red, green"): what is arranged, which way, and the listed order after the way."""
+    m = _ARRANGE.search(text)
+    if m is None:
+        return text, "", ""
+    way = WAYS[m.group("way").split()[0]]
+    return text[: m.start()].strip(" ,:"), way, text[m.end() :].strip(" ,:")
+
+
+def _listed(text: str, like: NounPhrase | None, least: int = 2) -> tuple[NounPhrase, ...]:
+    """An order given as a list ("yellow, white and black", "the blue block at the front,
+    then the gray one"); each item a thing, of the kind `like` names when it names none."""
+    items = [p for p in re.split(r"\s*(?:,|\band\b|\bthen\b|\bfollowed by\b)\s*", text) if p]
+    items = [_PLACE_IN_ROW.sub(" ", p).strip() for p in items]
+    items = [p for p in items if p]
+    if len(items) < least or not all(_names_thing(p) for p in items):
+        return ()
+    phrases = tuple(parse_np(p) for p in items)
+    if like is not None and like.category:
+        phrases = tuple(replace(np_, category=np_.category or like.category) for np_ in phrases)
+    return phrases
+
+
 def _frame_line(clause: str, rest: str) -> Frame:
-    """A row of objects, in the middle of the table or along one of its sides."""
+    """A row of objects, in the middle of the table or along one of its sides, in a
+    given order when one is said ("from left to right: red, green, blue")."""
+    rest, way, listed = _arrangement(rest)
+    rainbow = bool(_RAINBOW.search(listed) or _RAINBOW.search(rest))
+    in_order = bool(_IN_ORDER.search(listed) or _IN_ORDER.search(rest))
+    rest, listed = _RAINBOW.sub(" ", _IN_ORDER.sub(" ", rest)), _IN_ORDER.sub(" ", listed)
+    listed = _RAINBOW.sub(" ", listed).strip(" ,:")
     side = None
     region = find_region(rest)
     if region is not None and region[0].endswith("side"):
@@ -471,7 +548,27 @@ def _frame_line(clause: str, rest: str) -> Frame:
         " ",
         rest,
     )
-    return Frame("line", objects=parse_np(rest.strip() or "all blocks"), side=side, text=clause)
+    head = rest.strip(" ,:")
+    if ":" in head:  # "in a row: yellow, white, black"
+        head, listed = head.split(":", 1)[0].strip(), head.split(":", 1)[1] + " " + listed
+    objects = parse_np(head) if head else None
+    order = _listed(listed, objects, least=1 if way else 2)  # "... left to right red, then"
+    if not order and (in_order or way) and objects is not None and len(objects.colors) > 1:
+        order = tuple(
+            replace(objects, text=c, colors=(c,), plural=False, every=False) for c in objects.colors
+        )
+    if objects is None:
+        objects = parse_np(" and ".join(np_.text for np_ in order)) if order else None
+    return Frame(
+        "line",
+        objects=objects or parse_np("all blocks"),
+        side=side,
+        text=clause,
+        order=order,
+        arrange="rainbow " + (way or "left to right")
+        if rainbow
+        else way or ("left to right" if order else ""),
+    )
 
 
 def _frame_shape(clause: str, rest: str) -> Frame:
@@ -505,6 +602,33 @@ def _frame_match(clause: str, rest: str) -> Frame:
         objects=parse_np(head.strip() or "all blocks"),
         target=Target("in", containers),
         text=clause,
+    )
+
+
+_CONTAINER_WORD = r"(?:bowls?|zones?|mats?|dish(?:es)?|containers?|plates?|trays?|pads?|areas?)"
+_DISTRIBUTE_RE = re.compile(
+    rf"\b(?:(?:a )?(?:separate|different|individual|distinct) {_CONTAINER_WORD}|"
+    rf"one (?:\w+ )?(?:per|in each|into each|for each|to each) {_CONTAINER_WORD}|"
+    rf"(?:a|one) \w+ (?:in|into|to) (?:each|every) {_CONTAINER_WORD}|"
+    rf"(?:in|into) (?:each|every) {_CONTAINER_WORD} (?:put |place )?(?:a|one) \w+)\b"
+)
+
+
+def _frame_distribute(clause: str, rest: str) -> Frame:
+    """One object per container: "put each block in a separate bowl"."""
+    m = re.search(_CONTAINER_WORD, rest)
+    word = m.group(0) if m else "containers"
+    head = re.split(r"\b(?:in|into|to|one per|per|across|between|among)\b", rest)[0]
+    objects = parse_np(head.strip() or "all blocks")
+    if objects.any_one or not objects.plural:  # "each block", "a block in each bowl"
+        objects = replace(objects, count=None, any_one=False, every=True, plural=True)
+    each = re.search(r"\b(?:one|a) (?:\w+ )?(?:in|into|to|per|for) (?:each|every)\b", rest)
+    return Frame(
+        "distribute",
+        objects=objects,
+        target=Target("in", parse_np(f"all {word}")),
+        text=clause,
+        arrange="one each" if each else "",
     )
 
 
@@ -603,6 +727,7 @@ def _frame_clear(clause: str, rest: str) -> Frame:
 FrameBuilder = Callable[[str, str], Frame]
 SHAPE_RULES: tuple[tuple[re.Pattern[str], FrameBuilder], ...] = (
     (_CLEAR_RE, _frame_clear),
+    (_DISTRIBUTE_RE, _frame_distribute),
     (re.compile(r"\b(?:triangle|triangular)\b"), _frame_shape),
     (
         re.compile(
@@ -632,7 +757,7 @@ SHAPE_RULES: tuple[tuple[re.Pattern[str], FrameBuilder], ...] = (
     (
         re.compile(
             r"\b(?:line|lines|row|column|lined|align|aligned|side by side|next to (?:each other|"
-            r"one another))\b"
+            r"one another)|(?:from )?(?:left to right|right to left|front to back|back to front))\b"
         ),
         _frame_line,
     ),
@@ -679,10 +804,15 @@ def _negative_clause(clause: str) -> NounPhrase | None:
     m = _NEGATIVE_RE.match(clause)
     if m is None:
         return None
-    if clause.startswith(("leave", "keep")) and not re.search(
-        r"\b(?:alone|where (?:it|they) (?:is|are|was|were)|in place|untouched|out|as (?:it|they) "
-        r"(?:is|are))\b",
-        clause,
+    bare = parse_target(m.group("ex"))[1] is None  # "leave the can": no place said, keep it
+    if (
+        clause.startswith(("leave", "keep"))
+        and not bare
+        and not re.search(
+            r"\b(?:alone|where (?:it|they) (?:is|are|was|were)|in place|untouched|out|"
+            r"as (?:it|they) (?:is|are)|be)\b",
+            clause,
+        )
     ):
         return None
     np_ = parse_np(m.group("ex"))
@@ -756,7 +886,8 @@ _RELEASE_TAIL = re.compile(  # "..., and let it go inside": the move already say
     r"in there|on it))?$"
 )
 _CHOICE_TAIL = re.compile(  # "..., any one is fine": the indefinite target already says so
-    r",?\s+(?:(?:any|either|whichever)(?: one)? (?:is|will be|would be) (?:fine|ok|okay)|"
+    r",?\s+(?:(?:any|either|whichever)(?: one| order)? (?:is|will be|would be) (?:fine|ok|okay)|"
+    r"(?:in )?any order(?: you like)?|the order does not matter|"
     r"any (?:one )?will do|(?:it )?does not matter which(?: one)?|i do not mind which(?: one)?)$"
 )
 _FIND_PLACE = re.compile(
@@ -770,11 +901,18 @@ _TOPIC = re.compile(
 )
 
 
+_BESIDE_ON_SIDE = re.compile(  # "next to the brown block, on its left side": left of it
+    r"\b(?:next to|beside|by|alongside)\s+(?P<ref>[^,]+?),?\s+(?:on|at|to)\s+(?:its|their|the)\s+"
+    r"(?P<side>left|right)(?:\s+side)?(?:\s+of (?:it|them))?$"
+)
+
+
 def _restate(clause: str) -> str:
     """Put the verb first: "the red cube should go in the dish" -> "put the red cube in the
     dish"; "i want the yellow cube stacked on the green one" -> "stack the yellow ...";
     "give the block a push to the left" -> "push the block to the left"; "fill the bowl
     with the blocks" -> "put the blocks in the bowl"."""
+    clause = _BESIDE_ON_SIDE.sub(r"to the \g<side> of \g<ref>", clause)
     m = _GIVE_A_PUSH.match(clause)
     if m:
         return f"{m.group('verb')} {m.group('np')}{clause[m.end() :]}"
@@ -816,7 +954,10 @@ def parse_instruction(text: str) -> list[Frame]:
     for clause in clauses:
         previous = frames[-1] if frames else None
         if previous is not None and _continues_tower(previous, clause):
-            frames[-1] = replace(previous, order=(*previous.order, parse_np(_tower_item(clause))))
+            frames[-1] = _continue_tower(previous, clause)
+            continue
+        if previous is not None and (ordered := _ordering(previous, clause)) is not None:
+            frames[-1] = ordered  # "reading from the top down it should go green, blue, orange"
             continue
         frame = parse_clause(clause)
         if frame.intent == "exclude" and frame.objects is not None:
@@ -839,8 +980,18 @@ def parse_instruction(text: str) -> list[Frame]:
                 frame, objects=previous.objects, text=f"{previous.text} and {clause}"
             )
             continue
-        frames.append(frame)
+        frames.append(_kind_from(previous, frame))
     return frames
+
+
+def _kind_from(previous: Frame | None, frame: Frame) -> Frame:
+    """ "..., then the red one on top of that": "one" is the kind the clause before named."""
+    np_, before = frame.objects, previous.objects if previous is not None else None
+    if np_ is None or np_.category or before is None or not before.category:
+        return frame
+    if not re.search(r"\bones?\b", np_.text) or np_.pronoun:
+        return frame
+    return replace(frame, objects=replace(np_, category=before.category))
 
 
 def _excluding(frame: Frame, excluded: tuple[NounPhrase, ...]) -> Frame:
@@ -851,20 +1002,67 @@ def _excluding(frame: Frame, excluded: tuple[NounPhrase, ...]) -> Frame:
     )
 
 
+def _ordering(previous: Frame, clause: str) -> Frame | None:
+    """The stack or line before, with the order a clause of its own gives it."""
+    if previous.intent not in ("stack", "line") or _strip_verb(clause)[0]:
+        return None
+    _, way, listed = _arrangement(clause)
+    listed = _SHOULD_GO.sub("", listed).strip(" ,:")
+    items = _listed(listed, previous.objects)
+    if not way or not items:
+        return None
+    if previous.intent == "line":
+        return replace(previous, order=items, arrange=way)
+    bottom_up = tuple(reversed(items)) if way == "top to bottom" else items
+    return replace(previous, order=bottom_up, base=None, top=None)
+
+
+_SHOULD_GO = re.compile(
+    r"^(?:it|they|the order|the tower|the row) (?:should|must|will|has to|have to|needs to)? ?"
+    r"(?:go|be|read|run)\b"
+)
+
+
 def _continues_tower(previous: Frame, clause: str) -> bool:
-    """ "..., then the pink one, then the cyan one on top": the tower goes on."""
+    """ "..., then the pink one, then the cyan one on top": the tower (or the ordered
+    row) goes on."""
     item = _tower_item(clause)
     return (
-        previous.intent == "stack"
-        and previous.target is None
+        (previous.intent == "stack" or (previous.intent == "line" and bool(previous.order)))
+        and (previous.target is None or previous.target.kind == "on")
+        and (previous.objects is None or not previous.objects.plural or previous.target is None)
         and not _strip_verb(clause)[0]
         and _names_thing(item)
         and parse_target(item)[1] is None
     )
 
 
+def _continue_tower(previous: Frame, clause: str) -> Frame:
+    """The tower or row with the items of a "then ..." clause added ("green, and the red
+    one goes on the very top": green next, red at the top)."""
+    if previous.target is not None and previous.target.ref is not None:  # "X on Y, then Z on top"
+        previous = replace(
+            previous, target=None, base=previous.target.ref, order=(previous.objects,)
+        )
+    order, top = list(previous.order), previous.top
+    for part in re.split(r"\s*(?:,\s*and\b|,|\band\b)\s*", clause):
+        if not part.strip():
+            continue
+        if previous.intent == "stack" and _TOP_ITEM.search(part):
+            top = parse_np(_tower_item(_TOP_ITEM.sub(" ", part)))
+        else:
+            order.append(parse_np(_tower_item(part)))
+    return replace(previous, order=tuple(order), top=top)
+
+
+_TOP_ITEM = re.compile(
+    r"\b(?:goes |go |sits |comes )?(?:on|at) (?:the )?(?:very )?top\b|\b(?:goes|go|comes) last\b"
+)
+
+
 def _tower_item(clause: str) -> str:
-    return re.sub(r"\b(?:on top|at the top|on the top|above|over it|last)\b", "", clause).strip()
+    item = re.sub(r"\b(?:on top|at the top|on the top|above|over it|last)\b", "", clause)
+    return _PLACE_IN_ROW.sub(" ", item).strip()
 
 
 def _same_target_as(previous: Frame | None, frame: Frame) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from perception import geometry
 from planner.embedded.parser import ALL_VERBS
-from planner.language.grounding import Grounder, GroundingError, parse_np
+from planner.language.grounding import Ambiguous, Grounder, GroundingError, parse_np
 from planner.language.lexicon import CONTAINERS, GRASPABLE, normalize
 from skills.objects import ObjectState
 
@@ -27,8 +27,17 @@ _WH = re.compile(r"^(?:please\s+)?(?:how many|how much|what|which|where|who|whos
 _COUNT = re.compile(
     r"\bhow many (?P<np>.+?)(?: (?:are|is) there| there (?:are|is)| do you see| can you see|$)"
 )
-_WHERE = re.compile(r"\bwhere (?:is|are) (?P<np>.+?)$")
-_COLOR = re.compile(r"\bwhat colou?r (?:is|are) (?P<np>.+?)$")
+_INTERJECTION = re.compile(
+    r"^(?:(?:hey|hi|hello|ok|okay|so|um+|uh+|well|say|excuse me)\b[,!]?\s*)+"
+)
+_WHERE = re.compile(r"\bwhere (?:is|are) (?P<np>.+?)$|\bwhere (?P<np2>.+?) (?:is|are)$")
+_WHICH = re.compile(r"^which (?P<np>\w+(?: \w+)?) (?:is|are) (?P<rest>.+)$")
+_ANYTHING_IN = re.compile(
+    r"\b(?:is there|are there) (?:anything|something|any \w+) (?:in|inside|on) (?P<container>.+)$"
+)
+_COLOR = re.compile(
+    r"\bwhat colou?r (?:is|are) (?P<np>.+?)$|\bwhat (?:is|are) the colou?rs? of (?P<np2>.+?)$"
+)
 _THERE_IS = re.compile(r"\b(?:is there|are there|do you see|can you see) (?P<np>.+?)$")
 _LIST = re.compile(
     r"\bwhat (?:objects |things |items )?(?:do you see|can you see|is there|are there|"
@@ -67,7 +76,8 @@ class Question:
 
 def read_question(text: str) -> Question | None:
     """The question `text` asks, or None when it is an order."""
-    raw = " ".join(text.lower().split()).strip(" .!")
+    raw = _INTERJECTION.sub("", " ".join(text.lower().split())).strip(" .!")
+    raw = re.sub(r"\bwhats\b", "what is", raw)
     t = normalize(text).strip(" .!?")
     if _ASKING.match(raw) is None or _is_request(raw) or t.split(" ", 1)[0] in _VERBS:
         return None  # "can the red block go in the bowl?" is an order
@@ -92,19 +102,18 @@ def answer(question: Question, scene: Sequence[ObjectState]) -> str | None:
         word = m.group("np").split()[-1]
         return f"I see {len(found)} {word}" + (f": {names}." if found else ".")
     if m := _WHERE.search(q):
-        return (
-            " ".join(_whereabouts(o, scene) for o in _matching(grounder, m.group("np"), 1)) or None
-        )
+        found = _matching(grounder, m.group("np") or m.group("np2"), one=True)
+        return " ".join(_whereabouts(o, scene) for o in found) or None
+    if m := _WHICH.match(q):
+        return _which(grounder, f"the {m.group('np')} {m.group('rest')}")
+    if m := _ANYTHING_IN.search(q):
+        return _contents(grounder, m.group("container"), scene)
     if m := _COLOR.search(q):
-        found = _matching(grounder, m.group("np"), 1)
+        found = _matching(grounder, m.group("np") or m.group("np2"), one=True)
         return " ".join(f"The {o.name} is {o.color}." for o in found) or None
     if m := _LIST.search(q):
         if m.group("container"):
-            (box,) = _matching(grounder, m.group("container"), 1, CONTAINERS) or (None,)
-            if box is None:
-                return None
-            inside = [o.name for o in scene if o.name != box.name and geometry.is_in(o, box)]
-            return f"In the {box.name}: " + (", ".join(inside) or "nothing") + "."
+            return _contents(grounder, m.group("container"), scene)
         return "I see " + ", ".join(f"the {o.name}" for o in scene) + "."
     if m := _RELATION.match(q):
         subjects = _matching(grounder, m.group("a"))
@@ -133,15 +142,41 @@ def answer(question: Question, scene: Sequence[ObjectState]) -> str | None:
 def _matching(
     grounder: Grounder,
     phrase: str,
-    most: int | None = None,
+    one: bool = False,
     default: tuple[str, ...] = EVERYTHING,
 ) -> list[ObjectState]:
-    """The objects a phrase fits (every one, or at most `most`), by attributes alone."""
+    """The objects a phrase fits: every one by attributes, or (`one`) the one it singles
+    out with its location or superlative ("the bowl on the left"); all that fit equally
+    when it singles out none."""
+    np_ = parse_np(phrase)
     try:
-        found = grounder.candidates(parse_np(phrase), default)
+        return grounder.resolve(np_, default)[:1] if one else grounder.candidates(np_, default)
+    except Ambiguous as amb:
+        return list(amb.candidates)
     except GroundingError:
         return []
-    return found if most is None else found[:most]
+
+
+def _contents(grounder: Grounder, phrase: str, scene: Sequence[ObjectState]) -> str | None:
+    """ "In the blue bowl: the red block." (None: no such container)."""
+    found = _matching(grounder, phrase, one=True, default=CONTAINERS)
+    if len(found) != 1:
+        return None
+    box = found[0]
+    inside = [f"the {o.name}" for o in scene if o.name != box.name and geometry.is_in(o, box)]
+    return f"In the {box.name}: " + (", ".join(inside) or "nothing") + "."
+
+
+def _which(grounder: Grounder, phrase: str) -> str | None:
+    """ "which bowl is closest to the green block" -> "The pink bowl." """
+    try:
+        (found, *_) = grounder.resolve(parse_np(phrase), EVERYTHING)
+    except Ambiguous as amb:
+        names = " and the ".join(o.name for o in amb.candidates)
+        return f"Both fit equally: the {names}."
+    except GroundingError:
+        return None
+    return f"The {found.name}."
 
 
 def _whereabouts(obj: ObjectState, scene: Sequence[ObjectState]) -> str:

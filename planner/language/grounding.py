@@ -658,7 +658,10 @@ class Grounder:
         return list({o.name: o for o in found}.values())
 
     def _excluded(self, ex: NounPhrase, default_categories: Sequence[str]) -> list[ObjectState]:
-        """What an exclusion names; a pronoun in it means what was named before."""
+        """What an exclusion names; a pronoun in it means what was named before; "but leave
+        everything else alone" names only what the phrase did not choose: nothing of it."""
+        if re.search(r"\b(?:else|the rest|others)\b", ex.text) and not (ex.colors or ex.category):
+            return []
         grounder = Grounder(self.scene, list(self.mentioned))
         try:
             return grounder.resolve(replace(ex, any_one=False), default_categories)

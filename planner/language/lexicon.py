@@ -405,14 +405,16 @@ _CONTRACTIONS = (
     (r"\b(you|we|they|i)'ve\b", r"\1 have"),
     (r"\blet's\b", "let us"),
     (r"\b(it|that|what|there|here|which|who)'s\b", r"\1 is"),
+    (r"\bwhats\b", "what is"),
     (r"\b(to|on|at) the ([a-z]+(?: [a-z]+)?)'s (left|right|front|back)\b", r"\1 the \3 of the \2"),
     (r"'s\b", ""),
 )
 # politeness, hedges and lead-ins that carry no task content
 _FILLER = re.compile(
-    r"\b(?:please|pls|plz|kindly|thanks|thank you(?: very much| so much)?|cheers|"
-    r"um+|uh+|erm|hmm+|hey|"
-    r"(?:hey|hi|hello|ok|okay|alright|all right) (?:robot|there)|"
+    r"\b(?:(?:hey|hi|hello|ok|okay|alright|all right) (?:robot|there)|"
+    r"please|pls|plz|kindly|thanks(?: a (?:bunch|lot|million))?|many thanks|"
+    r"thank you(?: very much| so much)?|cheers|um+|uh+|erm|hmm+|hey|"
+    r"(?:whenever|when) you (?:get|have) a (?:sec|second|moment|minute|chance)|"
     r"(?:for me|if you (?:can|could|would|do not mind|please)|if possible|when you can|"
     r"when you get a chance|real quick|right now|at once|now|just|simply|carefully|gently|"
     r"quickly|slowly|softly|lightly|actually|basically|maybe)|"
@@ -423,6 +425,9 @@ _FILLER = re.compile(
     r"i want you to|i need you to|i would like it if you|i would appreciate it if you|"
     r"go ahead and|try to|try and|you should|you can|you could|you must|you need to|"
     r"why do not you|how about you|let us|please do|i am asking you to)\b"
+)
+_RESTATEMENT = re.compile(  # "..., i.e. on the side closer to you": says it again
+    r",?\s*\b(?:i\.\s?e\.|e\.\s?g\.|in other words|that is to say)\s*,?[^.;!?]*"
 )
 _GERUNDS = re.compile(r"^(?P<verb>\w+?)ing\b")
 _LEAD_IN = re.compile(
@@ -449,6 +454,8 @@ _NUMBER_RE = _word_pattern(NUMBER_WORDS)
 def normalize(text: str) -> str:
     """Lower-case, expand contractions, drop politeness, unify spellings and number words."""
     t = text.lower().replace("’", "'").replace("‘", "'").replace("-", " ")
+    t = re.sub(r"\([^)]*\)", " ", t)  # a remark in brackets only restates the order
+    t = _RESTATEMENT.sub(" ", t)
     for pattern, repl in _CONTRACTIONS:
         t = re.sub(pattern, repl, t)
     t = re.sub(r"[^a-z0-9.,;:'?! ]+", " ", t).replace("'", " ")
@@ -471,6 +478,8 @@ def normalize(text: str) -> str:
         " ",
         t,
     )
+    t = re.sub(r"\bright (?=next to|beside|by|in front of|behind|on top of|against)", "", t)
+    t = re.sub(r"\b(left|right) hand\b", r"\1", t)
     t = re.sub(r"\s+([,.;:?!])", r"\1", re.sub(r"\s+", " ", t))
     return t.strip(" .,!?;:")
 

@@ -2,9 +2,9 @@
 
 A word is corrected only when it is unknown and one edit (a letter added, dropped,
 changed, or two neighbours swapped) from exactly one word that instructions use: the
-kinds of the lexicon and the words of the scene's names; the common words of orders only
-by a swap or, in longer words, a letter added or dropped. Short words are corrected only
-by a swap, so "bed" never becomes "red".
+kinds of the lexicon and the words of the scene's names, and the common words of orders.
+Real English words (MiniLM's vocabulary) are never changed ("size" stays, not "side"),
+and three-letter words only by a swap ("teh").
 """
 
 from __future__ import annotations
@@ -58,9 +58,8 @@ def targets(scene_names: Iterable[str] = ()) -> frozenset[str]:
 
 
 def function_targets() -> frozenset[str]:
-    """Order words a typo may be read as only by two letters swapped ("teh") or, in
-    longer words, a letter added or dropped ("staack"): a changed letter makes too many
-    real words ("size" is not "side")."""
+    """Order words a typo may be read as: by two letters swapped ("teh") or, in words of
+    four letters or more that are no English word, by any one edit ("stak", "staack")."""
     return frozenset(ORDER_WORDS)
 
 
@@ -142,11 +141,7 @@ def _nearest(
     """The one target one edit away ("" when none or several; a word of the scene's names
     wins a tie: "gren" is green, not grey, where a green thing stands)."""
     near = {w for w in goals if (_swapped(word, w) if len(word) < 4 else one_edit(word, w))}
-    near |= {
-        w
-        for w in function
-        if _swapped(word, w) or (len(word) >= 5 and len(w) != len(word) and one_edit(word, w))
-    }
+    near |= {w for w in function if _swapped(word, w) or (len(word) >= 4 and one_edit(word, w))}
     if len(near) > 1:
         near &= set(scene) | {w for w in near if w not in COLORS and w not in COLOR_SYNONYMS}
     return next(iter(near)) if len(near) == 1 else ""
