@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from heed.cli import app
+from heed.cli import app, run_exit_code
 
 runner = CliRunner()
 
@@ -120,3 +120,10 @@ def test_sim_demo_writes_video_and_passes_its_predicates(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["success"] and Path(report["video"]).stat().st_size > 10_000
+
+
+def test_run_exit_codes_say_whether_the_result_was_checked():
+    assert run_exit_code(True, "verified") == 0
+    assert run_exit_code(True, "unverified") == 3  # done, but no goal could be checked
+    assert run_exit_code(True, "refused") == 0  # a refusal the scene called for
+    assert run_exit_code(False, "verified") == run_exit_code(False, "failed") == 1

@@ -281,3 +281,14 @@ def test_next_to_on_its_side_is_that_side_of_it(planner):
 def test_a_tower_said_onto_then_on_top(planner):
     goal = goal_of(planner, "stack the green block on the red block, then the blue block on top")
     assert {"stacked": ["red block", "green block", "blue block"]} in goal.predicates
+
+
+def test_a_push_to_a_region_goes_around_what_stands_in_the_way(planner):
+    crowded = scene(("red block", 0.45, 0.0), ("blue block", 0.55, 0.12), ("green bowl", 0.4, -0.2))
+    code = propose(planner, "push the red block to the top left corner", crowded)
+    assert code.splitlines()[:2] == [
+        'push("red block", "away", 0.175)',
+        'push("red block", "left", 0.225)',
+    ]
+    blocked = propose(planner, "push the red block to the bottom right corner", crowded)
+    assert blocked.startswith("refuse(") and "green bowl is in the way" in blocked

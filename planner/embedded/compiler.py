@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
-from shapely.geometry import LineString
+from shapely.geometry import LineString, Point
 
 from perception import geometry
 from planner.embedded.parser import RAINBOW, Frame, Target
@@ -43,6 +43,9 @@ CLEAR_SWEEP = 0.04  # fingers this far from every neighbour are clear either way
 LINE_GAP = 0.04  # free space between neighbours in a line
 NEAR_LIMIT = 0.12  # "next to": footprints at most this far apart
 NEAR_SLACK = 0.03  # "5 cm from": the gap asked for plus this
+PUSH_WORDS = {(0.0, 1.0): "left", (0.0, -1.0): "right", (1.0, 0.0): "away", (-1.0, 0.0): "front"}
+PUSH_FINGER_REACH = 0.05  # the finger starts this far behind the pushed object
+PUSH_CLEARANCE = 0.01  # room kept between a pushed object and what it passes
 PUSH_NEAR_LIMIT = 0.06  # "push it to the bowl": footprints this close after the push
 WHICHEVER = re.compile(
     r"\b(?:any|either|whichever|you (?:choose|pick|decide)|does not matter|do not (?:mind|care)|"
@@ -101,6 +104,14 @@ class Plan:
             return f"ask({self.question!r})"
         said = [f"say({note!r})" for note in self.notes]
         return "\n".join([*said, *self.lines, "done()"])
+
+
+def _leg(a: tuple[float, float], b: tuple[float, float]) -> tuple[tuple[float, float], float]:
+    """A push from a to b: unit direction (rounded to an axis word where it is one) and length."""
+    gap = math.dist(a, b)
+    unit = (round((b[0] - a[0]) / gap, 3), round((b[1] - a[1]) / gap, 3))
+    unit = tuple(0.0 if v == 0 else v for v in unit)  # no "-0.0"
+    return (unit[0], unit[1]), gap
 
 
 def _subjects(raw: dict, every: bool = False) -> list[str]:
@@ -1057,12 +1068,53 @@ class Compiler:
         end = (obj.position[0] + ux * distance, obj.position[1] + uy * distance)
         if not self._inside(end, obj):
             raise Impossible(f"pushing the {obj.name} that far would push it off the table.")
-        words = {(0.0, 1.0): "left", (0.0, -1.0): "right", (1.0, 0.0): "away", (-1.0, 0.0): "front"}
-        direction = words.get((ux, uy)) or f"[{ux:.3f}, {uy:.3f}]"
-        quoted = f'"{direction}"' if direction in words.values() else direction
-        self.plan.lines.append(f'push("{obj.name}", {quoted}, {distance:.3f})')
+        legs = self._push_legs(obj, end, detour=target.kind == "region")
+        for (lx, ly), length in legs:
+            direction = PUSH_WORDS.get((lx, ly)) or f"[{lx:.3f}, {ly:.3f}]"
+            quoted = f'"{direction}"' if direction in PUSH_WORDS.values() else direction
+            self.plan.lines.append(f'push("{obj.name}", {quoted}, {length:.3f})')
         self._expect_push(obj, target, end)
         self.virtual[obj.name] = replace(obj, position=(*end, obj.position[2]))
+
+    def _push_legs(
+        self, obj: ObjectState, end: tuple[float, float], detour: bool
+    ) -> list[tuple[tuple[float, float], float]]:
+        """The straight push to `end`; where only the place it ends matters (`detour`: a
+        region), two pushes along the table's axes around whatever stands in the way, and
+        never a push through another object. A push the user aimed (a direction, an object)
+        goes as aimed: what it disturbs, the goal check reports."""
+        start = (obj.position[0], obj.position[1])
+        if not detour:
+            return [_leg(start, end)]
+        routes = [[start, end], [start, (end[0], start[1]), end], [start, (start[0], end[1]), end]]
+        blocker = None
+        for route in routes:
+            blocker = next(
+                (b for a, c in pairwise(route) if (b := self._in_the_way(obj, a, c))), None
+            )
+            if blocker is None:
+                return [_leg(a, c) for a, c in pairwise(route) if math.dist(a, c) > 1e-3]
+        assert blocker is not None
+        raise Impossible(f"the {blocker.name} is in the way of pushing the {obj.name} there.")
+
+    def _in_the_way(
+        self, obj: ObjectState, a: tuple[float, float], b: tuple[float, float]
+    ) -> ObjectState | None:
+        """The first object the pushed one (and the finger behind it) would run into going
+        from a to b."""
+        gap = math.dist(a, b)
+        if gap < 1e-6:
+            return None
+        ux, uy = (b[0] - a[0]) / gap, (b[1] - a[1]) / gap
+        behind = (a[0] - ux * PUSH_FINGER_REACH, a[1] - uy * PUSH_FINGER_REACH)
+        path = LineString([behind, b])
+        for other in self.virtual.values():
+            if other.name == obj.name or other.category == "zone":
+                continue
+            clear = _radius(obj) + _radius(other) + PUSH_CLEARANCE
+            if path.distance(Point(other.position[0], other.position[1])) < clear:
+                return other
+        return None
 
     def _expect_push(self, obj: ObjectState, target: Target, end: tuple[float, float]) -> None:
         """What a push must achieve: the region, the zone, near the object pushed toward, or
