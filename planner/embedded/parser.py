@@ -467,9 +467,7 @@ def _frame_stack(clause: str, rest: str) -> Frame:
         order = tuple(parse_np(p) for p in items)
     objects = parse_np(head) if head.strip() else group
     if not order and ordered and objects is not None and len(objects.colors) > 1:
-        order = tuple(
-            replace(objects, text=c, colors=(c,), plural=False, every=False) for c in objects.colors
-        )
+        order = _by_colour(objects)
     return Frame("stack", objects=objects, order=order, base=base, top=top, text=clause)
 
 
@@ -549,25 +547,29 @@ def _frame_line(clause: str, rest: str) -> Frame:
         rest,
     )
     head = rest.strip(" ,:")
-    if ":" in head:  # "in a row: yellow, white, black"
-        head, listed = head.split(":", 1)[0].strip(), head.split(":", 1)[1] + " " + listed
-    objects = parse_np(head) if head else None
+    head, _, said = head.partition(":")  # "in a row: yellow, white, black"
+    listed = f"{said} {listed}".strip()
+    objects = parse_np(head.strip()) if head.strip() else None
     order = _listed(listed, objects, least=1 if way else 2)  # "... left to right red, then"
     if not order and (in_order or way) and objects is not None and len(objects.colors) > 1:
-        order = tuple(
-            replace(objects, text=c, colors=(c,), plural=False, every=False) for c in objects.colors
-        )
+        order = _by_colour(objects)
     if objects is None:
         objects = parse_np(" and ".join(np_.text for np_ in order)) if order else None
+    way = way or ("left to right" if order or rainbow else "")
     return Frame(
         "line",
         objects=objects or parse_np("all blocks"),
         side=side,
         text=clause,
         order=order,
-        arrange="rainbow " + (way or "left to right")
-        if rainbow
-        else way or ("left to right" if order else ""),
+        arrange=f"rainbow {way}" if rainbow else way,
+    )
+
+
+def _by_colour(objects: NounPhrase) -> tuple[NounPhrase, ...]:
+    """ "the red, green and blue blocks" in that order: one phrase per colour, as said."""
+    return tuple(
+        replace(objects, text=c, colors=(c,), plural=False, every=False) for c in objects.colors
     )
 
 
