@@ -227,11 +227,10 @@ def run_episode(
         final_scene = source.objects()
         run.write_json("scene_final.json", SceneGraph.build(final_scene).to_json())
         learned = 0
-        program = (
-            program_record(run.path.name, episode.instruction, outcome, initial) if kb else None
-        )
-        if kb is not None and program is not None:
-            _learn(kb, program, bus)
+        if kb is not None:  # a verified program is remembered for similar orders
+            program = program_record(run.path.name, episode.instruction, outcome, initial)
+            if program is not None:
+                _learn(kb, program, bus)
         if kb is not None and outcome.corrections:
             task = corrected_task(run.path.name, episode.instruction, outcome, final_scene)
             for record in backend.distill(task):

@@ -339,10 +339,19 @@ class Database:
             "coalesce(sum(deleted = 0 AND superseded_by IS NOT NULL), 0), "
             "coalesce(sum(deleted), 0), "
             "coalesce(sum(deleted = 0 AND superseded_by IS NULL AND kind = 'task'), 0), "
-            "coalesce(sum(deleted = 0 AND superseded_by IS NULL AND kind = 'skill'), 0) "
+            "coalesce(sum(deleted = 0 AND superseded_by IS NULL AND kind = 'skill'), 0), "
+            "coalesce(sum(deleted = 0 AND superseded_by IS NULL AND kind = 'program'), 0) "
             "FROM records"
         )
-        names = ("records", "current", "superseded", "deleted", "current_task", "current_skill")
+        names = (
+            "records",
+            "current",
+            "superseded",
+            "deleted",
+            "current_task",
+            "current_skill",
+            "current_program",
+        )
         vectors = self._one("SELECT count(*) FROM vectors")[0]
         return {**dict(zip(names, map(int, row), strict=True)), "vectors": int(vectors)}
 

@@ -125,3 +125,44 @@ def test_no_memory_leaves_the_knowledge_base_alone(tmp_path, scene_file):
     )  # fmt: skip
     assert json.loads(result.output)["learned"] == 0
     assert not memory.exists()
+
+
+PROGRAM_SUITE = """
+name: programs
+episodes:
+  - id: first
+    seed: 1
+    objects:
+      - {name: red block, type: block, color: red, pose: [0.45, 0.10]}
+      - {name: green block, type: block, color: green, pose: [0.45, -0.15]}
+      - {name: blue bowl, type: bowl, color: blue, pose: [0.60, 0.15]}
+      - {name: yellow bowl, type: bowl, color: yellow, pose: [0.60, -0.12]}
+    instruction: put the red block in the blue bowl
+    success: [{in: [red block, blue bowl]}]
+  - id: second
+    seed: 2
+    objects:
+      - {name: red block, type: block, color: red, pose: [0.40, 0.12]}
+      - {name: green block, type: block, color: green, pose: [0.50, -0.05]}
+      - {name: blue bowl, type: bowl, color: blue, pose: [0.62, 0.16]}
+      - {name: yellow bowl, type: bowl, color: yellow, pose: [0.60, -0.18]}
+    instruction: put the green block in the yellow bowl
+    success: [{in: [green block, yellow bowl]}]
+"""
+
+
+def test_a_verified_program_is_remembered_and_replayed_for_an_order_like_it(tmp_path):
+    suite = tmp_path / "programs.yaml"
+    suite.write_text(PROGRAM_SUITE)
+    out, memory = tmp_path / "out.json", tmp_path / "memory"
+    args = ("eval", str(suite), *GROUND_TRUTH, "--memory", str(memory), "--json", str(out))
+    result = invoke(*args, "--only", "first", "--runs-dir", str(tmp_path / "runs"))
+    assert result.exit_code == 0, result.output
+    with KnowledgeBase.open(memory, writable=False) as kb:
+        (program,) = kb.records("program")
+    assert program.statement == "put the red block in the blue bowl"
+    result = invoke(*args, "--only", "second", "--runs-dir", str(tmp_path / "runs"))
+    (episode,) = json.loads(out.read_text())["episodes"]
+    assert episode["success"] and episode["self_check"] == "verified"
+    assert episode["served_by"] == ["memory"]
+    assert json.loads(out.read_text())["summary"]["overall"]["from_memory"] == 1.0
