@@ -225,8 +225,8 @@ class CorrectionInterpreter:
         if changes:  # the raw text too: normalising drops manner words ("slowly", "gently")
             return Correction(text, "skill", "param", changes=changes)
         if re.search(
-            r"\b(always|from now on|in future|in the future|every time|i prefer|"
-            r"should always|belong)\b",
+            r"\b(always|from now on|in future|in the future|every time|each time|whenever|"
+            r"any ?time|i prefer|should always|belong)\b",
             t,
         ):
             return Correction(text, "task", "preference", rest=t)

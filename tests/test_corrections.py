@@ -31,6 +31,11 @@ def interpreter():
         ("first clear the bowl", "task", "replan"),
         ("red things always go in the green bowl", "task", "preference"),
         ("from now on, cans belong on the mat", "task", "preference"),
+        (
+            "Whenever you handle a cylinder, it should end up on the orange mat.",
+            "task",
+            "preference",
+        ),
         ("put it back", "task", "undo"),
         ("stop", "stop", "stop"),
         ("wait, stop now", "stop", "stop"),
