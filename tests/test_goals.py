@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tabletop_scenes import propose, scene
+from tabletop_scenes import moves, propose, scene
 
 from planner.context import PlannerContext
 from planner.embedded.backend import EmbeddedPlanner
@@ -292,3 +292,76 @@ def test_a_push_to_a_region_goes_around_what_stands_in_the_way(planner):
     ]
     blocked = propose(planner, "push the red block to the bottom right corner", crowded)
     assert blocked.startswith("refuse(") and "green bowl is in the way" in blocked
+
+
+@pytest.mark.parametrize(
+    ("instruction", "wanted"),
+    [
+        (
+            "1) green block on red block 2) blue block on green block",
+            {"stacked": ["red block", "green block"]},
+        ),
+        ("I want the red block under the green block.", {"stacked": ["red block", "green block"]}),
+        (
+            "Build me a tower. Blue goes on top, green in the middle, red at the bottom.",
+            {"stacked": ["red block", "green block", "blue block"]},
+        ),
+        (
+            "put the three blocks in a column, red at the back, green in the middle and blue at "
+            "the front",
+            {"in_front_of": ["blue block", "green block"]},
+        ),
+        (
+            "swap where the red block and the green block are",
+            {"at_start_of": ["green block", "red block"]},
+        ),
+        (
+            "My wrist is sore today, so could you bring the red block next to the yellow bowl? "
+            "Right beside it is fine.",
+            {"near": ["red block", "yellow bowl", 0.12]},
+        ),
+        (
+            "Please you take the red block and put inside yellow bowl.",
+            {"in": ["red block", "yellow bowl"]},
+        ),
+        ("bring the blue block near me please", {"at": ["blue block", "bottom side"]}),
+        (
+            "the blue block, put it at corner front right",
+            {"at": ["blue block", "bottom right corner"]},
+        ),
+        (
+            "move the green block to the far edge of the table, it's in my way",
+            {"at": ["green block", "top side"]},
+        ),
+    ],
+)
+def test_more_ways_people_say_orders(planner, instruction, wanted):
+    assert wanted in goal_of(planner, instruction).predicates
+
+
+def test_nothing_goes_inside_a_block(planner):
+    code = propose(planner, "please put the blue block inside of the red block", SCENE)
+    assert code.startswith("refuse(") and "not a container" in code
+
+
+def test_an_answer_that_names_one_and_not_the_other_picks_the_one(planner):
+    two_red = scene(("red block", 0.45, 0.10), ("red can", 0.40, -0.10), ("blue bowl", 0.6, 0.15))
+    first = propose(planner, "drop the red thing into the bowl", two_red)
+    asked = first.removeprefix("ask(").removesuffix(")").strip("'\"")
+    code = propose(
+        planner, "drop the red thing into the bowl", two_red, ((asked, "the can, not the block"),)
+    )
+    assert moves(code) == [("red can", "blue bowl")]
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("Before you do anything, is the red block in the blue bowl or not? Just tell me.", "No,"),
+        ("What things you are seeing on table now?", "I see the red block"),
+        ("hey, quick question - is there a purple block anywhere on the table?", "No, I see no"),
+    ],
+)
+def test_questions_with_lead_ins_and_tails(planner, text, said):
+    code = propose(planner, text, SCENE)
+    assert code.startswith("say(") and said in code

@@ -160,6 +160,9 @@ def _choose(answer: str, candidates: list[ObjectState], mentioned: list[str]) ->
     text = normalize(answer)
     if WHICHEVER.search(text):
         return candidates[0]
+    text = re.sub(
+        r",?\s*\b(?:and |but )?not (?:the |a |that )?[a-z ]+$", "", text
+    )  # "…, not the block"
     np_ = parse_np(text)
     kinds = tuple(dict.fromkeys(c.category for c in candidates))
     if np_.category and not set(categories(np_.category)) & set(kinds):
@@ -659,6 +662,8 @@ class Compiler:
         self.grounder.remember(objs)  # "..., then put the green block on it": what moved
         if not objs:
             raise Impossible(f"there is nothing to put on the {dest.name}.")
+        if target.kind == "in" and dest.category not in CONTAINERS and dest.category in GRASPABLE:
+            raise Impossible(f"nothing can go inside the {dest.name}: it is not a container.")
         if target.kind == "to" and dest.category not in CONTAINERS:
             for obj in objs:
                 self._expect("near", [obj.name, dest.name, NEAR_LIMIT])
@@ -917,6 +922,8 @@ class Compiler:
         axis, fixed = LINE_SIDES.get(frame.side or "", ("x", 0.0) if column else ("y", 0.5))
         inward = -1.0 if fixed > 0.5 or (axis == "x" and fixed > 0) else 1.0
         across = (0.0, 0.04, 0.08) if frame.side else (0.0, 0.06, -0.06, 0.12, -0.12)
+        if column and not frame.side:  # a column may stand anywhere across the table
+            across += (0.18, -0.18, 0.24, -0.24)
         along = (0.0, 0.05, -0.05, 0.1, -0.1, 0.15, -0.15)
         if way:  # the order said: the first object at the start of the way
             ordered = list(reversed(objs)) if way in ("right to left", "back to front") else objs
@@ -1020,6 +1027,22 @@ class Compiler:
             box = min(free, key=lambda c: math.dist(obj.position[:2], c.position[:2]))
             free.remove(box)
             self._fill([obj], self.virtual[box.name])
+
+    def _compile_swap(self, frame: Frame) -> None:
+        """Two objects trade places, by way of the freest spot of the table."""
+        objs = self._resolve(frame.objects)
+        if len(objs) != 2:
+            raise Impossible(f"a swap needs two objects, and {len(objs)} fit the description.")
+        a, b = objs
+        spot_a, spot_b = (a.position[0], a.position[1]), (b.position[0], b.position[1])
+        self._expect("at_start_of", [a.name, b.name])
+        self._expect("at_start_of", [b.name, a.name])
+        aside = self._freest_spot()
+        if aside is None:
+            raise Impossible(f"there is no free spot to set the {a.name} down while swapping.")
+        self._put(a, aside, "out of the way for the swap")
+        self._put(self.virtual[b.name], spot_a, f"where the {a.name} was")
+        self._put(self.virtual[a.name], spot_b, f"where the {b.name} was")
 
     def _compile_exclude(self, frame: Frame) -> None:
         """ "Do not touch the red block" on its own: nothing to do, and it must stay."""

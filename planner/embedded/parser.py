@@ -40,7 +40,7 @@ class Target:
 class Frame:
     """One thing to do, with its slots."""
 
-    intent: str  # move|stack|push|line|triangle|match|distribute|spread|clear|exclude|unknown
+    intent: str  # move|stack|push|line|triangle|match|distribute|swap|spread|clear|exclude|unknown
     objects: NounPhrase | None = None
     target: Target | None = None
     order: tuple[NounPhrase, ...] = ()  # stack: the middle of the tower, bottom to top
@@ -148,6 +148,9 @@ OTHER_VERBS = (
     "tidy",
     "assemble",
     "cluster",
+    "swap",
+    "switch",
+    "exchange",
 )
 ALL_VERBS = MOVE_VERBS + PUSH_VERBS + OTHER_VERBS
 _VERB_ALT = "|".join(sorted((re.escape(v) for v in ALL_VERBS), key=len, reverse=True))
@@ -156,7 +159,7 @@ _SPLIT_RE = re.compile(
     r"\s*(?:;|\.\s|[?!]\s|,?\s*\band then\b|,?\s*\bthen\b|,?\s*\bafter that\b|"
     r",?\s*\bafterwards\b|,?\s*\bfinally\b|,?\s*\bnext\b(?!\s+to\b)|,?\s*\blastly\b|"
     r",?\s*\bonce (?:that is|you are) done\b|,?\s*\band also\b|"
-    r",?\s*\b(?:and|but)\s+(?=(?:" + _VERB_ALT + r"|do not|never)\b)|"
+    r",?\s*\b(?:and|but|so)\s+(?=(?:" + _VERB_ALT + r"|do not|never)\b)|"
     r",\s*(?=(?:" + _VERB_ALT + r"|do not|never)\b)|"
     r",?\s*\band\s+(?=(?:the|a|an|both|all|each|every)\b[^,;.]*?\b(?:goes|go|belongs?|"
     r"(?:should|needs to|has to|must) go)\b))\s*"
@@ -512,6 +515,28 @@ def _arrangement(text: str) -> tuple[str, str, str]:
     return text[: m.start()].strip(" ,:"), way, text[m.end() :].strip(" ,:")
 
 
+_ROW_PLACE = re.compile(
+    r"\b(?:at|on|to|in) (?:the )?(?:very )?"
+    r"(?P<where>front|back|far end|near end|left|right|middle)\b"
+)
+_ROW_RANK = {"front": 0, "near end": 0, "left": 0, "middle": 1, "back": 2, "far end": 2, "right": 2}
+
+
+def _placed_in_row(text: str) -> tuple[str, str, str] | None:
+    """A row said by where each thing goes: ("the blocks", "front to back", "white, grey,
+    black") from "the blocks, black at the back, grey in the middle and white at the front"."""
+    parts = [p.strip() for p in re.split(r"\s*(?:,|\band\b)\s*", text) if p.strip()]
+    placed = [(p, m.group("where")) for p in parts if (m := _ROW_PLACE.search(p))]
+    if len(placed) < 2:
+        return None
+    sides = {where for _, where in placed} - {"middle"}
+    way = "left to right" if sides <= {"left", "right"} else "front to back"
+    ordered = sorted(placed, key=lambda item: _ROW_RANK[item[1]])
+    items = [_ROW_PLACE.sub(" ", p).strip() for p, _ in ordered]
+    head = ", ".join(p for p in parts if p not in {q for q, _ in placed})
+    return head, way, ", ".join(items)
+
+
 def _listed(text: str, like: NounPhrase | None, least: int = 2) -> tuple[NounPhrase, ...]:
     """An order given as a list ("yellow, white and black", "the blue block at the front,
     then the gray one"); each item a thing, of the kind `like` names when it names none."""
@@ -530,6 +555,8 @@ def _frame_line(clause: str, rest: str) -> Frame:
     """A row of objects, in the middle of the table or along one of its sides, in a
     given order when one is said ("from left to right: red, green, blue")."""
     rest, way, listed = _arrangement(rest)
+    if not way and (placed := _placed_in_row(rest)) is not None:
+        rest, way, listed = placed  # "black at the back, grey in the middle, white at the front"
     rainbow = bool(_RAINBOW.search(listed) or _RAINBOW.search(rest))
     in_order = bool(_IN_ORDER.search(listed) or _IN_ORDER.search(rest))
     rest, listed = _RAINBOW.sub(" ", _IN_ORDER.sub(" ", rest)), _IN_ORDER.sub(" ", listed)
@@ -634,6 +661,18 @@ def _frame_distribute(clause: str, rest: str) -> Frame:
     )
 
 
+def _frame_swap(clause: str, rest: str) -> Frame:
+    """Two objects trade places: "swap where the red can and the green block are"."""
+    rest = re.sub(
+        r"\b(?:where|the (?:positions?|places?|spots?) of|places|positions|round|around|over|"
+        r"trade|with each other|so .*|are|is)\b",
+        " ",
+        rest,
+    )
+    rest = re.sub(r"\s+\bwith\b\s+", " and ", rest)
+    return Frame("swap", objects=parse_np(re.sub(r"\s+", " ", rest).strip(" ,")), text=clause)
+
+
 def _frame_spread(clause: str, rest: str) -> Frame:
     """One object per corner (or per side) of the table."""
     head = re.split(r"\b(?:in|into|to|across|at|over|on|one (?:in|per|to|at|on))\b", rest)[0]
@@ -730,6 +769,7 @@ FrameBuilder = Callable[[str, str], Frame]
 SHAPE_RULES: tuple[tuple[re.Pattern[str], FrameBuilder], ...] = (
     (_CLEAR_RE, _frame_clear),
     (_DISTRIBUTE_RE, _frame_distribute),
+    (re.compile(r"^(?:swap|switch|exchange)\b|\btrade places\b"), _frame_swap),
     (re.compile(r"\b(?:triangle|triangular)\b"), _frame_shape),
     (
         re.compile(
@@ -909,12 +949,21 @@ _BESIDE_ON_SIDE = re.compile(  # "next to the brown block, on its left side": le
 )
 
 
+_UNDER = re.compile(
+    r"^(?:(?:put|place|set|have|want|need|i want|i need|i would like)\s+)?(?P<a>.+?)\s+"
+    r"(?:under|underneath|beneath|below)\s+(?P<b>.+)$"
+)
+
+
 def _restate(clause: str) -> str:
     """Put the verb first: "the red cube should go in the dish" -> "put the red cube in the
     dish"; "i want the yellow cube stacked on the green one" -> "stack the yellow ...";
     "give the block a push to the left" -> "push the block to the left"; "fill the bowl
     with the blocks" -> "put the blocks in the bowl"."""
     clause = _BESIDE_ON_SIDE.sub(r"to the \g<side> of \g<ref>", clause)
+    m = _UNDER.match(clause)
+    if m and parse_np(m.group("a")).names_thing and parse_np(m.group("b")).names_thing:
+        return f"stack {m.group('b')} on {m.group('a')}"  # "the white block under the black"
     m = _GIVE_A_PUSH.match(clause)
     if m:
         return f"{m.group('verb')} {m.group('np')}{clause[m.end() :]}"
@@ -948,12 +997,20 @@ def _restate(clause: str) -> str:
     return clause
 
 
+_COMMENTARY = re.compile(
+    r"\b(?:is|are|would be|will be|should be) (?:fine|ok|okay|good|great|perfect|enough)\b|"
+    r"^(?:my|i am|i feel)\b(?!.*\b(?:" + _VERB_ALT + r")\b)"
+)
+
+
 def parse_instruction(text: str) -> list[Frame]:
     """The frames of an instruction, one per thing to do, in order."""
     clauses = split_clauses(text)
     frames: list[Frame] = []
     pending: tuple[NounPhrase, ...] = ()  # "do not touch the green block, put the others..."
     for clause in clauses:
+        if _COMMENTARY.search(clause):  # "right beside it is fine", "my wrist is sore"
+            continue
         previous = frames[-1] if frames else None
         if previous is not None and _continues_tower(previous, clause):
             frames[-1] = _continue_tower(previous, clause)
@@ -1005,9 +1062,20 @@ def _excluding(frame: Frame, excluded: tuple[NounPhrase, ...]) -> Frame:
 
 
 def _ordering(previous: Frame, clause: str) -> Frame | None:
-    """The stack or line before, with the order a clause of its own gives it."""
+    """The stack or line before, with the order a clause of its own gives it ("reading
+    from the top down: green, blue, red"; "yellow goes on top, purple at the bottom")."""
     if previous.intent not in ("stack", "line") or _strip_verb(clause)[0]:
         return None
+    if previous.intent == "stack" and _POSITIONS.search(clause):
+        said = _frame_stack(clause, _GOES.sub(" ", clause))
+        middle = tuple(np_ for np_ in (said.objects,) if np_ is not None and np_.names_thing)
+        if said.base is not None or said.top is not None:
+            return replace(
+                previous,
+                base=said.base or previous.base,
+                top=said.top or previous.top,
+                order=said.order or middle or previous.order,
+            )
     _, way, listed = _arrangement(clause)
     listed = _SHOULD_GO.sub("", listed).strip(" ,:")
     items = _listed(listed, previous.objects)
@@ -1019,6 +1087,10 @@ def _ordering(previous: Frame, clause: str) -> Frame | None:
     return replace(previous, order=bottom_up, base=None, top=None)
 
 
+_POSITIONS = re.compile(
+    r"\b(?:on top|at the top|at the bottom|on the bottom|underneath|in the middle)\b"
+)
+_GOES = re.compile(r"\b(?:goes|go|sits|comes|is|should be|should go)\b")
 _SHOULD_GO = re.compile(
     r"^(?:it|they|the order|the tower|the row) (?:should|must|will|has to|have to|needs to)? ?"
     r"(?:go|be|read|run)\b"
@@ -1046,15 +1118,18 @@ def _continue_tower(previous: Frame, clause: str) -> Frame:
         previous = replace(
             previous, target=None, base=previous.target.ref, order=(previous.objects,)
         )
-    order, top = list(previous.order), previous.top
+    order, top, base = list(previous.order), previous.top, previous.base
     for part in re.split(r"\s*(?:,\s*and\b|,|\band\b)\s*", clause):
-        if not part.strip():
+        part = _STACK_MIDDLE.sub(" ", " " + _GOES.sub(" ", part)).strip()
+        if not part:
             continue
-        if previous.intent == "stack" and _TOP_ITEM.search(part):
+        if previous.intent == "stack" and _STACK_BASE.search(f" {part}"):
+            base = parse_np(_STACK_BASE.sub(" ", f" {part}").strip())
+        elif previous.intent == "stack" and _TOP_ITEM.search(part):
             top = parse_np(_tower_item(_TOP_ITEM.sub(" ", part)))
         else:
             order.append(parse_np(_tower_item(part)))
-    return replace(previous, order=tuple(order), top=top)
+    return replace(previous, order=tuple(order), top=top, base=base)
 
 
 _TOP_ITEM = re.compile(
@@ -1084,7 +1159,7 @@ def _takes_object_of(previous: Frame | None, frame: Frame) -> bool:
         and previous.intent == "unknown"
         and previous.objects is not None
         and frame.objects is not None
-        and frame.objects.pronoun
+        and (frame.objects.pronoun or not frame.objects.text.strip())  # "... and put inside X"
     )
 
 

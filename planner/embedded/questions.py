@@ -28,8 +28,10 @@ _COUNT = re.compile(
     r"\bhow many (?P<np>.+?)(?: (?:are|is) there| there (?:are|is)| do you see| can you see|$)"
 )
 _INTERJECTION = re.compile(
-    r"^(?:(?:hey|hi|hello|ok|okay|so|um+|uh+|well|say|excuse me)\b[,!]?\s*)+"
+    r"^(?:(?:hey|hi|hello|ok|okay|so|um+|uh+|well|say|excuse me|quick question|one question|"
+    r"before you do anything|before anything else|first)\b\s*[,!:-]*\s*)+"
 )
+_TAIL = re.compile(r"(?:\s+(?:or not|anywhere|on (?:the )?table|right now|now))+$")
 _WHERE = re.compile(r"\bwhere (?:is|are) (?P<np>.+?)$|\bwhere (?P<np2>.+?) (?:is|are)$")
 _WHICH = re.compile(r"^which (?P<np>\w+(?: \w+)?) (?:is|are) (?P<rest>.+)$")
 _ANYTHING_IN = re.compile(
@@ -40,8 +42,8 @@ _COLOR = re.compile(
 )
 _THERE_IS = re.compile(r"\b(?:is there|are there|do you see|can you see) (?P<np>.+?)$")
 _LIST = re.compile(
-    r"\bwhat (?:objects |things |items )?(?:do you see|can you see|is there|are there|"
-    r"is on the table|(?:is|are) in (?P<container>.+))$"
+    r"\bwhat (?:objects |things |items )?(?:(?:do |can |are )?you (?:are )?(?:see|seeing)|"
+    r"is there|are there|is on the table|(?:is|are) in (?P<container>.+))$"
 )
 _RELATION = re.compile(
     r"^(?:is|are) (?P<a>.+?) (?P<rel>in|inside|on|on top of|left of|to the left "
@@ -76,9 +78,10 @@ class Question:
 
 def read_question(text: str) -> Question | None:
     """The question `text` asks, or None when it is an order."""
-    raw = _INTERJECTION.sub("", " ".join(text.lower().split())).strip(" .!")
+    first = text.split("?", 1)[0] + ("?" if "?" in text else "")  # the question, not what follows
+    raw = _INTERJECTION.sub("", " ".join(first.lower().split())).strip(" .!")
     raw = re.sub(r"\bwhats\b", "what is", raw)
-    t = normalize(text).strip(" .!?")
+    t = _TAIL.sub("", normalize(_INTERJECTION.sub("", first.lower().strip()))).strip(" .!?,")
     if _ASKING.match(raw) is None or _is_request(raw) or t.split(" ", 1)[0] in _VERBS:
         return None  # "can the red block go in the bowl?" is an order
     return Question(t, wh=_WH.match(raw) is not None)

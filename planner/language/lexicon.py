@@ -251,6 +251,10 @@ REGION_WORDS = {
         "front of the table",
         "near side of the table",
         "front row",
+        "near me",
+        "close to me",
+        "my side",
+        "my end",
     ),
     "left side": (
         "left side",
@@ -426,12 +430,17 @@ _FILLER = re.compile(
     r"go ahead and|try to|try and|you should|you can|you could|you must|you need to|"
     r"why do not you|how about you|let us|please do|i am asking you to)\b"
 )
+_REASON = re.compile(  # "..., it's in my way", "so it is out of the way while i work"
+    r",?\s*\b(?:because|since|as it is in|so (?:that )?(?:i|you|we) (?:can|could)|"
+    r"so (?:it is|that it is|they are) out of the way|while i|for the photo|it is in my way|"
+    r"they are in my way|i want (?:it|them) (?:closer|nearer|out))\b[^.;!?]*"
+)
 _RESTATEMENT = re.compile(  # "..., i.e. on the side closer to you": says it again
     r",?\s*\b(?:i\.\s?e\.|e\.\s?g\.|in other words|that is to say)\s*,?[^.;!?]*"
 )
 _GERUNDS = re.compile(r"^(?P<verb>\w+?)ing\b")
 _LEAD_IN = re.compile(
-    r"^(?:and|then|so|ok|okay|alright|right|now|first|first of all|also|well|next|lastly)"
+    r"^(?:and|then|so|ok|okay|alright|right|now|first|first of all|also|well|next|lastly|you)"
     r"(?:\s+|$)"
 )
 
@@ -458,6 +467,8 @@ def normalize(text: str) -> str:
     t = _RESTATEMENT.sub(" ", t)
     for pattern, repl in _CONTRACTIONS:
         t = re.sub(pattern, repl, t)
+    t = _REASON.sub("", t)
+    t = re.sub(r"(?:^|\s)\d+\)\s+", " ; ", t)  # "1) ... 2) ...": numbered steps
     t = re.sub(r"[^a-z0-9.,;:'?! ]+", " ", t).replace("'", " ")
     t = re.sub(r"(?<=[a-z])\.(?=[a-z])", " ", t)
     t = _COLOR_RE.sub(lambda m: COLOR_SYNONYMS[m.group(1)], t)
@@ -479,6 +490,8 @@ def normalize(text: str) -> str:
         t,
     )
     t = re.sub(r"\bright (?=next to|beside|by|in front of|behind|on top of|against)", "", t)
+    t = re.sub(r"\bcorner (front|back|far|near) (left|right)\b", r"\1 \2 corner", t)
+    t = re.sub(r"\b(build|make|give|get|find|fetch|bring|stack|set up) me\b", r"\1", t)
     t = re.sub(r"\b(left|right) hand\b", r"\1", t)
     t = re.sub(r"\s+([,.;:?!])", r"\1", re.sub(r"\s+", " ", t))
     return t.strip(" .,!?;:")
