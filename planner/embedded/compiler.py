@@ -617,6 +617,10 @@ class Compiler:
             dest = self._preferred(obj, ref)
             if dest is None:
                 default = default or self._resolve_one(ref, GRASPABLE + CONTAINERS)
+                if target.kind == "in" and default.category in GRASPABLE:
+                    raise Impossible(
+                        f"nothing can go inside the {default.name}: it is not a container."
+                    )
                 dest = default
             groups.setdefault(dest.name, []).append(obj)
         for name, group in groups.items():
@@ -662,8 +666,6 @@ class Compiler:
         self.grounder.remember(objs)  # "..., then put the green block on it": what moved
         if not objs:
             raise Impossible(f"there is nothing to put on the {dest.name}.")
-        if target.kind == "in" and dest.category not in CONTAINERS and dest.category in GRASPABLE:
-            raise Impossible(f"nothing can go inside the {dest.name}: it is not a container.")
         if target.kind == "to" and dest.category not in CONTAINERS:
             for obj in objs:
                 self._expect("near", [obj.name, dest.name, NEAR_LIMIT])
