@@ -365,3 +365,8 @@ def test_an_answer_that_names_one_and_not_the_other_picks_the_one(planner):
 def test_questions_with_lead_ins_and_tails(planner, text, said):
     code = propose(planner, text, SCENE)
     assert code.startswith("say(") and said in code
+
+
+def test_an_order_that_ends_in_a_remark_is_still_an_order(planner):
+    goal = goal_of(planner, "line the red, green and blue blocks up in a row, any order is fine")
+    assert any("line" in p for p in goal.predicates)

@@ -1009,8 +1009,8 @@ def parse_instruction(text: str) -> list[Frame]:
     frames: list[Frame] = []
     pending: tuple[NounPhrase, ...] = ()  # "do not touch the green block, put the others..."
     for clause in clauses:
-        if _COMMENTARY.search(clause):  # "right beside it is fine", "my wrist is sore"
-            continue
+        if _COMMENTARY.search(clause) and not _strip_verb(clause)[0]:
+            continue  # "right beside it is fine", "my wrist is sore": a remark, not an order
         previous = frames[-1] if frames else None
         if previous is not None and _continues_tower(previous, clause):
             frames[-1] = _continue_tower(previous, clause)
