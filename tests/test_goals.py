@@ -370,3 +370,30 @@ def test_questions_with_lead_ins_and_tails(planner, text, said):
 def test_an_order_that_ends_in_a_remark_is_still_an_order(planner):
     goal = goal_of(planner, "line the red, green and blue blocks up in a row, any order is fine")
     assert any("line" in p for p in goal.predicates)
+
+
+def test_an_item_of_a_said_order_is_the_one_of_the_group_just_named(planner):
+    crowd = scene(
+        ("green bar", 0.40, 0.10), ("red can", 0.50, -0.20), ("blue block", 0.55, 0.20),
+        ("yellow block", 0.38, -0.10),
+    )  # fmt: skip
+    text = (
+        "I am need the green bar, the red can and the blue block in one line from left to "
+        "right, first the bar, after it the can and the block in last."
+    )
+    goal = goal_of_in(planner, text, crowd)
+    assert {"left_of": ["red can", "blue block"]} in goal.predicates
+
+
+def test_a_tower_read_from_the_top_down_with_its_bottom_said_last(planner):
+    text = (
+        "for the photo I need one tower, from the top down it goes blue, then green, and the "
+        "red block right at the very bottom."
+    )
+    assert {"stacked": ["red block", "green block", "blue block"]} in goal_of(
+        planner, text
+    ).predicates
+
+
+def goal_of_in(planner: EmbeddedPlanner, instruction: str, objects) -> Goal | None:
+    return planner.propose(PlannerContext(instruction, objects, "")).goal

@@ -896,11 +896,12 @@ class Compiler:
         kind = frame.objects if frame.objects and frame.objects.category else None
         fill = len(frame.order) < 2 and (frame.objects is not None or not frame.order)
         group = self._resolve(frame.objects or parse_np("all blocks")) if fill else []
+        said = frame.order[::-1] if frame.arrange == "top to bottom" else frame.order
         base, middle, top = (
             [self._resolve_one(_like(np_, kind), GRASPABLE) for np_ in nps]
             for nps in (
                 (frame.base,) if frame.base else (),
-                frame.order,
+                said,
                 (frame.top,) if frame.top else (),
             )
         )
@@ -958,7 +959,8 @@ class Compiler:
     def _line_objects(self, frame: Frame) -> list[ObjectState]:
         """The objects of a line, in the order said (listed, or the rainbow's)."""
         if frame.order:
-            objs = [self._resolve_one(_like(np_, frame.objects), GRASPABLE) for np_ in frame.order]
+            group = self._named_group(frame.objects)
+            objs = [self._in_group(_like(np_, frame.objects), group) for np_ in frame.order]
             if len({o.name for o in objs}) != len(objs):
                 raise Impossible("the order names the same object twice.")
         else:
@@ -966,6 +968,22 @@ class Compiler:
         if frame.arrange.startswith("rainbow"):
             objs.sort(key=lambda o: RAINBOW.index(o.color) if o.color in RAINBOW else len(RAINBOW))
         return objs
+
+    def _named_group(self, np_: NounPhrase | None) -> list[ObjectState]:
+        """The objects a phrase names, when it names them plainly (else none)."""
+        if np_ is None:
+            return []
+        try:
+            return self.grounder.resolve(np_, GRASPABLE)
+        except GroundingError:
+            return []
+
+    def _in_group(self, np_: NounPhrase, group: list[ObjectState]) -> ObjectState:
+        """An item of a said order: "the block" is the block of the group just named."""
+        fits = Grounder(group).candidates(np_) if group else []
+        if len(fits) == 1:
+            return self.virtual[fits[0].name]
+        return self._resolve_one(np_, GRASPABLE)
 
     def _expect_order(self, objs: list[ObjectState], way: str) -> None:
         """Each object before the next along the way: "left to right" is left_of pairs."""

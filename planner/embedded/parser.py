@@ -441,8 +441,12 @@ def _frame_stack(clause: str, rest: str) -> Frame:
     listed = ""
     group: NounPhrase | None = None  # "all four blocks" before a colon and the order
     m = re.search(r"\bfrom (?:the )?bottom to (?:the )?top\b[:,]?\s*(?P<list>.+)$", rest)
+    before, way, said = _arrangement(rest)
+    top_down = way == "top to bottom"
     if m:
         listed, rest = m.group("list"), rest[: m.start()]
+    elif top_down:  # "from the top down it goes blue, then red": listed top first
+        listed, rest = _SHOULD_GO.sub("", said).strip(" ,:"), before
     elif ":" in rest:  # "all four blocks into one tower: orange on the bottom, then ..."
         before, _, rest = rest.partition(":")
         group = parse_np(re.sub(r"\s+", " ", _STACK_FILLER.sub(" ", before)).strip(" ,"))
@@ -466,12 +470,21 @@ def _frame_stack(clause: str, rest: str) -> Frame:
     head = listed or head
     order: tuple[NounPhrase, ...] = ()
     items = [p for p in re.split(r"\s*(?:,|\band\b|\bthen\b)\s*", head) if p.strip()]
-    if len(items) > 1 and not _EXCLUSION.search(head) and all(_names_thing(p) for p in items):
+    least = 1 if top_down else 2  # "from the top down it goes blue, then ...": the first of many
+    if len(items) >= least and not _EXCLUSION.search(head) and all(_names_thing(p) for p in items):
         order = tuple(parse_np(p) for p in items)
     objects = parse_np(head) if head.strip() else group
     if not order and ordered and objects is not None and len(objects.colors) > 1:
         order = _by_colour(objects)
-    return Frame("stack", objects=objects, order=order, base=base, top=top, text=clause)
+    return Frame(
+        "stack",
+        objects=objects,
+        order=order,
+        base=base,
+        top=top,
+        text=clause,
+        arrange="top to bottom" if top_down else "",
+    )
 
 
 def _names_thing(text: str) -> bool:
@@ -1093,14 +1106,14 @@ _POSITIONS = re.compile(
 _GOES = re.compile(r"\b(?:goes|go|sits|comes|is|should be|should go)\b")
 _SHOULD_GO = re.compile(
     r"^(?:it|they|the order|the tower|the row) (?:should|must|will|has to|have to|needs to)? ?"
-    r"(?:go|be|read|run)\b"
+    r"(?:go|goes|be|is|read|reads|run|runs)\b"
 )
 
 
 def _continues_tower(previous: Frame, clause: str) -> bool:
     """ "..., then the pink one, then the cyan one on top": the tower (or the ordered
     row) goes on."""
-    item = _tower_item(clause)
+    item = _STACK_BASE.sub(" ", f" {_tower_item(clause)}").strip()
     return (
         (previous.intent == "stack" or (previous.intent == "line" and bool(previous.order)))
         and (previous.target is None or previous.target.kind == "on")

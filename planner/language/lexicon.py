@@ -432,8 +432,8 @@ _FILLER = re.compile(
 )
 _REASON = re.compile(  # "..., it's in my way", "so it is out of the way while i work"
     r",?\s*\b(?:because|since|as it is in|so (?:that )?(?:i|you|we) (?:can|could)|"
-    r"so (?:it is|that it is|they are) out of the way|while i|for the photo|it is in my way|"
-    r"they are in my way|i want (?:it|them) (?:closer|nearer|out))\b[^.;!?]*"
+    r"so (?:it is|that it is|they are) out of the way|while i|it is in my way|"
+    r"they are in my way|i want (?:it|them) (?:closer|nearer|out))\b[^.,;!?]*"
 )
 _RESTATEMENT = re.compile(  # "..., i.e. on the side closer to you": says it again
     r",?\s*\b(?:i\.\s?e\.|e\.\s?g\.|in other words|that is to say)\s*,?[^.;!?]*"
@@ -490,6 +490,7 @@ def normalize(text: str) -> str:
         t,
     )
     t = re.sub(r"\bright (?=next to|beside|by|in front of|behind|on top of|against)", "", t)
+    t = re.sub(r"(?<!the )\bright (?=(?:at|on|in) the\b)", "", t)  # "right at the very bottom"
     t = re.sub(r"\bcorner (front|back|far|near) (left|right)\b", r"\1 \2 corner", t)
     t = re.sub(r"\b(build|make|give|get|find|fetch|bring|stack|set up) me\b", r"\1", t)
     t = re.sub(r"\b(left|right) hand\b", r"\1", t)
