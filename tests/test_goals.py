@@ -397,3 +397,12 @@ def test_a_tower_read_from_the_top_down_with_its_bottom_said_last(planner):
 
 def goal_of_in(planner: EmbeddedPlanner, instruction: str, objects) -> Goal | None:
     return planner.propose(PlannerContext(instruction, objects, "")).goal
+
+
+def test_last_of_all_starts_a_step_of_its_own(planner):
+    text = (
+        "put the red block in the yellow bowl, and last of all move the green block to the centre"
+    )
+    goal = goal_of(planner, text)
+    assert {"at": ["green block", "center"]} in goal.predicates
+    assert {"in": ["red block", "yellow bowl"]} in goal.predicates

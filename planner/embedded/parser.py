@@ -157,7 +157,8 @@ _VERB_ALT = "|".join(sorted((re.escape(v) for v in ALL_VERBS), key=len, reverse=
 _NEGATIVE = r"(?:do not|never|please do not|but do not|and do not)"
 _SPLIT_RE = re.compile(
     r"\s*(?:;|\.\s|[?!]\s|,?\s*\band then\b|,?\s*\bthen\b|,?\s*\bafter that\b|"
-    r",?\s*\bafterwards\b|,?\s*\bfinally\b|,?\s*\bnext\b(?!\s+to\b)|,?\s*\blastly\b|"
+    r",?\s*\bafterwards\b|,?\s*\b(?:and )?finally\b|,?\s*\bnext\b(?!\s+to\b)|"
+    r",?\s*\b(?:and )?(?:lastly|last of all|last but not least|to finish)\b|"
     r",?\s*\bonce (?:that is|you are) done\b|,?\s*\band also\b|"
     r",?\s*\b(?:and|but|so)\s+(?=(?:" + _VERB_ALT + r"|do not|never)\b)|"
     r",\s*(?=(?:" + _VERB_ALT + r"|do not|never)\b)|"
