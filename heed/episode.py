@@ -201,7 +201,7 @@ def run_episode(
                 )
             ]
         api = SkillApi(skills, source, bus, answer or teleop.answer, _skill_knowledge(kb))
-        run.write_json("scene_initial.json", SceneGraph.build(source.objects()).to_json())
+        run.write_json("scene_initial.json", SceneGraph.build(initial).to_json())
         recorder = None
         if options.video:
             video = run.file("episode.mp4")

@@ -12,6 +12,7 @@ local LLM, each step served by the first level that can.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from memory.records import KnowledgeRecord
@@ -65,16 +66,10 @@ class CascadePlanner:
         if proposal.meta.get("understood", True) or self.llm is None:
             return proposal
         answer = self.llm.propose(context)
-        thought = f"(the parser could not read it: {proposal.thought}) {answer.thought}"
-        return Proposal(
-            thought,
-            answer.code,
-            answer.prompt_tokens,
-            answer.completion_tokens,
-            answer.latency_s,
-            answer.meta,
-            answer.goal,
-            answer.served_by or "llm",
+        return replace(
+            answer,
+            thought=f"(the parser could not read it: {proposal.thought}) {answer.thought}",
+            served_by=answer.served_by or "llm",
         )
 
     @staticmethod

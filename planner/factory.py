@@ -23,9 +23,8 @@ def make_backend(spec: str = "auto") -> Backend:
     if spec == "auto":
         return CascadePlanner(EmbeddedPlanner(), _pulled_model)
     if spec.startswith("auto+"):
-        model = spec.removeprefix("auto+")
-        make_chat_model(model)  # a bad spec fails now, in one line, not mid-task
-        return CascadePlanner(EmbeddedPlanner(), lambda: ChatPlanner(make_chat_model(model)), spec)
+        llm = ChatPlanner(make_chat_model(spec.removeprefix("auto+")))  # a bad spec fails now
+        return CascadePlanner(EmbeddedPlanner(), lambda: llm, spec)
     return ChatPlanner(make_chat_model(spec))
 
 
