@@ -16,8 +16,8 @@ from typing import Any
 from bridge.client import RemoteEpisode
 from heed.runs import RunFolder
 from heed.teleop import SimulatedTeleoperator
-from memory.records import PROGRAM, TASK, KnowledgeRecord
-from memory.retrieval import retrieve, skill_defaults
+from memory.records import PROGRAM, KnowledgeRecord
+from memory.retrieval import retrieve, skill_defaults, task_records
 from memory.store import KnowledgeBase
 from perception.scene_graph import SceneGraph, scene_changes, scene_text
 from perception.source import DEFAULT_OBJECT_SOURCE, make_object_source
@@ -191,7 +191,7 @@ def run_episode(
         programs: list[RememberedProgram] = []
         initial = source.objects()
         if kb is not None:
-            found = retrieve(kb, episode.instruction, initial, kind=TASK)
+            found = task_records(kb, episode.instruction, initial)
             knowledge = [r.record.statement for r in found]
             bus.publish("retrieved", records=[r.to_dict() for r in found])
             programs = [

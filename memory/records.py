@@ -199,13 +199,15 @@ class KnowledgeRecord:
 
         Two current records with the same slot and different content contradict each
         other: for skills, the same skill, object constraints and parameter names; for
-        task rules, the same ``rule`` and ``object``.
+        task rules, the same ``rule`` and ``object`` (or ``phrase``: a taught word).
         """
         if self.kind == SKILL:
             params = sorted(self.change["params"])
             return _digest([SKILL, self.subject, _canonical(self.applies_to), params])
         if self.kind == PROGRAM:  # a newer program for the same instruction replaces it
             return _digest([PROGRAM, normalise_text(self.statement)])
+        if "rule" in self.change and "phrase" in self.change:  # a word means one thing
+            return _digest([TASK, _canonical(self.change["rule"]), self.change["phrase"]])
         if "rule" in self.change and "object" in self.change:
             rule, target = self.change["rule"], self.change["object"]
             return _digest([TASK, _canonical(rule), _canonical(target)])

@@ -24,6 +24,7 @@ exactly when its ``applies_to`` constraints hold (see `applies_to_matches`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,9 @@ from typing import Any
 from memory.records import SKILL, TASK, KnowledgeRecord, ObjectContext, normalise_text, size_class
 from memory.store import KnowledgeBase
 from skills.objects import ObjectState
+
+TAUGHT_WORD = "meaning"
+"""The ``rule`` of a task record that says what a user's word means."""
 
 DEFAULT_THRESHOLD = 0.35  # MiniLM cosine; related statements score about 0.4 to 0.9
 OBJECT_WEIGHT = 0.3
@@ -97,6 +101,39 @@ def retrieve(
     return out[:k]
 
 
+def taught_words(kb: KnowledgeBase, text: str) -> list[Retrieved]:
+    """Current records of words the user taught (task rules with a ``phrase``) that occur in
+    `text`: found by the word itself, however little the rest of the sentence resembles the
+    one it was taught in ("tidy up" in "could you tidy up a bit?")."""
+    words = _word_string(text)
+    found = []
+    for record in kb.current_records(TASK, TAUGHT_WORD):
+        phrase = _word_string(str(record.change.get("phrase", "")))
+        if phrase.strip() and phrase in words:
+            found.append(Retrieved(record, 1.0, None, 1.0))
+    return found
+
+
+def _word_string(text: str) -> str:
+    """The words of a text, lower case, single-spaced, with a space at each end."""
+    return f" {' '.join(re.findall(r'[a-z0-9]+', normalise_text(text)))} "
+
+
+def task_records(
+    kb: KnowledgeBase,
+    instruction: str,
+    scene: Sequence[ObjectState] = (),
+    k: int = 5,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> list[Retrieved]:
+    """The task knowledge for an instruction: the words it uses that were taught, then the
+    `k` records nearest in meaning (`retrieve`)."""
+    words = taught_words(kb, instruction)
+    known = {r.record.id for r in words}
+    near = retrieve(kb, instruction, scene, kind=TASK, k=k, threshold=threshold)
+    return words + [r for r in near if r.record.id not in known]
+
+
 def task_knowledge(
     kb: KnowledgeBase,
     instruction: str,
@@ -104,9 +141,8 @@ def task_knowledge(
     k: int = 5,
     threshold: float = DEFAULT_THRESHOLD,
 ) -> list[str]:
-    """Statements of the task knowledge relevant to an instruction, best first."""
-    found = retrieve(kb, instruction, scene, kind=TASK, k=k, threshold=threshold)
-    return [r.record.statement for r in found]
+    """Statements of the task knowledge relevant to an instruction (`task_records`)."""
+    return [r.record.statement for r in task_records(kb, instruction, scene, k, threshold)]
 
 
 def skill_defaults(kb: KnowledgeBase, skill: str, obj: ObjectState) -> dict[str, Any]:

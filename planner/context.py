@@ -33,7 +33,8 @@ class TaskCorrection:
 
     Attributes:
         text: what the user said.
-        intent: ``retarget``, ``replan``, ``preference``, ``undo`` or ``unclear``.
+        intent: ``retarget``, ``replan``, ``preference``, ``meaning``, ``undo`` or
+            ``unclear``.
         moved: objects the program before it moved, with their (x, y) before that program.
         scene: the objects as they were when the correction was given.
     """

@@ -2,8 +2,9 @@
 
 A correction is one of
 - **task**-level: the wrong object or target ("no, the other bowl"), the wrong plan
-  ("first clear the bowl"), a preference ("red things always go in the green bowl"), or
-  undo ("put it back");
+  ("first clear the bowl"), a preference ("red things always go in the green bowl"), what
+  a word of the user's means ("when I say aside, I mean the left side"), or undo ("put it
+  back");
 - **skill**-level: a parameter change for a skill on this object ("grasp it lower",
   "squeeze harder", "slower", "rotate the gripper 90 degrees", "a bit more to the left",
   "lower it before letting go"), with quantities ("3 cm", "a bit", "a lot") as numbers;
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from memory.embedder import MiniLMEmbedder
 from planner.language.exemplars import ExemplarMatcher
 from planner.language.lexicon import normalize
+from planner.language.meanings import parse_meaning
 from planner.language.rules import is_general, parse_rule
 
 SMALL, LARGE = 0.01, 0.03  # metres for "a bit" / "a lot" when no number is given
@@ -62,8 +64,9 @@ class Correction:
     Attributes:
         text: what the user said.
         kind: ``task``, ``skill`` or ``stop``.
-        intent: for task corrections ``retarget``, ``replan``, ``preference``, ``undo`` or
-            ``unclear`` (the planner asks); ``param`` for skill corrections; ``stop``.
+        intent: for task corrections ``retarget``, ``replan``, ``preference``, ``meaning``
+            (`planner.language.meanings`), ``undo`` or ``unclear`` (the planner asks);
+            ``param`` for skill corrections; ``stop``.
         changes: parameter changes (skill corrections).
         rest: the part of the text that names objects or targets (task corrections).
         meta: ``source`` says what read it: ``pattern``, ``embedding`` (MiniLM nearest
@@ -217,6 +220,8 @@ class CorrectionInterpreter:
         stop_words = r"(?:no,? )?(?:stop|halt|freeze|wait)(?: (?:now|it|that|please|moving))*"
         if re.fullmatch(stop_words, t):
             return Correction(text, "stop", "stop")
+        if parse_meaning(text) is not None:
+            return Correction(text, "task", "meaning", rest=t)
         if re.search(r"\b(put|move|place) (it|them|that) back\b|\bundo\b", t):
             return Correction(text, "task", "undo")
         if re.search(r"^(?:no,? )?(?:first|before that|you need to first|start by)\b", t):

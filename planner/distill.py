@@ -6,18 +6,22 @@ green bowl"), and the skill parameters that corrections left in force become ski
 knowledge for that kind of object ("when picking cylinders, grip with 60 N"). The
 embedded planner distills from the structured interpretation here; LLM backends ask
 their model (`planner.chat`) and fall back on this when its answer is unusable.
-Undo and unclear corrections teach nothing general; plan fixes are kept as said.
+A taught word ("when I say aside, I mean the left side") is kept as its meaning. Undo and
+unclear corrections teach nothing general, nor does anything said "just this time"; plan
+fixes are kept as said.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from memory.records import SKILL, TASK, KnowledgeRecord
 from planner.context import TaskCorrection
 from planner.language.grounding import NounPhrase
 from planner.language.lexicon import category_of, plural, singular
+from planner.language.meanings import parse_meaning
 from planner.language.rules import (
     PlacementRule,
     parse_rule,
@@ -27,6 +31,8 @@ from planner.language.rules import (
 )
 from planner.outcome import FINISHED, CorrectedTask, SkillLesson
 
+ONCE = re.compile(r"\b(?:just|only) (?:for )?this (?:time|once)\b|\bjust this once\b|\bfor now\b")
+"""Words that keep a correction to the task at hand: it is followed, never stored."""
 SCENE_SPECIFIC = ("offset",)  # where on a target, not how to handle a kind of object
 _GERUND = {"pick": "picking", "place": "placing", "push": "pushing"}
 _PHRASES = {
@@ -49,6 +55,17 @@ def distill(task: CorrectedTask) -> list[KnowledgeRecord]:
 
 
 def _task_record(task: CorrectedTask, correction: TaskCorrection) -> KnowledgeRecord | None:
+    if ONCE.search(correction.text.lower()):
+        return None
+    meaning = parse_meaning(correction.text) if correction.intent == "meaning" else None
+    if meaning is not None:
+        return KnowledgeRecord(
+            TASK,
+            meaning.statement(),
+            {"rule": "meaning", "phrase": meaning.phrase, "means": meaning.means},
+            task.context(()),
+            task.provenance(correction.text),
+        )
     if correction.intent == "preference":
         rule = parse_rule(correction.text)
     elif correction.intent == "retarget":

@@ -25,6 +25,7 @@ from planner.goals import Goal
 from planner.language.exemplars import ExemplarMatcher
 from planner.language.grounding import Grounder, GroundingError, parse_np
 from planner.language.lexicon import CONTAINERS
+from planner.language.meanings import apply_meanings, meanings_in
 from planner.language.rules import (
     PlacementRule,
     parse_rule,
@@ -144,8 +145,13 @@ class EmbeddedPlanner:
                 LOOK,
                 served_by="parser",
             )
-        text, fixes = correct(context.instruction, [o.name for o in context.scene], ALL_VERBS)
-        read_as = "".join(f" I read {f.typo!r} as {f.word!r}." for f in fixes)
+        taught = meanings_in(
+            [*context.knowledge, *(c.text for c in context.corrections if c.intent == "meaning")]
+        )
+        instruction, meant = apply_meanings(context.instruction, taught)
+        text, fixes = correct(instruction, [o.name for o in context.scene], ALL_VERBS)
+        read_as = "".join(f" As you taught me, {m.phrase!r} means {m.means!r}." for m in meant)
+        read_as += "".join(f" I read {f.typo!r} as {f.word!r}." for f in fixes)
         question = read_question(text)
         if question is not None and not context.corrections:
             said = answer(question, context.scene)

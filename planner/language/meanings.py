@@ -1,0 +1,178 @@
+"""Words people teach: "when I say tidy up, I mean put everything in the gray bowl".
+
+A taught meaning maps a user's own word or phrase to what it stands for, in words the
+planner already reads:
+- a **place**: "when I say put a block aside, I mean the left side of the table" makes
+  "aside" read as "on the left side of the table";
+- an **action**: "tidy up means put all the blocks in the gray bowl" makes "tidy up (the
+  table)" read as that order.
+Meanings are substituted into an instruction before it is parsed, so every backend reads
+the user's words the way they were taught. A statement in the form `meaning_statement`
+writes reads back through `parse_meaning`, which is how knowledge records carry them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from planner.language.lexicon import (
+    CATEGORY_WORDS,
+    COLORS,
+    EVERYTHING_WORDS,
+    GENERIC_WORDS,
+    REGION_WORDS,
+)
+
+PLACE, ACTION = "place", "action"
+MAX_PHRASE_WORDS = 5  # longer "phrases" are sentences, not words being defined
+
+_QUOTES = re.compile(r"[\"“”‘’`]|(?<!\w)'|'(?!\w)")
+_TEACH = (
+    re.compile(
+        r"^(?:and |also |ok,? |okay,? )?(?:when(?:ever)?|if) i (?:say|ask (?:you )?to|tell you to)"
+        r" (?P<phrase>.+?),? i (?:mean|want)(?: you to)? (?P<means>.+)$"
+    ),
+    re.compile(r"^by (?P<phrase>.+?),? i mean (?P<means>.+)$"),
+    re.compile(
+        r"^(?:the word )?(?P<phrase>[a-z][a-z ]*?),? (?:means|is short for|stands for):?"
+        r" (?P<means>.+)$"
+    ),
+)
+_MEANS_LEAD = re.compile(r"^(?:that )?(?:you should |i want you to |you to |to )?")
+_MEANS_TAIL = re.compile(
+    r"[,.;!]*\s*(?:\b(?:always|every time|from now on|please|ok|okay|thanks)\b[,.;!]*\s*)*$"
+)
+_PLACE_PREPOSITION = re.compile(r"^(?P<prep>on|onto|to|at|in|into|inside|over|towards?) ")
+_FRAME_VERBS = ("put", "set", "move", "place", "leave", "keep", "lay", "stick", "pop", "drop")
+_FRAME_VERBS += ("take", "bring", "get", "shove", "push")
+_GERUNDS = ("putting", "setting", "moving", "placing", "leaving", "keeping", "laying")
+_GERUNDS += ("sticking", "popping", "dropping", "taking", "bringing", "getting", "pushing")
+_FRAME_WORDS = {  # the template around a defined word: "(put) (a block) aside"
+    *_FRAME_VERBS,
+    *_GERUNDS,
+    *("a", "an", "the", "some", "it", "them", "this", "that", "something", "things"),
+    *("my", "your", "one", "ones"),
+    *COLORS,
+    *GENERIC_WORDS,
+    *(w for words in CATEGORY_WORDS.values() for w in words),
+    *(w + "s" for words in CATEGORY_WORDS.values() for w in words),
+}
+_PLACE_WORDS = re.compile(
+    r"\b(?:"
+    + "|".join(
+        sorted({re.escape(w) for words in REGION_WORDS.values() for w in words}, key=len)[::-1]
+    )
+    + r"|side|corner|edge|middle|centre|center|"
+    + "|".join(re.escape(w) for c in ("bowl", "zone") for w in CATEGORY_WORDS[c])
+    + r")\b"
+)
+_OBJECT_WORDS = re.compile(  # an order acts on something: "put everything in ...", "stack them"
+    r"\b(?:"
+    + "|".join(
+        re.escape(w)
+        for w in (
+            *EVERYTHING_WORDS,
+            *(w for c in ("block", "bar", "cylinder") for w in CATEGORY_WORDS[c]),
+            *GENERIC_WORDS,
+        )
+    )
+    + r")s?\b|\b(?:all|it|them|each|every)\b"
+)
+_VERB_OBJECT = (  # "park the red block": a place word used as a verb takes its object
+    r"(?P<obj>(?:the|a|an|this|that|it|them|my|your|all|every|each)\b[^,;.?!]*?)"
+    r"(?=\s*(?:$|[,;.?!]|\band\b|\bthen\b))"
+)
+_TABLE_TAIL = r"(?: (?:up )?(?:the |my |this )?(?:table|desk|workspace|bench|area|mess|place))?"
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """What a user's word stands for: `phrase` (the word, lower case) read as `means`,
+    a place or an action (`kind`)."""
+
+    phrase: str
+    means: str
+    kind: str
+
+    def statement(self) -> str:
+        return meaning_statement(self)
+
+
+def _clean(text: str) -> str:
+    t = _QUOTES.sub(" ", text.lower().replace("’", "'"))
+    t = re.sub(r"\s+", " ", t).strip(" .!?")
+    return re.sub(r"^(?:no|nope|wrong|not like that|listen|look)[,.!]? ", "", t)
+
+
+def parse_meaning(text: str) -> Meaning | None:
+    """The meaning a teaching sentence states, or None when it states none."""
+    t = _clean(text)
+    for pattern in _TEACH:
+        m = pattern.match(t)
+        if m is None:
+            continue
+        phrase = m.group("phrase").strip(" ,")
+        means = _MEANS_TAIL.sub("", _MEANS_LEAD.sub("", m.group("means").strip(" ,"))).strip()
+        if not means or not phrase or len(phrase.split()) > MAX_PHRASE_WORDS:
+            return None
+        if _is_place(means):
+            key = [w for w in phrase.split() if w not in _FRAME_WORDS]
+            return Meaning(" ".join(key) or phrase, _with_preposition(means), PLACE)
+        if _OBJECT_WORDS.search(means):
+            return Meaning(phrase, means, ACTION)
+        return None  # neither a place nor an order: "careful means slow and a firm grip"
+    return None
+
+
+def _is_place(means: str) -> bool:
+    """A place, not an order: "the left side of the table", "in the gray bowl"."""
+    bare = _PLACE_PREPOSITION.sub("", means)
+    return bool(re.match(r"(?:the|a|an|my|your) ", bare)) and bool(_PLACE_WORDS.search(bare))
+
+
+def _with_preposition(place: str) -> str:
+    return place if _PLACE_PREPOSITION.match(place) else f"on {place}"
+
+
+def meaning_statement(meaning: Meaning) -> str:
+    """The meaning in the words `parse_meaning` reads back."""
+    means = meaning.means
+    if meaning.kind == PLACE:
+        means = _PLACE_PREPOSITION.sub("", means)
+    return f'when I say "{meaning.phrase}", I mean {means}'
+
+
+def apply_meanings(text: str, meanings: Iterable[Meaning]) -> tuple[str, list[Meaning]]:
+    """The text with each taught phrase it holds replaced by its meaning, and the meanings
+    applied; longer phrases first, so "tidy up" wins over "tidy"."""
+    applied = []
+    for meaning in sorted(meanings, key=lambda m: -len(m.phrase)):
+        words = r"\s+".join(re.escape(w) for w in meaning.phrase.split())
+        if meaning.kind == ACTION:
+            new, count = re.subn(rf"\b{words}\b{_TABLE_TAIL}", meaning.means, text, flags=re.I)
+        else:
+            new, count = re.subn(
+                rf"\b{words}\s+{_VERB_OBJECT}",
+                lambda m, place=meaning.means: f"put {m.group('obj')} {place}",
+                text,
+                flags=re.I,
+            )
+            if not count:
+                where = rf"(?:\b(?:to|on|over|at) )?(?:the )?\b{words}\b"
+                new, count = re.subn(where, meaning.means, text, flags=re.I)
+        if count:
+            text = new
+            applied.append(meaning)
+    return text, applied
+
+
+def meanings_in(statements: Sequence[str]) -> list[Meaning]:
+    """The meanings among statements (knowledge, corrections); later ones win a phrase."""
+    found: dict[str, Meaning] = {}
+    for statement in statements:
+        meaning = parse_meaning(statement)
+        if meaning is not None:
+            found[meaning.phrase] = meaning
+    return list(found.values())
