@@ -69,6 +69,8 @@ class ConsolePrinter:
                 f"[bold yellow]learned #{d['id']} ({d['kind']}):[/] {escape(d['statement'])}"
                 f"[dim]{replaced}[/]"
             )
+        elif event.kind == "forgotten":
+            c.print(f"[bold yellow]forgot #{d['id']}:[/] {escape(d['statement'])}")
         elif event.kind == "observation":
             style = "green" if d.get("ok") else "red"
             c.print(f"[bold {style}]Observation {event.step}:[/]\n{escape(d['text'])}")

@@ -16,7 +16,7 @@ from typing import Any
 from bridge.client import RemoteEpisode
 from heed.runs import RunFolder
 from heed.teleop import SimulatedTeleoperator
-from memory.records import PROGRAM, KnowledgeRecord
+from memory.records import PROGRAM, TASK, KnowledgeRecord
 from memory.retrieval import retrieve, skill_defaults, task_records
 from memory.store import KnowledgeBase
 from perception.scene_graph import SceneGraph, scene_changes, scene_text
@@ -25,6 +25,7 @@ from planner.api import AskHandler, ParamDefaults, SkillApi
 from planner.backend import PlannerBackend
 from planner.context import RememberedProgram
 from planner.events import Event, EventBus
+from planner.language.forget import mentions, parse_forget
 from planner.loop import Corrector, LoopConfig, ReActLoop
 from planner.outcome import FINISHED, corrected_task
 from planner.programs import program_record
@@ -109,6 +110,18 @@ class EpisodeResult:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def _forget(kb: KnowledgeBase, said: str, bus: EventBus) -> None:
+    """Revoke the task knowledge a forget correction is about (deleted records keep their
+    history in the knowledge base), and say so in the trace."""
+    subject = parse_forget(said)
+    if subject is None:
+        return
+    for record in list(kb.records(TASK)):
+        if record.id is not None and mentions(record.statement, subject):
+            kb.delete(record.id)
+            bus.publish("forgotten", id=record.id, statement=record.statement, said=said)
 
 
 def _learn(kb: KnowledgeBase, record: KnowledgeRecord, bus: EventBus) -> None:
@@ -231,6 +244,9 @@ def run_episode(
             program = program_record(run.path.name, episode.instruction, outcome, initial)
             if program is not None:
                 _learn(kb, program, bus)
+        if kb is not None:  # what the user asked to forget is revoked, whatever the outcome
+            for said in (c["text"] for c in outcome.corrections if c["intent"] == "forget"):
+                _forget(kb, said, bus)
         if kb is not None and outcome.corrections:
             task = corrected_task(run.path.name, episode.instruction, outcome, final_scene)
             for record in backend.distill(task):

@@ -208,6 +208,12 @@ class KnowledgeRecord:
             return _digest([PROGRAM, normalise_text(self.statement)])
         if "rule" in self.change and "phrase" in self.change:  # a word means one thing
             return _digest([TASK, _canonical(self.change["rule"]), self.change["phrase"]])
+        if self.change.get("rule") == "order":  # a new order of the same objects wins
+            items = sorted(json.dumps(_canonical(i), sort_keys=True) for i in self.change["order"])
+            return _digest([TASK, "order", items])
+        if self.change.get("rule") == "never":  # many places may each be forbidden
+            keys = ("rule", "object", "target", "relation")
+            return _digest([TASK, *(_canonical(self.change.get(k)) for k in keys)])
         if "rule" in self.change and "object" in self.change:
             rule, target = self.change["rule"], self.change["object"]
             return _digest([TASK, _canonical(rule), _canonical(target)])

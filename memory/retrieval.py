@@ -33,8 +33,9 @@ from memory.records import SKILL, TASK, KnowledgeRecord, ObjectContext, normalis
 from memory.store import KnowledgeBase
 from skills.objects import ObjectState
 
-TAUGHT_WORD = "meaning"
-"""The ``rule`` of a task record that says what a user's word means."""
+TAUGHT_WORD, ORDER_RULE, NEVER_RULE = "meaning", "order", "never"
+"""The ``rule`` of task records that say what a user's word means, in which order objects
+are stacked, and where objects must never go."""
 
 DEFAULT_THRESHOLD = 0.35  # MiniLM cosine; related statements score about 0.4 to 0.9
 OBJECT_WEIGHT = 0.3
@@ -119,6 +120,23 @@ def _word_string(text: str) -> str:
     return f" {' '.join(re.findall(r'[a-z0-9]+', normalise_text(text)))} "
 
 
+def scene_rules(kb: KnowledgeBase, scene: Sequence[ObjectState]) -> list[Retrieved]:
+    """Current rules that bind objects of this scene whatever the instruction's words: a
+    stacking order (``order``) two of whose items are here, a never-rule (``never``) whose
+    objects and forbidden place are both here."""
+    found = []
+    for record in kb.current_records(TASK, ORDER_RULE):
+        items = record.change.get("order") or []
+        if sum(any(applies_to_matches(i, o) for o in scene) for i in items) >= 2:
+            found.append(Retrieved(record, 1.0, None, 1.0))
+    for record in kb.current_records(TASK, NEVER_RULE):
+        covered = [o for o in scene if applies_to_matches(record.change.get("object") or {}, o)]
+        places = [o for o in scene if applies_to_matches(record.change.get("target") or {}, o)]
+        if any(o.name != p.name for o in covered for p in places):
+            found.append(Retrieved(record, 1.0, None, 1.0))
+    return found
+
+
 def task_records(
     kb: KnowledgeBase,
     instruction: str,
@@ -126,12 +144,17 @@ def task_records(
     k: int = 5,
     threshold: float = DEFAULT_THRESHOLD,
 ) -> list[Retrieved]:
-    """The task knowledge for an instruction: the words it uses that were taught, then the
-    `k` records nearest in meaning (`retrieve`)."""
-    words = taught_words(kb, instruction)
-    known = {r.record.id for r in words}
-    near = retrieve(kb, instruction, scene, kind=TASK, k=k, threshold=threshold)
-    return words + [r for r in near if r.record.id not in known]
+    """The task knowledge for an instruction: the words it uses that were taught, the rules
+    that bind objects of the scene (`scene_rules`), then the `k` records nearest in meaning
+    (`retrieve`)."""
+    found: dict[int | None, Retrieved] = {}
+    for hit in [
+        *taught_words(kb, instruction),
+        *scene_rules(kb, scene),
+        *retrieve(kb, instruction, scene, kind=TASK, k=k, threshold=threshold),
+    ]:
+        found.setdefault(hit.record.id, hit)
+    return list(found.values())
 
 
 def task_knowledge(

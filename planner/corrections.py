@@ -3,7 +3,9 @@
 A correction is one of
 - **task**-level: the wrong object or target ("no, the other bowl"), the wrong plan
   ("first clear the bowl"), a preference ("red things always go in the green bowl"), what
-  a word of the user's means ("when I say aside, I mean the left side"), or undo ("put it
+  a word of the user's means ("when I say aside, I mean the left side"), a never-rule
+  ("never put cans in the white bowl"), a stacking order ("blue always goes at the bottom,
+  then red"), forgetting ("forget what I said about the white bowl"), or undo ("put it
   back");
 - **skill**-level: a parameter change for a skill on this object ("grasp it lower",
   "squeeze harder", "slower", "rotate the gripper 90 degrees", "a bit more to the left",
@@ -20,8 +22,11 @@ from dataclasses import dataclass, field
 
 from memory.embedder import MiniLMEmbedder
 from planner.language.exemplars import ExemplarMatcher
+from planner.language.forget import parse_forget
 from planner.language.lexicon import normalize
 from planner.language.meanings import parse_meaning
+from planner.language.never_rules import parse_never
+from planner.language.orders import parse_order
 from planner.language.rules import is_general, parse_rule
 
 SMALL, LARGE = 0.01, 0.03  # metres for "a bit" / "a lot" when no number is given
@@ -65,7 +70,9 @@ class Correction:
         text: what the user said.
         kind: ``task``, ``skill`` or ``stop``.
         intent: for task corrections ``retarget``, ``replan``, ``preference``, ``meaning``
-            (`planner.language.meanings`), ``undo`` or ``unclear`` (the planner asks);
+            (`planner.language.meanings`), ``never`` (`planner.language.never_rules`),
+            ``order`` (`planner.language.orders`), ``forget`` (`planner.language.forget`),
+            ``undo`` or ``unclear`` (the planner asks);
             ``param`` for skill corrections; ``stop``.
         changes: parameter changes (skill corrections).
         rest: the part of the text that names objects or targets (task corrections).
@@ -220,8 +227,14 @@ class CorrectionInterpreter:
         stop_words = r"(?:no,? )?(?:stop|halt|freeze|wait)(?: (?:now|it|that|please|moving))*"
         if re.fullmatch(stop_words, t):
             return Correction(text, "stop", "stop")
+        if parse_forget(text) is not None:
+            return Correction(text, "task", "forget", rest=t)
         if parse_meaning(text) is not None:
             return Correction(text, "task", "meaning", rest=t)
+        if parse_never(text) is not None:
+            return Correction(text, "task", "never", rest=t)
+        if parse_order(text) is not None:
+            return Correction(text, "task", "order", rest=t)
         if re.search(r"\b(put|move|place) (it|them|that) back\b|\bundo\b", t):
             return Correction(text, "task", "undo")
         if re.search(r"^(?:no,? )?(?:first|before that|you need to first|start by)\b", t):

@@ -6,7 +6,9 @@ green bowl"), and the skill parameters that corrections left in force become ski
 knowledge for that kind of object ("when picking cylinders, grip with 60 N"). The
 embedded planner distills from the structured interpretation here; LLM backends ask
 their model (`planner.chat`) and fall back on this when its answer is unusable.
-A taught word ("when I say aside, I mean the left side") is kept as its meaning. Undo and
+A taught word ("when I say aside, I mean the left side") is kept as its meaning, a
+never-rule ("never put cans in the white bowl") or a stacking order ("blue always goes at
+the bottom, then red") as the rule. Undo and
 unclear corrections teach nothing general, nor does anything said "just this time"; plan
 fixes are kept as said.
 """
@@ -22,6 +24,8 @@ from planner.context import TaskCorrection
 from planner.language.grounding import NounPhrase
 from planner.language.lexicon import category_of, plural, singular
 from planner.language.meanings import parse_meaning
+from planner.language.never_rules import NeverRule, never_statement, parse_never
+from planner.language.orders import order_statement, parse_order
 from planner.language.rules import (
     PlacementRule,
     parse_rule,
@@ -66,6 +70,10 @@ def _task_record(task: CorrectedTask, correction: TaskCorrection) -> KnowledgeRe
             task.context(()),
             task.provenance(correction.text),
         )
+    if correction.intent == "never":
+        return _never_record(task, correction)
+    if correction.intent == "order":
+        return _order_record(task, correction)
     if correction.intent == "preference":
         rule = parse_rule(correction.text)
     elif correction.intent == "retarget":
@@ -89,12 +97,42 @@ def _task_record(task: CorrectedTask, correction: TaskCorrection) -> KnowledgeRe
     return KnowledgeRecord(
         TASK,
         rule_statement(rule),
-        {
-            "rule": "destination",
-            "object": _attributes(rule.objects),
-            "target": _attributes(rule.target),
-            "relation": rule.relation,
-        },
+        _placement("destination", rule),
+        task.context(concerned),
+        task.provenance(correction.text),
+    )
+
+
+def _never_record(task: CorrectedTask, correction: TaskCorrection) -> KnowledgeRecord | None:
+    """A never-rule, kept when it is said as one ("never", "keep ... out of", "nothing")
+    or about a kind of object; "don't put the red block in the blue bowl" is for now."""
+    rule = parse_never(correction.text)
+    if rule is None or not (plain(rule.objects) and plain(rule.target)):
+        return None
+    said = re.search(r"\b(?:never|ever|nothing|keep)\b", correction.text.lower())
+    if not (said or rule.objects.plural or rule.objects.every):
+        return None
+    places = {o.name for o in rule.places(task.scene)}
+    concerned = [o for o in task.scene if o.name in places or rule.covers(o)]
+    return KnowledgeRecord(
+        TASK,
+        never_statement(rule),
+        _placement("never", rule),
+        task.context(concerned),
+        task.provenance(correction.text),
+    )
+
+
+def _order_record(task: CorrectedTask, correction: TaskCorrection) -> KnowledgeRecord | None:
+    """A taught stacking order, for the kinds and colours of objects it names."""
+    rule = parse_order(correction.text)
+    if rule is None or not all(plain(i) for i in rule.items):
+        return None
+    concerned = [o for o in task.scene if rule.rank(o) is not None]
+    return KnowledgeRecord(
+        TASK,
+        order_statement(rule),
+        {"rule": "order", "order": [_attributes(i) for i in rule.items]},
         task.context(concerned),
         task.provenance(correction.text),
     )
@@ -140,6 +178,16 @@ def _noun(np_: NounPhrase) -> str:
     later instructions tend to use the same words, which helps retrieval."""
     word = singular(np_.word) if np_.word else ""
     return word if word and category_of(word) == np_.category else str(np_.category)
+
+
+def _placement(rule_kind: str, rule: PlacementRule | NeverRule) -> dict[str, Any]:
+    """The change of a rule about where objects of a kind go (or never go)."""
+    return {
+        "rule": rule_kind,
+        "object": _attributes(rule.objects),
+        "target": _attributes(rule.target),
+        "relation": rule.relation,
+    }
 
 
 def _attributes(np_: NounPhrase) -> dict[str, Any]:

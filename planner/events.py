@@ -29,6 +29,7 @@ EVENT_KINDS = (
     "knowledge",
     "retrieved",
     "distilled",
+    "forgotten",
     "done",
     "error",
 )

@@ -4,16 +4,14 @@ word itself and substituted before the parser reads an instruction."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rounds import corrections_by_round
 from tabletop_scenes import scene
 from test_memory_fakes import HashingEmbedder
-from typer.testing import CliRunner
 
-from heed.cli import app
 from memory.records import TASK, KnowledgeRecord
 from memory.retrieval import task_records, taught_words
 from memory.store import KnowledgeBase
@@ -162,17 +160,6 @@ episodes:
 
 
 def test_a_word_taught_in_round_one_needs_no_correction_in_round_two(tmp_path):
-    suite = tmp_path / "words.yaml"
-    suite.write_text(MINI_SUITE)
-    out = tmp_path / "rounds.json"
-    result = CliRunner().invoke(
-        app,
-        ["eval", str(suite), "--rounds", "--objects", "ground_truth",
-         "--runs-dir", str(tmp_path / "runs"), "--json", str(out)],
-        catch_exceptions=False,
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    rounds = json.loads(out.read_text())["rounds"]
-    assert rounds["1"]["memory"]["corrections_per_episode"] == 1.0
-    assert rounds["2"]["memory"]["corrections_per_episode"] == 0.0
-    assert rounds["2"]["baseline"]["corrections_per_episode"] == 1.0
+    rounds = corrections_by_round(tmp_path, MINI_SUITE)
+    assert rounds["1"]["memory"] == 1.0
+    assert rounds["2"] == {"memory": 0.0, "baseline": 1.0}

@@ -23,9 +23,12 @@ from planner.embedded.parser import ALL_VERBS, Frame, parse_clause, parse_instru
 from planner.embedded.questions import Question, answer, read_question
 from planner.goals import Goal
 from planner.language.exemplars import ExemplarMatcher
+from planner.language.forget import remembered
 from planner.language.grounding import Grounder, GroundingError, parse_np
 from planner.language.lexicon import CONTAINERS
 from planner.language.meanings import apply_meanings, meanings_in
+from planner.language.never_rules import never_in
+from planner.language.orders import OrderRule, orders_in
 from planner.language.rules import (
     PlacementRule,
     parse_rule,
@@ -138,6 +141,9 @@ class EmbeddedPlanner:
         )
 
     def propose(self, context: PlannerContext) -> Proposal:
+        forgotten = [c.text for c in context.corrections if c.intent == "forget"]
+        if forgotten:  # "forget what I said about the white bowl" holds from now on
+            context = replace(context, knowledge=tuple(remembered(context.knowledge, forgotten)))
         if context.history and not context.history[-1].ok and context.history[-1].code != LOOK:
             return Proposal(
                 "The last program failed; I move the arm out of the cameras' view and look "
@@ -145,9 +151,7 @@ class EmbeddedPlanner:
                 LOOK,
                 served_by="parser",
             )
-        taught = meanings_in(
-            [*context.knowledge, *(c.text for c in context.corrections if c.intent == "meaning")]
-        )
+        taught = meanings_in(_taught(context, "meaning")[::-1])  # the latest meaning wins
         instruction, meant = apply_meanings(context.instruction, taught)
         text, fixes = correct(instruction, [o.name for o in context.scene], ALL_VERBS)
         read_as = "".join(f" As you taught me, {m.phrase!r} means {m.means!r}." for m in meant)
@@ -171,6 +175,8 @@ class EmbeddedPlanner:
                 if line.startswith("pick: FAILED")
             ],
             rules=rules,
+            never=never_in(_taught(context, "never")),
+            orders=orders_in(_taught(context, "order")),
         )
         latest = context.corrections[-1] if context.corrections else None
         for correction in context.corrections:  # "no, the other block": swap the objects
@@ -194,7 +200,8 @@ class EmbeddedPlanner:
                 f for c in context.corrections if c.intent == "replan" for f in self._replan(c)
             ] + frames
             plan = compiler.compile(frames)
-        thought = self._thought(frames, plan.question, plan.refusal, context, compiler.followed)
+        followed = [*compiler.followed, *compiler.followed_orders]
+        thought = self._thought(frames, plan.question, plan.refusal, context, followed)
         return Proposal(
             thought + read_as,
             plan.code(),
@@ -293,7 +300,7 @@ class EmbeddedPlanner:
         question: str | None,
         refusal: str | None,
         context: PlannerContext,
-        rules: list[PlacementRule],
+        rules: Sequence[PlacementRule | OrderRule],
     ) -> str:
         if refusal:
             return f"This can not be done here: {refusal}"
@@ -307,3 +314,10 @@ class EmbeddedPlanner:
         )
         following = f" Following: {'; '.join(r.source for r in rules)}." if rules else ""
         return f"Plan: {steps}.{following}{again}"
+
+
+def _taught(context: PlannerContext, intent: str) -> list[str]:
+    """What this task's corrections of one intent said (newest first), then the knowledge
+    retrieved for it: the statements taught rules are read from."""
+    said = [c.text for c in reversed(context.corrections) if c.intent == intent]
+    return [*said, *context.knowledge]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
@@ -27,6 +28,8 @@ from planner.language.grounding import (
     parse_np,
 )
 from planner.language.lexicon import CONTAINERS, GRASPABLE, categories, normalize
+from planner.language.never_rules import NeverRule
+from planner.language.orders import OrderRule
 from planner.language.rules import PlacementRule
 from skills.frames import WORKSPACE_X, WORKSPACE_Y
 from skills.objects import ROUND_CATEGORIES, ObjectState
@@ -201,6 +204,8 @@ class Compiler:
         failed_picks: what earlier failed picks reported, oldest first.
         rules: where kinds of objects go (corrections of this task first, then retrieved
             knowledge best first); see `planner.language.rules`.
+        never: where kinds of objects must never end up (`planner.language.never_rules`).
+        orders: taught stacking orders, bottom first (`planner.language.orders`).
     """
 
     scene: list[ObjectState]
@@ -209,12 +214,15 @@ class Compiler:
     held: str | None = None
     failed_picks: list[str] = field(default_factory=list)
     rules: list[PlacementRule] = field(default_factory=list)
+    never: list[NeverRule] = field(default_factory=list)
+    orders: list[OrderRule] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.grounder = Grounder(self.scene)
         self.virtual: dict[str, ObjectState] = {o.name: o for o in self.scene}
         self.plan = Plan()
         self.followed: list[PlacementRule] = []  # the rules that decided a destination
+        self.followed_orders: list[OrderRule] = []  # the taught orders a tower follows
         self.put_down: tuple[float, float] | None = None
         if self.replanning:
             self.put_down = self._set_down_spot()
@@ -234,6 +242,7 @@ class Compiler:
                 start = len(self.plan.goal)
                 handler(frame)
                 self._supersede(start)
+            self._keep_never_rules()
         except NeedsQuestion as question:
             understood = not isinstance(question, NotUnderstood)
             answered = self._answer_to(str(question))
@@ -457,6 +466,10 @@ class Compiler:
         comment: str = "",
         offset: tuple[float, float] = (0.0, 0.0),
     ) -> None:
+        self._uncover(obj)
+        if isinstance(target, ObjectState) and target.category in GRASPABLE:
+            self._uncover(target, keep=obj.name)
+            target = self.virtual[target.name]
         suffix = f"  # {comment}" if comment else ""
         if isinstance(target, ObjectState):
             where = f'"{target.name}"'
@@ -479,6 +492,34 @@ class Compiler:
         else:
             self.plan.lines.append(f'put_first_on_second("{obj.name}", {where}){suffix}')
         self.virtual[obj.name] = replace(obj, position=(xy[0], xy[1], z))
+
+    def _support(self, obj: ObjectState) -> ObjectState | None:
+        """The graspable object `obj` stands on, if it stands on one."""
+        here = self.virtual[obj.name]
+        return next(
+            (
+                o
+                for o in self.virtual.values()
+                if o.name != obj.name and o.category in GRASPABLE and geometry.is_on(here, o)
+            ),
+            None,
+        )
+
+    def _uncover(self, obj: ObjectState, keep: str = "") -> None:
+        """What rests on `obj` (a tower being rebuilt in another order), but `keep`, is set
+        down on the freest spot first, from the top down: a covered block can not be picked
+        nor have anything put on it."""
+        for other in list(self.virtual.values()):
+            if (
+                other.name not in (obj.name, keep)
+                and other.category in GRASPABLE
+                and geometry.is_on(other, self.virtual[obj.name])
+            ):
+                self._uncover(other)  # what is on it first, so the spot below is chosen after
+                spot = self._freest_spot()
+                if spot is None:
+                    raise Impossible(f"there is no room to set down the {other.name} on it.")
+                self._put(other, spot, f"off the {obj.name} first")
 
     def _grasp_turn(
         self, obj: ObjectState, release: tuple[float, float], into: str | None = None
@@ -614,7 +655,7 @@ class Compiler:
         groups: dict[str, list[ObjectState]] = {}
         default: ObjectState | None = None
         for obj in objs:
-            dest = self._preferred(obj, ref)
+            dest = self._preferred(obj, ref) or self._allowed(obj, ref)
             if dest is None:
                 default = default or self._resolve_one(ref, GRASPABLE + CONTAINERS)
                 if target.kind == "in" and default.category in GRASPABLE:
@@ -645,6 +686,54 @@ class Compiler:
                     self.followed.append(rule)
                 return self.virtual[dest.name]
         return None
+
+    def _allowed(self, obj: ObjectState, ref: NounPhrase | None) -> ObjectState | None:
+        """Where `obj` goes when never-rules forbid some of the places an open choice ("a
+        bowl") could pick: the leftmost place left, or None when no rule forbids any."""
+        if not self.never or ref is None or not (ref.any_one or self._ambiguous(ref)):
+            return None
+        kinds = GRASPABLE + CONTAINERS
+        fits = [o for o in self.grounder.candidates(ref, kinds) if o.name != obj.name]
+        allowed = [o for o in fits if not self._forbidding(obj, o)]
+        if len(allowed) == len(fits) or not allowed:
+            return None  # nothing forbidden, or everything: the plan check refuses then
+        chosen = max(allowed, key=lambda o: (o.position[1], o.name))
+        rules = {r.source for o in fits if (r := self._forbidding(obj, o)) is not None}
+        said = " and ".join(sorted(rules))
+        note = f"You told me {said!r}: the {obj.name} goes to the {chosen.name}."
+        if note not in self.plan.notes:
+            self.plan.notes.append(note)
+        return self.virtual[chosen.name]
+
+    def _forbidding(self, obj: ObjectState, place: ObjectState) -> NeverRule | None:
+        """The never-rule that forbids putting `obj` in or on `place`, if one does."""
+        return next((r for r in self.never if r.forbids(obj, place, self.scene)), None)
+
+    def _keep_never_rules(self) -> None:
+        """Refuse a plan that breaks a never-rule, and make the goal check each rule for
+        every object the plan moves (`not in` / `not on` its forbidden places)."""
+        by_name = {o.name: o for o in self.scene}
+        for raw in list(self.plan.goal):
+            ((kind, args),) = raw.items()
+            if kind == "stacked":
+                pairs = [(top, below) for below, top in pairwise(args)]
+            elif kind in ("in", "on"):
+                pairs = [(args[0], args[1])]
+            else:
+                continue
+            for name, place in pairs:
+                rule = self._forbidding(by_name[name], by_name[place])
+                if rule is not None:
+                    raise Impossible(
+                        f"you told me {rule.source!r}, so I will not put the {name} "
+                        f"{kind if kind == 'in' else 'on'} the {place}."
+                    )
+        moved = {n for raw in self.plan.goal for n in _subjects(raw)} & set(by_name)
+        for rule in self.never:
+            for name in sorted(moved):
+                for place in rule.places(self.scene):
+                    if rule.forbids(by_name[name], place, self.scene):
+                        self._expect("not", {rule.relation: [name, place.name]})
 
     def _ambiguous(self, ref: NounPhrase) -> bool:
         """Whether the phrase fits several objects and nothing says which."""
@@ -684,7 +773,14 @@ class Compiler:
                 self._expect("stacked", names)
         else:
             self._expect("stacked", [base.name, *names])
-        below = base
+        support = self._support(base) if base.category in GRASPABLE else None
+        if support is not None and support.name in names:  # it must go above: base comes down
+            self._uncover(base)  # before the spot is chosen: what is on it moves first
+            spot = self._freest_spot()
+            if spot is None:
+                raise Impossible(f"there is no room to set the {base.name} down as a base.")
+            self._put(self.virtual[base.name], spot, "down as the base")
+        below = self.virtual[base.name]
         for obj in objs:
             placed = self.virtual[obj.name]
             held = geometry.is_in(placed, below) if below.category in CONTAINERS else None
@@ -907,11 +1003,28 @@ class Compiler:
         )
         chosen = {o.name for o in base + middle + top}
         rest = [o for o in group if o.name not in chosen]
-        middle += sorted(rest, key=lambda o: -o.size[0] * o.size[1])  # wide things low
+        held_clear = {  # what a never-rule keeps the others off goes on top
+            o.name for o in rest if any(self._forbidding(p, o) for p in group if p is not o)
+        }
+        taught = self._taught_order(rest)
+        middle += sorted(
+            rest, key=lambda o: (o.name in held_clear, taught(o), -o.size[0] * o.size[1])
+        )  # then in a taught order, then wide things low
         order = base + middle + top
         if len(order) < 2:
             raise Impossible("a stack needs at least two objects.")
         self._tower(order[1:], order[0])
+
+    def _taught_order(self, objs: list[ObjectState]) -> Callable[[ObjectState], int]:
+        """The place of an object in the first taught order that covers two or more of
+        `objs` (those it does not cover after them), for a tower whose order was not said."""
+        for rule in self.orders:
+            ranks = {o.name: rank for o in objs if (rank := rule.rank(o)) is not None}
+            if len(ranks) >= 2:
+                if rule not in self.followed_orders:
+                    self.followed_orders.append(rule)
+                return lambda o: ranks.get(o.name, len(rule.items))
+        return lambda o: 0
 
     def _compile_line(self, frame: Frame) -> None:
         objs = self._line_objects(frame)

@@ -1,0 +1,113 @@
+"""Never-rules people teach: "never put cans in the white bowl", "don't stack anything on
+the green block", "keep the blocks out of the red bowl".
+
+A never-rule forbids objects of a kind ending up in or on one object. The planner checks it
+before acting (an open choice avoids the forbidden place; a plan that would break it is
+refused, with the rule quoted) and the goal check enforces it (`not in` / `not on`
+predicates for the objects the plan moves). `never_statement` writes a rule in words
+`parse_never` reads back, which is how knowledge records carry it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from planner.language.grounding import Grounder, NounPhrase, parse_np
+from planner.language.lexicon import CONTAINERS, GRASPABLE, normalize
+from skills.objects import ObjectState
+
+_REL = r"(?P<rel>on top of|onto|on|into|inside|in)"
+_VERB = r"(?:put|place|set|stack|drop|move|leave|pile|rest)"
+_NEVER = r"(?:never|do not ever|do not|never ever|you must never|you should never)"
+_PATTERNS = (
+    re.compile(rf"^(?:please )?{_NEVER} {_VERB} (?P<objects>.+?) {_REL} (?P<target>.+)$"),
+    re.compile(
+        rf"^(?P<objects>.+?) (?:must|should|may|can|are to|is to) never (?:ever )?"
+        rf"(?:go|be put|be placed|be set|end up|be stacked|sit|stand) {_REL} (?P<target>.+)$"
+    ),
+    re.compile(
+        rf"^(?P<objects>nothing) (?:ever )?(?:goes|should go|may go|is to go|must go|"
+        rf"belongs) {_REL} (?P<target>.+)$"
+    ),
+    re.compile(r"^(?:please )?keep (?P<objects>.+?) out of (?P<target>.+)$"),
+)
+_LEAD = re.compile(r"^(?:no|nope|wrong|stop|careful|hey|remember|and|also|ok|okay|always)[,!.]? ")
+_TAIL = re.compile(
+    r"(?:,? (?:please|ever|always|at all|again|thanks|thank you|ok|okay|remember|mind|"
+    r"got it|understood|right|alright))+$"
+)
+
+
+@dataclass(frozen=True)
+class NeverRule:
+    """Objects fitting `objects` must never end `relation` (``in`` or ``on``) the one object
+    `target` names; `source` is the words it was read from."""
+
+    objects: NounPhrase
+    target: NounPhrase
+    relation: str
+    source: str = ""
+
+    def covers(self, obj: ObjectState) -> bool:
+        """Whether `obj` is one of the objects the rule is about."""
+        return bool(Grounder([obj]).candidates(self.objects, GRASPABLE))
+
+    def forbids(self, obj: ObjectState, place: ObjectState, scene: Sequence[ObjectState]) -> bool:
+        """Whether putting `obj` in or on `place` breaks the rule."""
+        if obj.name == place.name or not self.covers(obj):
+            return False
+        return place.name in {o.name for o in self.places(scene)}
+
+    def places(self, scene: Sequence[ObjectState]) -> list[ObjectState]:
+        """The objects of `scene` the rule keeps things out of (or off)."""
+        return Grounder(list(scene)).candidates(self.target, CONTAINERS + GRASPABLE)
+
+    def statement(self) -> str:
+        return never_statement(self)
+
+
+def parse_never(text: str) -> NeverRule | None:
+    """The never-rule a sentence states, or None."""
+    t = normalize(re.sub(r"\bfrom now on\b", "always", text.lower()))  # "now" is filler
+    while _LEAD.match(t):
+        t = _LEAD.sub("", t, count=1)
+    for part in [t, *re.split(r"\s*[;:]\s*|(?<=\w)[.!] ", t)]:
+        rule = _rule_in(_TAIL.sub("", part.strip(" .!")), text)
+        if rule is not None:
+            return rule
+    return None
+
+
+def _rule_in(t: str, text: str) -> NeverRule | None:
+    for pattern in _PATTERNS:
+        m = pattern.match(t)
+        if m is None:
+            continue
+        said = m.group("objects")
+        objects = parse_np("anything" if said in ("nothing", "anything", "things") else said)
+        target = parse_np(m.group("target"))
+        if (
+            target.category is None
+            or target.plural
+            or (objects.category is None and not objects.colors and not objects.plural)
+        ):
+            continue
+        rel = m.groupdict().get("rel") or "in"
+        relation = "in" if rel in ("in", "into", "inside") else "on"
+        if target.category not in CONTAINERS:
+            relation = "on"
+        return NeverRule(objects, target, relation, text.strip())
+    return None
+
+
+def never_statement(rule: NeverRule) -> str:
+    """The rule in words `parse_never` reads back: "never put cans in the white bowl"."""
+    objects = rule.objects.text
+    return f"never put {objects} {rule.relation} {rule.target.text}"
+
+
+def never_in(statements: Sequence[str]) -> list[NeverRule]:
+    """The never-rules among statements (knowledge, corrections), in order."""
+    return [r for s in statements if (r := parse_never(s)) is not None]

@@ -1,0 +1,116 @@
+"""Orders people teach: "wrong order - the blue block always goes at the bottom, then the
+red one", "from now on the order is green, yellow, red from the bottom".
+
+An order rule says in which order objects of given kinds are stacked, bottom first. It
+applies to every later tower that involves at least two of them and whose order the
+instruction leaves open; an order the instruction states wins. `order_statement` writes a
+rule in words `parse_order` reads back, which is how knowledge records carry it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from planner.language.grounding import Grounder, NounPhrase, parse_np
+from planner.language.lexicon import GRASPABLE, normalize
+from skills.objects import ObjectState
+
+_GENERAL = re.compile(
+    r"\b(?:always|every time|each time|whenever|in future|in the future|"
+    r"the order is|the stacking order is|the order should be)\b"
+)
+_LEAD = re.compile(
+    r"^(?:wrong order|no|nope|wrong|not like that|the other way round|always|remember)[,!.:]? "
+)
+_THEN = (
+    r"\s*,?\s*(?:and then|then|and|followed by|next|above that|above it|on top of that|"
+    r"after that)\s+"
+)
+_PATTERNS = (
+    re.compile(
+        r"^(?P<first>.+?) (?:should |must )?(?:always )*(?:goes|go|is|sits|belongs|"
+        r"comes) (?:at|on|to) the (?:very )?(?:bottom|base)(?:" + _THEN + r"(?P<rest>.+))?$"
+    ),
+    re.compile(
+        r"^(?:always |every time )*(?:put|start with|begin with|place) "
+        r"(?P<first>.+?) (?:at the bottom|first|at the base|on the bottom)(?:"
+        + _THEN
+        + r"(?P<rest>.+))?$"
+    ),
+    re.compile(
+        r"^(?:always )*(?:the )?(?:stacking )?order (?:is|should be|must be)"
+        r"(?: from the bottom| bottom to top| from bottom to top| from the bottom up)?:? "
+        r"(?P<first>.+?)(?:,\s*| then | and )(?P<rest>.+)$"
+    ),
+    re.compile(
+        r"^(?P<first>.+?) (?:always |should always |must always )(?:goes|go|belongs|sits) "
+        r"(?:under|below|beneath|underneath) (?P<rest>.+)$"
+    ),
+)
+_ITEM_SPLIT = re.compile(r"\s*,\s*(?:and\s+)?(?:then\s+)?|\s+(?:and\s+)?then\s+|\s+and\s+")
+_ITEM_TAIL = re.compile(
+    r"\s+(?:on top|at the top|on the top|above it|last|after that|at the bottom|"
+    r"from (?:the )?bottom(?: up)?|bottom to top|always|every time)$"
+)
+
+
+@dataclass(frozen=True)
+class OrderRule:
+    """Objects fitting `items` are stacked in that order, bottom first; `source` is the
+    words it was read from."""
+
+    items: tuple[NounPhrase, ...]
+    source: str = ""
+
+    def rank(self, obj: ObjectState) -> int | None:
+        """The place in the order of the first item `obj` fits, or None."""
+        for index, item in enumerate(self.items):
+            if Grounder([obj]).candidates(item, GRASPABLE):
+                return index
+        return None
+
+    def statement(self) -> str:
+        return order_statement(self)
+
+
+def parse_order(text: str) -> OrderRule | None:
+    """The stacking order a sentence teaches ("always", "from now on", "the order is"),
+    or None; a one-off ordering is a correction of the task, not a rule."""
+    t = normalize(re.sub(r"\bfrom now on\b", "always", text.lower()))  # "now" is filler
+    if not _GENERAL.search(t):
+        return None
+    while _LEAD.match(t):
+        t = _LEAD.sub("", t, count=1)
+    t = re.sub(r",?\s*(?:as always|like always|as usual|as i said|as before)$", "", t)
+    for part in [t, *re.split(r"\s*[;:]\s*|(?<=\w)[.!] ", t)]:
+        rule = _rule_in(part.strip(" .!"), text)
+        if rule is not None:
+            return rule
+    return None
+
+
+def _rule_in(t: str, text: str) -> OrderRule | None:
+    for pattern in _PATTERNS:
+        m = pattern.match(t)
+        if m is None or not m.group("rest"):
+            continue
+        said = [m.group("first"), *_ITEM_SPLIT.split(m.group("rest"))]
+        items = [parse_np(_ITEM_TAIL.sub("", s.strip(" ,."))) for s in said if s.strip(" ,.")]
+        kind = next((i.category for i in items if i.category), None)
+        items = [i if i.category or kind is None else replace(i, category=kind) for i in items]
+        if len(items) >= 2 and all(i.colors or i.category for i in items):
+            return OrderRule(tuple(items), text.strip())
+    return None
+
+
+def order_statement(rule: OrderRule) -> str:
+    """The order in words `parse_order` reads back."""
+    first, *rest = (i.text for i in rule.items)
+    return f"{first} always goes at the bottom, then {', then '.join(rest)}"
+
+
+def orders_in(statements: Sequence[str]) -> list[OrderRule]:
+    """The order rules among statements (corrections, knowledge), in order."""
+    return [r for s in statements if (r := parse_order(s)) is not None]
