@@ -148,6 +148,7 @@ class SkillApi:
         self._param_defaults = param_defaults or (lambda skill, obj: {})
         self.log = ApiLog()
         self.adjustments: dict[tuple[str, str], dict[str, Any]] = {}  # (skill, obj) -> params
+        self.manner: dict[str, dict[str, Any]] = {}  # skill -> params the wording asks for
         self.last_object: dict[str, str] = {}  # skill -> object of its latest call
         self.asked: dict[str, str] = {}  # this task's questions (normalised) -> answers
 
@@ -163,8 +164,20 @@ class SkillApi:
         )
 
     def new_task(self) -> None:
-        """Forget the questions of the previous task (one task never asks the same twice)."""
+        """Forget the questions of the previous task (one task never asks the same twice)
+        and how it said to move."""
         self.asked = {}
+        self.manner = {}
+
+    def set_manner(self, changes: Sequence[ParamChange]) -> None:
+        """Task-wide parameters from how the instruction says to move ("carefully": slower),
+        above retrieved knowledge and below the corrections of one object."""
+        manner: dict[str, dict[str, Any]] = {}
+        for change in changes:
+            base = PARAM_DEFAULTS[change.skill]().to_dict().get(change.param)
+            value, _ = _within_range(change.skill, change.param, change.apply(base))
+            manner.setdefault(change.skill, {})[change.param] = value
+        self.manner = manner
 
     def new_program(self) -> ApiLog:
         """Start a fresh log for the next program and return the previous one."""
@@ -207,7 +220,7 @@ class SkillApi:
         if defaults:
             self.bus.publish("knowledge", skill=skill, obj=obj, defaults=defaults)
         adjusted = self.adjustments.get((skill, obj), {})
-        return {**(fallback or {}), **defaults, **adjusted, **chosen}
+        return {**(fallback or {}), **defaults, **self.manner.get(skill, {}), **adjusted, **chosen}
 
     def adjust(self, changes: Sequence[ParamChange]) -> list[str]:
         """Apply skill-level corrections to the object each skill last worked on."""
@@ -219,6 +232,7 @@ class SkillApi:
             current = {
                 **PARAM_DEFAULTS[change.skill]().to_dict(),
                 **self._param_defaults(change.skill, self._object(obj)),
+                **self.manner.get(change.skill, {}),
                 **self.adjustments.get((change.skill, obj), {}),
             }
             if current.get(change.param) is None and change.param == "grasp_height":

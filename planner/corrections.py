@@ -129,7 +129,8 @@ def _skill_changes(t: str) -> tuple[ParamChange, ...]:
         changes.append(ParamChange("pick", "grasp_height", "add", _amount(t, SMALL)))
     newtons = _explicit(t, "n")
     if newtons or re.search(
-        r"\b(harder|tighter|tighten|firmer|firmly|more force|stronger|more tightly|squeeze|"
+        r"\b(harder|tighter|tighten|firmer|firmly|firm grip|tight grip|more force|stronger|"
+        r"more tightly|squeeze|"
         r"clamp|too loose|more grip|slipping|slips|sliding out|slides out|keeps sliding)\b",
         t,
     ):
@@ -173,6 +174,20 @@ def _skill_changes(t: str) -> tuple[ParamChange, ...]:
         d = _amount(t, SMALL * 2)
         changes.append(ParamChange("place", "offset", "add", (ux * d, uy * d)))
     return tuple(changes)
+
+
+_MANNER_WORDS = re.compile(
+    MANNER_SLOW + r"|\b(gentle|gently|softly|firmly|tightly|firm grip|tight grip|faster|quickly)\b"
+)
+
+
+def manner_changes(text: str) -> tuple[ParamChange, ...]:
+    """The speed and force a task's wording asks for: "carefully" slower, "gently" a softer
+    grip, "firmly" a harder one."""
+    words = " ".join(m.group(0) for m in _MANNER_WORDS.finditer(text.lower()))
+    if not words:
+        return ()
+    return tuple(c for c in _skill_changes(words) if c.param in ("speed", "force"))
 
 
 EXEMPLARS: dict[str, tuple[str, ...]] = {

@@ -22,9 +22,10 @@ from planner.context import (
     StepRecord,
     TaskCorrection,
 )
-from planner.corrections import CorrectionInterpreter
+from planner.corrections import CorrectionInterpreter, manner_changes
 from planner.events import EventBus
 from planner.goals import Goal, check_goal
+from planner.language.meanings import manner_text, meanings_in
 from planner.outcome import FINISHED, TaskOutcome
 from planner.sandbox.checker import ProgramRejected
 from planner.sandbox.executor import ExecutionResult, SandboxExecutor
@@ -107,6 +108,7 @@ class ReActLoop:
                 outcome.status, outcome.reason = "stopped", "stopped by the user"
                 break
             t0 = time.perf_counter()
+            self._set_manner(instruction, knowledge)
             context = self._context(instruction, knowledge, outcome)
             t_model = time.perf_counter()
             proposal = self.backend.propose(context)
@@ -216,6 +218,13 @@ class ReActLoop:
         if outcome.status == "unverified":
             self.api.say(f"I have finished, but I could not check the result: {outcome.reason}.")
         self.bus.publish("done", status=outcome.status, steps=outcome.steps, reason=outcome.reason)
+
+    def _set_manner(self, instruction: str, knowledge: Sequence[str]) -> None:
+        """Skill speed and grip from how the task is worded ("carefully", "gently") and the
+        manner words the user taught, before each step (a correction may teach one)."""
+        said = [c.text for c in self.task_corrections if c.intent == "meaning"]
+        meanings = meanings_in([*knowledge, *said])
+        self.api.set_manner(manner_changes(manner_text(instruction, meanings)))
 
     # --- corrections -------------------------------------------------------------------------
     def _take_correction(self, text: str, outcome: TaskOutcome, context: PlannerContext) -> str:

@@ -16,14 +16,16 @@ from memory.records import TASK, KnowledgeRecord
 from memory.retrieval import task_records, taught_words
 from memory.store import KnowledgeBase
 from planner.context import PlannerContext, TaskCorrection
-from planner.corrections import CorrectionInterpreter
+from planner.corrections import CorrectionInterpreter, manner_changes
 from planner.distill import distill
 from planner.embedded.backend import EmbeddedPlanner
 from planner.language.meanings import (
     ACTION,
+    MANNER,
     PLACE,
     Meaning,
     apply_meanings,
+    manner_text,
     meanings_in,
     parse_meaning,
 )
@@ -42,7 +44,8 @@ PARK = Meaning("park", "on the top left corner", PLACE)
         ("no, when I say tidy up I mean put all the blocks in the gray bowl", TIDY),
         ("Tidy up means: put all the blocks in the gray bowl, please.", TIDY),
         ("By 'park' I mean the top left corner", PARK),
-        ("careful means slow and a firm grip", None),  # a manner, not a place or an order
+        ("careful means slow and a firm grip", Meaning("careful", "slow and firm grip", MANNER)),
+        ("Slowly! That's what careful means.", Meaning("careful", "slowly", MANNER)),
         ("no, red things always go in the green bowl", None),
         ("the red block means nothing to me", None),
     ],
@@ -73,6 +76,30 @@ def test_taught_words_are_replaced_by_what_they_mean():
         "put the red block in the bowl",
         [],
     )
+
+
+def test_a_place_word_said_as_a_verb_alone_puts_everything_there():
+    clean = parse_meaning("Clean up means into the yellow bowl, all of it.")
+    assert apply_meanings("go on, clean up the workspace", [clean])[0] == (
+        "go on, put everything into the yellow bowl"
+    )
+    cleaning = parse_meaning("Everything in the yellow bowl, that's what cleaning up means.")
+    assert cleaning == Meaning("cleaning up", "put everything in the yellow bowl", ACTION)
+    assert apply_meanings("clean up, please", [cleaning])[0] == (
+        "put everything in the yellow bowl, please"
+    )
+
+
+def test_a_taught_manner_word_sets_how_to_move_not_what_to_do():
+    careful = parse_meaning("When I say carefully, I mean slowly. Really slowly.")
+    assert careful == Meaning("carefully", "slowly", MANNER)
+    said = "carefully put the bar in the bowl"
+    assert apply_meanings(said, [careful]) == (said, [])
+    assert manner_text("be careful with the bar", [parse_meaning("careful means gently")]) == (
+        "be careful with the bar gently"
+    )
+    speeds = {(c.skill, c.param, c.value) for c in manner_changes(manner_text(said, [careful]))}
+    assert speeds == {("pick", "speed", 0.5), ("place", "speed", 0.5)}
 
 
 def test_a_later_meaning_of_a_word_wins():

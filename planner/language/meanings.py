@@ -5,7 +5,9 @@ planner already reads:
 - a **place**: "when I say put a block aside, I mean the left side of the table" makes
   "aside" read as "on the left side of the table";
 - an **action**: "tidy up means put all the blocks in the gray bowl" makes "tidy up (the
-  table)" read as that order.
+  table)" read as that order;
+- a **manner**: "careful means slow and a firm grip" makes a task said "carefully" move
+  slower with a firmer grip (skill parameters, `manner_text`).
 Meanings are substituted into an instruction before it is parsed, so every backend reads
 the user's words the way they were taught. A statement in the form `meaning_statement`
 writes reads back through `parse_meaning`, which is how knowledge records carry them.
@@ -25,7 +27,7 @@ from planner.language.lexicon import (
     REGION_WORDS,
 )
 
-PLACE, ACTION = "place", "action"
+PLACE, ACTION, MANNER = "place", "action", "manner"
 MAX_PHRASE_WORDS = 5  # longer "phrases" are sentences, not words being defined
 
 _QUOTES = re.compile(r"[\"“”‘’`]|(?<!\w)'|'(?!\w)")
@@ -35,6 +37,8 @@ _TEACH = (
         r" (?P<phrase>.+?),? i (?:mean|want)(?: you to)? (?P<means>.+)$"
     ),
     re.compile(r"^by (?P<phrase>.+?),? i mean (?P<means>.+)$"),
+    re.compile(r"^(?P<means>.+?)[!.,]? (?:that's|that is|thats) what (?P<phrase>.+?) means$"),
+    re.compile(r"^(?P<means>.+?)[!.,]? (?:that's|that is|thats) what i mean by (?P<phrase>.+)$"),
     re.compile(
         r"^(?:the word )?(?P<phrase>[a-z][a-z ]*?),? (?:means|is short for|stands for):?"
         r" (?P<means>.+)$"
@@ -42,7 +46,8 @@ _TEACH = (
 )
 _MEANS_LEAD = re.compile(r"^(?:that )?(?:you should |i want you to |you to |to )?")
 _MEANS_TAIL = re.compile(
-    r"[,.;!]*\s*(?:\b(?:always|every time|from now on|please|ok|okay|thanks)\b[,.;!]*\s*)*$"
+    r"[,.;!]*\s*(?:\b(?:always|every time|from now on|please|ok|okay|thanks|all of it|"
+    r"all of them|everything)\b[,.;!]*\s*)*$"
 )
 _PLACE_PREPOSITION = re.compile(r"^(?P<prep>on|onto|to|at|in|into|inside|over|towards?) ")
 _FRAME_VERBS = ("put", "set", "move", "place", "leave", "keep", "lay", "stick", "pop", "drop")
@@ -84,6 +89,11 @@ _VERB_OBJECT = (  # "park the red block": a place word used as a verb takes its 
     r"(?P<obj>(?:the|a|an|this|that|it|them|my|your|all|every|each)\b[^,;.?!]*?)"
     r"(?=\s*(?:$|[,;.?!]|\band\b|\bthen\b))"
 )
+_MANNER_MEANS = re.compile(
+    r"\b(slowly|slow|carefully|careful|gently|gentle|softly|firmly|firm grip|tightly|"
+    r"tight grip|quickly|fast)\b"
+)
+_CLAUSE_START = r"(?:^|(?<=[,;.!?] )|(?<=\bplease )|(?<=\band )|(?<=\bthen ))"
 _TABLE_TAIL = r"(?: (?:up )?(?:the |my |this )?(?:table|desk|workspace|bench|area|mess|place))?"
 
 
@@ -121,8 +131,13 @@ def parse_meaning(text: str) -> Meaning | None:
             key = [w for w in phrase.split() if w not in _FRAME_WORDS]
             return Meaning(" ".join(key) or phrase, _with_preposition(means), PLACE)
         if _OBJECT_WORDS.search(means):
+            if re.match(r"(?:everything|all|every|each|anything|the)\b", means):
+                means = f"put {means}"  # "everything in the yellow bowl": an order to put
             return Meaning(phrase, means, ACTION)
-        return None  # neither a place nor an order: "careful means slow and a firm grip"
+        manner = _MANNER_MEANS.findall(means)
+        if manner:  # "careful means slow and a firm grip": how to move
+            return Meaning(phrase, " and ".join(dict.fromkeys(manner)), MANNER)
+        return None  # neither a place, an order nor a manner
     return None
 
 
@@ -149,23 +164,53 @@ def apply_meanings(text: str, meanings: Iterable[Meaning]) -> tuple[str, list[Me
     applied; longer phrases first, so "tidy up" wins over "tidy"."""
     applied = []
     for meaning in sorted(meanings, key=lambda m: -len(m.phrase)):
-        words = r"\s+".join(re.escape(w) for w in meaning.phrase.split())
+        if meaning.kind == MANNER:
+            continue  # how to move sets skill parameters (`manner_text`), not words to parse
+        words = _phrase_pattern(meaning.phrase)
         if meaning.kind == ACTION:
             new, count = re.subn(rf"\b{words}\b{_TABLE_TAIL}", meaning.means, text, flags=re.I)
         else:
-            new, count = re.subn(
-                rf"\b{words}\s+{_VERB_OBJECT}",
-                lambda m, place=meaning.means: f"put {m.group('obj')} {place}",
+            new, count = re.subn(  # "clean up, please": a verb with nothing after it
+                rf"{_CLAUSE_START}{words}\b{_TABLE_TAIL}(?=\s*(?:$|[,;.!?]|\bplease\b))",
+                f"put everything {meaning.means}",
                 text,
                 flags=re.I,
             )
-            if not count:
+            if not count:  # "park the green block": a verb and its object
+                new, count = re.subn(
+                    rf"\b{words}\s+{_VERB_OBJECT}",
+                    lambda m, place=meaning.means: f"put {m.group('obj')} {place}",
+                    text,
+                    flags=re.I,
+                )
+            if not count:  # "set it aside": where
                 where = rf"(?:\b(?:to|on|over|at) )?(?:the )?\b{words}\b"
                 new, count = re.subn(where, meaning.means, text, flags=re.I)
         if count:
             text = new
             applied.append(meaning)
     return text, applied
+
+
+def manner_text(text: str, meanings: Iterable[Meaning]) -> str:
+    """The text with what each taught manner word it holds means added ("carefully" taught
+    as "slowly": "... slowly"), for reading how to move."""
+    said = _word_string(text)
+    extra = [m.means for m in meanings if m.kind == MANNER and _word_string(m.phrase) in said]
+    return " ".join([text, *extra])
+
+
+def _word_string(text: str) -> str:
+    return f" {' '.join(re.findall(r'[a-z]+', text.lower()))} "
+
+
+def _phrase_pattern(phrase: str) -> str:
+    """A regex for a taught phrase in any form of its first word ("cleaning up", "clean
+    up", "cleans up")."""
+    first, *rest = phrase.split()
+    stem = re.sub(r"(?:ing|ed|es|s)$", "", first) if len(first) > 4 else first
+    stem = re.sub(r"([^aeiou])\1$", r"\1", stem)  # "setting": set
+    return r"\s+".join([rf"{re.escape(stem)}[a-z]*", *(re.escape(w) for w in rest)])
 
 
 def meanings_in(statements: Sequence[str]) -> list[Meaning]:

@@ -24,16 +24,22 @@ _NEVER = r"(?:never|do not ever|do not|never ever|you must never|you should neve
 _PATTERNS = (
     re.compile(rf"^(?:please )?{_NEVER} {_VERB} (?P<objects>.+?) {_REL} (?P<target>.+)$"),
     re.compile(
-        rf"^(?P<objects>.+?) (?:must|should|may|can|are to|is to) never (?:ever )?"
-        rf"(?:go|be put|be placed|be set|end up|be stacked|sit|stand) {_REL} (?P<target>.+)$"
+        rf"^(?P<objects>.+?) (?:(?:must|should|may|can|are to|is to) )?(?:never|do not|does not|"
+        rf"must not|should not|may not|cannot|can not) (?:ever )?"
+        rf"(?:go|goes|belong|belongs|be put|be placed|be set|end up|be stacked|get put|sit|"
+        rf"stand) {_REL} (?P<target>.+)$"
     ),
+    re.compile(rf"^no (?P<objects>(?:\w+ )?\w+s) {_REL} (?P<target>.+)$"),  # "no cans in ..."
     re.compile(
         rf"^(?P<objects>nothing) (?:ever )?(?:goes|should go|may go|is to go|must go|"
         rf"belongs) {_REL} (?P<target>.+)$"
     ),
     re.compile(r"^(?:please )?keep (?P<objects>.+?) out of (?P<target>.+)$"),
 )
-_LEAD = re.compile(r"^(?:no|nope|wrong|stop|careful|hey|remember|and|also|ok|okay|always)[,!.]? ")
+_LEAD = re.compile(
+    r"^(?:(?:no|nope|wrong|stop|careful|hey)[,!.]|"
+    r"(?:remember|and|also|ok|okay|always|again)[,!.]?) "
+)
 _TAIL = re.compile(
     r"(?:,? (?:please|ever|always|at all|again|thanks|thank you|ok|okay|remember|mind|"
     r"got it|understood|right|alright))+$"
@@ -73,21 +79,37 @@ def parse_never(text: str) -> NeverRule | None:
     t = normalize(re.sub(r"\bfrom now on\b", "always", text.lower()))  # "now" is filler
     while _LEAD.match(t):
         t = _LEAD.sub("", t, count=1)
-    for part in [t, *re.split(r"\s*[;:]\s*|(?<=\w)[.!] ", t)]:
-        rule = _rule_in(_TAIL.sub("", part.strip(" .!")), text)
+    for part in [*_parts(t), t]:
+        rule = _rule_in(_TAIL.sub("", part.strip(" .!")), text, _last_place(t))
         if rule is not None:
             return rule
     return None
 
 
-def _rule_in(t: str, text: str) -> NeverRule | None:
+def _parts(t: str) -> list[str]:
+    """The sentences and clauses of a text, a remark after "so" or "because" dropped."""
+    t = re.sub(r",\s*(?:so|because|since|otherwise|as)\b.*?(?=[.!?;]|$)", "", t)
+    return [p for p in re.split(r"\s*[;:?]\s*|(?<=\w)[.!] ", t) if p.strip()]
+
+
+def _last_place(t: str) -> str | None:
+    """The last container or block named in the text, for "there" ("not the white bowl!
+    cans never go in there")."""
+    found = re.findall(r"\bthe (?:\w+ )?(?:bowl|zone|block|bar|can|cylinder|mat|plate)s?\b", t)
+    return found[-1] if found else None
+
+
+def _rule_in(t: str, text: str, there: str | None) -> NeverRule | None:
     for pattern in _PATTERNS:
         m = pattern.match(t)
         if m is None:
             continue
         said = m.group("objects")
         objects = parse_np("anything" if said in ("nothing", "anything", "things") else said)
-        target = parse_np(m.group("target"))
+        where = m.group("target")
+        if where in ("there", "it", "that", "that one", "here") and there is not None:
+            where = there
+        target = parse_np(where)
         if (
             target.category is None
             or target.plural

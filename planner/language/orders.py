@@ -17,9 +17,10 @@ from planner.language.grounding import Grounder, NounPhrase, parse_np
 from planner.language.lexicon import GRASPABLE, normalize
 from skills.objects import ObjectState
 
-_GENERAL = re.compile(
+_GENERAL = re.compile(  # said as a rule, or as one taught before ("i showed you that")
     r"\b(?:always|every time|each time|whenever|in future|in the future|"
-    r"the order is|the stacking order is|the order should be)\b"
+    r"the order is|the stacking order is|the order should be|remember|as before|like before|"
+    r"as usual|same as|i showed you|i told you|i said)\b"
 )
 _LEAD = re.compile(
     r"^(?:wrong order|no|nope|wrong|not like that|the other way round|always|remember)[,!.:]? "
@@ -30,8 +31,8 @@ _THEN = (
 )
 _PATTERNS = (
     re.compile(
-        r"^(?P<first>.+?) (?:should |must )?(?:always )*(?:goes|go|is|sits|belongs|"
-        r"comes) (?:at|on|to) the (?:very )?(?:bottom|base)(?:" + _THEN + r"(?P<rest>.+))?$"
+        r"^(?P<first>.+?) (?:should |must )?(?:always )*(?:(?:goes|go|is|sits|belongs|"
+        r"comes) )?(?:at|on|to) the (?:very )?(?:bottom|base)(?:" + _THEN + r"(?P<rest>.+))?$"
     ),
     re.compile(
         r"^(?:always |every time )*(?:put|start with|begin with|place) "
@@ -84,7 +85,7 @@ def parse_order(text: str) -> OrderRule | None:
     while _LEAD.match(t):
         t = _LEAD.sub("", t, count=1)
     t = re.sub(r",?\s*(?:as always|like always|as usual|as i said|as before)$", "", t)
-    for part in [t, *re.split(r"\s*[;:]\s*|(?<=\w)[.!] ", t)]:
+    for part in [*_parts(t), t]:
         rule = _rule_in(part.strip(" .!"), text)
         if rule is not None:
             return rule
@@ -97,12 +98,22 @@ def _rule_in(t: str, text: str) -> OrderRule | None:
         if m is None or not m.group("rest"):
             continue
         said = [m.group("first"), *_ITEM_SPLIT.split(m.group("rest"))]
-        items = [parse_np(_ITEM_TAIL.sub("", s.strip(" ,."))) for s in said if s.strip(" ,.")]
+        items = []
+        for phrase in said:
+            item = parse_np(_ITEM_TAIL.sub("", phrase.strip(" ,.")))
+            if not (item.colors or item.category):
+                break  # a remark after the list: "..., then red, i showed you that before"
+            items.append(item)
         kind = next((i.category for i in items if i.category), None)
         items = [i if i.category or kind is None else replace(i, category=kind) for i in items]
-        if len(items) >= 2 and all(i.colors or i.category for i in items):
+        if len(items) >= 2:
             return OrderRule(tuple(items), text.strip())
     return None
+
+
+def _parts(t: str) -> list[str]:
+    """The sentences and clauses of a text."""
+    return [p for p in re.split(r"\s*[;:?]\s*|(?<=\w)[.!] ", t) if p.strip()]
 
 
 def order_statement(rule: OrderRule) -> str:
