@@ -427,7 +427,9 @@ _FILLER = re.compile(
     r"(?: be so kind as to| be able to)?|"
     r"is it possible to|would it be possible to|i would like you to|i would love you to|"
     r"i want you to|i need you to|i would like it if you|i would appreciate it if you|"
-    r"go ahead and|try to|try and|you should|you can|you could|you must|you need to|"
+    r"go ahead and|go on|go ahead|try to|try and|you should|you can|you could|you must|"
+    r"you need to|(?:and )?(?:be|go) (?:careful|gentle|easy|slow)(?: with (?:it|them))?|"
+    r"take (?:your|its) time|"
     r"why do not you|how about you|let us|please do|i am asking you to)\b"
 )
 _REASON = re.compile(  # "..., it's in my way", "so it is out of the way while i work"
@@ -567,3 +569,19 @@ def is_generic(word: str) -> bool:
 def categories(category: str) -> tuple[str, ...]:
     """The object categories a category word stands for ("container" -> bowl, zone)."""
     return CATEGORY_GROUPS.get(category, (category,))
+
+
+_THERE_PLACE = re.compile(
+    r"\b(?:the )?(?:[a-z]+ )?(?:bowl|zone|mat|pad|tray|plate|square|dish)s?\b(?=.*\bthere\b)"
+)
+
+
+def resolve_there(text: str) -> str:
+    """ "orange bowl. purple things go there now": "there" replaced by "in" the last place
+    named before it (the text unchanged when it names none)."""
+    found = list(_THERE_PLACE.finditer(text))
+    if not found or not re.search(r"\b(?:in )?there\b", text):
+        return text
+    place = found[-1].group(0)
+    place = place if place.startswith("the ") else f"the {place}"
+    return re.sub(r"\b(?:in )?there\b", f"in {place}", text, count=1)

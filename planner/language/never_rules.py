@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from planner.language.grounding import Grounder, NounPhrase, parse_np
-from planner.language.lexicon import CONTAINERS, GRASPABLE, normalize
+from planner.language.lexicon import CONTAINERS, GRASPABLE, normalize, resolve_there
 from skills.objects import ObjectState
 
 _REL = r"(?P<rel>on top of|onto|on|into|inside|in)"
@@ -79,8 +79,9 @@ def parse_never(text: str) -> NeverRule | None:
     t = normalize(re.sub(r"\bfrom now on\b", "always", text.lower()))  # "now" is filler
     while _LEAD.match(t):
         t = _LEAD.sub("", t, count=1)
+    t = resolve_there(t)
     for part in [*_parts(t), t]:
-        rule = _rule_in(_TAIL.sub("", part.strip(" .!")), text, _last_place(t))
+        rule = _rule_in(_TAIL.sub("", part.strip(" .!")), text)
         if rule is not None:
             return rule
     return None
@@ -92,24 +93,14 @@ def _parts(t: str) -> list[str]:
     return [p for p in re.split(r"\s*[;:?]\s*|(?<=\w)[.!] ", t) if p.strip()]
 
 
-def _last_place(t: str) -> str | None:
-    """The last container or block named in the text, for "there" ("not the white bowl!
-    cans never go in there")."""
-    found = re.findall(r"\bthe (?:\w+ )?(?:bowl|zone|block|bar|can|cylinder|mat|plate)s?\b", t)
-    return found[-1] if found else None
-
-
-def _rule_in(t: str, text: str, there: str | None) -> NeverRule | None:
+def _rule_in(t: str, text: str) -> NeverRule | None:
     for pattern in _PATTERNS:
         m = pattern.match(t)
         if m is None:
             continue
         said = m.group("objects")
         objects = parse_np("anything" if said in ("nothing", "anything", "things") else said)
-        where = m.group("target")
-        if where in ("there", "it", "that", "that one", "here") and there is not None:
-            where = there
-        target = parse_np(where)
+        target = parse_np(m.group("target"))
         if (
             target.category is None
             or target.plural

@@ -18,7 +18,14 @@ from dataclasses import dataclass, replace
 from perception import geometry
 from planner.context import TaskCorrection
 from planner.language.grounding import Grounder, GroundingError, NounPhrase, parse_np
-from planner.language.lexicon import COLORS, CONTAINERS, GRASPABLE, normalize, plural
+from planner.language.lexicon import (
+    COLORS,
+    CONTAINERS,
+    GRASPABLE,
+    normalize,
+    plural,
+    resolve_there,
+)
 from skills.objects import ObjectState
 
 # `normalize` drops "now" and "please", so "from now on" arrives as "from on"
@@ -119,8 +126,8 @@ class PlacementRule:
 def parse_rule(text: str, override: bool = False) -> PlacementRule | None:
     """The placement rule a preference or a knowledge statement states, if it states one
     (in the whole text, or in one of its parts: "as a rule, cans go in the cyan bowl")."""
-    t = normalize(text)
-    parts = [*(p for p in re.split(r"\s*[,;:]\s*|\s+-\s+", t) if p != t), t]
+    t = resolve_there(normalize(text))
+    parts = [*(p for p in re.split(r"\s*[,;:?]\s*|\s+-\s+|(?<=\w)[.!] ", t) if p != t), t]
     for part in parts:
         rule = _rule_in(_TAIL.sub("", _LEAD.sub("", part.strip())), text, override)
         if rule is not None:

@@ -1,0 +1,43 @@
+"""How people phrase what they teach: a rule in one sentence of several, "there" for the
+place named just before, and remarks about manner ("and be careful", "go on") that are no
+order of their own."""
+
+from __future__ import annotations
+
+from tabletop_scenes import scene
+
+from planner.context import PlannerContext
+from planner.embedded.backend import EmbeddedPlanner
+from planner.language.lexicon import resolve_there
+from planner.language.never_rules import parse_never
+from planner.language.rules import parse_rule
+
+
+def _read(rule) -> tuple[str, str, str]:
+    return (rule.objects.text, rule.relation, rule.target.text)
+
+
+def test_a_rule_is_read_from_one_sentence_of_several():
+    rule = parse_rule("White things belong in the black bowl. Only the white ones, mind you.")
+    assert _read(rule) == ("white things", "in", "the black bowl")
+
+
+def test_there_is_the_place_named_before_it():
+    assert resolve_there("orange bowl. purple things go there now") == (
+        "orange bowl. purple things go in the orange bowl now"
+    )
+    assert resolve_there("put it over there") == "put it over there"  # no place named
+    rule = parse_rule("Orange bowl. Purple things go there now, not the green one.")
+    assert _read(rule) == ("purple things", "in", "the orange bowl")
+    never = parse_never("Not the white bowl! Cans never go in there.")
+    assert _read(never) == ("cans", "in", "the white bowl")
+
+
+def test_remarks_about_manner_and_lead_ins_are_no_order_of_their_own():
+    objects = scene(("yellow bar", 0.45, 0.10), ("brown bowl", 0.60, 0.15))
+    for said in (
+        "put the yellow bar in the brown bowl, and be careful",
+        "go on, put the yellow bar in the brown bowl",
+    ):
+        proposal = EmbeddedPlanner().propose(PlannerContext(said, objects, ""))
+        assert 'put_first_on_second("yellow bar", "brown bowl")' in proposal.code, said
