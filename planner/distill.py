@@ -161,7 +161,8 @@ def _skill_record(task: CorrectedTask, lesson: SkillLesson) -> KnowledgeRecord |
 def rule_statement(rule: PlacementRule) -> str:
     """A rule in plain words, in the form `parse_rule` reads back: "red objects go in the
     green bowl"."""
-    return f"{_plural_phrase(rule.objects)} go {rule.relation} {_the(rule.target)}"
+    relation = {"at": "in", "near": "next to"}.get(rule.relation, rule.relation)
+    return f"{_plural_phrase(rule.objects)} go {relation} {_the(rule.target)}"
 
 
 def _plural_phrase(np_: NounPhrase) -> str:
@@ -182,12 +183,14 @@ def _noun(np_: NounPhrase) -> str:
 
 def _placement(rule_kind: str, rule: PlacementRule | NeverRule) -> dict[str, Any]:
     """The change of a rule about where objects of a kind go (or never go)."""
-    return {
+    change = {
         "rule": rule_kind,
         "object": _attributes(rule.objects),
         "target": _attributes(rule.target),
         "relation": rule.relation,
     }
+    region = getattr(rule, "region", None)
+    return change if region is None else {**change, "region": region}
 
 
 def _attributes(np_: NounPhrase) -> dict[str, Any]:

@@ -41,3 +41,22 @@ def test_remarks_about_manner_and_lead_ins_are_no_order_of_their_own():
     ):
         proposal = EmbeddedPlanner().propose(PlannerContext(said, objects, ""))
         assert 'put_first_on_second("yellow bar", "brown bowl")' in proposal.code, said
+
+
+def test_a_place_rule_by_region_or_beside_an_object_says_where_a_thing_belongs():
+    cans = parse_rule("The cans live in the far left corner, remember?")
+    assert (cans.relation, cans.region) == ("at", "top left corner")
+    beside = parse_rule("The green block lives right next to the cyan bowl, that's its spot.")
+    assert _read(beside) == ("the green block", "near", "the cyan bowl")
+    objects = scene(
+        ("yellow can", 0.45, 0.1), ("green block", 0.4, -0.1), ("cyan bowl", 0.6, -0.15)
+    )
+    taught = ("cans go in the top left corner", "green blocks go next to the cyan bowl")
+    for said, goal in (
+        ("put the yellow can away", {"at": ["yellow can", "top left corner"]}),
+        ("return the green block to its usual place", {"near": ["green block", "cyan bowl", 0.12]}),
+    ):
+        context = PlannerContext(said, objects, "", knowledge=taught)
+        assert goal in EmbeddedPlanner().propose(context).goal.predicates, said
+    unknown = EmbeddedPlanner().propose(PlannerContext("put the green block away", objects, ""))
+    assert unknown.code == "ask('Where does the green block belong?')"

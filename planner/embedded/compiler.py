@@ -639,8 +639,27 @@ class Compiler:
             self._move_away(frame.objects, target)
         elif target.kind == "start_of":
             self._move_to_start_of(frame.objects, target)
+        elif target.kind == "home":
+            self._move_home(frame.objects)
         else:
             raise NotUnderstood(f"I did not understand where to put it in {frame.text!r}.")
+
+    def _move_home(self, objects: NounPhrase | None) -> None:
+        """Each object to where a taught rule says it belongs ("put the can away"): a region,
+        next to an object, or in or on one; asked once when no rule says."""
+        for obj in self._resolve(objects):
+            rule = next((r for r in self.rules if r.applies(obj)), None)
+            if rule is None:
+                raise NeedsQuestion(f"Where does the {obj.name} belong?")
+            if rule not in self.followed:
+                self.followed.append(rule)
+            this = parse_np(f"the {obj.name}")
+            if rule.region is not None:
+                self._move_region(this, rule.region)
+            elif rule.relation == "near":
+                self._move_beside(this, Target("near", rule.target))
+            else:
+                self._move_onto(this, Target(rule.relation, rule.target))
 
     def _move_onto(self, objects: NounPhrase | None, target: Target, tower: bool = False) -> None:
         """Into a container (side by side, or as a tower when `tower`), onto an object, or

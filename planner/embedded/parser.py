@@ -28,7 +28,8 @@ from planner.language.lexicon import (
 class Target:
     """Where something goes: into/onto an object, next to one, a region, or a direction."""
 
-    kind: str  # "in" | "on" | "to" | relation | "between" | "region" | "offset" | "away" | "toward"
+    kind: str  # "in" | "on" | "to" | relation | "between" | "region" | "offset" | "away" |
+    # "toward" | "home" (where a taught rule says it belongs)
     ref: NounPhrase | None = None
     ref2: NounPhrase | None = None
     region: str | None = None
@@ -751,8 +752,19 @@ def _push_head(text: str) -> str:
     return re.sub(r"\b(?:over|along|across the table|forward|back|a bit|slightly|by)\b", "", text)
 
 
+_HOME = re.compile(
+    r"\s(?:back\s+)?(?:in|into|to|on)\s+(?:its|their)\s+(?:usual\s+|own\s+|proper\s+|"
+    r"normal\s+|regular\s+)?(?:spot|place|home|position)s?(?=\s)|\swhere (?:it|they) "
+    r"(?:belongs?|goes|go|lives?|should be)(?=\s)|\saway(?=\s)"
+)
+"""Where an object belongs, said without naming it: a place a taught rule gives."""
+
+
 def _frame_move(clause: str, rest: str) -> Frame:
     """A pick-and-place to a target; `unknown` when no target is named."""
+    if _HOME.search(f" {rest} ") and not re.search(r"\baway from\b", rest):
+        head = _HOME.sub(" ", f" {rest} ").strip()  # "put the can away": where it belongs
+        return Frame("move", objects=parse_np(head), target=Target("home"), text=clause)
     head, target = parse_target(rest)
     head = re.sub(r"^(?:up\s+)?", "", head.strip())
     head = re.sub(

@@ -585,3 +585,16 @@ def resolve_there(text: str) -> str:
     place = found[-1].group(0)
     place = place if place.startswith("the ") else f"the {place}"
     return re.sub(r"\b(?:in )?there\b", f"in {place}", text, count=1)
+
+
+_REGION_NAMES = sorted(
+    ((w, r) for r, ws in REGION_WORDS.items() for w in ws), key=lambda p: len(p[0]), reverse=True
+)
+
+
+def region_named(text: str) -> str | None:
+    """The table region a phrase names ("the far left corner": "top left corner"), if any."""
+    for words, region in _REGION_NAMES:
+        if "_" not in region and re.search(rf"\b{re.escape(words)}\b", text):
+            return region
+    return None

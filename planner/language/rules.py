@@ -24,6 +24,7 @@ from planner.language.lexicon import (
     GRASPABLE,
     normalize,
     plural,
+    region_named,
     resolve_there,
 )
 from skills.objects import ObjectState
@@ -41,9 +42,10 @@ _TAIL = re.compile(
 )
 _STAY = (
     r"(?:go|goes|belong|belongs|live|lives|end up|ends up|sit|sits|stay|stays|"
-    r"(?:be|are|is|get|gets) (?:put|kept|placed|stored|dropped))"
+    r"(?:be|are|is|get|gets) (?:put|kept|placed|stored|dropped)(?: away)?)"
 )
-_REL = r"(?P<rel>in|into|inside|on|onto|on top of)"
+_REL = r"(?P<rel>on top of|next to|close to|beside|near|into|inside|onto|in|on)"
+_NEAR = ("next to", "close to", "beside", "near")
 _RULE_PATTERNS = (
     re.compile(  # "whenever you handle a cylinder, it should end up on the orange mat"
         rf"^(?:whenever|when|if) you (?:handle|move|pick up|get|see|have|find) (?P<objects>.+?),? "
@@ -86,7 +88,8 @@ MOVED_M = 0.01
 
 @dataclass(frozen=True)
 class PlacementRule:
-    """Objects fitting `objects` go `relation` ("in" or "on") the one object `target` names.
+    """Objects fitting `objects` go `relation` ("in", "on", "near") the one object `target`
+    names, or to a table region (`relation` "at", `region` its name).
 
     Attributes:
         objects: which objects ("red things", "blocks", "the green bar").
@@ -96,6 +99,7 @@ class PlacementRule:
         source: the words the rule was read from.
         subject: the exact object a retarget was about (its name), if it was about one.
         place: the exact destination a retarget resolved to (its name), if any.
+        region: the table region they go to ("top left corner"), for an "at" rule.
     """
 
     objects: NounPhrase
@@ -105,6 +109,7 @@ class PlacementRule:
     source: str = ""
     subject: str | None = None
     place: str | None = None
+    region: str | None = None
 
     def applies(self, obj: ObjectState) -> bool:
         """Whether `obj` is one of the objects the rule is about."""
@@ -113,7 +118,10 @@ class PlacementRule:
         return bool(Grounder([obj]).candidates(self.objects, GRASPABLE))
 
     def destination(self, scene: Sequence[ObjectState]) -> ObjectState | None:
-        """The one object of `scene` the rule's target names, or None (none or several)."""
+        """The one object of `scene` the rule's target names, or None (none or several, or
+        a region or "next to" rule, which name no object to put things in or on)."""
+        if self.region is not None or self.relation == "near":
+            return None
         if self.place is not None:
             return next((o for o in scene if o.name == self.place), None)
         try:
@@ -145,11 +153,16 @@ def _rule_in(t: str, text: str, override: bool) -> PlacementRule | None:
             said = f"{said} things"  # "whenever something is blue": blue things
         objects = parse_np(said)
         target = parse_np(m.group("target"))
+        rel = m.groupdict().get("rel")
+        region = region_named(m.group("target")) if rel not in _NEAR else None
+        if region is not None and _grounded(objects):  # "cans go in the far left corner"
+            return PlacementRule(objects, target, "at", override, text, region=region)
         if not _grounded(objects) or not _grounded(target) or target.wants_many:
             continue
         if target.category is None:
             continue
-        rel = m.groupdict().get("rel")
+        if rel in _NEAR:  # "the green block lives next to the cyan bowl"
+            return PlacementRule(objects, target, "near", override, text)
         relation = "in" if target.category in CONTAINERS and rel != "on" else "on"
         if rel in _CONTAINER_RELATIONS:
             relation = "in"
