@@ -264,9 +264,10 @@ class CorrectionInterpreter:
         ):
             return Correction(text, "task", "preference", rest=t)
         rule = parse_rule(text)
-        if rule is not None and is_general(rule):  # "anything blue ends up in the yellow bowl"
-            return Correction(text, "task", "preference", rest=t)
-        if re.search(r"\b(no|not|wrong|other|instead|should (?:go|be))\b", t):
+        habitual = re.search(r"\b(?:lives?|belongs?|its (?:usual |own )?(?:spot|place|home))\b", t)
+        if rule is not None and (is_general(rule) or habitual):
+            return Correction(text, "task", "preference", rest=t)  # "cans go in ...", "it lives"
+        if re.search(r"\b(no|not|wrong|other|instead|should (?:go|be))\b|\b(?:use|try) the\b", t):
             return Correction(text, "task", "retarget", rest=t)
         intent = self._exemplars.nearest(t)
         if intent == "stop" and MANNER.search(text.lower()):  # manner words are not a stop

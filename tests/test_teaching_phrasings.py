@@ -7,6 +7,7 @@ from __future__ import annotations
 from tabletop_scenes import scene
 
 from planner.context import PlannerContext
+from planner.corrections import CorrectionInterpreter
 from planner.embedded.backend import EmbeddedPlanner
 from planner.language.lexicon import resolve_there
 from planner.language.never_rules import parse_never
@@ -60,3 +61,17 @@ def test_a_place_rule_by_region_or_beside_an_object_says_where_a_thing_belongs()
         assert goal in EmbeddedPlanner().propose(context).goal.predicates, said
     unknown = EmbeddedPlanner().propose(PlannerContext("put the green block away", objects, ""))
     assert unknown.code == "ask('Where does the green block belong?')"
+
+
+def test_an_answer_says_where_a_thing_belongs_and_a_habit_is_a_preference():
+    objects = scene(("green block", 0.4, -0.1), ("cyan bowl", 0.6, -0.15))
+    asked = (("Where does the green block belong?", "Right next to the cyan bowl."),)
+    context = PlannerContext("put the green block back in its spot", objects, "", answers=asked)
+    goal = EmbeddedPlanner().propose(context).goal.predicates
+    assert {"near": ["green block", "cyan bowl", 0.12]} in goal
+    habit = "By the cyan bowl. The green block always sits beside it."
+    assert _read(parse_rule(habit)) == ("the green block", "near", "the cyan bowl")
+    reading = CorrectionInterpreter().interpret("The green block lives next to the cyan bowl.")
+    assert reading.intent == "preference"
+    once = "Oh wait, just this time use the pink bowl, the gray one's about to be washed."
+    assert CorrectionInterpreter().interpret(once).intent == "retarget"

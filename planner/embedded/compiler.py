@@ -17,7 +17,7 @@ from itertools import pairwise
 from shapely.geometry import LineString, Point
 
 from perception import geometry
-from planner.embedded.parser import RAINBOW, Frame, Target
+from planner.embedded.parser import RAINBOW, Frame, Target, parse_target
 from planner.language.grounding import (
     Ambiguous,
     Grounder,
@@ -649,11 +649,17 @@ class Compiler:
         next to an object, or in or on one; asked once when no rule says."""
         for obj in self._resolve(objects):
             rule = next((r for r in self.rules if r.applies(obj)), None)
+            this = parse_np(f"the {obj.name}")
             if rule is None:
-                raise NeedsQuestion(f"Where does the {obj.name} belong?")
+                question = f"Where does the {obj.name} belong?"
+                said = self._answer_to(question)
+                _, target = parse_target(normalize(said)) if said else ("", None)
+                if target is None or target.kind == "home":
+                    raise NeedsQuestion(question)
+                self._compile_move(Frame("move", objects=this, target=target, text=said))
+                continue
             if rule not in self.followed:
                 self.followed.append(rule)
-            this = parse_np(f"the {obj.name}")
             if rule.region is not None:
                 self._move_region(this, rule.region)
             elif rule.relation == "near":

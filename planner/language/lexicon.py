@@ -572,19 +572,25 @@ def categories(category: str) -> tuple[str, ...]:
 
 
 _THERE_PLACE = re.compile(
-    r"\b(?:the )?(?:[a-z]+ )?(?:bowl|zone|mat|pad|tray|plate|square|dish)s?\b(?=.*\bthere\b)"
+    r"\b(?:the )?(?:[a-z]+ )?(?:bowl|zone|mat|pad|tray|plate|square|dish)s?\b"
 )
 
 
+_THERE = re.compile(r"\b(?:(?P<rel>beside|next to|near|by|in|into|on) it|(?:in )?there)\b")
+
+
 def resolve_there(text: str) -> str:
-    """ "orange bowl. purple things go there now": "there" replaced by "in" the last place
-    named before it (the text unchanged when it names none)."""
-    found = list(_THERE_PLACE.finditer(text))
-    if not found or not re.search(r"\b(?:in )?there\b", text):
+    """ "orange bowl. purple things go there now", "by the cyan bowl. the green block sits
+    beside it": "there" (or "beside it") replaced by the last place named before it (the
+    text unchanged when it names none)."""
+    there = _THERE.search(text)
+    found = [m for m in _THERE_PLACE.finditer(text) if there and m.end() <= there.start()]
+    if there is None or not found:
         return text
     place = found[-1].group(0)
     place = place if place.startswith("the ") else f"the {place}"
-    return re.sub(r"\b(?:in )?there\b", f"in {place}", text, count=1)
+    said = f"{there.group('rel') or 'in'} {place}"
+    return text[: there.start()] + said + text[there.end() :]
 
 
 _REGION_NAMES = sorted(
