@@ -17,7 +17,12 @@ import pytest
 from sim.suite import Episode, load_suite
 
 REPO = Path(__file__).resolve().parents[1]
-SUITES = ("corrections.yaml", "corrections-heldout.yaml", "corrections-paraphrase.yaml")
+SUITES = (
+    "corrections.yaml",
+    "corrections-heldout.yaml",
+    "corrections-paraphrase.yaml",
+    "corrections-teach-heldout.yaml",
+)
 MAX_SHARE = 0.7
 
 

@@ -81,9 +81,7 @@ _REPLAN_LEAD = re.compile(
     r"^(?:no,? )?(?:first|before that|you need to first|you need to|you have to first|"
     r"start by|begin by)(?: of all)?,? "
 )
-_DESTINATION = re.compile(
-    r"\b(?:in|into|inside|on|onto|on top of|to|use|try)\s+(?P<np>(?:the|a|an) .+)$"
-)
+_DESTINATION = re.compile(r"\b(?:in|into|inside|on|onto|on top of|to)\s+(?P<np>(?:the|a|an) .+)$")
 _CONTAINER_RELATIONS = {"in": "in", "into": "in", "inside": "in"}
 MOVED_M = 0.01
 
