@@ -210,7 +210,7 @@ class KnowledgeRecord:
             return _digest([TASK, _canonical(self.change["rule"]), self.change["phrase"]])
         if self.change.get("rule") == "order":  # a new order of the same objects wins
             items = sorted(json.dumps(_canonical(i), sort_keys=True) for i in self.change["order"])
-            return _digest([TASK, "order", items])
+            return _digest([TASK, "order", self.change.get("way", ""), items])
         if self.change.get("rule") == "never":  # many places may each be forbidden
             keys = ("rule", "object", "target", "relation")
             return _digest([TASK, *(_canonical(self.change.get(k)) for k in keys)])

@@ -25,7 +25,7 @@ from planner.language.grounding import NounPhrase
 from planner.language.lexicon import category_of, plural, singular
 from planner.language.meanings import parse_meaning
 from planner.language.never_rules import NeverRule, never_statement, parse_never
-from planner.language.orders import order_statement, parse_order
+from planner.language.orders import STACK, order_statement, parse_order
 from planner.language.rules import (
     PlacementRule,
     parse_rule,
@@ -132,7 +132,8 @@ def _order_record(task: CorrectedTask, correction: TaskCorrection) -> KnowledgeR
     return KnowledgeRecord(
         TASK,
         order_statement(rule),
-        {"rule": "order", "order": [_attributes(i) for i in rule.items]},
+        {"rule": "order", "order": [_attributes(i) for i in rule.items]}
+        | ({"way": rule.way} if rule.way != STACK else {}),
         task.context(concerned),
         task.provenance(correction.text),
     )

@@ -162,3 +162,27 @@ def test_an_order_taught_in_round_one_needs_no_correction_in_round_two(tmp_path)
     rounds = corrections_by_round(tmp_path, MINI_SUITE)
     assert rounds["1"] == {"memory": 1.0, "baseline": 1.0}
     assert rounds["2"] == {"memory": 0.0, "baseline": 1.0}
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Yellow on the left, cyan in the middle, orange on the right, same as always.",
+        "Wrong order: yellow, cyan, orange, left to right.",
+    ],
+)
+def test_a_taught_row_order_lines_up_a_row_whose_order_is_open(said):
+    rule = parse_order(said)
+    assert [i.colors[0] for i in rule.items] == ["yellow", "cyan", "orange"]
+    assert parse_order(rule.statement()).items == rule.items
+    blocks = scene(
+        ("orange block", 0.45, 0.1), ("yellow block", 0.4, -0.1), ("cyan block", 0.55, 0.2)
+    )
+    context = PlannerContext("put the blocks in a line", blocks, "", knowledge=(rule.statement(),))
+    goal = EmbeddedPlanner().propose(context).goal.predicates
+    assert {"line": ["yellow block", "cyan block", "orange block"]} in goal
+    assert {"left_of": ["yellow block", "cyan block"]} in goal
+    stacked = EmbeddedPlanner().propose(
+        PlannerContext("stack the blocks", blocks, "", knowledge=(rule.statement(),))
+    )
+    assert {"stacked": ["cyan block", "orange block", "yellow block"]} in stacked.goal.predicates

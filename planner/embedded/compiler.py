@@ -29,7 +29,7 @@ from planner.language.grounding import (
 )
 from planner.language.lexicon import CONTAINERS, GRASPABLE, categories, normalize
 from planner.language.never_rules import NeverRule
-from planner.language.orders import OrderRule
+from planner.language.orders import ROW, STACK, OrderRule
 from planner.language.rules import PlacementRule
 from skills.frames import WORKSPACE_X, WORKSPACE_Y
 from skills.objects import ROUND_CATEGORIES, ObjectState
@@ -1031,7 +1031,7 @@ class Compiler:
         held_clear = {  # what a never-rule keeps the others off goes on top
             o.name for o in rest if any(self._forbidding(p, o) for p in group if p is not o)
         }
-        taught = self._taught_order(rest)
+        taught = self._taught_order(rest) or (lambda o: 0)
         middle += sorted(
             rest, key=lambda o: (o.name in held_clear, taught(o), -o.size[0] * o.size[1])
         )  # then in a taught order, then wide things low
@@ -1040,22 +1040,28 @@ class Compiler:
             raise Impossible("a stack needs at least two objects.")
         self._tower(order[1:], order[0])
 
-    def _taught_order(self, objs: list[ObjectState]) -> Callable[[ObjectState], int]:
-        """The place of an object in the first taught order that covers two or more of
-        `objs` (those it does not cover after them), for a tower whose order was not said."""
-        for rule in self.orders:
+    def _taught_order(
+        self, objs: list[ObjectState], way: str = STACK
+    ) -> Callable[[ObjectState], int] | None:
+        """The place of an object in the first taught order of this `way` (a tower, a row)
+        that covers two or more of `objs` (those it does not cover after them), for one
+        whose order was not said; None when no such order was taught."""
+        for rule in (r for r in self.orders if r.way == way):
             ranks = {o.name: rank for o in objs if (rank := rule.rank(o)) is not None}
             if len(ranks) >= 2:
                 if rule not in self.followed_orders:
                     self.followed_orders.append(rule)
                 return lambda o: ranks.get(o.name, len(rule.items))
-        return lambda o: 0
+        return None
 
     def _compile_line(self, frame: Frame) -> None:
         objs = self._line_objects(frame)
         if len(objs) < 2:
             raise Impossible("a line needs at least two objects.")
         way = frame.arrange.removeprefix("rainbow ")
+        taught = None if way or frame.side else self._taught_order(objs, ROW)
+        if taught is not None:  # "yellow on the left, cyan, orange on the right, as always"
+            objs, way = sorted(objs, key=taught), ROW
         spacing = max(max(o.size[:2]) for o in objs) + LINE_GAP
         span = spacing * (len(objs) - 1)
         ignore = {o.name for o in objs}

@@ -1,9 +1,11 @@
 """Orders people teach: "wrong order - the blue block always goes at the bottom, then the
-red one", "from now on the order is green, yellow, red from the bottom".
+red one", "from now on the order is green, yellow, red from the bottom", and for rows
+"yellow on the left, cyan in the middle, orange on the right, same as always".
 
-An order rule says in which order objects of given kinds are stacked, bottom first. It
-applies to every later tower that involves at least two of them and whose order the
-instruction leaves open; an order the instruction states wins. `order_statement` writes a
+An order rule says in which order objects of given kinds are stacked, bottom first, or
+stand in a row, left first. It applies to every later tower (or row) that involves at
+least two of them and whose order the instruction leaves open; an order the instruction
+states wins. `order_statement` writes a
 rule in words `parse_order` reads back, which is how knowledge records carry it.
 """
 
@@ -20,7 +22,7 @@ from skills.objects import ObjectState
 _GENERAL = re.compile(  # said as a rule, or as one taught before ("i showed you that")
     r"\b(?:always|every time|each time|whenever|in future|in the future|"
     r"the order is|the stacking order is|the order should be|remember|as before|like before|"
-    r"as usual|same as|i showed you|i told you|i said)\b"
+    r"as usual|same as|i showed you|i told you|i said|from left to right|wrong order)\b"
 )
 _LEAD = re.compile(
     r"^(?:wrong order|no|nope|wrong|not like that|the other way round|always|remember)[,!.:]? "
@@ -28,6 +30,21 @@ _LEAD = re.compile(
 _THEN = (
     r"\s*,?\s*(?:and then|then|and|followed by|next|above that|above it|on top of that|"
     r"after that)\s+"
+)
+STACK, ROW = "bottom to top", "left to right"
+_ROW_PATTERNS = (
+    re.compile(  # "yellow on the left, cyan in the middle, orange on the right"
+        r"^(?P<first>.+?) (?:(?:goes|go|is|sits) )?on the (?:far )?left,? (?P<rest>.+?) "
+        r"(?:in the middle|in the centre|in the center)?,? (?:and )?(?P<last>[a-z ]+?) "
+        r"(?:(?:goes|go|is|sits) )?on the (?:far )?right$"
+    ),
+    re.compile(  # "yellow, cyan, orange, left to right"
+        r"^(?:(?:from )?left to right:? )?(?P<first>[a-z ]+?),\s*(?P<rest>.+?),? "
+        r"(?:from )?left to right$"
+    ),
+    re.compile(  # "from left to right: yellow, cyan, orange" (and this form's statements)
+        r"^(?:the order is )?(?:from )?left to right:? (?P<first>[a-z ]+?),\s*(?P<rest>.+)$"
+    ),
 )
 _PATTERNS = (
     re.compile(
@@ -59,11 +76,13 @@ _ITEM_TAIL = re.compile(
 
 @dataclass(frozen=True)
 class OrderRule:
-    """Objects fitting `items` are stacked in that order, bottom first; `source` is the
-    words it was read from."""
+    """Objects fitting `items` are stacked in that order, bottom first (`way` STACK), or
+    stand in a row in that order from the robot's left (ROW); `source` is the words it was
+    read from."""
 
     items: tuple[NounPhrase, ...]
     source: str = ""
+    way: str = STACK
 
     def rank(self, obj: ObjectState) -> int | None:
         """The place in the order of the first item `obj` fits, or None."""
@@ -84,7 +103,12 @@ def parse_order(text: str) -> OrderRule | None:
         return None
     while _LEAD.match(t):
         t = _LEAD.sub("", t, count=1)
-    t = re.sub(r",?\s*(?:as always|like always|as usual|as i said|as before)$", "", t)
+    t = re.sub(
+        r",?\s*(?:(?:the )?same as (?:always|before)|as always|like always|as usual|"
+        r"as i said|as before)$",
+        "",
+        t,
+    )
     for part in [*_parts(t), t]:
         rule = _rule_in(part.strip(" .!"), text)
         if rule is not None:
@@ -93,11 +117,13 @@ def parse_order(text: str) -> OrderRule | None:
 
 
 def _rule_in(t: str, text: str) -> OrderRule | None:
-    for pattern in _PATTERNS:
+    tagged = [*((p, ROW) for p in _ROW_PATTERNS), *((p, STACK) for p in _PATTERNS)]
+    for pattern, way in tagged:
         m = pattern.match(t)
         if m is None or not m.group("rest"):
             continue
-        said = [m.group("first"), *_ITEM_SPLIT.split(m.group("rest"))]
+        last = m.groupdict().get("last")
+        said = [m.group("first"), *_ITEM_SPLIT.split(m.group("rest")), *([last] if last else [])]
         items = []
         for phrase in said:
             item = parse_np(_ITEM_TAIL.sub("", phrase.strip(" ,.")))
@@ -107,7 +133,7 @@ def _rule_in(t: str, text: str) -> OrderRule | None:
         kind = next((i.category for i in items if i.category), None)
         items = [i if i.category or kind is None else replace(i, category=kind) for i in items]
         if len(items) >= 2:
-            return OrderRule(tuple(items), text.strip())
+            return OrderRule(tuple(items), text.strip(), way)
     return None
 
 
@@ -119,6 +145,8 @@ def _parts(t: str) -> list[str]:
 def order_statement(rule: OrderRule) -> str:
     """The order in words `parse_order` reads back."""
     first, *rest = (i.text for i in rule.items)
+    if rule.way == ROW:
+        return f"from left to right: {', '.join([first, *rest])}"
     return f"{first} always goes at the bottom, then {', then '.join(rest)}"
 
 
