@@ -486,6 +486,7 @@ def _print_rounds(data: dict) -> None:
         "corrections/ep (memory)",
         "success (baseline)",
         "corrections/ep (baseline)",
+        "knowledge applied (memory)",
         title="corrections by round",
     )
     for n, pair in data["rounds"].items():
@@ -495,6 +496,8 @@ def _print_rounds(data: dict) -> None:
             success, per_episode = stats.get("success_rate"), stats.get("corrections_per_episode")
             cells.append("-" if success is None else f"{100 * success:.0f}%")
             cells.append("-" if per_episode is None else f"{per_episode:.2f}")
+        applied = (pair["memory"] or {}).get("knowledge_applied_share")
+        cells.append("-" if applied is None else f"{100 * applied:.0f}%")
         size = (pair["memory"] or pair["baseline"])["episodes"]
         table.add_row(str(n), str(size), *cells)
     console.print(table)

@@ -102,6 +102,7 @@ class EpisodeResult:
     served_by: list[str] = field(default_factory=list)  # cascade level of each step
     step_plan_s: list[float] = field(default_factory=list)  # seconds proposing each step
     repeated_questions: int = 0  # questions a program asked again in one task
+    knowledge_applied: int = 0  # retrieved task knowledge statements the plan acted on
 
     @property
     def false_success(self) -> bool:
@@ -286,6 +287,7 @@ def run_episode(
         served_by=outcome.served_by,
         step_plan_s=outcome.step_plan_s,
         repeated_questions=outcome.repeated_questions,
+        knowledge_applied=len(outcome.knowledge_applied),
     )
     run.write_json("result.json", result.to_dict())
     return result

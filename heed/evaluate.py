@@ -137,6 +137,9 @@ def _stats(results: list[EpisodeResult]) -> dict[str, Any]:
         "false_success_rate": round(sum(r.false_success for r in results) / n, 4) if n else 0.0,
         "self_checks": dict(Counter(r.self_check for r in results)),
         "repeated_questions": sum(r.repeated_questions for r in results),
+        "knowledge_applied_share": round(sum(r.knowledge_applied > 0 for r in results) / n, 4)
+        if n
+        else 0.0,
         "served_by": dict(Counter(level for r in results for level in r.served_by)),
         "from_memory": round(sum(r.served_by[:1] == ["memory"] for r in results) / n, 4)
         if n

@@ -291,6 +291,9 @@ class ReActLoop:
 
     @staticmethod
     def _account(outcome: TaskOutcome, proposal: Proposal) -> None:
+        for statement in proposal.meta.get("applied", ()):
+            if statement not in outcome.knowledge_applied:
+                outcome.knowledge_applied.append(statement)
         outcome.prompt_tokens += proposal.prompt_tokens
         outcome.completion_tokens += proposal.completion_tokens
         outcome.model_s += proposal.latency_s

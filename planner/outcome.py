@@ -41,6 +41,7 @@ class TaskOutcome:
     unmet: list[str] = field(default_factory=list)  # its predicates the final check found unmet
     served_by: list[str] = field(default_factory=list)  # cascade level of each step
     repeated_questions: int = 0  # questions a program asked again (answered from before)
+    knowledge_applied: list[str] = field(default_factory=list)  # retrieved statements acted on
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rounds import corrections_by_round
+from rounds import rounds_report
 from tabletop_scenes import scene
 from test_memory_fakes import HashingEmbedder
 
@@ -187,6 +187,10 @@ episodes:
 
 
 def test_a_word_taught_in_round_one_needs_no_correction_in_round_two(tmp_path):
-    rounds = corrections_by_round(tmp_path, MINI_SUITE)
-    assert rounds["1"]["memory"] == 1.0
-    assert rounds["2"] == {"memory": 0.0, "baseline": 1.0}
+    report = rounds_report(tmp_path, MINI_SUITE)
+    assert report["1"]["memory"]["corrections_per_episode"] == 1.0
+    assert report["2"]["memory"]["corrections_per_episode"] == 0.0
+    assert report["2"]["baseline"]["corrections_per_episode"] == 1.0
+    assert report["1"]["memory"]["knowledge_applied_share"] == 0.0  # nothing taught yet
+    assert report["2"]["memory"]["knowledge_applied_share"] == 1.0
+    assert report["2"]["baseline"]["knowledge_applied_share"] == 0.0

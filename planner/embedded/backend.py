@@ -26,7 +26,7 @@ from planner.language.exemplars import ExemplarMatcher
 from planner.language.forget import remembered
 from planner.language.grounding import Grounder, GroundingError, parse_np
 from planner.language.lexicon import CONTAINERS
-from planner.language.meanings import apply_meanings, meanings_in
+from planner.language.meanings import apply_meanings, meanings_in, parse_meaning
 from planner.language.never_rules import never_in
 from planner.language.orders import OrderRule, orders_in
 from planner.language.rules import (
@@ -202,12 +202,20 @@ class EmbeddedPlanner:
             plan = compiler.compile(frames)
         followed = [*compiler.followed, *compiler.followed_orders]
         thought = self._thought(frames, plan.question, plan.refusal, context, followed)
+        used = {r.source for r in [*followed, *compiler.followed_never]}
+        applied = [
+            k for k in context.knowledge if k in used or parse_meaning(k) in meant
+        ]  # the retrieved statements this plan acted on
         return Proposal(
             thought + read_as,
             plan.code(),
             goal=plan_goal(plan),
             served_by="parser",
-            meta={"frames": [f.intent for f in frames], "understood": plan.understood},
+            meta={
+                "frames": [f.intent for f in frames],
+                "understood": plan.understood,
+                "applied": applied,
+            },
         )
 
     @staticmethod

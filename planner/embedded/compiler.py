@@ -223,6 +223,7 @@ class Compiler:
         self.plan = Plan()
         self.followed: list[PlacementRule] = []  # the rules that decided a destination
         self.followed_orders: list[OrderRule] = []  # the taught orders a tower follows
+        self.followed_never: list[NeverRule] = []  # the never-rules that bound the plan
         self.put_down: tuple[float, float] | None = None
         if self.replanning:
             self.put_down = self._set_down_spot()
@@ -749,6 +750,7 @@ class Compiler:
             for name, place in pairs:
                 rule = self._forbidding(by_name[name], by_name[place])
                 if rule is not None:
+                    self.followed_never.append(rule)
                     raise Impossible(
                         f"you told me {rule.source!r}, so I will not put the {name} "
                         f"{kind if kind == 'in' else 'on'} the {place}."
@@ -759,6 +761,8 @@ class Compiler:
                 for place in rule.places(self.scene):
                     if rule.forbids(by_name[name], place, self.scene):
                         self._expect("not", {rule.relation: [name, place.name]})
+                        if rule not in self.followed_never:
+                            self.followed_never.append(rule)
 
     def _ambiguous(self, ref: NounPhrase) -> bool:
         """Whether the phrase fits several objects and nothing says which."""
