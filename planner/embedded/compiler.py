@@ -516,11 +516,20 @@ class Compiler:
                 and other.category in GRASPABLE
                 and geometry.is_on(other, self.virtual[obj.name])
             ):
-                self._uncover(other)  # what is on it first, so the spot below is chosen after
-                spot = self._freest_spot()
-                if spot is None:
-                    raise Impossible(f"there is no room to set down the {other.name} on it.")
-                self._put(other, spot, f"off the {obj.name} first")
+                self._set_aside(
+                    other,
+                    f"off the {obj.name} first",
+                    f"there is no room to set down the {other.name} on it.",
+                )
+
+    def _set_aside(self, obj: ObjectState, comment: str, refusal: str) -> None:
+        """Put `obj` (and first what rests on it) on the freest spot of the table, or refuse
+        with `refusal` when no spot is free."""
+        self._uncover(obj)  # before the spot is chosen: what is on it moves first
+        spot = self._freest_spot()
+        if spot is None:
+            raise Impossible(refusal)
+        self._put(self.virtual[obj.name], spot, comment)
 
     def _grasp_turn(
         self, obj: ObjectState, release: tuple[float, float], into: str | None = None
@@ -720,12 +729,12 @@ class Compiler:
             return None
         kinds = GRASPABLE + CONTAINERS
         fits = [o for o in self.grounder.candidates(ref, kinds) if o.name != obj.name]
-        allowed = [o for o in fits if not self._forbidding(obj, o)]
+        forbidding = {o.name: self._forbidding(obj, o) for o in fits}
+        allowed = [o for o in fits if forbidding[o.name] is None]
         if len(allowed) == len(fits) or not allowed:
             return None  # nothing forbidden, or everything: the plan check refuses then
         chosen = max(allowed, key=lambda o: (o.position[1], o.name))
-        rules = {r.source for o in fits if (r := self._forbidding(obj, o)) is not None}
-        said = " and ".join(sorted(rules))
+        said = " and ".join(sorted({r.source for r in forbidding.values() if r is not None}))
         note = f"You told me {said!r}: the {obj.name} goes to the {chosen.name}."
         if note not in self.plan.notes:
             self.plan.notes.append(note)
@@ -755,14 +764,14 @@ class Compiler:
                         f"you told me {rule.source!r}, so I will not put the {name} "
                         f"{kind if kind == 'in' else 'on'} the {place}."
                     )
-        moved = {n for raw in self.plan.goal for n in _subjects(raw)} & set(by_name)
+        moved = sorted({n for raw in self.plan.goal for n in _subjects(raw)} & set(by_name))
         for rule in self.never:
-            for name in sorted(moved):
-                for place in rule.places(self.scene):
-                    if rule.forbids(by_name[name], place, self.scene):
-                        self._expect("not", {rule.relation: [name, place.name]})
-                        if rule not in self.followed_never:
-                            self.followed_never.append(rule)
+            places = rule.places(self.scene)
+            for name in (n for n in moved if rule.covers(by_name[n])):
+                for place in (p for p in places if p.name != name):
+                    self._expect("not", {rule.relation: [name, place.name]})
+                    if rule not in self.followed_never:
+                        self.followed_never.append(rule)
 
     def _ambiguous(self, ref: NounPhrase) -> bool:
         """Whether the phrase fits several objects and nothing says which."""
@@ -804,11 +813,11 @@ class Compiler:
             self._expect("stacked", [base.name, *names])
         support = self._support(base) if base.category in GRASPABLE else None
         if support is not None and support.name in names:  # it must go above: base comes down
-            self._uncover(base)  # before the spot is chosen: what is on it moves first
-            spot = self._freest_spot()
-            if spot is None:
-                raise Impossible(f"there is no room to set the {base.name} down as a base.")
-            self._put(self.virtual[base.name], spot, "down as the base")
+            self._set_aside(
+                base,
+                "down as the base",
+                f"there is no room to set the {base.name} down as a base.",
+            )
         below = self.virtual[base.name]
         for obj in objs:
             placed = self.virtual[obj.name]
@@ -1009,10 +1018,11 @@ class Compiler:
         ]
         for obj in inside:
             self._expect("not", {"in": [obj.name, container.name]})
-            spot = self._freest_spot()
-            if spot is None:
-                raise Impossible(f"there is no free spot on the table for the {obj.name}.")
-            self._put(obj, spot, f"out of the {container.name}")
+            self._set_aside(
+                obj,
+                f"out of the {container.name}",
+                f"there is no free spot on the table for the {obj.name}.",
+            )
 
     def _compile_stack(self, frame: Frame) -> None:
         if frame.target is not None and frame.target.ref is not None:
@@ -1205,10 +1215,11 @@ class Compiler:
         spot_a, spot_b = (a.position[0], a.position[1]), (b.position[0], b.position[1])
         self._expect("at_start_of", [a.name, b.name])
         self._expect("at_start_of", [b.name, a.name])
-        aside = self._freest_spot()
-        if aside is None:
-            raise Impossible(f"there is no free spot to set the {a.name} down while swapping.")
-        self._put(a, aside, "out of the way for the swap")
+        self._set_aside(
+            a,
+            "out of the way for the swap",
+            f"there is no free spot to set the {a.name} down while swapping.",
+        )
         self._put(self.virtual[b.name], spot_a, f"where the {a.name} was")
         self._put(self.virtual[a.name], spot_b, f"where the {b.name} was")
 

@@ -604,3 +604,8 @@ def region_named(text: str) -> str | None:
         if "_" not in region and re.search(rf"\b{re.escape(words)}\b", text):
             return region
     return None
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences and ';'/':'-separated clauses of a normalised text."""
+    return [p for p in re.split(r"\s*[;:?]\s*|(?<=\w)[.!] ", text) if p.strip()]

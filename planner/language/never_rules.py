@@ -15,7 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from planner.language.grounding import Grounder, NounPhrase, parse_np
-from planner.language.lexicon import CONTAINERS, GRASPABLE, normalize, resolve_there
+from planner.language.lexicon import (
+    CONTAINERS,
+    GRASPABLE,
+    normalize,
+    resolve_there,
+    sentences,
+)
 from skills.objects import ObjectState
 
 _REL = r"(?P<rel>on top of|onto|on|into|inside|in)"
@@ -89,8 +95,7 @@ def parse_never(text: str) -> NeverRule | None:
 
 def _parts(t: str) -> list[str]:
     """The sentences and clauses of a text, a remark after "so" or "because" dropped."""
-    t = re.sub(r",\s*(?:so|because|since|otherwise|as)\b.*?(?=[.!?;]|$)", "", t)
-    return [p for p in re.split(r"\s*[;:?]\s*|(?<=\w)[.!] ", t) if p.strip()]
+    return sentences(re.sub(r",\s*(?:so|because|since|otherwise|as)\b.*?(?=[.!?;]|$)", "", t))
 
 
 def _rule_in(t: str, text: str) -> NeverRule | None:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from planner.language.grounding import Grounder, NounPhrase, parse_np
-from planner.language.lexicon import GRASPABLE, normalize
+from planner.language.lexicon import GRASPABLE, normalize, sentences
 from skills.objects import ObjectState
 
 _GENERAL = re.compile(  # said as a rule, or as one taught before ("i showed you that")
@@ -109,7 +109,7 @@ def parse_order(text: str) -> OrderRule | None:
         "",
         t,
     )
-    for part in [*_parts(t), t]:
+    for part in [*sentences(t), t]:
         rule = _rule_in(part.strip(" .!"), text)
         if rule is not None:
             return rule
@@ -135,11 +135,6 @@ def _rule_in(t: str, text: str) -> OrderRule | None:
         if len(items) >= 2:
             return OrderRule(tuple(items), text.strip(), way)
     return None
-
-
-def _parts(t: str) -> list[str]:
-    """The sentences and clauses of a text."""
-    return [p for p in re.split(r"\s*[;:?]\s*|(?<=\w)[.!] ", t) if p.strip()]
 
 
 def order_statement(rule: OrderRule) -> str:
