@@ -161,8 +161,10 @@ def _skill_record(task: CorrectedTask, lesson: SkillLesson) -> KnowledgeRecord |
 
 def rule_statement(rule: PlacementRule) -> str:
     """A rule in plain words, in the form `parse_rule` reads back: "red objects go in the
-    green bowl"."""
-    relation = {"at": "in", "near": "next to"}.get(rule.relation, rule.relation)
+    green bowl", "cans go in the top left corner"."""
+    if rule.region is not None:  # "cans go in the top left corner"
+        return f"{_plural_phrase(rule.objects)} go in the {rule.region}"
+    relation = {"near": "next to"}.get(rule.relation, rule.relation)
     return f"{_plural_phrase(rule.objects)} go {relation} {_the(rule.target)}"
 
 

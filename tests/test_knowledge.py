@@ -72,6 +72,9 @@ def test_distilled_statements_read_back_as_the_same_rule():
     again = parse_rule(rule_statement(rule))
     assert rule_statement(rule) == "red objects go in the green bowl"
     assert (again.objects.colors, again.target.text) == (("red",), "the green bowl")
+    region = parse_rule("Cans go in the back left corner, like always.")
+    assert rule_statement(region) == "cans go in the top left corner"
+    assert parse_rule(rule_statement(region)).region == "top left corner"
 
 
 @pytest.mark.parametrize(
