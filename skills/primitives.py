@@ -92,6 +92,17 @@ class _Failure(Exception):
     """Ends a skill early with a failure message (internal to this module)."""
 
 
+def _elongated(obj: ObjectState) -> bool:
+    """Whether an object is a bar-like shape, whose turn matters where it is set down."""
+    short, long = sorted(obj.size[:2])
+    return obj.category != "cylinder" and long > 1.5 * short
+
+
+def _long_axis(obj: ObjectState) -> float:
+    """The world yaw of an object's long side."""
+    return obj.yaw + (math.pi / 2 if obj.size[1] > obj.size[0] else 0.0)
+
+
 def _grasp_yaw(obj: ObjectState) -> float:
     """Gripper yaw that closes across the object's narrow side (fingers close along y at 0)."""
     if obj.category == "cylinder":
@@ -125,6 +136,7 @@ class Skills:
         self.listeners: list[SkillListener] = []
         self._held_below_ee = 0.0  # how far the held object's bottom hangs below the EE
         self._held: str | None = None  # the object-source name of what this skill picked
+        self._held_long_axis: float | None = None  # held object's long axis from the EE yaw
 
     def held(self) -> str | None:
         """The object in the gripper, named as the object source names it, or None.
@@ -134,7 +146,7 @@ class Skills:
         """
         robot_says = self.robot.state().holding
         if robot_says is None:
-            self._held = None
+            self._held = self._held_long_axis = None
             return None
         return self._held or robot_says
 
@@ -289,6 +301,7 @@ class Skills:
                 raise _Failure(f"the gripper closed without holding {obj}")
             self._held = obj
             self._held_below_ee = grasp_z - target.bottom_z
+            self._held_long_axis = _long_axis(target) - yaw if _elongated(target) else None
             self._move(
                 Pose.top_down(x, y, self._travel_z(True, exclude=obj), yaw),
                 p.speed,
@@ -352,8 +365,11 @@ class Skills:
             x, y = x + offset[0], y + offset[1]
             release_z = surface_z + p.release_height + self._held_below_ee
             yaw = self.robot.state().ee_pose.yaw
-            if offset != (0.0, 0.0):  # fingers across the offset, clear of walls/neighbours
-                yaw = _closest_equivalent(math.atan2(offset[1], offset[0]), yaw, math.pi)
+            if offset != (0.0, 0.0):  # fingers across the offset, clear of walls/neighbours;
+                radial = math.atan2(offset[1], offset[0])  # a bar lies along the wall, not
+                if self._held_long_axis is not None:  # across the middle onto a neighbour
+                    radial += math.pi / 2 - self._held_long_axis
+                yaw = _closest_equivalent(radial, yaw, math.pi)
             yaw = self._reachable_yaw(x, y, (release_z,), yaw + p.turn)
             travel = max(self._travel_z(True, exclude=held), release_z)
             ex, ey, ez = self._ee()
@@ -364,7 +380,7 @@ class Skills:
             self._move(Pose.top_down(x, y, release_z, yaw), p.speed, f"the release pose at {label}")
             width = self.robot.state().gripper_width
             self.robot.open_gripper(self._opening(width + FINGER_CLEARANCE))
-            self._held_below_ee, self._held = 0.0, None
+            self._held_below_ee, self._held, self._held_long_axis = 0.0, None, None
             self._move(Pose.top_down(x, y, travel, yaw), p.speed, "the retreat height")
             final = find_object(self.objects, held)
             miss = math.dist(final.position[:2], (x, y))

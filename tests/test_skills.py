@@ -224,6 +224,23 @@ def test_put_first_on_second_stacks_blocks(make_env, item):
     assert objs["green block"].position[:2] == pytest.approx((0.58, -0.1), abs=0.01)
 
 
+@pytest.mark.parametrize("first", ["block", "bar"])
+def test_a_bar_shares_a_bowl_lying_along_its_wall(make_env, item, first):
+    """Beside another object in a bowl, a bar lies across the offset: lying along it, it
+    would reach over the middle onto its neighbour and rest on it, half out."""
+    block = item("block", "black", pose=(0.42, 0.15, 0.0))
+    bar = item("bar", "cyan", pose=(0.40, -0.02, 0.0))
+    env = make_env(block, bar, item("bowl", "yellow", pose=(0.55, -0.15, 0.0)))
+    sk = Skills(env.robot, env)
+    names = ["black block", "cyan bar"]
+    for name, side in zip(names if first == "block" else names[::-1], (1, -1), strict=True):
+        assert sk.pick(name).success
+        result = sk.place("yellow bowl", offset=(0.0, 0.03 * side))  # as the planner packs
+        assert result.success, result.message
+    both = [{"in": [name, "yellow bowl"]} for name in names]
+    assert holds(env, *both, {"upright": ["black block"]}) == []
+
+
 def test_put_first_on_second_places_what_is_already_held(make_env, item):
     env = make_env(item("block", "red", pose=(0.42, 0.15, 0.0)), item("bowl", "blue"))
     sk = Skills(env.robot, env)
