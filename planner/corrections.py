@@ -26,7 +26,7 @@ from planner.language.forget import parse_forget
 from planner.language.lexicon import normalize
 from planner.language.meanings import parse_meaning
 from planner.language.never_rules import parse_never
-from planner.language.orders import parse_order
+from planner.language.orders import parse_order, parse_row_moves
 from planner.language.rules import is_general, parse_rule
 
 SMALL, LARGE = 0.01, 0.03  # metres for "a bit" / "a lot" when no number is given
@@ -224,6 +224,11 @@ EXEMPLARS: dict[str, tuple[str, ...]] = {
 THRESHOLD = 0.5
 
 
+_ALSO = re.compile(r"\b(?:as well|too|also)\b|^and (?:the|that|this)\b")
+_NOT = re.compile(r"\b(?:no|not|wrong|instead)\b")
+_TO_PLACE = re.compile(r"\b(?:in|into|inside|on|onto|on top of) (?:the|a|an) [a-z ]+$")
+
+
 class CorrectionInterpreter:
     """Interprets corrections with patterns, falling back on MiniLM similarity."""
 
@@ -248,7 +253,7 @@ class CorrectionInterpreter:
             return Correction(text, "task", "meaning", rest=t)
         if parse_never(text) is not None:
             return Correction(text, "task", "never", rest=t)
-        if parse_order(text) is not None:
+        if parse_order(text) is not None or parse_row_moves(text):
             return Correction(text, "task", "order", rest=t)
         if re.search(r"\b(put|move|place) (it|them|that) back\b|\bundo\b", t):
             return Correction(text, "task", "undo")
@@ -267,6 +272,9 @@ class CorrectionInterpreter:
         habitual = re.search(r"\b(?:lives?|belongs?|its (?:usual |own )?(?:spot|place|home))\b", t)
         if rule is not None and (is_general(rule) or habitual):
             return Correction(text, "task", "preference", rest=t)  # "cans go in ...", "it lives"
+        if _ALSO.search(t) and _TO_PLACE.search(t) and not _NOT.search(t):
+            # "the bar as well, into the yellow bowl": one more thing to do
+            return Correction(text, "task", "replan", rest=t)
         if re.search(r"\b(no|not|wrong|other|instead|should (?:go|be))\b|\b(?:use|try) the\b", t):
             return Correction(text, "task", "retarget", rest=t)
         intent = self._exemplars.nearest(t)

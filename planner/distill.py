@@ -22,21 +22,22 @@ from typing import Any
 from memory.records import SKILL, TASK, KnowledgeRecord
 from planner.context import TaskCorrection
 from planner.language.grounding import NounPhrase
-from planner.language.lexicon import category_of, plural, singular
+from planner.language.lexicon import GRASPABLE, category_of, plural, singular
 from planner.language.meanings import parse_meaning
 from planner.language.never_rules import NeverRule, never_statement, parse_never
-from planner.language.orders import STACK, order_statement, parse_order
+from planner.language.orders import STACK, order_statement, parse_order, row_order
 from planner.language.rules import (
+    ONCE,
     PlacementRule,
+    habit_rule,
     parse_rule,
     plain,
     resolve_retarget,
+    scope_question,
     strip_replan_lead,
 )
 from planner.outcome import FINISHED, CorrectedTask, SkillLesson
 
-ONCE = re.compile(r"\b(?:just|only) (?:for )?this (?:time|once)\b|\bjust this once\b|\bfor now\b")
-"""Words that keep a correction to the task at hand: it is followed, never stored."""
 SCENE_SPECIFIC = ("offset",)  # where on a target, not how to handle a kind of object
 _GERUND = {"pick": "picking", "place": "placing", "push": "pushing"}
 _PHRASES = {
@@ -74,7 +75,11 @@ def _task_record(task: CorrectedTask, correction: TaskCorrection) -> KnowledgeRe
         return _never_record(task, correction)
     if correction.intent == "order":
         return _order_record(task, correction)
-    if correction.intent == "preference":
+    question = scope_question(correction)
+    if question is not None:  # "it always goes in the green bowl", and what was answered
+        answer = next((a for q, a in task.answers if q == question), None)
+        rule = habit_rule(correction, answer)
+    elif correction.intent == "preference":
         rule = parse_rule(correction.text)
     elif correction.intent == "retarget":
         rule = resolve_retarget(correction)
@@ -125,7 +130,9 @@ def _never_record(task: CorrectedTask, correction: TaskCorrection) -> KnowledgeR
 
 def _order_record(task: CorrectedTask, correction: TaskCorrection) -> KnowledgeRecord | None:
     """A taught stacking order, for the kinds and colours of objects it names."""
-    rule = parse_order(correction.text)
+    moved = {name for name, _, _ in correction.moved}
+    row = [o for o in correction.scene if o.name in moved and o.category in GRASPABLE]
+    rule = parse_order(correction.text) or row_order(correction.text, row)
     if rule is None or not all(plain(i) for i in rule.items):
         return None
     concerned = [o for o in task.scene if rule.rank(o) is not None]
@@ -165,7 +172,8 @@ def rule_statement(rule: PlacementRule) -> str:
     if rule.region is not None:  # "cans go in the top left corner"
         return f"{_plural_phrase(rule.objects)} go in the {rule.region}"
     relation = {"near": "next to"}.get(rule.relation, rule.relation)
-    return f"{_plural_phrase(rule.objects)} go {relation} {_the(rule.target)}"
+    only = "only " if rule.only else ""
+    return f"{only}{_plural_phrase(rule.objects)} go {relation} {_the(rule.target)}"
 
 
 def _plural_phrase(np_: NounPhrase) -> str:
@@ -192,8 +200,13 @@ def _placement(rule_kind: str, rule: PlacementRule | NeverRule) -> dict[str, Any
         "target": _attributes(rule.target),
         "relation": rule.relation,
     }
-    region = getattr(rule, "region", None)
-    return change if region is None else {**change, "region": region}
+    if isinstance(rule, PlacementRule) and rule.region is not None:
+        change["region"] = rule.region
+    if isinstance(rule, PlacementRule) and rule.only:
+        change["only"] = True
+    if isinstance(rule, NeverRule) and rule.unless is not None:
+        change["unless"] = _attributes(rule.unless)
+    return change
 
 
 def _attributes(np_: NounPhrase) -> dict[str, Any]:

@@ -65,6 +65,7 @@ class CorrectedTask:
         corrections: the task-level corrections, oldest first.
         skills: parameters skill-level corrections left in force.
         scene: the objects at the end of the task.
+        answers: the planner's questions and the user's answers, in order.
     """
 
     episode: str
@@ -74,6 +75,7 @@ class CorrectedTask:
     skills: tuple[SkillLesson, ...] = ()
     scene: tuple[ObjectState, ...] = ()
     time: str = field(default_factory=utc_now)
+    answers: tuple[tuple[str, str], ...] = ()
 
     def context(self, objects: Sequence[ObjectState]) -> Context:
         return Context(self.instruction, tuple(ObjectContext.from_state(o) for o in objects))
@@ -104,4 +106,5 @@ def corrected_task(
         tuple(outcome.task_corrections),
         tuple(lessons),
         tuple(scene),
+        answers=tuple(outcome.questions),
     )

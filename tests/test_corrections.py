@@ -29,6 +29,9 @@ def interpreter():
         ("no, it should go in the green bowl", "task", "retarget"),
         ("no, the other bowl", "task", "retarget"),
         ("first clear the bowl", "task", "replan"),
+        ("The bar as well, into the yellow bowl.", "task", "replan"),
+        ("And the cyan block, into the yellow bowl.", "task", "replan"),
+        ("no, it goes in the gray bowl too", "task", "retarget"),
         ("red things always go in the green bowl", "task", "preference"),
         ("from now on, cans belong on the mat", "task", "preference"),
         (

@@ -149,6 +149,19 @@ def test_the_other_bowl_is_the_one_the_object_is_not_in(planner):
     assert before[0].position[:2] == (0.40, 0.0)
 
 
+def test_use_the_x_names_the_destination_and_a_remark_about_the_other_is_no_target(planner):
+    after = scene(("yellow block", 0.55, 0.15), *TWO_BOWLS)  # it went into the blue bowl
+    said = TaskCorrection(
+        "Oh wait, just this time use the green bowl, the blue one's about to be washed.",
+        "retarget",
+        (("yellow block", 0.40, 0.0),),
+        after,
+    )
+    code = propose(planner, "put the yellow block in the blue bowl", after, corrections=(said,))
+    assert moves(code) == [("yellow block", "green bowl")]
+    assert distill(_task((said,), objects=after)) == []  # "just this time": followed, never stored
+
+
 def test_put_it_back_returns_what_the_last_program_moved_and_ends(planner):
     after = scene(("red block", 0.55, 0.15), *TWO_BOWLS)
     said = TaskCorrection("put it back", "undo", (("red block", 0.40, 0.05),), after)

@@ -13,9 +13,10 @@ from tabletop_scenes import obj, scene
 from memory.records import TASK, KnowledgeRecord
 from planner.context import PlannerContext, TaskCorrection
 from planner.corrections import CorrectionInterpreter
-from planner.distill import distill
+from planner.distill import distill, rule_statement
 from planner.embedded.backend import EmbeddedPlanner
-from planner.language.never_rules import parse_never
+from planner.language.never_rules import never_statement, parse_never
+from planner.language.rules import parse_rule
 from planner.outcome import CorrectedTask
 
 CANS = "never put cans in the white bowl"
@@ -98,6 +99,20 @@ def test_a_stack_in_no_said_order_puts_what_must_stay_clear_on_top():
     assert {"stacked": ["yellow block", "white block", "green block"]} in kept.goal.predicates
 
 
+def test_a_tower_built_before_a_never_rule_was_said_is_rebuilt_with_that_block_on_top():
+    bottom, middle, top = (obj(n, 0.5, 0.1) for n in ("gray block", "yellow block", "black block"))
+    middle = replace(middle, position=(0.5, 0.1, 0.06))
+    top = replace(top, position=(0.5, 0.1, 0.10))
+    objects = (bottom, middle, top)
+    said = TaskCorrection("Nothing goes on the gray block, so it has to be the top one.", "never")
+    context = PlannerContext(
+        "build a tower with the gray, yellow and black blocks", objects, "", corrections=(said,)
+    )
+    proposal = EmbeddedPlanner().propose(context)
+    assert {"stacked": ["yellow block", "black block", "gray block"]} in proposal.goal.predicates
+    assert "refuse" not in proposal.code
+
+
 def test_a_tower_is_taken_apart_from_the_top_before_a_lower_block_moves():
     bottom, middle, top = (obj(n, 0.5, 0.1) for n in ("white block", "green block", "yellow block"))
     middle = replace(middle, position=(0.5, 0.1, 0.06))
@@ -177,3 +192,84 @@ def test_a_never_rule_taught_in_round_one_needs_no_correction_in_round_two(tmp_p
     rounds = corrections_by_round(tmp_path, MINI_SUITE)
     assert rounds["1"]["memory"] == 1.0
     assert rounds["2"] == {"memory": 0.0, "baseline": 1.0}
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "White things belong in the black bowl. Only the white ones, mind you.",
+        "The black bowl is reserved for white things, this one goes in the other bowl.",
+        "the black bowl is only for white things",
+    ],
+)
+def test_only_makes_a_place_rule_exclusive_and_its_statement_says_so(said):
+    rule = parse_rule(said)
+    assert (rule.objects.text, rule.target.text, rule.only) == (
+        "white things",
+        "the black bowl",
+        True,
+    )
+    assert rule_statement(rule) == "only white objects go in the black bowl"
+    assert parse_rule(rule_statement(rule)).only
+    assert not parse_rule("Just like before, white things go in the black bowl").only
+
+
+def test_nothing_but_is_a_never_rule_with_an_exception():
+    rule = parse_never("Nothing but white things goes in the black bowl")
+    assert (rule.objects.text, rule.unless.text) == ("anything", "white things")
+    assert never_statement(rule) == "never put anything but white things in the black bowl"
+    assert parse_never(never_statement(rule)).unless.text == "white things"
+
+
+@pytest.mark.parametrize(
+    "taught",
+    [
+        "only white objects go in the black bowl",
+        "never put anything but white things in the black bowl",
+    ],
+)
+def test_a_place_kept_for_some_objects_is_left_to_them(taught):
+    objects = scene(
+        ("pink bar", 0.4, 0.0), ("black bowl", 0.55, 0.15), ("purple bowl", 0.55, -0.15)
+    )
+    other = _propose("put the pink bar in one of the bowls", objects, taught)
+    assert 'put_first_on_second("pink bar", "purple bowl")' in other.code
+    assert {"not": {"in": ["pink bar", "black bowl"]}} in other.goal.predicates
+    assert other.meta["applied"] == [taught]
+    white = scene(("white can", 0.4, 0.0), ("black bowl", 0.55, -0.15), ("purple bowl", 0.55, 0.15))
+    assert (
+        'put_first_on_second("white can", "purple bowl")'
+        in _propose("put the white can in the purple bowl", white, taught).code
+    )  # said outright: the rule keeps others out, it does not send white things away
+
+
+def _propose(instruction: str, objects, *knowledge: str):
+    return EmbeddedPlanner().propose(PlannerContext(instruction, objects, "", knowledge=knowledge))
+
+
+def test_an_exclusive_rule_is_distilled_with_its_scope():
+    said = "White things belong in the black bowl. Only the white ones, mind you."
+    objects = (obj("white block", 0.55, -0.15), obj("black bowl", 0.55, -0.15), OBJECTS[-1])
+    correction = TaskCorrection(said, "preference", (), objects)
+    task = CorrectedTask(
+        "ep-1", "put the white block in a bowl", "verified", (correction,), (), objects
+    )
+    (record,) = distill(task)
+    assert record.statement == "only white objects go in the black bowl"
+    assert record.change["only"] is True and record.change["object"] == {"color": "white"}
+
+
+def test_a_never_rule_that_also_says_where_to_go_instead_is_both_kept_and_followed():
+    said = (
+        "Hang on, not the blue bowl. Keep everything out of the blue bowl from now on, "
+        "use the other one."
+    )
+    assert CorrectionInterpreter().interpret(said).intent == "never"
+    after = scene(("pink block", 0.55, 0.15), ("blue bowl", 0.55, 0.15), ("cyan bowl", 0.55, -0.15))
+    correction = TaskCorrection(said, "never", (("pink block", 0.44, -0.07),), after)
+    instruction = "put the pink block in the blue bowl"
+    context = PlannerContext(instruction, after, "", corrections=(correction,))
+    proposal = EmbeddedPlanner().propose(context)
+    assert 'put_first_on_second("pink block", "cyan bowl")' in proposal.code
+    task = CorrectedTask("ep-1", instruction, "verified", (correction,), (), after)
+    assert [r.statement for r in distill(task)] == ["never put anything in the blue bowl"]

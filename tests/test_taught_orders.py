@@ -74,6 +74,20 @@ def test_a_tower_whose_order_is_open_follows_the_taught_order():
     assert _tower(GREEN_RED, instruction=said)[:2] == ["red block", "blue block"]  # said wins
 
 
+def test_a_listed_tower_is_which_blocks_and_a_taught_order_or_a_said_top_says_how():
+    listed = "build a tower from the red, blue and green blocks"
+    assert _tower(instruction=listed) == ["red block", "blue block", "green block"]
+    assert _tower(GREEN_RED, instruction=listed) == ["green block", "red block", "blue block"]
+    topped = f"{listed}, with red on top"
+    assert _tower(instruction=topped) == ["blue block", "green block", "red block"]
+    blue_red = "the blue block always goes at the bottom, then the red one"
+    assert _tower(blue_red, instruction=f"{listed}, with green on top") == [
+        "blue block",
+        "red block",
+        "green block",
+    ]
+
+
 def _task(said: str) -> CorrectedTask:
     correction = TaskCorrection(said, "order", (), BLOCKS)
     return CorrectedTask("ep-1", "stack the blocks", "verified", (correction,), (), BLOCKS)
@@ -186,3 +200,39 @@ def test_a_taught_row_order_lines_up_a_row_whose_order_is_open(said):
         PlannerContext("stack the blocks", blocks, "", knowledge=(rule.statement(),))
     )
     assert {"stacked": ["cyan block", "orange block", "yellow block"]} in stacked.goal.predicates
+
+
+ROW_BUILT = scene(
+    ("yellow block", 0.5, 0.08), ("orange block", 0.5, 0.0), ("cyan block", 0.5, -0.08)
+)
+MOVED = (("yellow block", 0.4, 0.1), ("orange block", 0.4, 0.0), ("cyan block", 0.4, -0.1))
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Orange goes at the right end, after cyan.",
+        "cyan goes in the middle",
+        "cyan goes between yellow and orange",
+        "the orange block comes last",
+    ],
+)
+def test_a_row_is_reordered_where_a_correction_moves_one_of_its_objects(said):
+    reading = CorrectionInterpreter().interpret(said)
+    assert (reading.kind, reading.intent) == ("task", "order")
+    correction = TaskCorrection(said, "order", MOVED, ROW_BUILT)
+    context = PlannerContext("put the blocks in a line", ROW_BUILT, "", corrections=(correction,))
+    goal = EmbeddedPlanner().propose(context).goal.predicates
+    assert {"line": ["yellow block", "cyan block", "orange block"]} in goal
+
+
+def test_a_row_move_said_as_a_rule_is_stored_as_the_whole_row_and_a_one_off_is_not():
+    def learnt(said: str) -> list[str]:
+        correction = TaskCorrection(said, "order", MOVED, ROW_BUILT)
+        task = CorrectedTask("ep-1", "line up the blocks", "verified", (correction,), (), ROW_BUILT)
+        return [r.statement for r in distill(task)]
+
+    assert learnt("Orange goes at the right end, after cyan, same as always.") == [
+        "from left to right: yellow block, cyan block, orange block"
+    ]
+    assert learnt("Orange goes at the right end, after cyan.") == []

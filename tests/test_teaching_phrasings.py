@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from tabletop_scenes import scene
 
-from planner.context import PlannerContext
+from planner.context import PlannerContext, TaskCorrection
 from planner.corrections import CorrectionInterpreter
 from planner.embedded.backend import EmbeddedPlanner
 from planner.language.lexicon import resolve_there
@@ -56,6 +56,14 @@ def test_a_place_rule_by_region_or_beside_an_object_says_where_a_thing_belongs()
     for said, goal in (
         ("put the yellow can away", {"at": ["yellow can", "top left corner"]}),
         ("return the green block to its usual place", {"near": ["green block", "cyan bowl", 0.12]}),
+        (
+            "the yellow can is in the way, put it away please",
+            {"at": ["yellow can", "top left corner"]},
+        ),
+        (
+            "the green block has wandered off again, could you put it back where it lives?",
+            {"near": ["green block", "cyan bowl", 0.12]},
+        ),
     ):
         context = PlannerContext(said, objects, "", knowledge=taught)
         assert goal in EmbeddedPlanner().propose(context).goal.predicates, said
@@ -75,3 +83,18 @@ def test_an_answer_says_where_a_thing_belongs_and_a_habit_is_a_preference():
     assert reading.intent == "preference"
     once = "Oh wait, just this time use the pink bowl, the gray one's about to be washed."
     assert CorrectionInterpreter().interpret(once).intent == "retarget"
+
+
+def test_one_more_thing_to_do_is_done_with_the_task():
+    objects = scene(
+        ("black block", 0.55, -0.12), ("cyan bar", 0.4, 0.1), ("yellow bowl", 0.55, -0.15)
+    )
+    said = "The bar as well, into the yellow bowl."
+    assert CorrectionInterpreter().interpret(said).intent == "replan"
+    correction = TaskCorrection(said, "replan", (("black block", 0.4, -0.1),), objects)
+    context = PlannerContext(
+        "put the black block in the yellow bowl", objects, "", corrections=(correction,)
+    )
+    goal = EmbeddedPlanner().propose(context).goal.predicates
+    assert {"in": ["cyan bar", "yellow bowl"]} in goal
+    assert {"in": ["black block", "yellow bowl"]} in goal

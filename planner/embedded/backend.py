@@ -28,13 +28,16 @@ from planner.language.grounding import Grounder, GroundingError, parse_np
 from planner.language.lexicon import CONTAINERS
 from planner.language.meanings import apply_meanings, meanings_in, parse_meaning
 from planner.language.never_rules import never_in
-from planner.language.orders import OrderRule, orders_in
+from planner.language.orders import OrderRule, orders_in, parse_row_moves
 from planner.language.rules import (
+    SCOPE_QUESTION,
     PlacementRule,
     parse_rule,
     put_backs,
     resolve_retarget,
     resolve_swap,
+    said_instead,
+    scope_question,
     strip_replan_lead,
 )
 from planner.language.spelling import correct
@@ -175,8 +178,17 @@ class EmbeddedPlanner:
                 if line.startswith("pick: FAILED")
             ],
             rules=rules,
-            never=never_in(_taught(context, "never")),
+            never=[  # "only white things go in the black bowl": nothing else does
+                *never_in(_taught(context, "never")),
+                *(n for r in rules if (n := r.exclusive()) is not None),
+            ],
             orders=orders_in(_taught(context, "order")),
+            row_moves=[
+                m
+                for c in context.corrections
+                if c.intent == "order"
+                for m in parse_row_moves(c.text)
+            ],
         )
         latest = context.corrections[-1] if context.corrections else None
         for correction in context.corrections:  # "no, the other block": swap the objects
@@ -190,7 +202,9 @@ class EmbeddedPlanner:
             plan = compiler.put_back(put_backs(latest, context.scene))
             thought = f"The user said {latest.text!r}: I return what I moved and stop there."
             return Proposal(thought, plan.code(), meta={"frames": ["undo"]}, served_by="parser")
-        question = None
+        question = next(  # "it always goes in the green bowl": every red object, or ...?
+            (q for c in context.corrections if (q := scope_question(c)) is not None), None
+        )
         if latest is not None and latest.intent == "unclear":
             question = f"Sorry, I did not understand {latest.text!r}. What should I do instead?"
         if question is not None and question not in {q for q, _ in context.answers}:
@@ -245,8 +259,12 @@ class EmbeddedPlanner:
         for correction in reversed(context.corrections):
             if correction.intent == "preference":
                 rule = parse_rule(correction.text, override=True)
+                if rule is None or scope_question(correction):  # "it always goes in ..."
+                    rule = resolve_retarget(correction) or rule
             elif correction.intent == "retarget":
                 rule = resolve_retarget(correction)
+            elif correction.intent == "never":  # "..., use the other one"
+                rule = said_instead(correction)
             else:
                 rule = None
             if rule is not None:
@@ -312,6 +330,8 @@ class EmbeddedPlanner:
     ) -> str:
         if refusal:
             return f"This can not be done here: {refusal}"
+        if question and question.startswith(SCOPE_QUESTION):
+            return f"What you taught could hold for more objects or fewer, so I ask: {question}"
         if question:
             return f"The instruction is not clear enough to act on, so I ask: {question}"
         steps = "; ".join(f"{f.intent} ({f.text})" for f in frames)

@@ -8,6 +8,7 @@ failure continues where the robot is instead of starting over.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from planner.language.grounding import (
 )
 from planner.language.lexicon import CONTAINERS, GRASPABLE, categories, normalize
 from planner.language.never_rules import NeverRule
-from planner.language.orders import ROW, STACK, OrderRule
+from planner.language.orders import ROW, STACK, OrderRule, RowMove, moved_in_row
 from planner.language.rules import PlacementRule
 from skills.frames import WORKSPACE_X, WORKSPACE_Y
 from skills.objects import ROUND_CATEGORIES, ObjectState
@@ -206,6 +207,8 @@ class Compiler:
             knowledge best first); see `planner.language.rules`.
         never: where kinds of objects must never end up (`planner.language.never_rules`).
         orders: taught stacking orders, bottom first (`planner.language.orders`).
+        row_moves: places this task's corrections gave objects of a row ("orange goes at
+            the right end"), made in turn on the row as it stands.
     """
 
     scene: list[ObjectState]
@@ -216,6 +219,7 @@ class Compiler:
     rules: list[PlacementRule] = field(default_factory=list)
     never: list[NeverRule] = field(default_factory=list)
     orders: list[OrderRule] = field(default_factory=list)
+    row_moves: list[RowMove] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.grounder = Grounder(self.scene)
@@ -1040,15 +1044,19 @@ class Compiler:
                 (frame.top,) if frame.top else (),
             )
         )
-        chosen = {o.name for o in base + middle + top}
+        if frame.loose:  # "a tower with the gray, yellow and black blocks": which, not how
+            group, middle = middle, []
+        ends = {o.name for o in base + top}
+        middle = [o for o in middle if o.name not in ends]  # "..., with pink on top"
+        chosen = ends | {o.name for o in middle}
         rest = [o for o in group if o.name not in chosen]
         held_clear = {  # what a never-rule keeps the others off goes on top
             o.name for o in rest if any(self._forbidding(p, o) for p in group if p is not o)
         }
         taught = self._taught_order(rest) or (lambda o: 0)
-        middle += sorted(
-            rest, key=lambda o: (o.name in held_clear, taught(o), -o.size[0] * o.size[1])
-        )  # then in a taught order, then wide things low
+        then = group.index if frame.loose else (lambda o: -o.size[0] * o.size[1])
+        middle += sorted(rest, key=lambda o: (o.name in held_clear, taught(o), then(o)))
+        # then in a taught order, then as listed (or wide things low)
         order = base + middle + top
         if len(order) < 2:
             raise Impossible("a stack needs at least two objects.")
@@ -1076,6 +1084,9 @@ class Compiler:
         taught = None if way or frame.side else self._taught_order(objs, ROW)
         if taught is not None:  # "yellow on the left, cyan, orange on the right, as always"
             objs, way = sorted(objs, key=taught), ROW
+        if self.row_moves and not frame.order and way in ("", ROW) and not frame.side:
+            row = objs if way else sorted(objs, key=lambda o: -o.position[1])
+            objs, way = moved_in_row(row, self.row_moves), ROW  # "orange at the right end"
         spacing = max(max(o.size[:2]) for o in objs) + LINE_GAP
         span = spacing * (len(objs) - 1)
         ignore = {o.name for o in objs}
@@ -1097,22 +1108,34 @@ class Compiler:
             self._expect("line", [o.name for o in ordered])
         elif not way:
             self._unchecked("a line of two")
-        for a in across:
-            for b in along:
-                line_at = fixed + (inward * a if frame.side else a)
-                steps = [span / 2 - i * spacing + b for i in range(len(objs))]
-                if axis == "y":  # a row across the table at a fixed y, leftmost spot first
-                    spots = [(line_at, s) for s in steps]
-                else:  # a column at a fixed y, nearest spot first when the order says so
-                    spots = [(0.5 - s, line_at) for s in steps]
-                    if not way:
-                        spots.reverse()
-                if all(self._free(s, o, ignore) for s, o in zip(spots, ordered, strict=True)):
-                    for obj, spot in zip(ordered, spots, strict=True):
-                        if math.dist(obj.position[:2], spot) > 0.01:
-                            self._put(obj, spot, "in the line")
-                    return
+        for strict, a, b in itertools.product((True, False), across, along):
+            line_at = fixed + (inward * a if frame.side else a)
+            steps = [span / 2 - i * spacing + b for i in range(len(objs))]
+            if axis == "y":  # a row across the table at a fixed y, leftmost spot first
+                spots = [(line_at, s) for s in steps]
+            else:  # a column at a fixed y, nearest spot first when the order says so
+                spots = [(0.5 - s, line_at) for s in steps]
+                if not way:
+                    spots.reverse()
+            pairs = list(zip(spots, ordered, strict=True))
+            if all(self._free(s, o, ignore) for s, o in pairs) and not (
+                strict and self._still_taken(pairs)
+            ):
+                for spot, obj in pairs:
+                    if math.dist(obj.position[:2], spot) > 0.01:
+                        self._put(obj, spot, "in the line")
+                return
         raise Impossible("there is no free stretch of table for the line.")
+
+    def _still_taken(self, pairs: list[tuple[tuple[float, float], ObjectState]]) -> bool:
+        """Whether a spot of a line is taken, when its object is put there, by an object of
+        the line that moves after it (a row being reordered where it stands)."""
+        return any(
+            math.dist(spot, self.virtual[later.name].position[:2])
+            < _radius(obj) + _radius(later) + CLEARANCE * 0.5
+            for i, (spot, obj) in enumerate(pairs)
+            for _, later in pairs[i + 1 :]
+        )
 
     def _line_objects(self, frame: Frame) -> list[ObjectState]:
         """The objects of a line, in the order said (listed, or the rainbow's)."""

@@ -52,6 +52,7 @@ class Frame:
     only: tuple[str, ...] | None = None  # clear: just these objects (those in it when asked)
     guess: str = ""  # the clause as read by similarity alone: confirm it before acting
     arrange: str = ""  # line: "left to right", "right to left", "front to back", "back to front"
+    loose: bool = False  # stack: `order` is only how the objects were listed, not an order
 
 
 MOVE_VERBS = (
@@ -478,6 +479,7 @@ def _frame_stack(clause: str, rest: str) -> Frame:
     objects = parse_np(head) if head.strip() else group
     if not order and ordered and objects is not None and len(objects.colors) > 1:
         order = _by_colour(objects)
+    said_order = bool(listed) or ordered or group is not None or bool(re.search(r"\bthen\b", head))
     return Frame(
         "stack",
         objects=objects,
@@ -486,6 +488,7 @@ def _frame_stack(clause: str, rest: str) -> Frame:
         top=top,
         text=clause,
         arrange="top to bottom" if top_down else "",
+        loose=bool(order) and not said_order,
     )
 
 
@@ -1029,9 +1032,35 @@ _COMMENTARY = re.compile(
 )
 
 
+_REMARK = re.compile(
+    r"^(?P<np>(?:the|this|that|these|those|my|our|your) .+?) "
+    r"(?:is|are|was|were|has|have|had|keeps|keep|looks|look|seems|seem)\b(?! to\b)"
+)
+_OBJECT_PRONOUN = re.compile(r"\b(?:it|them)\b")
+
+
+def _with_topics(clauses: list[str]) -> list[str]:
+    """ "the orange can is in the way, put it away": a remark about a thing is no order of
+    its own, and the "it" of the order after it is that thing."""
+    out: list[str] = []
+    topic = None
+    for clause in clauses:
+        if topic is not None and _strip_verb(clause)[0] and _OBJECT_PRONOUN.search(clause):
+            clause = _OBJECT_PRONOUN.sub(topic, clause, count=1)
+        topic = None
+        m = _REMARK.match(clause)
+        if m and not _strip_verb(clause)[0] and parse_np(m.group("np")).names_thing:
+            topic = m.group("np")
+            continue
+        out.append(clause)
+    if topic is not None:  # a remark with no order after it stays what it was
+        out.append(clauses[-1])
+    return out
+
+
 def parse_instruction(text: str) -> list[Frame]:
     """The frames of an instruction, one per thing to do, in order."""
-    clauses = split_clauses(text)
+    clauses = _with_topics(split_clauses(text))
     frames: list[Frame] = []
     pending: tuple[NounPhrase, ...] = ()  # "do not touch the green block, put the others..."
     for clause in clauses:

@@ -27,6 +27,8 @@ from skills.objects import ObjectState
 _REL = r"(?P<rel>on top of|onto|on|into|inside|in)"
 _VERB = r"(?:put|place|set|stack|drop|move|leave|pile|rest)"
 _NEVER = r"(?:never|do not ever|do not|never ever|you must never|you should never)"
+_BUT = r"(?:but|except|other than|apart from|besides)"
+_ANYTHING_BUT = re.compile(rf"^(?:nothing|anything|things|objects) {_BUT} (?P<unless>.+)$")
 _PATTERNS = (
     re.compile(rf"^(?:please )?{_NEVER} {_VERB} (?P<objects>.+?) {_REL} (?P<target>.+)$"),
     re.compile(
@@ -37,8 +39,8 @@ _PATTERNS = (
     ),
     re.compile(rf"^no (?P<objects>(?:\w+ )?\w+s) {_REL} (?P<target>.+)$"),  # "no cans in ..."
     re.compile(
-        rf"^(?P<objects>nothing) (?:ever )?(?:goes|should go|may go|is to go|must go|"
-        rf"belongs) {_REL} (?P<target>.+)$"
+        rf"^(?P<objects>nothing(?: {_BUT} .+?)?) (?:ever )?(?:goes|go|should go|may go|is to go|"
+        rf"must go|belongs) {_REL} (?P<target>.+)$"
     ),
     re.compile(r"^(?:please )?keep (?P<objects>.+?) out of (?P<target>.+)$"),
 )
@@ -55,16 +57,21 @@ _TAIL = re.compile(
 @dataclass(frozen=True)
 class NeverRule:
     """Objects fitting `objects` must never end `relation` (``in`` or ``on``) the one object
-    `target` names; `source` is the words it was read from."""
+    `target` names, unless they fit `unless` ("nothing but white things in the black
+    bowl"); `source` is the words it was read from."""
 
     objects: NounPhrase
     target: NounPhrase
     relation: str
     source: str = ""
+    unless: NounPhrase | None = None
 
     def covers(self, obj: ObjectState) -> bool:
         """Whether `obj` is one of the objects the rule is about."""
-        return bool(Grounder([obj]).candidates(self.objects, GRASPABLE))
+        fits = Grounder([obj]).candidates
+        return bool(fits(self.objects, GRASPABLE)) and not (
+            self.unless is not None and fits(self.unless, GRASPABLE)
+        )
 
     def forbids(self, obj: ObjectState, place: ObjectState, scene: Sequence[ObjectState]) -> bool:
         """Whether putting `obj` in or on `place` breaks the rule."""
@@ -94,8 +101,10 @@ def parse_never(text: str) -> NeverRule | None:
 
 
 def _parts(t: str) -> list[str]:
-    """The sentences and clauses of a text, a remark after "so" or "because" dropped."""
-    return sentences(re.sub(r",\s*(?:so|because|since|otherwise|as)\b.*?(?=[.!?;]|$)", "", t))
+    """The sentences of a text, a remark after "so" or "because" dropped, each followed by
+    its comma-separated clauses ("keep everything out of the blue bowl, use the other")."""
+    said = sentences(re.sub(r",\s*(?:so|because|since|otherwise|as)\b.*?(?=[.!?;]|$)", "", t))
+    return [p for s in said for p in [s, *(c for c in s.split(", ") if c != s)]]
 
 
 def _rule_in(t: str, text: str) -> NeverRule | None:
@@ -104,7 +113,13 @@ def _rule_in(t: str, text: str) -> NeverRule | None:
         if m is None:
             continue
         said = m.group("objects")
-        objects = parse_np("anything" if said in ("nothing", "anything", "things") else said)
+        but = _ANYTHING_BUT.match(said)
+        unless = parse_np(but.group("unless")) if but else None
+        if unless is not None and not (unless.category or unless.colors):
+            continue
+        if but or said in ("nothing", "anything", "everything", "things"):
+            said = "anything"
+        objects = parse_np(said)
         target = parse_np(m.group("target"))
         if (
             target.category is None
@@ -116,13 +131,15 @@ def _rule_in(t: str, text: str) -> NeverRule | None:
         relation = "in" if rel in ("in", "into", "inside") else "on"
         if target.category not in CONTAINERS:
             relation = "on"
-        return NeverRule(objects, target, relation, text.strip())
+        return NeverRule(objects, target, relation, text.strip(), unless)
     return None
 
 
 def never_statement(rule: NeverRule) -> str:
     """The rule in words `parse_never` reads back: "never put cans in the white bowl"."""
     objects = rule.objects.text
+    if rule.unless is not None:  # "never put anything but white objects in the black bowl"
+        objects = f"anything but {rule.unless.text}"
     return f"never put {objects} {rule.relation} {rule.target.text}"
 
 

@@ -148,3 +148,88 @@ def order_statement(rule: OrderRule) -> str:
 def orders_in(statements: Sequence[str]) -> list[OrderRule]:
     """The order rules among statements (corrections, knowledge), in order."""
     return [r for s in statements if (r := parse_order(s)) is not None]
+
+
+FIRST, LAST, MIDDLE, AFTER, BEFORE = "first", "last", "middle", "after", "before"
+_SAYS = r"(?:(?:goes|go|comes|come|is|sits|belongs|should be|should go|needs to be|has to be) )?"
+_MOVE_PATTERNS = (
+    (re.compile(rf"^(?P<item>.+?) {_SAYS}(?:at|on|to) the (?:far |very )?left end\b"), FIRST),
+    (re.compile(rf"^(?P<item>.+?) {_SAYS}(?:at|on|to) the (?:far |very )?right end\b"), LAST),
+    (re.compile(rf"^(?P<item>.+?) {_SAYS}(?:at the (?:start|beginning)|first)$"), FIRST),
+    (re.compile(rf"^(?P<item>.+?) {_SAYS}(?:at the (?:very )?end|last)$"), LAST),
+    (re.compile(rf"^(?P<item>.+?) {_SAYS}in the (?:middle|centre|center)$"), MIDDLE),
+    (re.compile(rf"^(?:(?P<item>.+?) {_SAYS})?(?:right )?after (?P<other>.+)$"), AFTER),
+    (re.compile(rf"^(?:(?P<item>.+?) {_SAYS})?(?:right )?before (?P<other>.+)$"), BEFORE),
+    (re.compile(rf"^(?:(?P<item>.+?) {_SAYS})?between (?P<other>.+?) and .+$"), AFTER),
+)
+
+
+@dataclass(frozen=True)
+class RowMove:
+    """One object's new place in a row being lined up, left to right: at an end, in the
+    middle, or just after/before another ("orange goes at the right end, after cyan")."""
+
+    item: NounPhrase
+    where: str
+    other: NounPhrase | None = None
+
+
+def parse_row_moves(text: str) -> list[RowMove]:
+    """The places a correction gives objects of a row, clause by clause; a clause with no
+    object of its own ("..., after cyan") is about the one named before."""
+    moves: list[RowMove] = []
+    item: NounPhrase | None = None
+    t = _LEAD.sub("", normalize(text))
+    for clause in re.split(r"\s*[,;.!]\s*(?:and\s+)?", t):
+        for pattern, where in _MOVE_PATTERNS:
+            m = pattern.match(clause.strip())
+            if m is None:
+                continue
+            named = parse_np(m.group("item")) if m.group("item") else item
+            other = parse_np(m.group("other")) if "other" in m.groupdict() else None
+            if named is None or not _names_object(named) or (other and not _names_object(other)):
+                break
+            item = named
+            moves.append(RowMove(named, where, other))
+            break
+    return moves
+
+
+def _names_object(np_: NounPhrase) -> bool:
+    return bool(np_.colors or np_.category) and np_.unknown is None
+
+
+def moved_in_row(row: Sequence[ObjectState], moves: Sequence[RowMove]) -> list[ObjectState]:
+    """A row (left first) after each move is made in turn; a move whose objects are not
+    in the row is passed over."""
+    out = list(row)
+    for move in moves:
+        obj = _fitting(out, move.item)
+        other = _fitting(out, move.other) if move.other is not None else None
+        if obj is None or (move.other is not None and (other is None or other is obj)):
+            continue
+        out.remove(obj)
+        spot = {FIRST: 0, LAST: len(out), MIDDLE: len(out) // 2 + len(out) % 2}.get(move.where)
+        if spot is None:
+            assert other is not None
+            spot = out.index(other) + (1 if move.where == AFTER else 0)
+        out.insert(spot, obj)
+    return out
+
+
+def _fitting(row: Sequence[ObjectState], np_: NounPhrase | None) -> ObjectState | None:
+    return next(
+        (o for o in row if np_ is not None and Grounder([o]).candidates(np_, GRASPABLE)), None
+    )
+
+
+def row_order(text: str, row: Sequence[ObjectState]) -> OrderRule | None:
+    """The row order a correction teaches as a rule by moving objects of the row as it
+    stood ("orange goes at the right end, after cyan, as always"): the whole row after
+    the moves, left first; None when it is said as a one-off or moves nothing."""
+    moves = parse_row_moves(text)
+    if not moves or not _GENERAL.search(normalize(re.sub(r"\bfrom now on\b", "always", text))):
+        return None
+    ordered = moved_in_row(sorted(row, key=lambda o: -o.position[1]), moves)
+    items = tuple(parse_np(f"{o.color} {o.category}".strip()) for o in ordered)
+    return OrderRule(items, text.strip(), ROW) if len(items) >= 2 else None

@@ -27,6 +27,7 @@ from planner.language.lexicon import (
     region_named,
     resolve_there,
 )
+from planner.language.never_rules import NeverRule
 from skills.objects import ObjectState
 
 # `normalize` drops "now" and "please", so "from now on" arrives as "from on"
@@ -71,15 +72,25 @@ _RULE_PATTERNS = (
         r"belong to|belongs to) (?P<target>(?:the|their|its) .+)$"
     ),
     re.compile(  # "the cyan bowl is where every can goes"
-        rf"^(?P<target>the .+?) is (?:where|for) (?P<objects>.+?)(?: {_STAY})?$"
+        rf"^(?P<target>the .+?) is (?:where|(?:only |just |reserved )?for) (?P<objects>.+?)"
+        rf"(?: {_STAY})?(?: only)?$"
     ),
     re.compile(  # "always use the cyan bowl for cans"
         r"^(?:always )?use (?P<target>the .+?) for (?P<objects>.+)$"
     ),
 )
+_ONLY = re.compile(  # "only the white ones", "the bowl is just for cans", "reserved for"
+    r"\bonly (?:for )?(?!this\b|that\b|once\b|go\b|goes\b|belongs?\b)[a-z]+|"
+    r"\b(?:just|reserved) for\b"
+)
+ONCE = re.compile(r"\b(?:just|only) (?:for )?this (?:time|once)\b|\bjust this once\b|\bfor now\b")
+"""Words that keep a correction to the task at hand: it is followed, never stored."""
 _REPLAN_LEAD = re.compile(
     r"^(?:no,? )?(?:first|before that|you need to first|you need to|you have to first|"
     r"start by|begin by)(?: of all)?,? "
+)
+_USE = re.compile(  # "just this time use the pink bowl, the gray one is dirty"
+    r"\b(?:use|try|take|choose|go with)\s+(?P<np>(?:the|a|an) [^,;.]+)"
 )
 _DESTINATION = re.compile(r"\b(?:in|into|inside|on|onto|on top of|to)\s+(?P<np>(?:the|a|an) .+)$")
 _CONTAINER_RELATIONS = {"in": "in", "into": "in", "inside": "in"}
@@ -100,6 +111,7 @@ class PlacementRule:
         subject: the exact object a retarget was about (its name), if it was about one.
         place: the exact destination a retarget resolved to (its name), if any.
         region: the table region they go to ("top left corner"), for an "at" rule.
+        only: the target is theirs alone ("only white things go in the black bowl").
     """
 
     objects: NounPhrase
@@ -110,6 +122,14 @@ class PlacementRule:
     subject: str | None = None
     place: str | None = None
     region: str | None = None
+    only: bool = False
+
+    def exclusive(self) -> NeverRule | None:
+        """The never-rule an "only" rule implies: nothing else goes to its target."""
+        if not self.only or self.region is not None or self.relation == "near":
+            return None
+        anything = parse_np("anything")
+        return NeverRule(anything, self.target, self.relation, self.source, self.objects)
 
     def applies(self, obj: ObjectState) -> bool:
         """Whether `obj` is one of the objects the rule is about."""
@@ -137,9 +157,10 @@ def parse_rule(text: str, override: bool = False) -> PlacementRule | None:
     t = resolve_there(normalize(text))
     parts = [*(p for p in re.split(r"\s*[,;:?]\s*|\s+-\s+|(?<=\w)[.!] ", t) if p != t), t]
     for part in parts:
-        rule = _rule_in(_TAIL.sub("", _LEAD.sub("", part.strip())), text, override)
+        said = _TAIL.sub("", _LEAD.sub("", part.strip()))
+        rule = _rule_in(re.sub(r"^only ", "", said), text, override)
         if rule is not None:
-            return rule
+            return replace(rule, only=bool(_ONLY.search(t)) and not ONCE.search(t))
     return None
 
 
@@ -224,6 +245,12 @@ def resolve_retarget(correction: TaskCorrection) -> PlacementRule | None:
     )
 
 
+def said_instead(correction: TaskCorrection) -> PlacementRule | None:
+    """The destination a correction names with "use the ..." besides what else it says
+    ("keep everything out of the blue bowl, use the other one"), resolved as a retarget."""
+    return resolve_retarget(correction) if _USE.search(normalize(correction.text)) else None
+
+
 def resolve_swap(correction: TaskCorrection) -> tuple[ObjectState, ObjectState] | None:
     """What "no, the other block" / "not that block, the blue one" asks for: (the object
     the last program moved by mistake, the one the user meant); None when the correction
@@ -262,8 +289,11 @@ def _destination_phrase(text: str) -> NounPhrase | None:
         parse_np(re.sub(r"^(?:not (?:that|this)|wrong|it is|use|try)\s+", "", p)) for p in parts
     ]
     named = [p for p in phrases if p.category is not None]
-    best = next((p for p in reversed(phrases) if p.other or p.colors), None) or (
-        named[-1] if named else None
+    used = _USE.search(t) if m is None else None  # "use the pink bowl, the gray one is dirty"
+    best = (
+        (parse_np(used.group("np")) if used else None)
+        or next((p for p in reversed(phrases) if p.other or p.colors), None)
+        or (named[-1] if named else None)
     )
     if best is None:
         return None
@@ -331,3 +361,50 @@ def plain(np_: NounPhrase) -> bool:
         or np_.other
         or (np_.count is not None and not np_.any_one)
     )
+
+
+_HABIT = re.compile(
+    r"\b(?:always|from (?:now )?on|every time|each time|in (?:the )?future|next time|"
+    r"as a rule|remember)\b"
+)
+SCOPE_QUESTION = "Do you mean every "
+_THIS_ONE = re.compile(r"\b(?:this|that|just this|only this|only that)(?: one| block| thing)?\b")
+
+
+def scope_question(correction: TaskCorrection) -> str | None:
+    """The question to ask once when a correction teaches a habit about the object just
+    moved without saying which objects it is about ("no, it always goes in the green
+    bowl", "the red ones go there from now on"): every red object, or only red blocks?"""
+    if correction.intent not in ("preference", "retarget"):
+        return None
+    if not _HABIT.search(normalize(correction.text)):
+        return None
+    said = parse_rule(correction.text)
+    if said is not None and not _vague(said.objects):
+        return None
+    subject = moved_object(correction)
+    if subject is None or not subject.color:
+        return None
+    kinds = plural(subject.category)
+    return f"{SCOPE_QUESTION}{subject.color} object, or only {subject.color} {kinds}?"
+
+
+def habit_rule(correction: TaskCorrection, answer: str | None) -> PlacementRule | None:
+    """What a habit taught about the object just moved holds for, once the scope question
+    is answered: the objects the answer names ("every red object", "only red blocks"),
+    none beyond this task for "just this one", else the moved object's colour and kind."""
+    rule = resolve_retarget(correction)
+    if rule is None:
+        return None
+    general = replace(rule, override=False, subject=None, place=None)
+    if answer is None:
+        return general
+    named = parse_np(normalize(answer))
+    if named.colors or named.category:
+        return replace(general, objects=replace(named, plural=True, any_one=False))
+    return None if _THIS_ONE.search(normalize(answer)) else general
+
+
+def _vague(np_: NounPhrase) -> bool:
+    """Whether a rule's subject leaves its scope open: "it", "this one", "the red ones"."""
+    return np_.pronoun or (np_.category is None and bool(re.search(r"\bones?\b", np_.text)))
