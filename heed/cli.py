@@ -487,6 +487,7 @@ def _print_rounds(data: dict) -> None:
         "success (baseline)",
         "corrections/ep (baseline)",
         "knowledge applied (memory)",
+        "outside its scope",
         title="corrections by round",
     )
     for n, pair in data["rounds"].items():
@@ -498,6 +499,8 @@ def _print_rounds(data: dict) -> None:
             cells.append("-" if per_episode is None else f"{per_episode:.2f}")
         applied = (pair["memory"] or {}).get("knowledge_applied_share")
         cells.append("-" if applied is None else f"{100 * applied:.0f}%")
+        outside = (pair["memory"] or {}).get("knowledge_outside_scope")
+        cells.append("-" if outside is None else str(outside))
         size = (pair["memory"] or pair["baseline"])["episodes"]
         table.add_row(str(n), str(size), *cells)
     console.print(table)

@@ -8,7 +8,7 @@ form `heed eval` reports.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from bridge.client import RemoteEpisode
 from heed.runs import RunFolder
 from heed.teleop import SimulatedTeleoperator
 from memory.records import PROGRAM, TASK, KnowledgeRecord
-from memory.retrieval import retrieve, skill_defaults, task_records
+from memory.retrieval import in_scope, retrieve, skill_defaults, task_records
 from memory.store import KnowledgeBase
 from perception.scene_graph import SceneGraph, scene_changes, scene_text
 from perception.source import DEFAULT_OBJECT_SOURCE, make_object_source
@@ -27,12 +27,13 @@ from planner.context import RememberedProgram
 from planner.events import Event, EventBus
 from planner.language.forget import mentions, parse_forget
 from planner.loop import Corrector, LoopConfig, ReActLoop
-from planner.outcome import FINISHED, corrected_task
+from planner.outcome import FINISHED, TaskOutcome, corrected_task
 from planner.programs import program_record
 from sim.env import TabletopEnv
 from sim.recorder import VideoRecorder
 from sim.suite import Episode
 from sim.world import WorldConfig
+from skills.objects import ObjectState
 from skills.primitives import Skills
 
 PROGRAM_THRESHOLD = 0.6  # text similarity a remembered program needs to be considered
@@ -103,6 +104,7 @@ class EpisodeResult:
     step_plan_s: list[float] = field(default_factory=list)  # seconds proposing each step
     repeated_questions: int = 0  # questions a program asked again in one task
     knowledge_applied: int = 0  # retrieved task knowledge statements the plan acted on
+    knowledge_outside_scope: int = 0  # of those, acted on for no object in their scope
 
     @property
     def false_success(self) -> bool:
@@ -202,11 +204,13 @@ def run_episode(
         skills.listeners.append(lambda kind, payload: bus.publish(kind, **payload))
         teleop = SimulatedTeleoperator(episode, holds=lambda p: env.check([p])[0].ok)
         knowledge: list[str] = []
+        records: dict[str, KnowledgeRecord] = {}
         programs: list[RememberedProgram] = []
         initial = source.objects()
         if kb is not None:
             found = task_records(kb, episode.instruction, initial)
             knowledge = [r.record.statement for r in found]
+            records = {r.record.statement: r.record for r in found}
             bus.publish("retrieved", records=[r.to_dict() for r in found])
             programs = [
                 RememberedProgram(r.record.statement, r.record.change, r.score, r.record.id)
@@ -288,6 +292,32 @@ def run_episode(
         step_plan_s=outcome.step_plan_s,
         repeated_questions=outcome.repeated_questions,
         knowledge_applied=len(outcome.knowledge_applied),
+        knowledge_outside_scope=len(_outside_scope(outcome, records, initial)),
     )
     run.write_json("result.json", result.to_dict())
     return result
+
+
+def _outside_scope(
+    outcome: TaskOutcome, records: dict[str, KnowledgeRecord], scene: Sequence[ObjectState]
+) -> list[str]:
+    """The applied statements whose record's object scope fits none of the objects the
+    final goal is about (a rule about red blocks used for a red can)."""
+    named = set(_goal_names(outcome.goal))
+    acted_on = [o for o in scene if o.name in named]
+    return [
+        s
+        for s in outcome.knowledge_applied
+        if s in records and acted_on and not in_scope(records[s], acted_on)
+    ]
+
+
+def _goal_names(raw: object) -> list[str]:
+    """The object names a goal's predicates are about (not those it keeps unmoved)."""
+    if isinstance(raw, str):
+        return [raw]
+    if isinstance(raw, dict):
+        return [n for k, v in raw.items() if k != "unmoved" for n in _goal_names(v)]
+    if isinstance(raw, list | tuple):
+        return [n for item in raw for n in _goal_names(item)]
+    return []

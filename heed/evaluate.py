@@ -140,6 +140,7 @@ def _stats(results: list[EpisodeResult]) -> dict[str, Any]:
         "knowledge_applied_share": round(sum(r.knowledge_applied > 0 for r in results) / n, 4)
         if n
         else 0.0,
+        "knowledge_outside_scope": sum(r.knowledge_outside_scope for r in results),
         "served_by": dict(Counter(level for r in results for level in r.served_by)),
         "from_memory": round(sum(r.served_by[:1] == ["memory"] for r in results) / n, 4)
         if n
@@ -185,6 +186,8 @@ def report(suite: Suite, llm: str, results: list[EpisodeResult]) -> dict[str, An
         "served_by",
         "step_plan_s",
         "repeated_questions",
+        "knowledge_applied",
+        "knowledge_outside_scope",
     )
     return {
         "suite": suite.name,

