@@ -250,9 +250,9 @@ def run_episode(
             if program is not None:
                 _learn(kb, program, bus)
         if kb is not None:  # what the user asked to forget is revoked, whatever the outcome
-            for said in (c["text"] for c in outcome.corrections if c["intent"] == "forget"):
+            for said in (c.text for c in outcome.task_corrections if c.intent == "forget"):
                 _forget(kb, said, bus)
-        if kb is not None and outcome.corrections:
+        if kb is not None and (outcome.corrections or outcome.task_corrections):
             task = corrected_task(run.path.name, episode.instruction, outcome, final_scene)
             for record in backend.distill(task):
                 _learn(kb, record, bus)

@@ -27,7 +27,7 @@ from planner.language.lexicon import normalize
 from planner.language.meanings import parse_meaning
 from planner.language.never_rules import parse_never
 from planner.language.orders import parse_order, parse_row_moves
-from planner.language.rules import is_general, parse_rule
+from planner.language.rules import HABIT, is_general, parse_rule
 
 SMALL, LARGE = 0.01, 0.03  # metres for "a bit" / "a lot" when no number is given
 MANNER_SLOW = (
@@ -241,6 +241,22 @@ class CorrectionInterpreter:
         if "source" not in found.meta:
             found.meta["source"] = "pattern"
         return found
+
+    def teaching(self, text: str) -> Correction | None:
+        """The reading of an instruction that teaches rather than asks for motion ("from now
+        on, cans go in the cyan bowl", "never put cans in the white bowl", "when I say tidy
+        up, I mean ...", "forget what I said about ..."), else None."""
+        found = self.interpret(text)
+        if found.kind != "task" or found.meta["source"] != "pattern":
+            return None
+        if found.intent in ("forget", "meaning", "never"):
+            return found
+        if found.intent == "order" and parse_order(text) is not None:
+            return found
+        said = parse_rule(text) if found.intent == "preference" else None
+        if said is not None and HABIT.search(normalize(text)):
+            return found
+        return None
 
     def _interpret(self, text: str) -> Correction:
         t = normalize(text)

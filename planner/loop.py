@@ -101,6 +101,10 @@ class ReActLoop:
         self.bus.publish(
             "start", instruction=instruction, backend=self.backend.name, knowledge=list(knowledge)
         )
+        taught = self.interpreter.teaching(instruction)
+        if taught is not None:  # "from now on, cans go in the cyan bowl": kept, not acted on
+            scene = tuple(self.api.objects_source())
+            self.task_corrections.append(TaskCorrection(instruction, taught.intent, (), scene))
         last_failed = False
         for step in range(1, self.config.max_steps + 1):
             self.bus.step = step

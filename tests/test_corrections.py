@@ -198,3 +198,23 @@ def test_an_interrupt_ends_the_program_at_the_next_skill_and_asks_for_a_correcti
     assert "place(): stopped by the operator" in observation and "task done" not in observation
     assert asked[0] is True and outcome.corrections[0]["intent"] == "preference"
     assert outcome.status == "unverified" and outcome.steps == 2 and not bus.stop_requested
+
+
+@pytest.mark.parametrize(
+    ("instruction", "intent"),
+    [
+        ("From now on, red things go in the green bowl.", "preference"),
+        ("never put cans in the white bowl", "never"),
+        ("when I say tidy up, I mean put everything in the gray bowl", "meaning"),
+        ("forget what I said about the white bowl", "forget"),
+        ("the blue block always goes at the bottom, then the red one", "order"),
+        ("put the red block in the green bowl", None),
+        ("red things go in the green bowl", None),  # an order to act now
+        ("orange goes at the right end", None),
+    ],
+)
+def test_an_instruction_that_teaches_is_told_from_one_that_asks_for_motion(
+    interpreter, instruction, intent
+):
+    taught = interpreter.teaching(instruction)
+    assert (taught.intent if taught else None) == intent

@@ -184,3 +184,31 @@ def test_knowledge_acted_on_for_objects_outside_its_scope_is_counted():
 
     assert outside({"in": ["red block", "green bowl"]}, {"unmoved": ["red can"]}) == []
     assert outside({"in": ["red can", "green bowl"]}, {"unmoved": ["red block"]}) == [said]
+
+
+QUIET_SUITE = """
+name: quiet
+episodes:
+  - id: red-block
+    seed: 1
+    objects:
+      - {name: red block, type: block, color: red}
+      - {name: blue bowl, type: bowl, color: blue, pose: [0.55, 0.15]}
+      - {name: green bowl, type: bowl, color: green, pose: [0.55, -0.15]}
+    instruction: put the red block in a bowl
+    success: [{in: [red block, green bowl]}]
+"""
+
+
+def test_a_rule_given_as_the_instruction_is_acknowledged_kept_and_used_next_time(tmp_path):
+    scene = tmp_path / "quiet.yaml"
+    scene.write_text(QUIET_SUITE)
+    common = (*GROUND_TRUTH, "--runs-dir", str(tmp_path / "runs"), "--memory", str(tmp_path / "kb"))
+    said = "From now on, red things go in the green bowl."
+    first = json.loads(
+        invoke("run", said, "--scene", f"{scene}#red-block", *common, "--json").output
+    )
+    assert first["status"] == "verified" and first["learned"] == 1  # kept; nothing moved
+    assert first["goal"] == [{"unmoved": ["red block", "blue bowl", "green bowl"]}]
+    second = json.loads(invoke("run", "--scene", f"{scene}#red-block", *common, "--json").output)
+    assert second["success"] and second["corrections"] == 0 and second["retrieved"] == 1

@@ -147,6 +147,8 @@ class EmbeddedPlanner:
         forgotten = [c.text for c in context.corrections if c.intent == "forget"]
         if forgotten:  # "forget what I said about the white bowl" holds from now on
             context = replace(context, knowledge=tuple(remembered(context.knowledge, forgotten)))
+        if not context.history and any(c.text == context.instruction for c in context.corrections):
+            return self._remember(context)  # the instruction teaches: kept, nothing moves
         if context.history and not context.history[-1].ok and context.history[-1].code != LOOK:
             return Proposal(
                 "The last program failed; I move the arm out of the cameras' view and look "
@@ -230,6 +232,21 @@ class EmbeddedPlanner:
                 "understood": plan.understood,
                 "applied": applied,
             },
+        )
+
+    @staticmethod
+    def _remember(context: PlannerContext) -> Proposal:
+        """An instruction that teaches ("from now on, cans go in the cyan bowl") is
+        acknowledged and kept for later tasks; nothing moves now."""
+        said = context.instruction.strip()[:200]
+        everything = [o.name for o in context.scene]
+        return Proposal(
+            f"This teaches me something for later tasks rather than asking for a move now: "
+            f"I will remember {said!r}.",
+            f"say({f'Understood, I will remember that: {said}'!r})\ndone()",
+            goal=Goal(({"unmoved": everything},)) if everything else Goal.unstated("empty scene"),
+            served_by="parser",
+            meta={"frames": ["teach"]},
         )
 
     @staticmethod

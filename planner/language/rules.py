@@ -363,7 +363,7 @@ def plain(np_: NounPhrase) -> bool:
     )
 
 
-_HABIT = re.compile(
+HABIT = re.compile(  # words that make a correction a rule for later tasks
     r"\b(?:always|from (?:now )?on|every time|each time|in (?:the )?future|next time|"
     r"as a rule|remember)\b"
 )
@@ -377,7 +377,7 @@ def scope_question(correction: TaskCorrection) -> str | None:
     bowl", "the red ones go there from now on"): every red object, or only red blocks?"""
     if correction.intent not in ("preference", "retarget"):
         return None
-    if not _HABIT.search(normalize(correction.text)):
+    if not HABIT.search(normalize(correction.text)):
         return None
     said = parse_rule(correction.text)
     if said is not None and not _vague(said.objects):
