@@ -22,6 +22,7 @@ SUITES = (
     "corrections-heldout.yaml",
     "corrections-paraphrase.yaml",
     "corrections-teach-heldout.yaml",
+    "corrections-teach-heldout-2.yaml",
 )
 MAX_SHARE = 0.7
 
