@@ -58,11 +58,16 @@ class CascadePlanner:
         return self._llm
 
     def propose(self, context: PlannerContext) -> Proposal:
+        proposal = None
         if not context.history and not context.corrections:
             remembered = self._from_memory(context)
             if remembered is not None:
-                return remembered
-        proposal = self.parser.propose(context)
+                # a rule taught since that program ran ("never put anything in the blue
+                # bowl") outranks it: replay only where the parser follows no retrieved rule
+                proposal = self.parser.propose(context) if context.knowledge else None
+                if proposal is None or not proposal.meta.get("applied"):
+                    return remembered
+        proposal = proposal or self.parser.propose(context)
         if proposal.meta.get("understood", True) or self.llm is None:
             return proposal
         answer = self.llm.propose(context)

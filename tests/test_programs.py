@@ -112,6 +112,18 @@ def test_the_cascade_replays_memory_first_and_says_so():
     assert again.served_by == "parser"  # a replay is tried once, on the first step
 
 
+def test_a_rule_taught_since_the_program_ran_outranks_its_replay():
+    remembered_ = (RememberedProgram(SAID, CHANGE, 0.9, 7),)
+    said = "put the green block in the yellow bowl"
+    ruled = _context(
+        said, programs=remembered_, knowledge=("never put anything in the yellow bowl",)
+    )
+    proposal = CascadePlanner().propose(ruled)
+    assert proposal.served_by == "parser" and proposal.code.startswith("refuse(")
+    unrelated = _context(said, programs=remembered_, knowledge=("cans go in the blue bowl",))
+    assert CascadePlanner().propose(unrelated).served_by == "memory"
+
+
 def test_the_cascade_hands_words_the_parser_did_not_read_to_the_model():
     llm = ScriptedBackend(['say("hello")\ndone()'], name="stub")
     made: list[int] = []
