@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from memory.embedder import MiniLMEmbedder
 from planner.language.exemplars import ExemplarMatcher
 from planner.language.forget import parse_forget
-from planner.language.lexicon import normalize
+from planner.language.lexicon import normalize, sentences
 from planner.language.meanings import parse_meaning
 from planner.language.never_rules import parse_never
 from planner.language.orders import parse_order, parse_row_moves
@@ -225,6 +225,13 @@ THRESHOLD = 0.5
 
 
 _ALSO = re.compile(r"\b(?:as well|too|also)\b|^and (?:the|that|this)\b")
+_FOR_LATER = re.compile(  # a rule said to be kept: "for later", "its home is", "lives"
+    r"\b(?:for later|going forward|from here on|so you know|home is|(?:should|must|will) live)\b"
+)
+_ORDER = re.compile(
+    r"^(?:(?:could|can|would|will) you )?(?:put|place|move|pop|stick|set|drop|stack|take|bring|"
+    r"push|slide|line up|sort|clear|tidy)\b(?!.*\b(?:always|from now on|from on|every time)\b)"
+)
 _NOT = re.compile(r"\b(?:no|not|wrong|instead)\b")
 _TO_PLACE = re.compile(r"\b(?:in|into|inside|on|onto|on top of) (?:the|a|an) [a-z ]+$")
 
@@ -253,8 +260,12 @@ class CorrectionInterpreter:
             return found
         if found.intent == "order" and parse_order(text) is not None:
             return found
+        if any(_ORDER.match(p) for p in sentences(normalize(text))):
+            return None  # "the tin belongs in the pot. pop it in there": an order too
         said = parse_rule(text) if found.intent == "preference" else None
-        if said is not None and HABIT.search(normalize(text)):
+        if said is not None and (
+            HABIT.search(normalize(text)) or _FOR_LATER.search(normalize(text))
+        ):
             return found
         return None
 
@@ -291,7 +302,11 @@ class CorrectionInterpreter:
         if _ALSO.search(t) and _TO_PLACE.search(t) and not _NOT.search(t):
             # "the bar as well, into the yellow bowl": one more thing to do
             return Correction(text, "task", "replan", rest=t)
-        if re.search(r"\b(no|not|wrong|other|instead|should (?:go|be))\b|\b(?:use|try) the\b", t):
+        if re.search(
+            r"\b(no|not|wrong|other|instead|should (?:go|be))\b|\b(?:use|try) the\b|"
+            r"\b(?:put|place|move|set|stick|drop) (?:it|that|them) (?:in|into|on|onto|inside)\b",
+            t,
+        ):
             return Correction(text, "task", "retarget", rest=t)
         intent = self._exemplars.nearest(t)
         if intent == "stop" and MANNER.search(text.lower()):  # manner words are not a stop

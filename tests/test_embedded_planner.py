@@ -237,11 +237,20 @@ def test_place_in_a_region(planner: EmbeddedPlanner, instruction: str, region: s
     assert geometry.is_at(_placed(propose(planner, instruction, SPATIAL_SCENE)), region)
 
 
-def test_place_a_distance_from_an_object(planner: EmbeddedPlanner) -> None:
-    code = propose(planner, "put the red cube 6 cm to the right of the green one", SPATIAL_SCENE)
-    placed, green = _placed(code), SPATIAL_SCENE[2]
-    assert geometry.is_right_of(placed, green)
-    assert geometry.footprint_distance(placed, green) == pytest.approx(0.06, abs=0.005)
+@pytest.mark.parametrize(
+    ("said", "relation", "centres"),
+    [
+        ("10 cm to the left", geometry.is_left_of, 0.10),
+        ("6 cm to the right", geometry.is_right_of, 0.07),
+    ],
+)
+def test_place_a_distance_from_an_object(planner: EmbeddedPlanner, said, relation, centres) -> None:
+    """Centre to centre, as the API's `right_of(obj, distance)`; never touching (a 4 cm block
+    6 cm from another stands at least 7 cm away, 3 cm clear)."""
+    instruction = f"put the red cube {said} of the green one"
+    placed, green = _placed(propose(planner, instruction, SPATIAL_SCENE)), SPATIAL_SCENE[2]
+    assert relation(placed, green)
+    assert math.dist(placed.position[:2], green.position[:2]) == pytest.approx(centres, abs=0.011)
 
 
 def test_place_between_two_objects(planner: EmbeddedPlanner) -> None:

@@ -291,7 +291,8 @@ def test_a_push_to_a_region_goes_around_what_stands_in_the_way(planner):
         'push("red block", "left", 0.225)',
     ]
     blocked = propose(planner, "push the red block to the bottom right corner", crowded)
-    assert blocked.startswith("refuse(") and "green bowl is in the way" in blocked
+    assert "green bowl is in the way of pushing the red block there, so I carry it" in blocked
+    assert 'put_first_on_second("red block"' in blocked  # lifted over, and said so
 
 
 @pytest.mark.parametrize(

@@ -4,12 +4,15 @@ order of their own."""
 
 from __future__ import annotations
 
+import pytest
 from tabletop_scenes import scene
 
 from planner.context import PlannerContext, TaskCorrection
 from planner.corrections import CorrectionInterpreter
 from planner.embedded.backend import EmbeddedPlanner
+from planner.language.forget import parse_forget
 from planner.language.lexicon import resolve_there
+from planner.language.meanings import PLACE, parse_meaning
 from planner.language.never_rules import parse_never
 from planner.language.rules import parse_rule
 
@@ -98,3 +101,56 @@ def test_one_more_thing_to_do_is_done_with_the_task():
     goal = EmbeddedPlanner().propose(context).goal.predicates
     assert {"in": ["cyan bar", "yellow bowl"]} in goal
     assert {"in": ["black block", "yellow bowl"]} in goal
+
+
+def test_teaching_after_a_lead_in_and_a_place_said_as_put_it_there():
+    stash = parse_meaning(
+        "Quick heads-up for later: when I tell you to stash something, I mean put it in the "
+        "bottom left corner."
+    )
+    assert (stash.phrase, stash.means, stash.kind) == ("stash", "in the bottom left corner", PLACE)
+    pack = parse_meaning(
+        "By the way, whenever I ask you to pack up, I mean put all the blocks in the pink bowl."
+    )
+    assert (pack.phrase, pack.means) == ("pack up", "put all the blocks in the pink bowl")
+
+
+@pytest.mark.parametrize(
+    ("said", "reading"),
+    [
+        (
+            "Just so you know for later: the gray can's home is right next to the brown zone.",
+            ("the gray can", "near", "the brown zone"),
+        ),
+        ("The black bowl, that's where the bars live.", ("the bars", "in", "the black bowl")),
+        (
+            "Bars go in the black bowl - all of them, not just the orange one.",
+            ("bars", "in", "the black bowl"),
+        ),
+        (  # of a rule about one thing and one about a kind, the kind's is kept
+            "No, not there. The green block lives in the top right corner - green things "
+            "always go there.",
+            ("green things", "at", "the top right corner"),
+        ),
+    ],
+)
+def test_more_ways_to_say_where_things_belong(said, reading):
+    assert _read(parse_rule(said)) == reading
+
+
+def test_a_forget_about_it_is_about_the_thing_named_before():
+    said = (
+        "Good news - I glued the white bowl back together, so that rule about it no longer "
+        "applies. You can forget what I said."
+    )
+    assert parse_forget(said) == "white bowl"
+    assert CorrectionInterpreter().teaching(said).intent == "forget"
+
+
+def test_where_it_belongs_left_to_the_robot_is_a_free_spot_checked_as_a_shift():
+    objects = scene(("green block", 0.45, -0.1), ("red bowl", 0.6, 0.1))
+    asked = (("Where does the green block belong?", "Oh, somewhere out of the way. You choose."),)
+    context = PlannerContext("Put the green block away, please.", objects, "", answers=asked)
+    proposal = EmbeddedPlanner().propose(context)
+    assert "You left it to me" in proposal.code
+    assert any("shifted" in p for p in proposal.goal.predicates)

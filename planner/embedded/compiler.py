@@ -45,15 +45,17 @@ FINGER_SWEEP = 0.07  # how far the fingers reach from the release point along th
 PICK_SWEEP = 0.065  # how far the opened fingers reach from an object's centre to grasp it
 CLEAR_SWEEP = 0.04  # fingers this far from every neighbour are clear either way round
 LINE_GAP = 0.04  # free space between neighbours in a line
+REGION_MARGIN = 0.015  # a spot for a region keeps the centre this far inside its edge
 NEAR_LIMIT = 0.12  # "next to": footprints at most this far apart
-NEAR_SLACK = 0.03  # "5 cm from": the gap asked for plus this
+NEAR_SLACK = 0.03  # "2 cm from": the near check never asks for footprints closer than this
 PUSH_WORDS = {(0.0, 1.0): "left", (0.0, -1.0): "right", (1.0, 0.0): "away", (-1.0, 0.0): "front"}
 PUSH_FINGER_REACH = 0.05  # the finger starts this far behind the pushed object
 PUSH_CLEARANCE = 0.01  # room kept between a pushed object and what it passes
 PUSH_NEAR_LIMIT = 0.06  # "push it to the bowl": footprints this close after the push
 WHICHEVER = re.compile(
     r"\b(?:any|either|whichever|you (?:choose|pick|decide)|does not matter|do not (?:mind|care)|"
-    r"i am not fussed|random|up to you|your choice|no preference)\b"
+    r"i am not fussed|random|up to you|your choice|no preference|your call|wherever|anywhere|"
+    r"somewhere)\b"
 )
 YES = re.compile(
     r"^(?:yes|yeah|yep|yup|sure|correct|right|exactly|indeed|of course|ok|okay|"
@@ -143,6 +145,28 @@ def _like(ref: NounPhrase | None, objects: NounPhrase | None) -> NounPhrase | No
     if ref.other or re.search(r"\bones?\b", ref.text):
         return replace(ref, category=objects.category)
     return ref
+
+
+def _well_inside(obj: ObjectState, xy: tuple[float, float], region: str) -> bool:
+    """Whether `obj` set down at `xy` is in the region with its centre `REGION_MARGIN` from
+    the edge, so that where it lands is still in the region."""
+    return all(
+        geometry.is_at(replace(obj, position=(xy[0] + dx, xy[1] + dy, obj.position[2])), region)
+        for dx, dy in (
+            (0, 0),
+            (REGION_MARGIN, 0),
+            (-REGION_MARGIN, 0),
+            (0, REGION_MARGIN),
+            (0, -REGION_MARGIN),
+        )
+    )
+
+
+def _of_kind(ref: NounPhrase, objects: NounPhrase | None) -> NounPhrase:
+    """A colour said of a group of one kind ("the blocks: yellow on top") is that kind."""
+    if ref.category or ref.pronoun or objects is None or not objects.category:
+        return ref
+    return replace(ref, category=objects.category)
 
 
 def _container_spots(category: str, n: int) -> list[tuple[float, float]]:
@@ -668,6 +692,16 @@ class Compiler:
                 question = f"Where does the {obj.name} belong?"
                 said = self._answer_to(question)
                 _, target = parse_target(normalize(said)) if said else ("", None)
+                if target is None and said and WHICHEVER.search(normalize(said)):
+                    note = f"You left it to me: the {obj.name} goes to the freest spot."
+                    self.plan.notes.append(note)  # "somewhere out of the way, you choose"
+                    self._set_aside(
+                        obj, "out of the way", f"there is no free spot for the {obj.name}."
+                    )
+                    spot = self.virtual[obj.name].position
+                    shift = [round(spot[i] - obj.position[i], 3) for i in (0, 1)]
+                    self._expect("shifted", [obj.name, shift])
+                    continue
                 if target is None or target.kind == "home":
                     raise NeedsQuestion(question)
                 self._compile_move(Frame("move", objects=this, target=target, text=said))
@@ -865,8 +899,9 @@ class Compiler:
             directions = [first, *[d for d in RELATION_DIRECTIONS.values() if d != first]]
         for ux, uy in directions:
             touching = ref.half_extent(ux, uy) + obj.half_extent(ux, uy)
-            if distance is not None:  # an edge-to-edge gap the user asked for
-                gaps = [touching + distance]
+            if distance is not None:  # centre to centre, as `left_of(obj, distance)` measures
+                least = max(distance, touching + CLEARANCE)  # and never touching
+                gaps = [least, least + 0.01, least + 0.02]
             else:
                 gaps = [touching + CLEARANCE + extra for extra in (0.0, 0.02, 0.04, 0.06)]
             for gap in gaps:
@@ -896,7 +931,7 @@ class Compiler:
     ) -> None:
         if relation is not None:
             self._expect(relation, [obj.name, ref.name])
-        limit = NEAR_LIMIT if distance is None else min(1.0, distance + NEAR_SLACK)
+        limit = NEAR_LIMIT if distance is None else min(1.0, max(distance, NEAR_SLACK))
         if relation is None or distance is not None:
             self._expect("near", [obj.name, ref.name, round(limit, 3)])
 
@@ -938,9 +973,7 @@ class Compiler:
                     if shift
                     else (anchor if self._free(anchor, obj) else None)
                 )
-                if spot is not None and geometry.is_at(
-                    replace(obj, position=(*spot, obj.position[2])), region
-                ):
+                if spot is not None and _well_inside(obj, spot, region):
                     break
                 spot = None
             spot = spot or self._free_in_region(obj, region, anchor)
@@ -953,11 +986,7 @@ class Compiler:
     ) -> tuple[float, float] | None:
         """The free point of a region nearest its anchor (a 1 cm grid over the workspace)."""
         grid = [(x / 100, y / 100) for x in range(30, 71) for y in range(-30, 31)]
-        inside = [
-            xy
-            for xy in grid
-            if geometry.is_at(replace(obj, position=(*xy, obj.position[2])), region)
-        ]
+        inside = [xy for xy in grid if _well_inside(obj, xy, region)]
         for xy in sorted(inside, key=lambda p: math.dist(p, anchor)):
             if self._free(xy, obj):
                 return xy
@@ -1036,8 +1065,8 @@ class Compiler:
         fill = len(frame.order) < 2 and (frame.objects is not None or not frame.order)
         group = self._resolve(frame.objects or parse_np("all blocks")) if fill else []
         said = frame.order[::-1] if frame.arrange == "top to bottom" else frame.order
-        base, middle, top = (
-            [self._resolve_one(_like(np_, kind), GRASPABLE) for np_ in nps]
+        base, middle, top = (  # "stack the blocks: yellow on top": the yellow block
+            [self._resolve_one(_of_kind(np_, kind), GRASPABLE) for np_ in nps]
             for nps in (
                 (frame.base,) if frame.base else (),
                 said,
@@ -1293,7 +1322,16 @@ class Compiler:
         end = (obj.position[0] + ux * distance, obj.position[1] + uy * distance)
         if not self._inside(end, obj):
             raise Impossible(f"pushing the {obj.name} that far would push it off the table.")
-        legs = self._push_legs(obj, end, detour=target.kind == "region")
+        try:
+            legs = self._push_legs(obj, end, detour=target.kind == "region")
+        except Impossible as blocked:
+            if target.kind != "region":
+                raise
+            said = str(blocked).rstrip(".")  # "slide it to the corner": it gets there carried
+            self.plan.notes.append(f"{said[0].upper()}{said[1:]}, so I carry it there instead.")
+            self._expect_push(obj, target, end)
+            self._put(obj, end, f"at the {target.region}")
+            return
         for (lx, ly), length in legs:
             direction = PUSH_WORDS.get((lx, ly)) or f"[{lx:.3f}, {ly:.3f}]"
             quoted = f'"{direction}"' if direction in PUSH_WORDS.values() else direction

@@ -15,11 +15,15 @@ from dataclasses import dataclass, replace
 from planner.language.grounding import SUPERLATIVES, NounPhrase, parse_np
 from planner.language.lexicon import (
     AMOUNTS_M,
+    CATEGORY_WORDS,
+    COLORS,
     DIRECTION_VECTORS,
+    GRASPABLE,
     REGION_WORDS,
     RELATION_WORDS,
     base_verb,
     normalize,
+    resolve_there,
     strip_lead_in,
 )
 
@@ -69,6 +73,7 @@ MOVE_VERBS = (
     "position",
     "reposition",
     "stick",
+    "pop",
     "throw",
     "toss",
     "chuck",
@@ -168,6 +173,7 @@ _SPLIT_RE = re.compile(
     r"(?:should|needs to|has to|must) go)\b))\s*"
 )
 
+_COLOR_ALT = "|".join(COLORS)
 _REGION_ALT = sorted(
     ((w, r) for r, ws in REGION_WORDS.items() for w in ws), key=lambda p: len(p[0]), reverse=True
 )
@@ -411,12 +417,13 @@ def _offset_target(rest: str, distance: float | None) -> tuple[str, Target | Non
 
 
 _TOWER = (
-    r"(?:single |tall |neat |\d+ (?:block|cube|piece|level|layer|storey|story)s? )*"
+    r"(?:single |tall |neat |little |small |short |nice |big |quick |"
+    r"\d+ (?:block|cube|piece|level|layer|storey|story)s? )*"
     r"(?:tower|stack|pile)"
 )
 _STACK_FILLER = re.compile(
     rf"\b(?:up|on top of (?:each other|one another|another)|one (?:on top of|on|onto|atop) "
-    rf"(?:the )?(?:another|other)|(?:in|into) an? {_TOWER}|"
+    rf"(?:the )?(?:another|other)|(?:in|into) (?:an?|one|a single) {_TOWER}|"
     rf"an? {_TOWER}(?: of| from| with| using| out of)?|"
     rf"the {_TOWER} (?:of|from|with)|together)\b"
 )
@@ -434,11 +441,19 @@ _STACK_TOP = re.compile(
     r"^on\s+top\s+|\s+(?:goes|go)\s+(?:last|on top)$"
 )
 _STACK_MIDDLE = re.compile(r"\s+(?:in the middle|in between|in the centre|in the center)$")
+_SAYS_WHERE = re.compile(r"\s(?:ends(?: up)?|end(?: up)?|lands|land|goes|go|sits|sit|comes|come)\s")
+_ON_THAT = re.compile(r"\s+(?:on|onto|on top of|above|over) (?:that|it|that one)$")
+_BESIDE_END = re.compile(  # "the black one just under it", "red right on it"
+    r"^(?P<item>.+?) (?:just |right |directly |immediately )?(?:under|below|beneath|underneath|"
+    r"on|above|over|on top of) (?:it|that|that one)$"
+)
 _EXCLUSION = re.compile(r"\b(?:except|but|other than|apart from|excluding)\b")
 
 
 def _frame_stack(clause: str, rest: str) -> Frame:
     """A tower: of a group, in a listed order, with a given bottom or top, or onto a thing."""
+    said_group = ":" if ":" not in rest else ","  # "stack the blocks so that yellow is on top"
+    rest = re.sub(r"\b(?:so that|so|such that|where|making sure)\b", said_group, rest, count=1)
     rest = re.sub(r"\b(?:so that|so|such that|where|making sure)\b", ",", rest)
     ordered = bool(_STACK_ORDER.search(rest))
     listed = ""
@@ -455,17 +470,29 @@ def _frame_stack(clause: str, rest: str) -> Frame:
         group = parse_np(re.sub(r"\s+", " ", _STACK_FILLER.sub(" ", before)).strip(" ,"))
     rest = re.sub(r"\s+", " ", _STACK_ORDER.sub(" ", _STACK_FILLER.sub(" ", rest))).strip(" ,")
     base = top = None
-    kept = []
+    kept: list[str] = []
+    next_to_end: list[str] = []  # "..., the black one just under it": beside the end said last
     segments = re.split(r"\s*(?:,|\bwith\b|\band\b)\s*", rest)
     positions = any(_STACK_MIDDLE.search(seg) or _STACK_BASE.search(seg) for seg in segments)
+    last = ""
     for segment in segments:
-        segment = _STACK_MIDDLE.sub(" ", segment).strip()
-        if _STACK_BASE.search(segment):
-            base = parse_np(_STACK_BASE.sub(" ", segment))
+        segment = _STACK_MIDDLE.sub(" ", _SAYS_WHERE.sub(" ", f" {segment} ")).strip()
+        beside = _BESIDE_END.match(segment)
+        if beside and last in ("base", "top"):
+            next_to_end.append(beside.group("item"))
+        elif _STACK_BASE.search(segment):
+            base, last = parse_np(_STACK_BASE.sub(" ", segment)), "base"
         elif _STACK_TOP.search(segment) and (kept or positions):
-            top = parse_np(_STACK_TOP.sub(" ", segment))
+            top, last = parse_np(_STACK_TOP.sub(" ", segment)), "top"
         elif segment.strip():
-            kept.append(segment.strip())
+            kept.append(_ON_THAT.sub("", segment).strip())
+            last = "item"
+    if next_to_end:  # the others first, then those just under the top (or on the base)
+        said = {np_.colors for np_ in map(parse_np, next_to_end)}
+        others = [k for k in kept if parse_np(k).colors not in said and parse_np(k) != top]
+        others = [k for k in others if not (top and parse_np(k).colors == top.colors)]
+        kept = [*next_to_end, *others] if last == "base" else [*others, *next_to_end]
+        listed = ", then ".join(kept)
     rest = ", ".join(kept)
     head, target = parse_target(rest)
     if target is not None and target.kind in ("on", "to", "in") and target.ref is not None:
@@ -477,6 +504,8 @@ def _frame_stack(clause: str, rest: str) -> Frame:
     if len(items) >= least and not _EXCLUSION.search(head) and all(_names_thing(p) for p in items):
         order = tuple(parse_np(p) for p in items)
     objects = parse_np(head) if head.strip() else group
+    if group is not None and group.names_thing and head.strip() and all(map(_names_thing, items)):
+        objects, order = group, tuple(parse_np(p) for p in items)  # "the blocks: pink between"
     if not order and ordered and objects is not None and len(objects.colors) > 1:
         order = _by_colour(objects)
     said_order = bool(listed) or ordered or group is not None or bool(re.search(r"\bthen\b", head))
@@ -495,7 +524,7 @@ def _frame_stack(clause: str, rest: str) -> Frame:
 def _names_thing(text: str) -> bool:
     """Whether a list item names an object by itself ("the red block", "green", "the can")."""
     np_ = parse_np(text)
-    return bool(np_.category or np_.colors or np_.pronoun)
+    return bool(np_.category or np_.colors or np_.pronoun or np_.conjuncts)
 
 
 _ARRANGE = re.compile(
@@ -518,8 +547,12 @@ WAYS = {
 }
 RAINBOW = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink")
 _PLACE_IN_ROW = re.compile(
-    r"\b(?:at|on|in) the (?:very )?(?:front|back|left|right|start|end|beginning|middle)\b|"
-    r"\b(?:first|last|next)\b"
+    r"\b(?:at|on|in) the (?:very |far )?(?:front|back|left|right|start|end|beginning|middle)"
+    r"(?: end| side)?\b|\b(?:first|last|next)\b"
+)
+_STARTING = re.compile(
+    r"\b(?:starting|beginning|start) (?:on|at|from) the (?:far )?(?P<side>left|right)"
+    r"(?: end| side)?(?: with (?P<first>.+))?$"
 )
 
 
@@ -573,6 +606,10 @@ def _frame_line(clause: str, rest: str) -> Frame:
     """A row of objects, in the middle of the table or along one of its sides, in a
     given order when one is said ("from left to right: red, green, blue")."""
     rest, way, listed = _arrangement(rest)
+    start = _STARTING.search(rest)
+    if not way and start is not None:  # "a row starting on the right with the pink block"
+        way = "left to right" if start.group("side") == "left" else "right to left"
+        rest, listed = rest[: start.start()], start.group("first") or ""
     if not way and (placed := _placed_in_row(rest)) is not None:
         rest, way, listed = placed  # "black at the back, grey in the middle, white at the front"
     rainbow = bool(_RAINBOW.search(listed) or _RAINBOW.search(rest))
@@ -843,9 +880,25 @@ def parse_clause(clause: str) -> Frame:
     clause = _restate(clause)
     clause, trailing = _trailing_exclusion(clause)
     frame = _parse_intent(clause)
+    ref = frame.target.ref if frame.target is not None else None
+    if trailing and ref is not None and frame.target is not None:
+        # "put the red block in a bowl, just not the white one": the bowl; "put all the
+        # blocks in the bowl, except the red one": a block
+        many = frame.objects is not None and (frame.objects.wants_many or frame.objects.every)
+        places = tuple(
+            x for x in trailing if x.category == ref.category or (x.category is None and not many)
+        )
+        frame = replace(frame, target=replace(frame.target, ref=_without(ref, places)))
+        trailing = tuple(x for x in trailing if x not in places)
     if trailing and frame.objects is not None:
         frame = _excluding(frame, trailing)
     return frame
+
+
+def _without(np_: NounPhrase, excluded: tuple[NounPhrase, ...]) -> NounPhrase:
+    """The phrase with more things it leaves out, each of its kind when it names none."""
+    kinds = tuple(x if x.category else replace(x, category=np_.category) for x in excluded)
+    return replace(np_, exclude=(*np_.exclude, *kinds))
 
 
 def _parse_intent(clause: str) -> Frame:
@@ -870,8 +923,19 @@ _NEGATIVE_RE = re.compile(
 )
 
 
+_STAYS = re.compile(  # "the middle one stays put", "the cans should stay where they are"
+    r"^(?P<ex>.+?) (?:stays|stay|remains|remain|(?:should|must|has to|have to|needs to) stay)"
+    r"(?: put| where (?:it is|they are)| in place| still| as (?:it is|they are))?$"
+)
+
+
 def _negative_clause(clause: str) -> NounPhrase | None:
-    """ "do not move the red one", "leave the blue block where it is": things to keep still."""
+    """ "do not move the red one", "leave the blue block where it is", "the middle one stays
+    put": things to keep still."""
+    stays = _STAYS.match(clause)
+    if stays is not None:
+        np_ = parse_np(stays.group("ex"))
+        return np_ if np_.names_thing or np_.ordinal or np_.superlative else None
     m = _NEGATIVE_RE.match(clause)
     if m is None:
         return None
@@ -887,7 +951,7 @@ def _negative_clause(clause: str) -> NounPhrase | None:
     ):
         return None
     np_ = parse_np(m.group("ex"))
-    return np_ if np_.names_thing else None
+    return np_ if np_.names_thing or np_.ordinal or np_.superlative else None
 
 
 _TRAILING_EXCLUSION = re.compile(
@@ -908,7 +972,10 @@ def _trailing_exclusion(clause: str) -> tuple[str, tuple[NounPhrase, ...]]:
     _, rest = _strip_verb(before)
     head, target = parse_target(rest)
     objects = parse_np(head) if head.strip() else None
-    if target is None or objects is None or not (objects.wants_many or objects.every):
+    many = objects is not None and (objects.wants_many or objects.every)
+    ref = target.ref if target is not None else None
+    open_place = ref is not None and (ref.any_one or ref.wants_many or ref.every)
+    if target is None or objects is None or not (many or open_place):
         return clause, ()
     items = re.split(r"\s*(?:,|\band\b|\bor\b|\bnor\b)\s*", m.group("ex"))
     return before, tuple(parse_np(p) for p in items if p.strip())
@@ -959,7 +1026,8 @@ _RELEASE_TAIL = re.compile(  # "..., and let it go inside": the move already say
 _CHOICE_TAIL = re.compile(  # "..., any one is fine": the indefinite target already says so
     r",?\s+(?:(?:any|either|whichever)(?: one| order)? (?:is|will be|would be) (?:fine|ok|okay)|"
     r"(?:in )?any order(?: you like)?|the order does not matter|"
-    r"any (?:one )?will do|(?:it )?does not matter which(?: one)?|i do not mind which(?: one)?)$"
+    r"any (?:one )?will do|(?:it )?does not matter which(?: one)?|i do not mind which(?: one)?|"
+    r"(?:whichever|either|any) way(?: round| around| up)?)$"
 )
 _FIND_PLACE = re.compile(
     r"^find (?:a |an |some )?(?:spot |place |room |somewhere |space )?(?:(?P<rel>in|on) )?"
@@ -972,12 +1040,23 @@ _TOPIC = re.compile(
 )
 
 
+_PLACE_FIRST = re.compile(
+    r"^(?P<np>(?:the|this|that) [^,]+?),? (?P<where>(?:to|in|into|on|onto|at|next to|beside|"
+    r"behind|in front of) .+?),? (?:you |please )?(?P<verb>" + _VERB_ALT + r") (?:it|them)$"
+)
 _BESIDE_ON_SIDE = re.compile(  # "next to the brown block, on its left side": left of it
     r"\b(?:next to|beside|by|alongside)\s+(?P<ref>[^,]+?),?\s+(?:on|at|to)\s+(?:its|their|the)\s+"
     r"(?P<side>left|right)(?:\s+side)?(?:\s+of (?:it|them))?$"
 )
 
 
+_IN_ONE_TOWER = re.compile(
+    rf"^(?P<objs>(?:the|all|both|my) .+?) (?:in|into) (?:one|a|a single) {_TOWER}\b(?P<rest>.*)$"
+)
+_A_TOWER = re.compile(
+    rf"^(?:a|an|one|another) {_TOWER}(?: again)?,?(?: this time)?"
+    rf"(?: (?:with|of|from|using|out of) (?P<objs>.+))?$"
+)
 _UNDER = re.compile(
     r"^(?:(?:put|place|set|have|want|need|i want|i need|i would like)\s+)?(?P<a>.+?)\s+"
     r"(?:under|underneath|beneath|below)\s+(?P<b>.+)$"
@@ -990,8 +1069,15 @@ def _restate(clause: str) -> str:
     "give the block a push to the left" -> "push the block to the left"; "fill the bowl
     with the blocks" -> "put the blocks in the bowl"."""
     clause = _BESIDE_ON_SIDE.sub(r"to the \g<side> of \g<ref>", clause)
+    m = _IN_ONE_TOWER.match(_WISH.sub("", clause))
+    if m and parse_np(m.group("objs")).names_thing:  # "the red and blue blocks in one stack"
+        return f"stack {m.group('objs')}{m.group('rest')}"
+    m = _A_TOWER.match(_WISH.sub("", clause))
+    if m:  # "i need a tower again, this time with the white block, ..."
+        return f"stack {m.group('objs') or 'the blocks'}"
     m = _UNDER.match(clause)
-    if m and parse_np(m.group("a")).names_thing and parse_np(m.group("b")).names_thing:
+    b = parse_np(m.group("b")) if m else None
+    if m and parse_np(m.group("a")).names_thing and b and b.names_thing and not b.pronoun:
         return f"stack {m.group('b')} on {m.group('a')}"  # "the white block under the black"
     m = _GIVE_A_PUSH.match(clause)
     if m:
@@ -1003,6 +1089,9 @@ def _restate(clause: str) -> str:
     m = _TOPIC.match(clause)
     if m:  # "the black can, put it in a bowl"
         return f"{m.group('verb')} {m.group('np')} {m.group('rest')}"
+    m = _PLACE_FIRST.match(clause)
+    if m:  # "the cyan cube, to the upper right corner you move it"
+        return f"{m.group('verb')} {m.group('np')} {m.group('where')}"
     clause = _AWAY_INTO.sub(r"\1 ", clause)  # "put away the block in the bowl"
     m = re.match(r"^fill (?:up )?(?P<container>.+?) (?:up )?with (?P<things>.+)$", clause)
     if m:  # "fill the bowl with the blocks"
@@ -1028,15 +1117,39 @@ def _restate(clause: str) -> str:
 
 _COMMENTARY = re.compile(
     r"\b(?:is|are|would be|will be|should be) (?:fine|ok|okay|good|great|perfect|enough)\b|"
-    r"^(?:my|i am|i feel)\b(?!.*\b(?:" + _VERB_ALT + r")\b)"
+    r"^(?:my|i am|i feel)\b(?!.*\b(?:" + _VERB_ALT + r")\b)|"
+    # "it keeps getting knocked over at the edge": a reason, not an order
+    r"^(?:it|they|this|that|these|those) (?:keeps|keep|is|are|was|were|gets|get|got|has|have|"
+    r"had|looks|look|seems|seem|tends|tend|always|never|might|may|would)\b|"
+    # "we are done for the day", "i glued the bowl back together": news, not an order
+    r"^(?:(?:ok|okay|alright|right|good news|so),? )?(?:i|we) (?:am|are|was|were|have|had|just|"
+    r"finally|(?!need\b|feed\b)[a-z]+ed)\b(?!.*\b(?:" + _VERB_ALT + r")\b)|"
+    # "can you do that?", "both of them": the order said again
+    r"^(?:do|manage) (?:that|it|this)$|^(?:is that|would that be) (?:ok|okay|alright|possible)$|"
+    r"^(?:both|all|each|every one) of them$"
+)
+_RESTATES = re.compile(  # "next to it, not inside": the place said before, said again
+    r"^(?:(?:just |right )?(?:next to|beside|by|near|behind|in front of|on top of|on|in|inside|"
+    r"under|to the (?:left|right) of|left of|right of) (?:it|that|them)|"
+    r"not (?:in|inside|into|on|on top of)(?: (?:it|that|them))?)"
+    r"(?:,? (?:and |but )?not (?:in|inside|into|on|on top of)(?: (?:it|that|them))?)?$"
 )
 
 
 _REMARK = re.compile(
-    r"^(?P<np>(?:the|this|that|these|those|my|our|your) .+?) "
+    r"^(?P<np>(?:the|this|that|these|those|my|our|your) [^,;]+?) "
     r"(?:is|are|was|were|has|have|had|keeps|keep|looks|look|seems|seem)\b(?! to\b)"
 )
 _OBJECT_PRONOUN = re.compile(r"\b(?:it|them)\b")
+_HAS_VERB = re.compile(rf"\b(?:{_VERB_ALT})\b").search
+_PERSON_REMARK = re.compile(  # "somebody left the green can lying around", "i keep knocking"
+    r"^(?:somebody|someone|i|we|they|he|she|the kids?)\b(?! (?:want|need|would|wish|prefer)\b)"
+)
+_THING_NP = re.compile(
+    r"\b(?:the|this|that|my|our|your) (?:[a-z]+ ){0,2}?(?:"
+    + "|".join(sorted((w for c in GRASPABLE for w in CATEGORY_WORDS[c]), key=len, reverse=True))
+    + r")s?\b"
+)
 
 
 def _with_topics(clauses: list[str]) -> list[str]:
@@ -1049,8 +1162,13 @@ def _with_topics(clauses: list[str]) -> list[str]:
             clause = _OBJECT_PRONOUN.sub(topic, clause, count=1)
         topic = None
         m = _REMARK.match(clause)
-        if m and not _strip_verb(clause)[0] and parse_np(m.group("np")).names_thing:
-            topic = m.group("np")
+        np_ = m.group("np") if m else ""
+        if m and not _strip_verb(clause)[0] and parse_np(np_).names_thing and not _HAS_VERB(np_):
+            topic = np_
+            continue
+        things = _THING_NP.findall(clause) if _PERSON_REMARK.match(clause) else []
+        if things and not _strip_verb(clause)[0]:
+            topic = things[-1]
             continue
         out.append(clause)
     if topic is not None:  # a remark with no order after it stays what it was
@@ -1060,13 +1178,15 @@ def _with_topics(clauses: list[str]) -> list[str]:
 
 def parse_instruction(text: str) -> list[Frame]:
     """The frames of an instruction, one per thing to do, in order."""
-    clauses = _with_topics(split_clauses(text))
+    clauses = _with_topics(split_clauses(resolve_there(text, strict=True)))
     frames: list[Frame] = []
     pending: tuple[NounPhrase, ...] = ()  # "do not touch the green block, put the others..."
     for clause in clauses:
-        if _COMMENTARY.search(clause) and not _strip_verb(clause)[0]:
+        if _COMMENTARY.search(clause) and not _HAS_VERB(clause):
             continue  # "right beside it is fine", "my wrist is sore": a remark, not an order
         previous = frames[-1] if frames else None
+        if previous is not None and previous.target is not None and _RESTATES.match(clause):
+            continue
         if previous is not None and _continues_tower(previous, clause):
             frames[-1] = _continue_tower(previous, clause)
             continue
@@ -1131,6 +1251,10 @@ def _ordering(previous: Frame, clause: str) -> Frame | None:
                 top=said.top or previous.top,
                 order=said.order or middle or previous.order,
             )
+    if previous.intent == "line" and not previous.order and _ROW_PLACE.search(clause):
+        placed = parse_clause(f"{previous.text}, {_GOES.sub(' ', clause)}")  # "purple on the left"
+        if placed.intent == "line":
+            return placed
     _, way, listed = _arrangement(clause)
     listed = _SHOULD_GO.sub("", listed).strip(" ,:")
     items = _listed(listed, previous.objects)
@@ -1184,6 +1308,11 @@ def _continue_tower(previous: Frame, clause: str) -> Frame:
             top = parse_np(_tower_item(_TOP_ITEM.sub(" ", part)))
         else:
             order.append(parse_np(_tower_item(part)))
+    if previous.intent == "line":  # the row is the things listed
+        kind = next((np_.category for np_ in order if np_.category), None)
+        order = [np_ if np_.category or not kind else replace(np_, category=kind) for np_ in order]
+        objects = parse_np(" and ".join(np_.text for np_ in order))
+        return replace(previous, order=tuple(order), objects=objects)
     return replace(previous, order=tuple(order), top=top, base=base)
 
 
@@ -1222,9 +1351,10 @@ def _ungap(clause: str) -> list[str]:
     """ "put the red block in the red bowl and the blue block in the blue bowl": two clauses,
     the second borrowing the first one's verb."""
     verb = _strip_verb(clause)[0]
-    if not verb:
-        return [clause]
-    for m in re.finditer(r"(?:,\s*(?:and\s+)?|\s+and\s+)(?=(?:the|a|an)\b)", clause):
+    if not verb:  # "green stuff on the green mat and yellow stuff on the yellow mat"
+        parts = _ungap(f"put {clause}") if parse_target(clause)[1] is not None else []
+        return parts if len(parts) > 1 else [clause]
+    for m in re.finditer(rf"(?:,\s*(?:and\s+)?|\s+and\s+)(?=(?:the|a|an|{_COLOR_ALT})\b)", clause):
         first = _parse_intent(clause[: m.start()])
         if first.intent not in ("move", "stack") or first.target is None:
             continue

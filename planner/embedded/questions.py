@@ -31,8 +31,8 @@ _INTERJECTION = re.compile(
     r"^(?:(?:hey|hi|hello|ok|okay|so|um+|uh+|well|say|excuse me|quick question|one question|"
     r"before you do anything|before anything else|first)\b\s*[,!:-]*\s*)+"
 )
-_TAIL = re.compile(r"(?:\s+(?:or not|anywhere|on (?:the )?table|right now|now))+$")
-_WHERE = re.compile(r"\bwhere (?:is|are) (?P<np>.+?)$|\bwhere (?P<np2>.+?) (?:is|are)$")
+_TAIL = re.compile(r"(?:\s+(?:or not|anywhere|on (?:the )?table|right now|now|at))+$")
+_WHERE = re.compile(r"\bwhere (?P<np2>.+?) (?:is|are)$|\bwhere (?:(?:is|are) )?(?P<np>.+?)$")
 _WHICH = re.compile(r"^which (?P<np>\w+(?: \w+)?) (?:is|are) (?P<rest>.+)$")
 _ANYTHING_IN = re.compile(
     r"\b(?:is there|are there) (?:anything|something|any \w+) (?:in|inside|on) (?P<container>.+)$"

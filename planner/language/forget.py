@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from planner.language.lexicon import normalize
+from planner.language.lexicon import CATEGORY_WORDS, normalize
 
 _FORGET = (
     re.compile(
@@ -25,26 +25,40 @@ _FORGET = (
         r"(?:about|for|regarding|on) (?P<subject>.+)$"
     ),
     re.compile(
-        r"^(?:the|my) (?:rule|instruction|preference) (?:about|for|regarding|on) "
+        r"^(?:the|my|that|this) (?:rule|instruction|preference) (?:about|for|regarding|on) "
         r"(?P<subject>.+?) (?:no longer applies|does not apply any ?more|is over|is gone|"
         r"is cancell?ed)$"
     ),
 )
-_LEAD = re.compile(r"^(?:no|ok|okay|actually|also|and|oh|right|listen)[,!.]? ")
+_LEAD = re.compile(r"^(?:no|ok|okay|actually|also|and|oh|right|listen|so)[,!.]? ")
+_PARTS = re.compile(r"\s*(?:[.;!?]|,\s*(?=so\b|and\b|because\b))\s*")
+_NAMED = re.compile(  # a thing named in the words before "it": "the white bowl"
+    r"\b(?:the|that|this|my) ((?:[a-z]+ )?(?:"
+    + "|".join(sorted({w for ws in CATEGORY_WORDS.values() for w in ws}, key=len, reverse=True))
+    + r"))s?\b"
+)
 _TAIL = re.compile(r"(?:,? (?:please|now|from now on|any ?more|again|thanks|ok|okay))+$")
 _DETERMINERS = {"the", "a", "an", "my", "your", "that", "this", "those", "these", "any", "all"}
 
 
 def parse_forget(text: str) -> str | None:
-    """The words naming what a forget correction is about ("white bowl"), or None."""
-    t = normalize(text)
-    while _LEAD.match(t):
-        t = _LEAD.sub("", t, count=1)
-    t = _TAIL.sub("", t.strip(" .!"))
-    for pattern in _FORGET:
-        m = pattern.match(t)
-        if m is not None:
+    """The words naming what a forget correction is about ("white bowl"), or None; in one
+    sentence or clause of several, "it" being the thing named before ("I glued the white
+    bowl back together, so that rule about it no longer applies")."""
+    whole = normalize(text)
+    for part in [whole, *_PARTS.split(whole)]:
+        t = part.strip(" ,.!")
+        while _LEAD.match(t):
+            t = _LEAD.sub("", t, count=1)
+        t = _TAIL.sub("", t.strip(" .!"))
+        for pattern in _FORGET:
+            m = pattern.match(t)
+            if m is None:
+                continue
             words = [w for w in m.group("subject").split() if w not in _DETERMINERS]
+            if words in (["it"], ["them"]):
+                named = _NAMED.findall(whole[: whole.find(part)])
+                words = named[-1].split() if named else []
             return " ".join(words) or None
     return None
 

@@ -380,6 +380,10 @@ def _conjuncts(text: str) -> tuple[NounPhrase, ...]:
     if not re.search(r"\band\b|,", text) or _LOCATION_RE.search(text):
         return ()
     items = [p for p in re.split(r"\s*(?:,\s*(?:and\s+)?|\band\b)\s*", text) if p.strip()]
+    head = _head(items[-1].split()) if len(items) > 1 else (None, None, None)
+    if head[2] and all(SUPERLATIVE_RE.search(i) and not _has_head(i) for i in items[:-1]):
+        noun = singular(head[2])  # "the leftmost and the rightmost blocks": one of each
+        items = [f"{i} {noun}" for i in items[:-1]] + [items[-1].replace(head[2], noun)]
     if len(items) < 2 or not _has_head(items[0]):
         return ()
     parsed = [_parse_core(p) for p in items]
@@ -502,6 +506,8 @@ def _read_words(text: str, np_: NounPhrase) -> NounPhrase:
     if re.search(r"\b(?:one|1|any) of\b", text) or re.match(r"^one\s+\w", text):
         count, any_one = 1, True
     plural = head_index is not None and _is_plural(words[head_index])
+    if np_.superlative is not None and count is None and re.match(r"^(?:the\s+)?of\s", text):
+        plural = False  # "the smallest of the cans": one of them
     if "both" in words:
         count = 2
     if every and count == 1:
@@ -549,7 +555,7 @@ def _head(words: list[str]) -> tuple[int | None, str | None, str | None]:
 
 
 def _is_plural(word: str) -> bool:
-    if word == "ones":
+    if word in ("ones", "stuff"):  # "green stuff": every green thing
         return True
     return word.endswith("s") and (
         category_of(word[:-1]) is not None

@@ -427,10 +427,12 @@ _FILLER = re.compile(
     r"(?: be so kind as to| be able to)?|"
     r"is it possible to|would it be possible to|i would like you to|i would love you to|"
     r"i want you to|i need you to|i would like it if you|i would appreciate it if you|"
-    r"go ahead and|go on|go ahead|try to|try and|you should|you can|you could|you must|"
+    r"go ahead and|^go on|(?<=[,.;!?] )go on|go ahead|try to|try and|"
+    r"you should|you can|you could|you must|"
     r"you need to|(?:and )?(?:be|go) (?:careful|gentle|easy|slow)(?: with (?:it|them))?|"
     r"take (?:your|its) time|"
-    r"why do not you|how about you|let us|please do|i am asking you to)\b"
+    r"why do not you|how about you|let us|please do|i am asking you to|off you go|"
+    r"there you go|go for it)\b"
 )
 _REASON = re.compile(  # "..., it's in my way", "so it is out of the way while i work"
     r",?\s*\b(?:because|since|as it is in|so (?:that )?(?:i|you|we) (?:can|could)|"
@@ -438,11 +440,13 @@ _REASON = re.compile(  # "..., it's in my way", "so it is out of the way while i
     r"they are in my way|i want (?:it|them) (?:closer|nearer|out))\b[^.,;!?]*"
 )
 _RESTATEMENT = re.compile(  # "..., i.e. on the side closer to you": says it again
-    r",?\s*\b(?:i\.\s?e\.|e\.\s?g\.|in other words|that is to say)\s*,?[^.;!?]*"
+    r",?\s*\b(?:i\.\s?e\.|e\.\s?g\.|in other words|that is to say)\s*,?[^.;!?]*|"
+    r",\s*(?:on|at|to) the (?:far|near|other|back|front) side of (?:it|that|them)\b[^.;!?]*"
 )
 _GERUNDS = re.compile(r"^(?P<verb>\w+?)ing\b")
 _LEAD_IN = re.compile(
-    r"^(?:and|then|so|ok|okay|alright|right|now|first|first of all|also|well|next|lastly|you)"
+    r"^(?:and|then|so|ok|okay|alright|right|now|first|first of all|also|well|next(?! to\b)|"
+    r"lastly|you)"
     r"(?:\s+|$)"
 )
 
@@ -464,7 +468,8 @@ _NUMBER_RE = _word_pattern(NUMBER_WORDS)
 
 def normalize(text: str) -> str:
     """Lower-case, expand contractions, drop politeness, unify spellings and number words."""
-    t = text.lower().replace("’", "'").replace("‘", "'").replace("-", " ")
+    t = text.lower().replace("’", "'").replace("‘", "'")
+    t = re.sub(r"\s+[-–—]+\s+", ", ", t).replace("-", " ")  # a spaced dash breaks a clause
     t = re.sub(r"\([^)]*\)", " ", t)  # a remark in brackets only restates the order
     t = _RESTATEMENT.sub(" ", t)
     for pattern, repl in _CONTRACTIONS:
@@ -571,19 +576,27 @@ def categories(category: str) -> tuple[str, ...]:
     return CATEGORY_GROUPS.get(category, (category,))
 
 
-_THERE_PLACE = re.compile(
-    r"\b(?:the )?(?:[a-z]+ )?(?:bowl|zone|mat|pad|tray|plate|square|dish)s?\b"
+_THERE_PLACE = re.compile(  # a container by any of its words ("the white pot"), or a region
+    r"\b(?:the )?(?:[a-z]+ )?(?:"
+    + "|".join(w for c in CONTAINERS for w in CATEGORY_WORDS[c])
+    + r")s?\b|\bthe (?:[a-z]+ ){1,2}(?:corner|side|edge)\b"
 )
 
 
 _THERE = re.compile(r"\b(?:(?P<rel>beside|next to|near|by|in|into|on) it|(?:in )?there)\b")
+_IN_THERE = re.compile(r"\b(?P<rel>in|into|on|onto) there\b")
 
 
-def resolve_there(text: str) -> str:
+def resolve_there(text: str, strict: bool = False) -> str:
     """ "orange bowl. purple things go there now", "by the cyan bowl. the green block sits
     beside it": "there" (or "beside it") replaced by the last place named before it (the
-    text unchanged when it names none)."""
-    there = _THERE.search(text)
+    text unchanged when it names none). `strict`: only "in there" / "on there" (in an
+    order, "leave it there" and "beside it" may mean something else)."""
+    pattern = _IN_THERE if strict else _THERE
+    there = next(  # the first "there" after a named place ("no, not there. ... go there")
+        (m for m in pattern.finditer(text) if any(_THERE_PLACE.finditer(text, 0, m.start()))),
+        None,
+    )
     found = [m for m in _THERE_PLACE.finditer(text) if there and m.end() <= there.start()]
     if there is None or not found:
         return text

@@ -44,6 +44,10 @@ _TEACH = (
         r" (?P<means>.+)$"
     ),
 )
+_PUT_IT = re.compile(
+    r"^(?:put|place|set|move|leave|keep|stick|drop) (?:it|them|that|this|things|something) "
+    r"(?P<place>.+)$"
+)
 _MEANS_LEAD = re.compile(r"^(?:that )?(?:you should |i want you to |you to |to )?")
 _MEANS_TAIL = re.compile(
     r"[,.;!]*\s*(?:\b(?:always|every time|from now on|please|ok|okay|thanks|all of it|"
@@ -119,14 +123,18 @@ def _clean(text: str) -> str:
 def parse_meaning(text: str) -> Meaning | None:
     """The meaning a teaching sentence states, or None when it states none."""
     t = _clean(text)
-    for pattern in _TEACH:
-        m = pattern.match(t)
+    starts = [0, *(m.end() for m in re.finditer(r"[:;.!?,]\s+", t))]  # after "by the way,"
+    for pattern, start in ((p, i) for i in starts for p in _TEACH):
+        m = pattern.match(t[start:])
         if m is None:
             continue
         phrase = m.group("phrase").strip(" ,")
         means = _MEANS_TAIL.sub("", _MEANS_LEAD.sub("", m.group("means").strip(" ,"))).strip()
         if not means or not phrase or len(phrase.split()) > MAX_PHRASE_WORDS:
-            return None
+            continue  # "by the way, whenever i ask you to ...": read on
+        placed = _PUT_IT.match(means)  # "stash something" is "put it in the bottom left corner"
+        if placed and _is_place(placed.group("place")):
+            means = placed.group("place")
         if _is_place(means):
             key = [w for w in phrase.split() if w not in _FRAME_WORDS]
             return Meaning(" ".join(key) or phrase, _with_preposition(means), PLACE)

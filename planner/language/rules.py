@@ -26,6 +26,7 @@ from planner.language.lexicon import (
     plural,
     region_named,
     resolve_there,
+    sentences,
 )
 from planner.language.never_rules import NeverRule
 from skills.objects import ObjectState
@@ -34,12 +35,12 @@ from skills.objects import ObjectState
 _LEAD = re.compile(
     r"^(?:(?:no|nope|wrong|remember|remember that|keep in mind(?: that)?|note that|please|and|"
     r"also|oh|hmm|note|from (?:now )?on|in (?:the )?future|always|next time|as a rule|by the way|"
-    r"for future reference|just so you know)[,;:]?\s+)+"
+    r"for future reference|(?:just )?so you know|for later|(?:quick )?heads up)[,;:]?\s+)+"
 )
 _TAIL = re.compile(
     r"\s*,?\s*(?:from (?:now )?on|in (?:the )?future|please|always|next time|as a rule|"
     r"every time|each time|and nowhere else|and not anywhere else|only|please remember that|"
-    r"remember that)$"
+    r"remember that|all of them|every one of them|each of them|both of them)$"
 )
 _STAY = (
     r"(?:go|goes|belong|belongs|live|lives|end up|ends up|sit|sits|stay|stays|"
@@ -75,10 +76,15 @@ _RULE_PATTERNS = (
         rf"^(?P<target>the .+?) is (?:where|(?:only |just |reserved )?for) (?P<objects>.+?)"
         rf"(?: {_STAY})?(?: only)?$"
     ),
+    re.compile(  # "the gray can's home is right next to the brown zone"
+        rf"^(?P<objects>.+?) (?:home|usual (?:place|spot)|place|spot|own place) is "
+        rf"(?:right |just |directly )?{_REL} (?P<target>.+)$"
+    ),
     re.compile(  # "always use the cyan bowl for cans"
         r"^(?:always )?use (?P<target>the .+?) for (?P<objects>.+)$"
     ),
 )
+_THAT_IS_WHERE = re.compile(r"(?P<place>\bthe [a-z ]+?),? (?:that|this|it) is where\b")
 _ONLY = re.compile(  # "only the white ones", "the bowl is just for cans", "reserved for"
     r"\bonly (?:for )?(?!this\b|that\b|once\b|go\b|goes\b|belongs?\b)[a-z]+|"
     r"\b(?:just|reserved) for\b"
@@ -155,12 +161,17 @@ def parse_rule(text: str, override: bool = False) -> PlacementRule | None:
     """The placement rule a preference or a knowledge statement states, if it states one
     (in the whole text, or in one of its parts: "as a rule, cans go in the cyan bowl")."""
     t = resolve_there(normalize(text))
-    parts = [*(p for p in re.split(r"\s*[,;:?]\s*|\s+-\s+|(?<=\w)[.!] ", t) if p != t), t]
-    for part in parts:
-        said = _TAIL.sub("", _LEAD.sub("", part.strip()))
-        rule = _rule_in(re.sub(r"^only ", "", said), text, override)
-        if rule is not None:
-            return replace(rule, only=bool(_ONLY.search(t)) and not ONCE.search(t))
+    t = _THAT_IS_WHERE.sub(r"\g<place> is where", t)  # "the black bowl, that is where ..."
+    parts = [p for p in re.split(r"\s*[,;:?]\s*|\s+-\s+|(?<=\w)[.!] ", t) if p != t]
+    for candidates in (parts, [t]):  # the parts first, the whole only when no part says one
+        found = []
+        for part in candidates:
+            said = _TAIL.sub("", _LEAD.sub("", part.strip()))
+            rule = _rule_in(re.sub(r"^only ", "", said), text, override)
+            if rule is not None:
+                found.append(replace(rule, only=bool(_ONLY.search(t)) and not ONCE.search(t)))
+        if found:  # "the green block lives in the corner, green things always go there"
+            return next((r for r in found if is_general(r)), found[0])
     return None
 
 
@@ -283,7 +294,7 @@ def _destination_phrase(text: str) -> NounPhrase | None:
     """The destination a retarget names: "in the green bowl", "the other bowl", or
     "wrong bowl, the green one" (the noun comes from another part of the sentence)."""
     t = _LEAD.sub("", normalize(text))
-    m = _DESTINATION.search(t)
+    m = next(filter(None, map(_DESTINATION.search, sentences(t))), None)  # one sentence's
     parts = [m.group("np")] if m else [p.strip() for p in re.split(r"[,;]", t) if p.strip()]
     phrases = [
         parse_np(re.sub(r"^(?:not (?:that|this)|wrong|it is|use|try)\s+", "", p)) for p in parts

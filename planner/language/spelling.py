@@ -109,11 +109,13 @@ def correct(
     text: str, scene_names: Iterable[str] = (), known: Iterable[str] = ()
 ) -> tuple[str, list[Fix]]:
     """`text` with each typo replaced by the one target word it is an edit away from;
-    `known` adds words the caller understands (its verbs), which are never corrected."""
+    `known` adds words the caller understands (its verbs), which are never corrected and
+    which a typo of four letters or more may be read as."""
     goals = targets(scene_names)
     english = _english()
     seen = targets(()) & {w for n in scene_names for w in _WORD.findall(n.lower())}
-    function = function_targets()
+    verbs = {w.lower() for w in known if w.isalpha()}
+    function = function_targets() | verbs  # the caller's verbs: "swich" is "switch"
     words = goals | function | LEXICON_WORDS | KNOWN_NEAR_MISSES | {w.lower() for w in known}
     fixes: list[Fix] = []
 

@@ -1,0 +1,122 @@
+"""Everyday phrasings of orders the third held-out tabletop suite showed the parser missing,
+each checked by the goal the plan states: remarks and reasons around the order, lists
+without verbs, towers and rows said piece by piece, a place excluded from an open choice,
+fronted places, typos of verbs, questions with a trailing "at"."""
+
+from __future__ import annotations
+
+import pytest
+from tabletop_scenes import scene
+
+from planner.context import PlannerContext
+from planner.embedded.backend import EmbeddedPlanner
+
+BLOCKS = scene(
+    ("white block", 0.40, 0.22), ("black block", 0.62, 0.05), ("green block", 0.45, -0.22),
+    ("yellow can", 0.60, -0.18),
+)  # fmt: skip
+
+
+def goal(instruction: str, objects=BLOCKS) -> tuple[dict, ...]:
+    proposal = EmbeddedPlanner().propose(PlannerContext(instruction, objects, ""))
+    assert proposal.goal is not None, proposal.thought
+    return proposal.goal.predicates
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        (
+            "build me a tower: white at the bottom, black on that, and green on top",
+            {"stacked": ["white block", "black block", "green block"]},
+        ),
+        (
+            "Stack the blocks so that white ends up on top, green in the middle and black at "
+            "the bottom.",
+            {"stacked": ["black block", "green block", "white block"]},
+        ),
+        (
+            "I want the white, black and green blocks in one stack, with the white one on top "
+            "and the black one just under it.",
+            {"stacked": ["green block", "black block", "white block"]},
+        ),
+        ("I'd like the white and black blocks in a little stack. Can you do that?", None),
+        (
+            "I need a tower again, this time with the white block, the black block and the "
+            "green one. Leave the can out of it.",
+            {"stacked": ["white block", "black block", "green block"]},
+        ),
+        (
+            "make a row starting on the right with the white block, then the black one, and "
+            "the green block at the left end",
+            {"line": ["green block", "black block", "white block"]},
+        ),
+        (
+            "Make a row out of the blocks. The black one goes in the middle. Green on the "
+            "left. White at the right end.",
+            {"line": ["green block", "black block", "white block"]},
+        ),
+        ("The green cube, to the upper right corner you move it, please.", None),
+        (
+            "Can you put the can in the middle of the table? It keeps getting knocked over.",
+            {"at": ["yellow can", "center"]},
+        ),
+    ],
+)
+def test_orders_said_piece_by_piece_or_around_remarks_state_their_goal(instruction, expected):
+    predicates = goal(instruction)
+    if expected is None:  # no order was said: the plan stacks or places, in any order
+        assert any(set(p) & {"stacked", "tower", "at"} for p in predicates), predicates
+    else:
+        assert expected in predicates, predicates
+
+
+def test_a_place_excluded_from_an_open_choice_is_not_chosen():
+    bowls = scene(("red block", 0.40, 0.0), ("white bowl", 0.55, 0.15), ("pink bowl", 0.55, -0.15))
+    assert {"in": ["red block", "pink bowl"]} in goal(
+        "Put the red block in a bowl, just not the white one.", bowls
+    )
+    blocks = scene(("red block", 0.4, 0.1), ("blue block", 0.4, -0.1), ("gray bowl", 0.6, 0.0))
+    kept = goal("put all the blocks in the bowl, except the red one", blocks)
+    assert {"in": ["blue block", "gray bowl"]} in kept and {"unmoved": ["red block"]} in kept
+
+
+def test_lists_without_verbs_superlatives_of_a_group_and_kept_objects():
+    mats = scene(
+        ("green block", 0.40, 0.10), ("green bar", 0.45, -0.05), ("yellow block", 0.35, -0.15),
+        ("green zone", 0.60, 0.15), ("yellow zone", 0.60, -0.15),
+    )  # fmt: skip
+    sorted_ = goal("green stuff on the green mat and yellow stuff on the yellow mat", mats)
+    for pair in (["green block", "green zone"], ["green bar", "green zone"]):
+        assert {"in": pair} in sorted_
+    assert {"in": ["yellow block", "yellow zone"]} in sorted_
+    row = scene(("white block", 0.5, 0.2), ("black block", 0.5, 0.0), ("green block", 0.5, -0.2))
+    swapped = goal("exchange the leftmost and the rightmost blocks; the middle one stays put", row)
+    assert {"at_start_of": ["white block", "green block"]} in swapped
+    assert {"unmoved": ["black block"]} in swapped
+
+
+def test_a_typo_of_a_verb_and_a_question_ending_in_at_are_read():
+    bars = scene(("red bar", 0.40, 0.12), ("blue bar", 0.60, -0.10))
+    assert {"at_start_of": ["red bar", "blue bar"]} in goal(
+        "swich the places of the two bars", bars
+    )
+    proposal = EmbeddedPlanner().propose(PlannerContext("Where's the blue bar at?", bars, ""))
+    assert proposal.code.startswith("say('The blue bar is")
+
+
+def test_a_distance_from_an_object_is_measured_centre_to_centre():
+    pair = scene(("yellow block", 0.56, -0.2), ("red block", 0.45, 0.0))
+    proposal = EmbeddedPlanner().propose(
+        PlannerContext("put the yellow block 10 cm to the left of the red block", pair, "")
+    )
+    assert "place([0.450, 0.100])" in proposal.code
+
+
+def test_a_slide_blocked_on_the_way_is_carried_and_said():
+    scene_ = scene(("gray block", 0.34, 0.02), ("brown bowl", 0.45, -0.17))
+    proposal = EmbeddedPlanner().propose(
+        PlannerContext("slide the gray block to the top right corner", scene_, "")
+    )
+    assert "so I carry it there instead" in proposal.code
+    assert {"at": ["gray block", "top right corner"]} in proposal.goal.predicates
