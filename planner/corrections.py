@@ -230,7 +230,8 @@ _FOR_LATER = re.compile(  # a rule said to be kept: "for later", "its home is", 
 )
 _ORDER = re.compile(
     r"^(?:(?:could|can|would|will) you )?(?:put|place|move|pop|stick|set|drop|stack|take|bring|"
-    r"push|slide|line up|sort|clear|tidy)\b(?!.*\b(?:always|from now on|from on|every time)\b)"
+    r"push|slide|line up|line|sort|clear|tidy|arrange|build|swap|stack up|pile)\b"
+    r"(?!.*\b(?:always|from now on|from on|every time)\b)"
 )
 _NOT = re.compile(r"\b(?:no|not|wrong|instead)\b")
 _TO_PLACE = re.compile(r"\b(?:in|into|inside|on|onto|on top of) (?:the|a|an) [a-z ]+$")
@@ -258,10 +259,10 @@ class CorrectionInterpreter:
             return None
         if found.intent in ("forget", "meaning", "never"):
             return found
+        if any(_ORDER.match(p) for p in sentences(normalize(text))):
+            return None  # "line up the blocks from left to right", "... pop it in there"
         if found.intent == "order" and parse_order(text) is not None:
             return found
-        if any(_ORDER.match(p) for p in sentences(normalize(text))):
-            return None  # "the tin belongs in the pot. pop it in there": an order too
         said = parse_rule(text) if found.intent == "preference" else None
         if said is not None and (
             HABIT.search(normalize(text)) or _FOR_LATER.search(normalize(text))

@@ -211,6 +211,7 @@ def test_an_interrupt_ends_the_program_at_the_next_skill_and_asks_for_a_correcti
         ("put the red block in the green bowl", None),
         ("red things go in the green bowl", None),  # an order to act now
         ("orange goes at the right end", None),
+        ("line up the red, green and blue blocks from left to right", None),
     ],
 )
 def test_an_instruction_that_teaches_is_told_from_one_that_asks_for_motion(

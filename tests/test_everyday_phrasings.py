@@ -58,6 +58,15 @@ def goal(instruction: str, objects=BLOCKS) -> tuple[dict, ...]:
         ),
         ("The green cube, to the upper right corner you move it, please.", None),
         (
+            "Pile the black block onto the white one so there's a bit more room on the table.",
+            {"stacked": ["white block", "black block"]},
+        ),
+        (
+            "Ugh, the white and green blocks ended up on the wrong sides - can you swap them "
+            "round so each one sits where the other one was?",
+            {"at_start_of": ["white block", "green block"]},
+        ),
+        (
             "Can you put the can in the middle of the table? It keeps getting knocked over.",
             {"at": ["yellow can", "center"]},
         ),
@@ -120,3 +129,4 @@ def test_a_slide_blocked_on_the_way_is_carried_and_said():
     )
     assert "so I carry it there instead" in proposal.code
     assert {"at": ["gray block", "top right corner"]} in proposal.goal.predicates
+    assert "[0.625, -0.225]" in proposal.code  # well inside the corner, not where a push stops

@@ -1329,8 +1329,7 @@ class Compiler:
                 raise
             said = str(blocked).rstrip(".")  # "slide it to the corner": it gets there carried
             self.plan.notes.append(f"{said[0].upper()}{said[1:]}, so I carry it there instead.")
-            self._expect_push(obj, target, end)
-            self._put(obj, end, f"at the {target.region}")
+            self._move_region(parse_np(f"the {obj.name}"), str(target.region))
             return
         for (lx, ly), length in legs:
             direction = PUSH_WORDS.get((lx, ly)) or f"[{lx:.3f}, {ly:.3f}]"

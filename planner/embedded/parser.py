@@ -441,6 +441,7 @@ _STACK_TOP = re.compile(
     r"^on\s+top\s+|\s+(?:goes|go)\s+(?:last|on top)$"
 )
 _STACK_MIDDLE = re.compile(r"\s+(?:in the middle|in between|in the centre|in the center)$")
+_SO_THAT = re.compile(r"\b(?:so that|so|such that|where|making sure)\b")
 _SAYS_WHERE = re.compile(r"\s(?:ends(?: up)?|end(?: up)?|lands|land|goes|go|sits|sit|comes|come)\s")
 _ON_THAT = re.compile(r"\s+(?:on|onto|on top of|above|over) (?:that|it|that one)$")
 _BESIDE_END = re.compile(  # "the black one just under it", "red right on it"
@@ -452,9 +453,10 @@ _EXCLUSION = re.compile(r"\b(?:except|but|other than|apart from|excluding)\b")
 
 def _frame_stack(clause: str, rest: str) -> Frame:
     """A tower: of a group, in a listed order, with a given bottom or top, or onto a thing."""
-    said_group = ":" if ":" not in rest else ","  # "stack the blocks so that yellow is on top"
-    rest = re.sub(r"\b(?:so that|so|such that|where|making sure)\b", said_group, rest, count=1)
-    rest = re.sub(r"\b(?:so that|so|such that|where|making sure)\b", ",", rest)
+    said = _SO_THAT.search(rest)  # "stack the blocks so that yellow ends up on top": the group
+    if said and ":" not in rest and _POSITIONS.search(rest[said.end() :]):
+        rest = f"{rest[: said.start()]}:{rest[said.end() :]}"
+    rest = _SO_THAT.sub(",", rest)
     ordered = bool(_STACK_ORDER.search(rest))
     listed = ""
     group: NounPhrase | None = None  # "all four blocks" before a colon and the order
@@ -1138,7 +1140,8 @@ _RESTATES = re.compile(  # "next to it, not inside": the place said before, said
 
 _REMARK = re.compile(
     r"^(?P<np>(?:the|this|that|these|those|my|our|your) [^,;]+?) "
-    r"(?:is|are|was|were|has|have|had|keeps|keep|looks|look|seems|seem)\b(?! to\b)"
+    r"(?:is|are|was|were|has|have|had|keeps|keep|looks|look|seems|seem|fell|got|"
+    r"(?!need\b)[a-z]+ed)\b(?! to\b)"
 )
 _OBJECT_PRONOUN = re.compile(r"\b(?:it|them)\b")
 _HAS_VERB = re.compile(rf"\b(?:{_VERB_ALT})\b").search

@@ -417,7 +417,7 @@ _CONTRACTIONS = (
 _FILLER = re.compile(
     r"\b(?:(?:hey|hi|hello|ok|okay|alright|all right) (?:robot|there)|"
     r"please|pls|plz|kindly|thanks(?: a (?:bunch|lot|million))?|many thanks|"
-    r"thank you(?: very much| so much)?|cheers|um+|uh+|erm|hmm+|hey|"
+    r"thank you(?: very much| so much)?|cheers|um+|uh+|erm|hmm+|hey|ugh|argh|oops|whoops|"
     r"(?:whenever|when) you (?:get|have) a (?:sec|second|moment|minute|chance)|"
     r"(?:for me|if you (?:can|could|would|do not mind|please)|if possible|when you can|"
     r"when you get a chance|real quick|right now|at once|now|just|simply|carefully|gently|"
