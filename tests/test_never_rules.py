@@ -63,8 +63,8 @@ def test_a_never_rule_is_a_task_correction():
     assert (reading.kind, reading.intent) == ("task", "never")
 
 
-def _plan(instruction: str, *knowledge: str):
-    context = PlannerContext(instruction, OBJECTS, "", knowledge=knowledge)
+def _plan(instruction: str, *knowledge: str, answers=()):
+    context = PlannerContext(instruction, OBJECTS, "", knowledge=knowledge, answers=answers)
     return EmbeddedPlanner().propose(context)
 
 
@@ -76,14 +76,18 @@ def test_an_open_choice_avoids_the_forbidden_place_and_says_so():
     assert 'put_first_on_second("red can", "white bowl")' in _plan("put the red can in a bowl").code
 
 
-def test_a_plan_that_breaks_a_never_rule_is_refused_with_the_rule():
-    for instruction, rule in (
-        ("put the red can in the white bowl", CANS),
-        ("put the red block on the green block", GREEN),
-        ("stack the red block on the green block", GREEN),
+def test_an_order_that_breaks_a_never_rule_is_asked_about_once_then_refused_or_done():
+    for instruction, rule, where in (
+        ("put the red can in the white bowl", CANS, "red can in the white bowl"),
+        ("put the red block on the green block", GREEN, "red block on the green block"),
+        ("stack the red block on the green block", GREEN, "red block on the green block"),
     ):
-        code = _plan(instruction, CANS, GREEN).code
-        assert code.startswith("refuse(") and rule in code, code
+        question = f"You told me {rule!r}. Put the {where} anyway?"
+        assert _plan(instruction, CANS, GREEN).code == f"ask({question!r})"
+        refused = _plan(instruction, CANS, GREEN, answers=((question, "I don't know"),)).code
+        assert refused.startswith("refuse(") and rule in refused, refused
+        done = _plan(instruction, CANS, GREEN, answers=((question, "yes, this time"),)).code
+        assert "this time" in done and not done.startswith("refuse("), done
     allowed = _plan("put the red block in the white bowl", CANS, GREEN)
     assert 'put_first_on_second("red block", "white bowl")' in allowed.code
 

@@ -119,7 +119,7 @@ def test_a_rule_taught_since_the_program_ran_outranks_its_replay():
         said, programs=remembered_, knowledge=("never put anything in the yellow bowl",)
     )
     proposal = CascadePlanner().propose(ruled)
-    assert proposal.served_by == "parser" and proposal.code.startswith("refuse(")
+    assert proposal.served_by == "parser" and proposal.code.startswith("ask(")  # the rule: asked
     unrelated = _context(said, programs=remembered_, knowledge=("cans go in the blue bowl",))
     assert CascadePlanner().propose(unrelated).served_by == "memory"
 

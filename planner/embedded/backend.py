@@ -349,6 +349,8 @@ class EmbeddedPlanner:
             return f"This can not be done here: {refusal}"
         if question and question.startswith(SCOPE_QUESTION):
             return f"What you taught could hold for more objects or fewer, so I ask: {question}"
+        if question and question.startswith("You told me "):
+            return f"This would break a rule you taught me, so I ask once: {question}"
         if question:
             return f"The instruction is not clear enough to act on, so I ask: {question}"
         steps = "; ".join(f"{f.intent} ({f.text})" for f in frames)

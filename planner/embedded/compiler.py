@@ -252,6 +252,7 @@ class Compiler:
         self.followed: list[PlacementRule] = []  # the rules that decided a destination
         self.followed_orders: list[OrderRule] = []  # the taught orders a tower follows
         self.followed_never: list[NeverRule] = []  # the never-rules that bound the plan
+        self.waived: set[tuple[NeverRule, str]] = set()  # broken this time, the user said
         self.put_down: tuple[float, float] | None = None
         if self.replanning:
             self.put_down = self._set_down_spot()
@@ -796,7 +797,7 @@ class Compiler:
                 continue
             for name, place in pairs:
                 rule = self._forbidding(by_name[name], by_name[place])
-                if rule is not None:
+                if rule is not None and not self._waived(rule, name, kind, place):
                     self.followed_never.append(rule)
                     raise Impossible(
                         f"you told me {rule.source!r}, so I will not put the {name} "
@@ -806,10 +807,29 @@ class Compiler:
         for rule in self.never:
             places = rule.places(self.scene)
             for name in (n for n in moved if rule.covers(by_name[n])):
-                for place in (p for p in places if p.name != name):
+                for place in (
+                    p for p in places if p.name != name and (rule, name) not in self.waived
+                ):
                     self._expect("not", {rule.relation: [name, place.name]})
                     if rule not in self.followed_never:
                         self.followed_never.append(rule)
+
+    def _waived(self, rule: NeverRule, name: str, kind: str, place: str) -> bool:
+        """Whether the user, asked once, says to break a never-rule this time ("put the can
+        in the white bowl" said outright while "never put cans in the white bowl" holds)."""
+        where = "in" if kind == "in" else "on"
+        question = f"You told me {rule.source!r}. Put the {name} {where} the {place} anyway?"
+        said = self._answer_to(question)
+        if said is None:
+            self.followed_never.append(rule)  # the rule is why the plan asks
+            raise NeedsQuestion(question)
+        if not YES.search(normalize(said)):
+            return False
+        self.waived.add((rule, name))
+        note = f"You said to put the {name} {where} the {place} this time."
+        if note not in self.plan.notes:
+            self.plan.notes.append(note)
+        return True
 
     def _ambiguous(self, ref: NounPhrase) -> bool:
         """Whether the phrase fits several objects and nothing says which."""

@@ -1143,8 +1143,9 @@ _REMARK = re.compile(
     r"(?:is|are|was|were|has|have|had|keeps|keep|looks|look|seems|seem|fell|got|"
     r"(?!need\b)[a-z]+ed)\b(?! to\b)"
 )
-_OBJECT_PRONOUN = re.compile(r"\b(?:it|them)\b")
+_OBJECT_PRONOUN = re.compile(r"\b(?:(?:the )?(?:\d+|both|all|each) of )?(?:it|them)\b")
 _HAS_VERB = re.compile(rf"\b(?:{_VERB_ALT})\b").search
+_BARE_NP = re.compile(r"^(?:the|these|those|all the|both) [a-z ]+$")
 _PERSON_REMARK = re.compile(  # "somebody left the green can lying around", "i keep knocking"
     r"^(?:somebody|someone|i|we|they|he|she|the kids?)\b(?! (?:want|need|would|wish|prefer)\b)"
 )
@@ -1156,27 +1157,34 @@ _THING_NP = re.compile(
 
 
 def _with_topics(clauses: list[str]) -> list[str]:
-    """ "the orange can is in the way, put it away": a remark about a thing is no order of
-    its own, and the "it" of the order after it is that thing."""
+    """ "the orange can is in the way, put it away", "now the cans - line them up": a remark
+    about a thing (or the thing alone) is no order of its own when the order after it says
+    "it" or "them"; that pronoun is the thing."""
+    clauses = list(clauses)
     out: list[str] = []
-    topic = None
-    for clause in clauses:
-        if topic is not None and _strip_verb(clause)[0] and _OBJECT_PRONOUN.search(clause):
-            clause = _OBJECT_PRONOUN.sub(topic, clause, count=1)
-        topic = None
-        m = _REMARK.match(clause)
-        np_ = m.group("np") if m else ""
-        if m and not _strip_verb(clause)[0] and parse_np(np_).names_thing and not _HAS_VERB(np_):
-            topic = np_
-            continue
-        things = _THING_NP.findall(clause) if _PERSON_REMARK.match(clause) else []
-        if things and not _strip_verb(clause)[0]:
-            topic = things[-1]
+    for i, clause in enumerate(clauses):
+        after = clauses[i + 1] if i + 1 < len(clauses) else ""
+        topic = _topic(clause)
+        if topic and _strip_verb(after)[0] and _OBJECT_PRONOUN.search(after):
+            clauses[i + 1] = _OBJECT_PRONOUN.sub(topic, after, count=1)
             continue
         out.append(clause)
-    if topic is not None:  # a remark with no order after it stays what it was
-        out.append(clauses[-1])
     return out
+
+
+def _topic(clause: str) -> str | None:
+    """The thing a clause that gives no order is about, if it is about one."""
+    if _strip_verb(clause)[0]:
+        return None
+    m = _REMARK.match(clause)
+    if m and parse_np(m.group("np")).names_thing and not _HAS_VERB(m.group("np")):
+        return m.group("np")  # "the orange can is in the way"
+    things = _THING_NP.findall(clause) if _PERSON_REMARK.match(clause) else []
+    if things:
+        return things[-1]  # "somebody left the green can lying around"
+    if _BARE_NP.match(clause) and parse_np(clause).names_thing:
+        return clause  # "now the cans"
+    return None
 
 
 def parse_instruction(text: str) -> list[Frame]:
