@@ -25,6 +25,11 @@ CANS = "never put cans in the white bowl"
         ("the rule about the white bowl no longer applies", "white bowl"),
         ("put the block in the white bowl", None),
         ("never mind", None),
+        ("Forget what I told you about the blue bowl. You can use it again.", "blue bowl"),
+        (  # an answer: "it" is the thing named before, the remark after it no part of it
+            "Yes, the blue bowl. Forget what I said about it before, it's fine to use again.",
+            "blue bowl",
+        ),
     ],
 )
 def test_a_forget_correction_names_what_it_is_about(said, subject):

@@ -46,7 +46,7 @@ def parse_forget(text: str) -> str | None:
     sentence or clause of several, "it" being the thing named before ("I glued the white
     bowl back together, so that rule about it no longer applies")."""
     whole = normalize(text)
-    for part in [whole, *_PARTS.split(whole)]:
+    for part in [*_PARTS.split(whole), whole]:  # a sentence of its own first
         t = part.strip(" ,.!")
         while _LEAD.match(t):
             t = _LEAD.sub("", t, count=1)
@@ -55,7 +55,10 @@ def parse_forget(text: str) -> str | None:
             m = pattern.match(t)
             if m is None:
                 continue
-            words = [w for w in m.group("subject").split() if w not in _DETERMINERS]
+            subject = re.sub(
+                r"\s+(?:before|earlier|too|as well)$", "", m.group("subject").split(",")[0]
+            )
+            words = [w for w in subject.split() if w not in _DETERMINERS]
             if words in (["it"], ["them"]):
                 named = _NAMED.findall(whole[: whole.find(part)])
                 words = named[-1].split() if named else []
