@@ -130,3 +130,12 @@ def test_a_slide_blocked_on_the_way_is_carried_and_said():
     assert "so I carry it there instead" in proposal.code
     assert {"at": ["gray block", "top right corner"]} in proposal.goal.predicates
     assert "[0.625, -0.225]" in proposal.code  # well inside the corner, not where a push stops
+
+
+def test_a_thing_alone_before_an_order_is_its_it_but_a_statement_stays_an_order():
+    tins = scene(("orange can", 0.4, 0.1), ("white bowl", 0.55, -0.15), ("black bowl", 0.55, 0.15))
+    said = "The orange tin belongs in the white pot. Pop it in there please."
+    assert {"in": ["orange can", "white bowl"]} in goal(said, tins)
+    cans = scene(("yellow can", 0.45, -0.1), ("cyan can", 0.5, 0.1), ("purple can", 0.4, 0.2))
+    lined = goal("Now the cans - would you line the three of them up?", cans)
+    assert any("line" in p for p in lined)

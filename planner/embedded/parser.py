@@ -1182,7 +1182,7 @@ def _topic(clause: str) -> str | None:
     things = _THING_NP.findall(clause) if _PERSON_REMARK.match(clause) else []
     if things:
         return things[-1]  # "somebody left the green can lying around"
-    if _BARE_NP.match(clause) and parse_np(clause).names_thing:
+    if _BARE_NP.match(clause) and parse_np(clause).names_thing and not parse_target(clause)[1]:
         return clause  # "now the cans"
     return None
 
