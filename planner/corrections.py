@@ -254,23 +254,41 @@ class CorrectionInterpreter:
         """The reading of an instruction that teaches rather than asks for motion ("from now
         on, cans go in the cyan bowl", "never put cans in the white bowl", "when I say tidy
         up, I mean ...", "forget what I said about ..."), else None."""
-        found = self.interpret(text)
-        if found.kind != "task" or found.meta["source"] != "pattern":
+        found = self._by_pattern(text)  # no similarity: only what patterns read can teach
+        if found is None or found.kind != "task":
             return None
+        found.meta["source"] = "pattern"
         if found.intent in ("forget", "meaning", "never"):
             return found
-        if any(_ORDER.match(p) for p in sentences(normalize(text))):
+        t = normalize(text)
+        if any(_ORDER.match(p) for p in sentences(t)):
             return None  # "line up the blocks from left to right", "... pop it in there"
         if found.intent == "order" and parse_order(text) is not None:
             return found
         said = parse_rule(text) if found.intent == "preference" else None
-        if said is not None and (
-            HABIT.search(normalize(text)) or _FOR_LATER.search(normalize(text))
-        ):
+        if said is not None and (HABIT.search(t) or _FOR_LATER.search(t)):
             return found
         return None
 
     def _interpret(self, text: str) -> Correction:
+        found = self._by_pattern(text)
+        if found is not None:
+            return found
+        t = normalize(text)
+        intent = self._exemplars.nearest(t)
+        if intent == "stop" and MANNER.search(text.lower()):  # manner words are not a stop
+            intent = "param"
+        embedded = {"source": "embedding"}
+        if intent == "param":  # sounds like a skill correction, but no parameter was named
+            return Correction(text, "task", "unclear", rest=t, meta=embedded)
+        if intent is not None:
+            kind = "stop" if intent == "stop" else "task"
+            return Correction(text, kind, intent, rest=t, meta=embedded)
+        return Correction(text, "task", "retarget", rest=t, meta={"source": "default"})
+
+    @staticmethod
+    def _by_pattern(text: str) -> Correction | None:
+        """The reading the patterns give, or None where only similarity could read it."""
         t = normalize(text)
         stop_words = r"(?:no,? )?(?:stop|halt|freeze|wait)(?: (?:now|it|that|please|moving))*"
         if re.fullmatch(stop_words, t):
@@ -309,13 +327,4 @@ class CorrectionInterpreter:
             t,
         ):
             return Correction(text, "task", "retarget", rest=t)
-        intent = self._exemplars.nearest(t)
-        if intent == "stop" and MANNER.search(text.lower()):  # manner words are not a stop
-            intent = "param"
-        embedded = {"source": "embedding"}
-        if intent == "param":  # sounds like a skill correction, but no parameter was named
-            return Correction(text, "task", "unclear", rest=t, meta=embedded)
-        if intent is not None:
-            kind = "stop" if intent == "stop" else "task"
-            return Correction(text, kind, intent, rest=t, meta=embedded)
-        return Correction(text, "task", "retarget", rest=t, meta={"source": "default"})
+        return None
