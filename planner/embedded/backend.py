@@ -18,7 +18,7 @@ from memory.records import KnowledgeRecord
 from perception import geometry
 from planner.context import PlannerContext, Proposal, StepRecord, TaskCorrection
 from planner.distill import distill
-from planner.embedded.compiler import Compiler, Plan
+from planner.embedded.compiler import RULE_QUESTION, Compiler, Plan
 from planner.embedded.parser import ALL_VERBS, Frame, parse_clause, parse_instruction
 from planner.embedded.questions import Question, answer, read_question
 from planner.goals import Goal
@@ -349,7 +349,7 @@ class EmbeddedPlanner:
             return f"This can not be done here: {refusal}"
         if question and question.startswith(SCOPE_QUESTION):
             return f"What you taught could hold for more objects or fewer, so I ask: {question}"
-        if question and question.startswith("You told me "):
+        if question and question.startswith(RULE_QUESTION):
             return f"This would break a rule you taught me, so I ask once: {question}"
         if question:
             return f"The instruction is not clear enough to act on, so I ask: {question}"

@@ -45,6 +45,7 @@ FINGER_SWEEP = 0.07  # how far the fingers reach from the release point along th
 PICK_SWEEP = 0.065  # how far the opened fingers reach from an object's centre to grasp it
 CLEAR_SWEEP = 0.04  # fingers this far from every neighbour are clear either way round
 LINE_GAP = 0.04  # free space between neighbours in a line
+RULE_QUESTION = "You told me "  # how a question about breaking a taught rule begins
 REGION_MARGIN = 0.015  # a spot for a region keeps the centre this far inside its edge
 NEAR_LIMIT = 0.12  # "next to": footprints at most this far apart
 NEAR_SLACK = 0.03  # "2 cm from": the near check never asks for footprints closer than this
@@ -434,12 +435,10 @@ class Compiler:
         out loud before acting."""
         chosen = min(candidates, key=lambda o: math.hypot(*o.position[:2]))
         others = ", ".join(f"the {o.name}" for o in candidates if o.name != chosen.name)
-        note = (
+        self._note(
             f"You did not say which, so I take the {chosen.name}, the one nearest to me "
             f"(not {others})."
         )
-        if note not in self.plan.notes:
-            self.plan.notes.append(note)
         return chosen
 
     def _unnamed(self, np_: NounPhrase, kinds: tuple[str, ...]) -> ObjectState:
@@ -484,6 +483,11 @@ class Compiler:
             raw for raw in self.plan.goal[:start] if not moved & set(_subjects(raw, every=True))
         ]
         self.plan.goal[:start] = earlier
+
+    def _note(self, text: str) -> None:
+        """Something the plan says out loud before acting, said once."""
+        if text not in self.plan.notes:
+            self.plan.notes.append(text)
 
     def _unchecked(self, what: str) -> None:
         self.plan.unchecked.append(what)
@@ -694,8 +698,8 @@ class Compiler:
                 said = self._answer_to(question)
                 _, target = parse_target(normalize(said)) if said else ("", None)
                 if target is None and said and WHICHEVER.search(normalize(said)):
-                    note = f"You left it to me: the {obj.name} goes to the freest spot."
-                    self.plan.notes.append(note)  # "somewhere out of the way, you choose"
+                    # "somewhere out of the way, you choose"
+                    self._note(f"You left it to me: the {obj.name} goes to the freest spot.")
                     self._set_aside(
                         obj, "out of the way", f"there is no free spot for the {obj.name}."
                     )
@@ -774,9 +778,7 @@ class Compiler:
             return None  # nothing forbidden, or everything: the plan check refuses then
         chosen = max(allowed, key=lambda o: (o.position[1], o.name))
         said = " and ".join(sorted({r.source for r in forbidding.values() if r is not None}))
-        note = f"You told me {said!r}: the {obj.name} goes to the {chosen.name}."
-        if note not in self.plan.notes:
-            self.plan.notes.append(note)
+        self._note(f"You told me {said!r}: the {obj.name} goes to the {chosen.name}.")
         return self.virtual[chosen.name]
 
     def _forbidding(self, obj: ObjectState, place: ObjectState) -> NeverRule | None:
@@ -818,7 +820,7 @@ class Compiler:
         """Whether the user, asked once, says to break a never-rule this time ("put the can
         in the white bowl" said outright while "never put cans in the white bowl" holds)."""
         where = "in" if kind == "in" else "on"
-        question = f"You told me {rule.source!r}. Put the {name} {where} the {place} anyway?"
+        question = f"{RULE_QUESTION}{rule.source!r}. Put the {name} {where} the {place} anyway?"
         said = self._answer_to(question)
         if said is None:
             self.followed_never.append(rule)  # the rule is why the plan asks
@@ -826,9 +828,7 @@ class Compiler:
         if not YES.search(normalize(said)):
             return False
         self.waived.add((rule, name))
-        note = f"You said to put the {name} {where} the {place} this time."
-        if note not in self.plan.notes:
-            self.plan.notes.append(note)
+        self._note(f"You said to put the {name} {where} the {place} this time.")
         return True
 
     def _ambiguous(self, ref: NounPhrase) -> bool:
@@ -1348,7 +1348,7 @@ class Compiler:
             if target.kind != "region":
                 raise
             said = str(blocked).rstrip(".")  # "slide it to the corner": it gets there carried
-            self.plan.notes.append(f"{said[0].upper()}{said[1:]}, so I carry it there instead.")
+            self._note(f"{said[0].upper()}{said[1:]}, so I carry it there instead.")
             self._move_region(parse_np(f"the {obj.name}"), str(target.region))
             return
         for (lx, ly), length in legs:

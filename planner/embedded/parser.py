@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from planner.language.grounding import SUPERLATIVES, NounPhrase, parse_np
+from planner.language.grounding import SUPERLATIVES, NounPhrase, parse_np, share_kind
 from planner.language.lexicon import (
     AMOUNTS_M,
     CATEGORY_WORDS,
@@ -490,9 +490,8 @@ def _frame_stack(clause: str, rest: str) -> Frame:
             kept.append(_ON_THAT.sub("", segment).strip())
             last = "item"
     if next_to_end:  # the others first, then those just under the top (or on the base)
-        said = {np_.colors for np_ in map(parse_np, next_to_end)}
-        others = [k for k in kept if parse_np(k).colors not in said and parse_np(k) != top]
-        others = [k for k in others if not (top and parse_np(k).colors == top.colors)]
+        said = {parse_np(x).colors for x in next_to_end} | ({top.colors} if top else set())
+        others = [k for k in kept if parse_np(k).colors not in said]
         kept = [*next_to_end, *others] if last == "base" else [*others, *next_to_end]
         listed = ", then ".join(kept)
     rest = ", ".join(kept)
@@ -1320,10 +1319,9 @@ def _continue_tower(previous: Frame, clause: str) -> Frame:
         else:
             order.append(parse_np(_tower_item(part)))
     if previous.intent == "line":  # the row is the things listed
-        kind = next((np_.category for np_ in order if np_.category), None)
-        order = [np_ if np_.category or not kind else replace(np_, category=kind) for np_ in order]
-        objects = parse_np(" and ".join(np_.text for np_ in order))
-        return replace(previous, order=tuple(order), objects=objects)
+        shared = share_kind(order)
+        objects = parse_np(" and ".join(np_.text for np_ in shared))
+        return replace(previous, order=shared, objects=objects)
     return replace(previous, order=tuple(order), top=top, base=base)
 
 

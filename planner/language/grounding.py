@@ -387,9 +387,15 @@ def _conjuncts(text: str) -> tuple[NounPhrase, ...]:
     if len(items) < 2 or not _has_head(items[0]):
         return ()
     parsed = [_parse_core(p) for p in items]
-    kinds = [p.category for p in parsed if p.category]
+    return share_kind(parsed)
+
+
+def share_kind(phrases: Sequence[NounPhrase]) -> tuple[NounPhrase, ...]:
+    """Items of a list that name no kind take the first kind another item names ("the red,
+    the blue and the green blocks", "yellow, cyan, orange cans"); pronouns stay as they are."""
+    kind = next((p.category for p in phrases if p.category), None)
     return tuple(
-        p if p.category or p.pronoun or not kinds else replace(p, category=kinds[0]) for p in parsed
+        p if p.category or p.pronoun or kind is None else replace(p, category=kind) for p in phrases
     )
 
 

@@ -466,6 +466,12 @@ _COLOR_RE = _word_pattern(COLOR_SYNONYMS)
 _NUMBER_RE = _word_pattern(NUMBER_WORDS)
 
 
+def normalize_rule(text: str) -> str:
+    """`normalize` for a sentence that may teach a rule: "from now on" is kept, as "always"
+    (`normalize` drops "now" as filler)."""
+    return normalize(re.sub(r"\bfrom now on\b", "always", text.lower()))
+
+
 def normalize(text: str) -> str:
     """Lower-case, expand contractions, drop politeness, unify spellings and number words."""
     t = text.lower().replace("’", "'").replace("‘", "'")

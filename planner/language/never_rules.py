@@ -18,7 +18,7 @@ from planner.language.grounding import Grounder, NounPhrase, parse_np
 from planner.language.lexicon import (
     CONTAINERS,
     GRASPABLE,
-    normalize,
+    normalize_rule,
     resolve_there,
     sentences,
 )
@@ -89,7 +89,7 @@ class NeverRule:
 
 def parse_never(text: str) -> NeverRule | None:
     """The never-rule a sentence states, or None."""
-    t = normalize(re.sub(r"\bfrom now on\b", "always", text.lower()))  # "now" is filler
+    t = normalize_rule(text)
     while _LEAD.match(t):
         t = _LEAD.sub("", t, count=1)
     t = resolve_there(t)

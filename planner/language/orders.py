@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from planner.language.grounding import Grounder, NounPhrase, parse_np
-from planner.language.lexicon import GRASPABLE, normalize, sentences
+from planner.language.grounding import Grounder, NounPhrase, parse_np, share_kind
+from planner.language.lexicon import GRASPABLE, normalize, normalize_rule, sentences
 from skills.objects import ObjectState
 
 _GENERAL = re.compile(  # said as a rule, or as one taught before ("i showed you that")
@@ -98,7 +98,7 @@ class OrderRule:
 def parse_order(text: str) -> OrderRule | None:
     """The stacking order a sentence teaches ("always", "from now on", "the order is"),
     or None; a one-off ordering is a correction of the task, not a rule."""
-    t = normalize(re.sub(r"\bfrom now on\b", "always", text.lower()))  # "now" is filler
+    t = normalize_rule(text)
     if not _GENERAL.search(t):
         return None
     while _LEAD.match(t):
@@ -130,8 +130,7 @@ def _rule_in(t: str, text: str) -> OrderRule | None:
             if not (item.colors or item.category):
                 break  # a remark after the list: "..., then red, i showed you that before"
             items.append(item)
-        kind = next((i.category for i in items if i.category), None)
-        items = [i if i.category or kind is None else replace(i, category=kind) for i in items]
+        items = share_kind(items)
         if len(items) >= 2:
             return OrderRule(tuple(items), text.strip(), way)
     return None
@@ -228,7 +227,7 @@ def row_order(text: str, row: Sequence[ObjectState]) -> OrderRule | None:
     stood ("orange goes at the right end, after cyan, as always"): the whole row after
     the moves, left first; None when it is said as a one-off or moves nothing."""
     moves = parse_row_moves(text)
-    if not moves or not _GENERAL.search(normalize(re.sub(r"\bfrom now on\b", "always", text))):
+    if not moves or not _GENERAL.search(normalize_rule(text)):
         return None
     ordered = moved_in_row(sorted(row, key=lambda o: -o.position[1]), moves)
     items = tuple(parse_np(f"{o.color} {o.category}".strip()) for o in ordered)
