@@ -19,6 +19,7 @@ from heed.teleop import SimulatedTeleoperator
 from memory.records import PROGRAM, TASK, KnowledgeRecord
 from memory.retrieval import in_scope, retrieve, skill_defaults, task_records
 from memory.store import KnowledgeBase
+from perception.predicates import PredicateError, parse_predicate
 from perception.scene_graph import SceneGraph, scene_changes, scene_text
 from perception.source import DEFAULT_OBJECT_SOURCE, make_object_source
 from planner.api import AskHandler, ParamDefaults, SkillApi
@@ -303,7 +304,7 @@ def _outside_scope(
 ) -> list[str]:
     """The applied statements whose record's object scope fits none of the objects the
     final goal is about (a rule about red blocks used for a red can)."""
-    named = set(_goal_names(outcome.goal))
+    named = _goal_names(outcome.goal, scene)
     acted_on = [o for o in scene if o.name in named]
     return [
         s
@@ -312,12 +313,15 @@ def _outside_scope(
     ]
 
 
-def _goal_names(raw: object) -> list[str]:
-    """The object names a goal's predicates are about (not those it keeps unmoved)."""
-    if isinstance(raw, str):
-        return [raw]
-    if isinstance(raw, dict):
-        return [n for k, v in raw.items() if k != "unmoved" for n in _goal_names(v)]
-    if isinstance(raw, list | tuple):
-        return [n for item in raw for n in _goal_names(item)]
-    return []
+def _goal_names(goal: Sequence[dict], scene: Sequence[ObjectState]) -> set[str]:
+    """The objects a goal's predicates are about (not those it keeps unmoved)."""
+    kinds = {o.name: o.category for o in scene}
+    names: set[str] = set()
+    for raw in goal:
+        try:
+            predicate = parse_predicate(raw, kinds)
+        except PredicateError:
+            continue  # a malformed goal was reported by the goal check
+        if predicate.kind != "unmoved":
+            names.update(predicate.names)
+    return names

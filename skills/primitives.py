@@ -99,7 +99,7 @@ def _elongated(obj: ObjectState) -> bool:
 
 
 def _long_axis(obj: ObjectState) -> float:
-    """The world yaw of an object's long side."""
+    """The world yaw of an object's long side (along its y axis when that is longer)."""
     return obj.yaw + (math.pi / 2 if obj.size[1] > obj.size[0] else 0.0)
 
 
@@ -108,12 +108,8 @@ def _grasp_yaw(obj: ObjectState) -> float:
     if obj.category == "cylinder":
         return 0.0
     if obj.category == "block" and abs(obj.size[0] - obj.size[1]) < 1e-3:
-        period = math.pi / 2
-    else:
-        period = math.pi
-        if obj.size[1] > obj.size[0]:  # the long side lies along the object's y axis
-            return math.remainder(obj.yaw + math.pi / 2, period)
-    return math.remainder(obj.yaw, period)
+        return math.remainder(obj.yaw, math.pi / 2)
+    return math.remainder(_long_axis(obj), math.pi)
 
 
 class Skills:
