@@ -15,13 +15,13 @@ from dataclasses import dataclass, replace
 from planner.language.grounding import SUPERLATIVES, NounPhrase, parse_np, share_kind
 from planner.language.lexicon import (
     AMOUNTS_M,
-    CATEGORY_WORDS,
     COLORS,
     DIRECTION_VECTORS,
     GRASPABLE,
     REGION_WORDS,
     RELATION_WORDS,
     base_verb,
+    kind_words,
     normalize,
     resolve_there,
     strip_lead_in,
@@ -1149,9 +1149,7 @@ _PERSON_REMARK = re.compile(  # "somebody left the green can lying around", "i k
     r"^(?:somebody|someone|i|we|they|he|she|the kids?)\b(?! (?:want|need|would|wish|prefer)\b)"
 )
 _THING_NP = re.compile(
-    r"\b(?:the|this|that|my|our|your) (?:[a-z]+ ){0,2}?(?:"
-    + "|".join(sorted((w for c in GRASPABLE for w in CATEGORY_WORDS[c]), key=len, reverse=True))
-    + r")s?\b"
+    rf"\b(?:the|this|that|my|our|your) (?:[a-z]+ ){{0,2}}?(?:{kind_words(GRASPABLE)})s?\b"
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from planner.language.lexicon import CATEGORY_WORDS, normalize
+from planner.language.lexicon import CATEGORY_WORDS, kind_words, normalize
 
 _FORGET = (
     re.compile(
@@ -33,9 +33,7 @@ _FORGET = (
 _LEAD = re.compile(r"^(?:no|ok|okay|actually|also|and|oh|right|listen|so)[,!.]? ")
 _PARTS = re.compile(r"\s*(?:[.;!?]|,\s*(?=so\b|and\b|because\b))\s*")
 _NAMED = re.compile(  # a thing named in the words before "it": "the white bowl"
-    r"\b(?:the|that|this|my) ((?:[a-z]+ )?(?:"
-    + "|".join(sorted({w for ws in CATEGORY_WORDS.values() for w in ws}, key=len, reverse=True))
-    + r"))s?\b"
+    rf"\b(?:the|that|this|my) ((?:[a-z]+ )?(?:{kind_words(CATEGORY_WORDS)}))s?\b"
 )
 _TAIL = re.compile(r"(?:,? (?:please|now|from now on|any ?more|again|thanks|ok|okay))+$")
 _DETERMINERS = {"the", "a", "an", "my", "your", "that", "this", "those", "these", "any", "all"}

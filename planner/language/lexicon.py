@@ -8,6 +8,7 @@ so the parser sees one form of each idea.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 COLORS = (
     "blue",
@@ -582,10 +583,16 @@ def categories(category: str) -> tuple[str, ...]:
     return CATEGORY_GROUPS.get(category, (category,))
 
 
+def kind_words(kinds: Iterable[str]) -> str:
+    """A regex alternation of every word for these kinds of object, longest first ("tin"
+    and "can" for cylinder), to find the things a sentence names."""
+    words = {w for kind in kinds for w in CATEGORY_WORDS[kind]}
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
 _THERE_PLACE = re.compile(  # a container by any of its words ("the white pot"), or a region
-    r"\b(?:the )?(?:[a-z]+ )?(?:"
-    + "|".join(w for c in CONTAINERS for w in CATEGORY_WORDS[c])
-    + r")s?\b|\bthe (?:[a-z]+ ){1,2}(?:corner|side|edge)\b"
+    rf"\b(?:the )?(?:[a-z]+ )?(?:{kind_words(CONTAINERS)})s?\b|"
+    r"\bthe (?:[a-z]+ ){1,2}(?:corner|side|edge)\b"
 )
 
 
