@@ -475,8 +475,9 @@ def _header(parts: Sequence[bytes | memoryview], kinds: tuple[str, ...]) -> dict
 
 
 def _with_id(err: ProtocolError, header: dict) -> ProtocolError:
-    rid = header.get("id")
-    err.request_id = rid if isinstance(rid, int) and not isinstance(rid, bool) else None
+    rid = header.get("id")  # echoed only when a reply may carry it: an id out of range is none
+    valid = isinstance(rid, int) and not isinstance(rid, bool) and 0 <= rid <= MAX_INT
+    err.request_id = rid if valid else None
     return err
 
 

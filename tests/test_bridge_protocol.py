@@ -155,6 +155,17 @@ def test_bad_request_errors_carry_the_request_id() -> None:
     assert info.value.request_id == 7
 
 
+@pytest.mark.parametrize("rid", [-1, 2**53 + 1, True])
+def test_an_id_no_reply_may_carry_is_not_echoed(rid) -> None:
+    """A reply's id must decode on the client: a bad request's id out of range is dropped
+    (hypothesis found a server error reply with id -1 the client could not read)."""
+    with pytest.raises(ProtocolError) as info:
+        protocol.decode_client(request(id=rid))
+    assert info.value.request_id is None
+    reply = protocol.decode_server(protocol.encode_error(info.value.request_id, info.value))
+    assert reply.id is None and not reply.ok
+
+
 def test_non_canonical_msgpack_is_accepted() -> None:
     canonical = protocol.decode_client(request())
     packer = msgpack.Packer(use_single_float=True)  # float32 deadline: re-packs differently
