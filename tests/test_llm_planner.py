@@ -92,7 +92,8 @@ def test_examples_become_earlier_conversations_and_their_prefix_is_cached():
         "assistant",
         "user",
     ]
-    assert messages[1].content.startswith("Instruction: ") and "Objects: " in messages[1].content
+    assert messages[1].content.startswith("Instruction: ")
+    assert "order from nearest the robot to farthest: " in messages[1].content  # its scene
     assert proposal.meta["constrained"] and len(proposal.meta["examples"]) == 2
     assert model.grammars[0] is not None and '"\\"red block\\""' in model.grammars[0]
 
@@ -326,5 +327,16 @@ def test_goal_lines_read_back_what_they_render():
 
 def test_the_grammar_makes_the_goal_line_name_scene_objects():
     grammar = step_grammar(SCENE)
-    assert '"\\nGoal: " goal' in grammar and "garg ::= object | number | region" in grammar
+    assert "garg ::= object | number | region" in grammar
     assert '"stacked"' in grammar and '"count"' not in grammar
+
+
+def test_the_grammar_ties_the_goal_line_to_the_program():
+    """A stated goal comes with motion, "Goal: none" with words alone, and done() is never
+    a whole program: a small model can not end a task it has not acted on or answered."""
+    lines = {line.split(" ::= ")[0]: line for line in step_grammar(SCENE).splitlines()}
+    assert '("none\\n```python\\n" speak stmt-talk{0,11} | ' in lines["root"]
+    assert 'preds "\\n```python\\n" act stmt{0,11})' in lines["root"]
+    assert "fn-done" not in lines["speak"] and "fn-say" in lines["speak"]
+    assert "fn-say" not in lines["act"] and "fn-put-first-on-second" in lines["act"]
+    assert "fn-stack" not in lines["stmt-talk"]

@@ -66,13 +66,14 @@ def strip(text: str) -> str:
 
 
 def grammar_rules(has_objects: bool) -> list[str]:
-    """GBNF rules of the goal line's body (`goal`), over the grammar's `object`, `number`
-    and `region` rules."""
+    """GBNF rules of the goal line's body (`goal`; `preds` when it states predicates),
+    over the grammar's `object`, `number` and `region` rules."""
     if not has_objects:
         return ['goal ::= "none"']
     kinds = " | ".join(f'"{k}"' for k in LINE_KINDS)
     return [
-        f'goal ::= "none" | pred ("; " pred){{0,{MAX_PREDICATES - 1}}}',
+        'goal ::= "none" | preds',
+        f'preds ::= pred ("; " pred){{0,{MAX_PREDICATES - 1}}}',
         'pred ::= goal-kind "(" garg (", " garg)* ")"',
         f"goal-kind ::= {kinds}",
         "garg ::= object | number | region",

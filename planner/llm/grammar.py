@@ -21,6 +21,8 @@ from planner.llm import goal_line
 from planner.sandbox.schema import FunctionSpec, Param
 
 STATEMENT_GROUPS = ("skill", "arm", "interaction")  # what a line of the program may call
+TALK_GROUP = "interaction"  # say, ask, refuse, done: a program of these alone moves nothing
+ENDING = "done"  # never a program alone: the task is either acted on or answered in words
 PLACE_GROUP = "place"  # functions that give a position, used as a target argument
 MOVING_GROUP = "skill"  # functions whose object arguments are objects the robot moves
 MAX_STATEMENTS = 12
@@ -101,6 +103,11 @@ def _call(spec: FunctionSpec, places: bool, moves: bool = False) -> str:
     return f'{_literal(spec.name + "(")} {body} ")"'.replace("  ", " ")
 
 
+def _alternatives(rule: str, functions: Sequence[str]) -> str:
+    """``rule ::= (fn-a | fn-b ...) "\\n"``: one line calling one of `functions`."""
+    return f"{rule} ::= (" + " | ".join(f"fn-{_rule(n)}" for n in functions) + ') "\\n"'
+
+
 def _needs_objects(spec: FunctionSpec, movable: bool = False) -> bool:
     roles = ("object", "objects") if movable else ("object", "objects", "target")
     return any(ARG_ROLES.get(p.name) in roles for p in spec.params)
@@ -136,11 +143,23 @@ def reply_grammar(
     statements = [n for n, (_, g) in usable.items() if g in STATEMENT_GROUPS]
     if not statements:
         raise ValueError("the API declares no statement functions")
+    talking = [n for n in statements if usable[n][1] == TALK_GROUP]
+    acting = [n for n in statements if n not in talking]
+    speaking = [n for n in talking if n != ENDING]
+    n = max_statements
+    body = f'goal "\\n```python\\n" stmt{{1,{n}}}'
+    if objects and acting and speaking:  # a stated goal needs motion; "none" goes with words
+        body = (
+            f'("none\\n```python\\n" speak stmt-talk{{0,{n - 1}}} | '
+            f'preds "\\n```python\\n" act stmt{{0,{n - 1}}})'
+        )
     lines = [
-        f'root ::= "Thought: " thought "\\nGoal: " goal "\\n```python\\n" '
-        f'stmt{{1,{max_statements}}} "```"',
+        f'root ::= "Thought: " thought "\\nGoal: " {body} "```"',
         f"thought ::= [^\\n`]{{1,{MAX_THOUGHT_CHARS}}}",
-        "stmt ::= (" + " | ".join(f"fn-{_rule(n)}" for n in statements) + ') "\\n"',
+        _alternatives("stmt", statements),
+        _alternatives("stmt-talk", talking or statements),
+        _alternatives("speak", speaking or statements),
+        _alternatives("act", acting or statements),
         'number ::= "-"? [0-9]{1,3} ("." [0-9]{1,4})?',
         'vec2 ::= "[" number ", " number "]"',
         'text ::= "\\"" [^"\\\\\\n]{0,160} "\\""',

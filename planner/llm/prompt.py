@@ -3,7 +3,7 @@ transformers models.
 
 The conversation is laid out so that a step only adds to the one before (ReAct as chat
 turns): the system prompt and the API listing; worked examples as earlier conversations
-(short: instruction, object names, reply); the task (instruction, knowledge, the scene at
+(instruction, scene, reply); the task (instruction, knowledge, the scene at
 the start); then one assistant turn per step taken and one user turn per Observation. The
 scene as it is now, the corrections and answers go in the last user turn only. A local
 engine that keeps the previous prompt's KV state therefore evaluates only the newest turns
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from perception.scene_graph import scene_text
 from planner.context import PlannerContext, TaskCorrection
 from planner.llm import goal_line
 from planner.llm.base import ChatMessage
@@ -60,10 +61,10 @@ def _task_turn(instruction: str, scene: str, knowledge: Sequence[str] = ()) -> s
 
 
 def example_turn(example: Example) -> str:
-    """An example's task, short: the instruction and the names of the objects (a planner
-    model reads every token; the real task's turn has the whole scene)."""
-    names = ", ".join(o.name for o in example.scene)
-    return f"Instruction: {example.instruction}\nObjects: {names}"
+    """An example's task as a real task's turn shows it, scene and all: a reply that picks
+    "the nearest block" must be seen picking it off the scene, or a small model copies
+    the example's answer instead of reading its own scene."""
+    return _task_turn(example.instruction, scene_text(example.scene))
 
 
 def _correction_text(correction: TaskCorrection) -> str:
