@@ -78,6 +78,9 @@ class PlannerContext:
         api: the API listing.
         initial_scene_text: the scene as text when the task began.
         programs: verified programs remembered for similar instructions, best first.
+        order: when the instruction teaches, what it also asks to be done now ("stick the
+            brown block on the pink mat" of "... - brown things always go there"), "" when
+            it only teaches; None when it teaches nothing.
     """
 
     instruction: str
@@ -91,6 +94,7 @@ class PlannerContext:
     api: str = ""
     initial_scene_text: str = ""
     programs: tuple[RememberedProgram, ...] = ()
+    order: str | None = None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from memory.embedder import MiniLMEmbedder
 from planner.language.exemplars import ExemplarMatcher
 from planner.language.forget import parse_forget
-from planner.language.lexicon import normalize, sentences
+from planner.language.lexicon import normalize, normalize_rule, resolve_there
 from planner.language.meanings import parse_meaning
 from planner.language.never_rules import parse_never
 from planner.language.orders import parse_order, parse_row_moves
@@ -233,6 +233,12 @@ _ORDER = re.compile(
     r"push|slide|line up|line|sort|clear|tidy|arrange|build|swap|stack up|pile)\b"
     r"(?!.*\b(?:always|from now on|from on|every time)\b)"
 )
+_PARTS = re.compile(r"\s+[-–—]+\s+|(?<=\w)[.!?;]\s+|(?<=\w)[.!?]$")
+_LIVES = re.compile(r"\b(?:lives?|belongs?|(?:its|their) (?:usual |own )?(?:home|spot|place))\b")
+_NOTHING_ELSE = re.compile(
+    r"^(?:and |so )?nothing else (?:ever )?(?:goes|go|belongs|should go|may go|is to go) "
+    r"(?:in|into|on|inside) (?:it|there|that one|them)$"
+)
 _NOT = re.compile(r"\b(?:no|not|wrong|instead)\b")
 _TO_PLACE = re.compile(r"\b(?:in|into|inside|on|onto|on top of) (?:the|a|an) [a-z ]+$")
 
@@ -251,24 +257,78 @@ class CorrectionInterpreter:
         return found
 
     def teaching(self, text: str) -> Correction | None:
-        """The reading of an instruction that teaches rather than asks for motion ("from now
-        on, cans go in the cyan bowl", "never put cans in the white bowl", "when I say tidy
-        up, I mean ...", "forget what I said about ..."), else None."""
-        found = self._by_pattern(text)  # no similarity: only what patterns read can teach
+        """The reading of an instruction that teaches, in whole or in part ("from now on,
+        cans go in the cyan bowl", "never put cans in the white bowl", "when I say tidy up,
+        I mean ...", "forget what I said about ...", "put it on the pink mat - pink things
+        always go there"), else None; `orders_beside` gives what it also asks to be done."""
+        lessons = self._lessons(self._parts(text))
+        if not lessons:
+            return None
+        found = next(iter(lessons.values()))
+        taught = Correction(text, found.kind, found.intent, rest=normalize(text))
+        taught.meta["source"] = "pattern"
+        return taught
+
+    def orders_beside(self, text: str) -> str:
+        """The parts of a teaching instruction that ask for motion now ("stick the brown
+        block on the pink mat - brown things always go there from now on" -> "stick the
+        brown block on the pink mat"), normalised, with "there" spelt out from the parts
+        before; "" when it only teaches."""
+        parts = self._parts(text)
+        lessons = self._lessons(parts)
+        orders = []
+        for i, part in enumerate(parts):
+            if i in lessons:
+                continue
+            before = normalize(" . ".join(parts[:i]))
+            said = normalize(part)
+            joined = resolve_there(f"{before} . {said}", strict=True) if before else said
+            orders.append(joined.removeprefix(f"{before} . ") if before else said)
+        return " . ".join(o for o in orders if o)
+
+    @staticmethod
+    def _parts(text: str) -> list[str]:
+        return [p for p in _PARTS.split(text.lower()) if p.strip(" ,.")]
+
+    def _lessons(self, parts: list[str]) -> dict[int, Correction]:
+        """The parts that teach, by index, with their reading; a part that names its place
+        by what came before ("- that's where yellow things live", "- I call that corner the
+        garage") is read together with the parts before it."""
+        lessons = {}
+        for i, part in enumerate(parts):
+            found = self._lesson(part)
+            before = " - ".join(parts[:i])
+            if found is None and before and self._lesson(before) is None:
+                found = self._lesson(f"{before} - {part}")
+            joined = " - ".join(parts[: i + 1])
+            if (  # "- that's how I always want them": the order said before
+                found is not None
+                and found.intent == "preference"
+                and parse_rule(part) is None
+                and parse_order(joined) is not None
+            ):
+                found = Correction(joined, "task", "order", rest=normalize(joined))
+            if found is not None:
+                lessons[i] = found
+        return lessons
+
+    def _lesson(self, part: str) -> Correction | None:
+        """What a part of an instruction teaches (a rule, a word, a never, a forget, an
+        order of things), or None when it asks for motion or teaches nothing."""
+        t = normalize_rule(part)
+        if _NOTHING_ELSE.match(t):  # "nothing else goes in it": the rule before, said again
+            return Correction(part, "task", "preference", rest=t)
+        found = self._by_pattern(part)
         if found is None or found.kind != "task":
             return None
-        found.meta["source"] = "pattern"
         if found.intent in ("forget", "meaning", "never"):
             return found
-        t = normalize(text)
-        if any(_ORDER.match(p) for p in sentences(t)):
-            return None  # "line up the blocks from left to right", "... pop it in there"
-        if found.intent == "order" and parse_order(text) is not None:
-            return found
-        said = parse_rule(text) if found.intent == "preference" else None
-        if said is not None and (HABIT.search(t) or _FOR_LATER.search(t)):
-            return found
-        return None
+        if _ORDER.match(t) or found.intent not in ("preference", "order"):
+            return None
+        if found.intent == "order":
+            return found if parse_order(part) is not None else None
+        habitual = HABIT.search(t) or _FOR_LATER.search(t) or _LIVES.search(t)
+        return found if habitual else None
 
     def _interpret(self, text: str) -> Correction:
         found = self._by_pattern(text)

@@ -83,6 +83,7 @@ class ReActLoop:
         self.initial_scene: tuple[ObjectState, ...] = ()
         self.goal: Goal | None = None
         self.programs: tuple[RememberedProgram, ...] = ()
+        self.order: str | None = None  # what a teaching instruction also asks to be done
         self.defined: set[str] = set()
         self.defined_this_step = False
 
@@ -101,7 +102,8 @@ class ReActLoop:
         self.bus.publish(
             "start", instruction=instruction, backend=self.backend.name, knowledge=list(knowledge)
         )
-        self._take_teaching([instruction])  # "from now on, cans go in the cyan bowl": kept
+        taught = self._take_teaching([instruction])  # "from now on, cans go in the cyan bowl"
+        self.order = self.interpreter.orders_beside(instruction) if taught else None
         last_failed = False
         for step in range(1, self.config.max_steps + 1):
             self.bus.step = step
@@ -229,14 +231,18 @@ class ReActLoop:
         self.api.set_manner(manner_changes(manner_text(instruction, meanings)))
 
     # --- corrections -------------------------------------------------------------------------
-    def _take_teaching(self, said: Sequence[str]) -> None:
+    def _take_teaching(self, said: Sequence[str]) -> bool:
         """What an instruction or an answer teaches ("from now on, cans go in the cyan bowl",
-        "yes, and forget what I said about the blue bowl") is kept like a correction."""
+        "yes, and forget what I said about the blue bowl") is kept like a correction; True
+        when something was taught."""
+        found = False
         for text in said:
             taught = self.interpreter.teaching(text)
             if taught is not None:
                 scene = tuple(self.api.objects_source())
                 self.task_corrections.append(TaskCorrection(text, taught.intent, (), scene))
+                found = True
+        return found
 
     def _take_correction(self, text: str, outcome: TaskOutcome, context: PlannerContext) -> str:
         """Interpret and apply a correction; return its kind. What the patterns did not read
@@ -298,6 +304,7 @@ class ReActLoop:
             api=api_listing(),
             initial_scene_text=self.initial_scene_text,
             programs=self.programs,
+            order=self.order,
         )
 
     @staticmethod

@@ -28,6 +28,7 @@ PLACE_TOLERANCE = 0.03  # a placed object ends within this of its target (x, y)
 RELEASE_REACH = 0.07  # how far the opened fingers reach from a release point along their axis
 PICK_REACH = 0.065  # how far the opened fingers reach from an object's centre to grasp it
 CLEAR_REACH = 0.04  # fingers this far from every neighbour are clear either way round
+MAX_PUSH_M = 0.4  # the longest single push: a longer one is made of several
 FLAT_CATEGORIES = frozenset({"zone"})
 GRASPABLE_CATEGORIES = frozenset({"block", "bar", "cylinder"})  # what `pick` can lift
 CONTAINER_FLOOR = {"bowl": 0.008}  # height of a container's inner floor above its bottom
@@ -509,8 +510,8 @@ class Skills:
 
         def body() -> SkillResult:
             ux, uy = _unit_direction(direction)
-            if not (0.0 < distance <= 0.4):
-                raise _Failure(f"push distance {distance} m must be in (0, 0.4]")
+            if not (0.0 < distance <= MAX_PUSH_M):
+                raise _Failure(f"push distance {distance} m must be in (0, {MAX_PUSH_M}]")
             target = find_object(self.objects, obj)
             if self.held() is not None:
                 raise _Failure("cannot push while holding an object; place it first")

@@ -123,8 +123,10 @@ def test_a_distance_from_an_object_is_measured_centre_to_centre():
 
 
 def test_a_slide_blocked_on_the_way_is_carried_and_said():
-    scene_ = scene(("gray block", 0.34, 0.02), ("brown bowl", 0.45, -0.17))
-    proposal = EmbeddedPlanner().propose(
+    scene_ = scene(
+        ("gray block", 0.34, 0.02), ("brown bowl", 0.45, -0.17), ("red block", 0.55, 0.02)
+    )
+    proposal = EmbeddedPlanner().propose(  # the straight push and both detours hit something
         PlannerContext("slide the gray block to the top right corner", scene_, "")
     )
     assert "so I carry it there instead" in proposal.code

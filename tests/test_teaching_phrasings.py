@@ -154,3 +154,72 @@ def test_where_it_belongs_left_to_the_robot_is_a_free_spot_checked_as_a_shift():
     proposal = EmbeddedPlanner().propose(context)
     assert "You left it to me" in proposal.code
     assert any("shifted" in p for p in proposal.goal.predicates)
+
+
+@pytest.mark.parametrize(
+    ("instruction", "intent", "order"),
+    [
+        (
+            "stick the brown block on the pink mat - brown stuff always goes there from now on",
+            "preference",
+            "stick the brown block on the pink mat",
+        ),
+        (
+            "shove the yellow block over to the left edge - that's where the yellow stuff "
+            "lives, for future reference",
+            "preference",
+            "shove the yellow block over to the left edge",
+        ),
+        (
+            "forget what I said about the grey bowl - so pop the pink block in there, cheers",
+            "forget",
+            "so pop the pink block in the gray bowl",
+        ),
+        (
+            "from today the brown bowl's just for bars, right? nothing else goes in it",
+            "preference",
+            "",
+        ),
+        (
+            "oh, one thing - nothing goes on top of the black blocks, ever.",
+            "never",
+            "oh, one thing",
+        ),
+        (
+            "shift the green bar into the top right corner - I call that corner 'the garage'",
+            "meaning",
+            "shift the green bar into the top right corner",
+        ),
+    ],
+)
+def test_an_instruction_may_teach_and_ask_for_motion_at_once(instruction, intent, order):
+    interpreter = CorrectionInterpreter()
+    assert interpreter.teaching(instruction).intent == intent
+    assert interpreter.orders_beside(instruction) == order
+
+
+def test_what_a_mixed_instruction_asks_is_done_and_a_bare_lesson_moves_nothing():
+    objects = scene(("brown block", 0.4, 0.1), ("pink zone", 0.6, -0.15), ("red block", 0.4, -0.2))
+    said = "stick the brown block on the pink mat - brown stuff always goes there from now on"
+    taught = TaskCorrection(said, "preference")
+    context = PlannerContext(
+        said, objects, "", corrections=(taught,), order="stick the brown block on the pink mat"
+    )
+    proposal = EmbeddedPlanner().propose(context)
+    assert {"in": ["brown block", "pink zone"]} in proposal.goal.predicates
+    lesson = (
+        "new one: when I say 'tidy', I mean every block goes on the pink mat. nothing to do now"
+    )
+    context = PlannerContext(
+        lesson, objects, "", corrections=(TaskCorrection(lesson, "meaning"),), order="nothing to do"
+    )
+    assert EmbeddedPlanner().propose(context).code.startswith('say("Understood')
+
+
+def test_words_taught_by_naming_a_place_and_rules_said_as_just_for():
+    named = parse_meaning("shift the bar to the top right corner - I call that corner 'the garage'")
+    assert (named.phrase, named.means, named.kind) == ("garage", "on the top right corner", PLACE)
+    only = parse_rule("from today the brown bowl's just for bars")
+    assert _read(only) == ("bars", "in", "the brown bowl") and only.only
+    never = parse_never("nothing goes on top of the black blocks, ever")
+    assert _read(never) == ("anything", "on", "the black blocks")

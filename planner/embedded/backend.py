@@ -19,6 +19,7 @@ from perception import geometry
 from planner.context import PlannerContext, Proposal, StepRecord, TaskCorrection
 from planner.distill import distill
 from planner.embedded.compiler import RULE_QUESTION, Compiler, Plan
+from planner.embedded.conditions import Conditional, agreed, holds, read_condition
 from planner.embedded.parser import ALL_VERBS, Frame, parse_clause, parse_instruction
 from planner.embedded.questions import Question, answer, read_question
 from planner.goals import Goal
@@ -147,8 +148,8 @@ class EmbeddedPlanner:
         forgotten = [c.text for c in context.corrections if c.intent == "forget"]
         if forgotten:  # "forget what I said about the white bowl" holds from now on
             context = replace(context, knowledge=tuple(remembered(context.knowledge, forgotten)))
-        if not context.history and any(c.text == context.instruction for c in context.corrections):
-            return self._remember(context)  # the instruction teaches: kept, nothing moves
+        if context.order is not None and not self._acts(context.order):
+            return self._remember(context)  # the instruction only teaches: kept, nothing moves
         if context.history and not context.history[-1].ok and context.history[-1].code != LOOK:
             return Proposal(
                 "The last program failed; I move the arm out of the cameras' view and look "
@@ -157,15 +158,27 @@ class EmbeddedPlanner:
                 served_by="parser",
             )
         taught = meanings_in(_taught(context, "meaning")[::-1])  # the latest meaning wins
-        instruction, meant = apply_meanings(context.instruction, taught)
+        instruction, meant = apply_meanings(context.order or context.instruction, taught)
         text, fixes = correct(instruction, [o.name for o in context.scene], ALL_VERBS)
         read_as = "".join(f" As you taught me, {m.phrase!r} means {m.means!r}." for m in meant)
         read_as += "".join(f" I read {f.typo!r} as {f.word!r}." for f in fixes)
+        if context.order:
+            read_as += " What you taught me here I will remember for later tasks."
         question = read_question(text)
         if question is not None and not context.corrections:
             said = answer(question, context.scene)
-            if said is not None or question.wh:
+            if said is not None or not question.may_be_order():
                 return self._answer(question, said, context, read_as)
+        conditional = read_condition(text) if not context.corrections else None
+        if conditional is not None:
+            text, said = _on_condition(conditional, context)
+            read_as += f" {said}"
+            if not text or text.startswith("ask("):
+                return (
+                    _nothing_to_do(said, context)
+                    if not text
+                    else Proposal(f"I ask before acting, once: {said}", text, served_by="parser")
+                )
         frames = self._frames(text)
         rules = self._rules(context)
         compiler = Compiler(
@@ -232,6 +245,17 @@ class EmbeddedPlanner:
                 "understood": plan.understood,
                 "applied": applied,
             },
+        )
+
+    def _acts(self, order: str) -> bool:
+        """Whether what a teaching instruction also says asks for motion ("nothing to do
+        right now", "they are the scales" ask for none)."""
+        if not order or read_question(order) is not None:
+            return False
+        return any(
+            f.intent not in ("unknown", "exclude")
+            and (f.objects is None or not re.match(r"(?:nothing|none)\b", f.objects.text))
+            for f in parse_instruction(order)
         )
 
     @staticmethod
@@ -368,3 +392,32 @@ def _taught(context: PlannerContext, intent: str) -> list[str]:
     retrieved for it: the statements taught rules are read from."""
     said = [c.text for c in reversed(context.corrections) if c.intent == intent]
     return [*said, *context.knowledge]
+
+
+def _on_condition(conditional: Conditional, context: PlannerContext) -> tuple[str, str]:
+    """What is left to do once the condition is checked against the scene, and why; an
+    `ask(...)` program when the scene can not settle it and the user was not asked yet."""
+    verdict = holds(conditional.condition, context.scene)
+    if verdict is None:
+        asked = f"I can not tell from what I see whether {conditional.condition}. Go ahead anyway?"
+        reply = dict(context.answers).get(asked)
+        if reply is None:
+            return f"ask({asked!r})", asked
+        verdict = agreed(reply), f"You answered {reply[:80]!r}."
+    met, shown = verdict
+    said = f"You asked for it only if {conditional.condition}: {shown}"
+    said += " So I do it." if met else " So I do not."
+    todo = [conditional.command] if met else []
+    return "; ".join([*todo, *([conditional.rest] if conditional.rest else [])]), said
+
+
+def _nothing_to_do(said: str, context: PlannerContext) -> Proposal:
+    """The condition does not hold and nothing else was asked: say so, move nothing."""
+    everything = [o.name for o in context.scene]
+    return Proposal(
+        said,
+        f"say({said!r})\ndone()",
+        goal=Goal(({"unmoved": everything},)) if everything else Goal.unstated("empty scene"),
+        served_by="parser",
+        meta={"frames": ["condition"]},
+    )

@@ -34,6 +34,7 @@ from planner.language.orders import ROW, STACK, OrderRule, RowMove, moved_in_row
 from planner.language.rules import PlacementRule
 from skills.frames import WORKSPACE_X, WORKSPACE_Y
 from skills.objects import ROUND_CATEGORIES, ObjectState
+from skills.primitives import MAX_PUSH_M
 
 EDGE_MARGIN = 0.05  # keep placed centres this far inside the workspace edge
 CLEARANCE = 0.03  # free space kept around a placed object
@@ -52,6 +53,8 @@ NEAR_SLACK = 0.03  # "2 cm from": the near check never asks for footprints close
 PUSH_WORDS = {(0.0, 1.0): "left", (0.0, -1.0): "right", (1.0, 0.0): "away", (-1.0, 0.0): "front"}
 PUSH_FINGER_REACH = 0.05  # the finger starts this far behind the pushed object
 PUSH_CLEARANCE = 0.01  # room kept between a pushed object and what it passes
+PALM_HALF_SPAN = 0.10  # the hand reaches this far either side of a push line (fingers across)
+PALM_HEIGHT = 0.05  # ... at this height over the table: what is taller, the palm sweeps
 PUSH_NEAR_LIMIT = 0.06  # "push it to the bowl": footprints this close after the push
 WHICHEVER = re.compile(
     r"\b(?:any|either|whichever|you (?:choose|pick|decide)|does not matter|do not (?:mind|care)|"
@@ -1338,7 +1341,6 @@ class Compiler:
         target = frame.target
         assert target is not None
         (ux, uy), distance = self._push_vector(obj, target, frame)
-        distance = min(distance, 0.3)
         end = (obj.position[0] + ux * distance, obj.position[1] + uy * distance)
         if not self._inside(end, obj):
             raise Impossible(f"pushing the {obj.name} that far would push it off the table.")
@@ -1354,7 +1356,8 @@ class Compiler:
         for (lx, ly), length in legs:
             direction = PUSH_WORDS.get((lx, ly)) or f"[{lx:.3f}, {ly:.3f}]"
             quoted = f'"{direction}"' if direction in PUSH_WORDS.values() else direction
-            self.plan.lines.append(f'push("{obj.name}", {quoted}, {length:.3f})')
+            pieces = math.ceil(length / MAX_PUSH_M - 1e-9)  # one push goes at most so far
+            self.plan.lines += [f'push("{obj.name}", {quoted}, {length / pieces:.3f})'] * pieces
         self._expect_push(obj, target, end)
         self.virtual[obj.name] = replace(obj, position=(*end, obj.position[2]))
 
@@ -1394,6 +1397,8 @@ class Compiler:
             if other.name == obj.name or other.category == "zone":
                 continue
             clear = _radius(obj) + _radius(other) + PUSH_CLEARANCE
+            if other.size[2] > PALM_HEIGHT:  # a can: the palm above the fingers would hit it
+                clear = max(clear, PALM_HALF_SPAN + _radius(other) + PUSH_CLEARANCE)
             if path.distance(Point(other.position[0], other.position[1])) < clear:
                 return other
         return None

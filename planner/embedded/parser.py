@@ -16,11 +16,13 @@ from planner.language.grounding import SUPERLATIVES, NounPhrase, parse_np, share
 from planner.language.lexicon import (
     AMOUNTS_M,
     COLORS,
+    CONTAINERS,
     DIRECTION_VECTORS,
     GRASPABLE,
     REGION_WORDS,
     RELATION_WORDS,
     base_verb,
+    categories,
     kind_words,
     normalize,
     resolve_there,
@@ -107,6 +109,8 @@ MOVE_VERBS = (
     "lower",
     "dump",
     "transport",
+    "bung",
+    "stow",
     "deliver",
     "send",
     "fit",
@@ -196,7 +200,10 @@ _DIRECTION_ALT = "|".join(sorted((re.escape(w) for w in DIRECTION_VECTORS), key=
 
 def split_clauses(text: str) -> list[str]:
     """The clauses of an instruction, each normalised and starting with its verb if any."""
-    parts = [p.strip(" ,.") for p in _SPLIT_RE.split(normalize(text))]
+    parts = [  # "..., and after that ...": the "and" joins, it belongs to neither clause
+        re.sub(r"(?:,\s*|\s+)(?:and|but|so)$", "", p.strip(" ,.")).strip(" ,.")
+        for p in _SPLIT_RE.split(normalize(text))
+    ]
     clauses = [base_verb(strip_lead_in(p), ALL_VERBS) for p in parts if p and p.strip(" ,.")]
     return [part for c in clauses if c for part in _ungap(_by_means(c))]
 
@@ -434,11 +441,14 @@ _STACK_ORDER = re.compile(
 _STACK_BASE = re.compile(
     r"\s+(?:at|on|as|for|in)\s+(?:the\s+)?(?:very\s+)?(?:bottom|base|foundation)\b|"
     r"^(?:at|on)\s+the\s+bottom\s+|\s+(?:(?:goes|go|comes|come)\s+)?first$|"
-    r"\s+(?:underneath|beneath|below|at the base|lowest)$"
+    r"\s+(?:(?:underneath|beneath|below|under)(?: (?:everything|it all|them all|all the others|"
+    r"the others|the rest|all of them))?|at the base|lowest)$"
 )
 _STACK_TOP = re.compile(
     r"\s+(?:at|on|as|in)\s+(?:the\s+)?(?:very\s+)?top\b(?:\s+of\s+(?:it|them|the\s+\w+))?|"
-    r"^on\s+top\s+|\s+(?:goes|go)\s+(?:last|on top)$"
+    r"^on\s+top\s+|\s+(?:goes|go)\s+(?:last|on top)$|"
+    r"\s+(?:(?:on top of|above|over) (?:everything|it all|them all|all the others|the others|"
+    r"the rest|all of them))$"
 )
 _STACK_MIDDLE = re.compile(r"\s+(?:in the middle|in between|in the centre|in the center)$")
 _SO_THAT = re.compile(r"\b(?:so that|so|such that|where|making sure)\b")
@@ -475,7 +485,13 @@ def _frame_stack(clause: str, rest: str) -> Frame:
     kept: list[str] = []
     next_to_end: list[str] = []  # "..., the black one just under it": beside the end said last
     segments = re.split(r"\s*(?:,|\bwith\b|\band\b)\s*", rest)
-    positions = any(_STACK_MIDDLE.search(seg) or _STACK_BASE.search(seg) for seg in segments)
+    positions = any(
+        _STACK_MIDDLE.search(seg) or _STACK_BASE.search(seg) or _BESIDE_END.match(seg)
+        for seg in segments
+    )
+    first = parse_np(segments[0]) if segments else None
+    if positions and group is None and first is not None and first.plural and not first.colors:
+        group, segments = first, segments[1:]  # "the blocks with the gray one at the bottom, ..."
     last = ""
     for segment in segments:
         segment = _STACK_MIDDLE.sub(" ", _SAYS_WHERE.sub(" ", f" {segment} ")).strip()
@@ -492,7 +508,8 @@ def _frame_stack(clause: str, rest: str) -> Frame:
     if next_to_end:  # the others first, then those just under the top (or on the base)
         said = {parse_np(x).colors for x in next_to_end} | ({top.colors} if top else set())
         others = [k for k in kept if parse_np(k).colors not in said]
-        kept = [*next_to_end, *others] if last == "base" else [*others, *next_to_end]
+        chain = next_to_end if last == "base" else next_to_end[::-1]  # each under the last
+        kept = [*chain, *others] if last == "base" else [*others, *chain]
         listed = ", then ".join(kept)
     rest = ", ".join(kept)
     head, target = parse_target(rest)
@@ -553,7 +570,7 @@ _PLACE_IN_ROW = re.compile(
 )
 _STARTING = re.compile(
     r"\b(?:starting|beginning|start) (?:on|at|from) the (?:far )?(?P<side>left|right)"
-    r"(?: end| side)?(?: with (?P<first>.+))?$"
+    r"(?: end| side)?(?:(?:,? with|,|:) (?P<first>.+))?$"
 )
 
 
@@ -568,10 +585,12 @@ def _arrangement(text: str) -> tuple[str, str, str]:
 
 
 _ROW_PLACE = re.compile(
-    r"\b(?:at|on|to|in) (?:the )?(?:very )?"
-    r"(?P<where>front|back|far end|near end|left|right|middle)\b"
+    r"\b(?:(?:at|on|to|in) (?:the )?(?:very )?"
+    r"(?P<where>front|back|far end|near end|left|right|middle|centre|center)|"
+    r"(?:in )?between (?:them|the two|both|those)|in between)\b(?! of\b)"
 )
 _ROW_RANK = {"front": 0, "near end": 0, "left": 0, "middle": 1, "back": 2, "far end": 2, "right": 2}
+_ROW_RANK |= {"centre": 1, "center": 1, None: 1}  # "between them" is the middle too
 
 
 def _placed_in_row(text: str) -> tuple[str, str, str] | None:
@@ -581,12 +600,44 @@ def _placed_in_row(text: str) -> tuple[str, str, str] | None:
     placed = [(p, m.group("where")) for p in parts if (m := _ROW_PLACE.search(p))]
     if len(placed) < 2:
         return None
-    sides = {where for _, where in placed} - {"middle"}
+    sides = {where for _, where in placed} - {"middle", "centre", "center", None}
     way = "left to right" if sides <= {"left", "right"} else "front to back"
     ordered = sorted(placed, key=lambda item: _ROW_RANK[item[1]])
     items = [_ROW_PLACE.sub(" ", p).strip() for p, _ in ordered]
     head = ", ".join(p for p in parts if p not in {q for q, _ in placed})
     return head, way, ", ".join(items)
+
+
+_ROW_NEIGHBOUR = re.compile(r"^(?P<a>.+?) (?:on|to|at) the (?P<side>left|right) of (?P<b>.+)$")
+
+
+def _neighbours_in_row(text: str) -> tuple[str, str, str] | None:
+    """A row said by neighbours: ("all 3", "left to right", "pink block, gray block, black
+    block") from "the pink block to the left of the gray block and the black block to the
+    right of it, all 3 in a line"; "it" is the object the part before placed by."""
+    parts = [p.strip() for p in re.split(r"\s*(?:[,:]|\band\b)\s*", text) if p.strip()]
+    pairs: list[tuple[str, str]] = []
+    others, last = [], ""
+    for part in parts:
+        m = _ROW_NEIGHBOUR.match(part)
+        if m is None or not _names_thing(m.group("a")):
+            others.append(part)
+            continue
+        a, b = m.group("a"), m.group("b")
+        b = last if parse_np(b).pronoun and last else b
+        last = b
+        pairs.append((a, b) if m.group("side") == "left" else (b, a))
+    names = {re.sub(r"^the ", "", n) for pair in pairs for n in pair}
+    after = {re.sub(r"^the ", "", a): re.sub(r"^the ", "", b) for a, b in pairs}
+    if len(pairs) < 2 or len(after) != len(pairs) or len(names) != len(pairs) + 1:
+        return None
+    (first,) = names - set(after.values()) or ("",)
+    order = [first]
+    while order[-1] in after:
+        order.append(after[order[-1]])
+    if len(order) != len(names):
+        return None
+    return ", ".join(others), "left to right", ", ".join(order)
 
 
 def _listed(text: str, like: NounPhrase | None, least: int = 2) -> tuple[NounPhrase, ...]:
@@ -611,7 +662,7 @@ def _frame_line(clause: str, rest: str) -> Frame:
     if not way and start is not None:  # "a row starting on the right with the pink block"
         way = "left to right" if start.group("side") == "left" else "right to left"
         rest, listed = rest[: start.start()], start.group("first") or ""
-    if not way and (placed := _placed_in_row(rest)) is not None:
+    if not way and (placed := _placed_in_row(rest) or _neighbours_in_row(rest)) is not None:
         rest, way, listed = placed  # "black at the back, grey in the middle, white at the front"
     rainbow = bool(_RAINBOW.search(listed) or _RAINBOW.search(rest))
     in_order = bool(_IN_ORDER.search(listed) or _IN_ORDER.search(rest))
@@ -695,7 +746,8 @@ _DISTRIBUTE_RE = re.compile(
     rf"\b(?:(?:a )?(?:separate|different|individual|distinct) {_CONTAINER_WORD}|"
     rf"one (?:\w+ )?(?:per|in each|into each|for each|to each) {_CONTAINER_WORD}|"
     rf"(?:a|one) \w+ (?:in|into|to) (?:each|every) {_CONTAINER_WORD}|"
-    rf"(?:in|into) (?:each|every) {_CONTAINER_WORD} (?:put |place )?(?:a|one) \w+)\b"
+    rf"(?:in|into) (?:each|every) {_CONTAINER_WORD} (?:put |place )?(?:a|one) \w+)\b|"
+    rf"\b{_CONTAINER_WORD},? one (?:in|into|to|for|per) each(?: one)?$|\bone each$"
 )
 
 
@@ -705,7 +757,7 @@ def _frame_distribute(clause: str, rest: str) -> Frame:
     word = m.group(0) if m else "containers"
     head = re.split(r"\b(?:in|into|to|one per|per|across|between|among)\b", rest)[0]
     objects = parse_np(head.strip() or "all blocks")
-    if objects.any_one or not objects.plural:  # "each block", "a block in each bowl"
+    if not objects.conjuncts and (objects.any_one or not objects.plural):  # "each block"
         objects = replace(objects, count=None, any_one=False, every=True, plural=True)
     each = re.search(r"\b(?:one|a) (?:\w+ )?(?:in|into|to|per|for) (?:each|every)\b", rest)
     return Frame(
@@ -841,7 +893,10 @@ SHAPE_RULES: tuple[tuple[re.Pattern[str], FrameBuilder], ...] = (
     (
         re.compile(
             r"\b(?:same colou?r|matching|its colou?r|their colou?rs?|corresponding|"
-            r"by colou?rs?|own colou?r|colou?rs? match(?:es|ing)?|match(?:es)? (?:its|their|the)|"
+            r"by colou?rs?|own colou?r|colou?rs? match(?:es|ing)?|"
+            r"match(?:es)? (?:its|their|the|it|them)|(?P<colour>"
+            + "|".join(COLORS)
+            + r") (?:with|to|in) (?P=colour)|"
             r"(?:its|their) (?:own )?(?:bowls?|zones?|dish(?:es)?|mats?|containers?)|"
             r"colou?r coded|colou?r match|according to (?:their )?colou?rs?|"
             r"based on (?:their )?colou?rs?)\b"
@@ -1034,7 +1089,10 @@ _FIND_PLACE = re.compile(
     r"^find (?:a |an |some )?(?:spot |place |room |somewhere |space )?(?:(?P<rel>in|on) )?"
     r"(?P<container>(?:a|an|some|one of the|the) .+?) (?:for|to hold|to take) (?P<things>.+)$"
 )
-_AWAY_INTO = re.compile(r"^(put|tuck|store|stow|place) away (?=.+ (?:in|into|on|onto) )")
+_AWAY_INTO = re.compile(
+    r"^(put|tuck|store|stow|place|pack|clear) (?:away (?=.+ (?:in|into|on|onto) )|"
+    r"(.+?) away (?=(?:in|into|on|onto|inside)\b))"
+)
 _TOPIC = re.compile(
     r"^(?P<np>(?:the|this|that) .+?),? (?P<verb>put|place|move|drop|set|stick|pop) "
     r"(?:it|them) (?P<rest>.+)$"
@@ -1059,8 +1117,9 @@ _A_TOWER = re.compile(
     rf"(?: (?:with|of|from|using|out of) (?P<objs>.+))?$"
 )
 _UNDER = re.compile(
-    r"^(?:(?:put|place|set|have|want|need|i want|i need|i would like)\s+)?(?P<a>.+?)\s+"
-    r"(?:under|underneath|beneath|below)\s+(?P<b>.+)$"
+    r"^(?:(?:put|place|set|have|want|need|i want|i need|i would like)\s+)?(?P<a>[^,:;]+?)\s+"
+    r"(?:under|underneath|beneath|below)\s+(?!(?:everything|it all|them all|all|the rest|the "
+    r"others|all the others|all of them)$)(?P<b>[^,:;]+)$"
 )
 
 
@@ -1093,7 +1152,17 @@ def _restate(clause: str) -> str:
     m = _PLACE_FIRST.match(clause)
     if m:  # "the cyan cube, to the upper right corner you move it"
         return f"{m.group('verb')} {m.group('np')} {m.group('where')}"
-    clause = _AWAY_INTO.sub(r"\1 ", clause)  # "put away the block in the bowl"
+    m = _SHORTHAND.match(clause)
+    if (
+        m
+        and not _strip_verb(clause)[0]
+        and _names_one_place(m.group("place"))
+        and parse_np(m.group("np")).names_thing
+    ):
+        return f"put {m.group('np')} in {m.group('place')}"  # "red block, white tray, go"
+    clause = _AWAY_INTO.sub(
+        lambda m: f"{m.group(1)} {m.group(2) or ''} ".replace("  ", " "), clause
+    )  # "put away the block in the bowl", "put the block away in the bowl"
     m = re.match(r"^fill (?:up )?(?P<container>.+?) (?:up )?with (?P<things>.+)$", clause)
     if m:  # "fill the bowl with the blocks"
         return f"put {m.group('things')} in {m.group('container')}"
@@ -1103,6 +1172,11 @@ def _restate(clause: str) -> str:
     body = base_verb(body, ALL_VERBS)
     if _strip_verb(body)[0]:
         return body
+    parts = re.split(r"\s*(?:,|\band\b)\s*", body)
+    if any(_BESIDE_END.match(p) for p in parts) and any(
+        _STACK_TOP.search(f" {p}") or _STACK_BASE.search(f" {p}") for p in parts
+    ):  # "the white block at the top, the black one under it, ...": a tower, said piece by piece
+        return f"stack {body}"
     for m in _COPULA.finditer(body):
         head = body[: m.start()]
         if m.group("modal") == "can" and parse_np(f"{head} can").category == "cylinder":
@@ -1116,6 +1190,19 @@ def _restate(clause: str) -> str:
     return clause
 
 
+def _names_one_place(text: str) -> bool:
+    """Whether a phrase is just a place: a bowl, a zone, either ("the white tray"), or a
+    table region ("the top right corner"), and nothing more."""
+    np_ = parse_np(text)
+    if np_.category and set(categories(np_.category)) <= set(CONTAINERS):
+        return not (np_.location or np_.unknown or np_.conjuncts)
+    region = find_region(text)
+    return region is not None and not text[region[2] :].strip()
+
+
+_SHORTHAND = re.compile(  # a teleoperator's "red block, white tray, go": the thing, the place
+    r"^(?P<np>[a-z ]+?), (?P<place>[a-z ]+?)(?:,? (?:go|now|do it|thanks|ok|okay))?$"
+)
 _COMMENTARY = re.compile(
     r"\b(?:is|are|would be|will be|should be) (?:fine|ok|okay|good|great|perfect|enough)\b|"
     r"^(?:my|i am|i feel)\b(?!.*\b(?:" + _VERB_ALT + r")\b)|"
@@ -1138,7 +1225,7 @@ _RESTATES = re.compile(  # "next to it, not inside": the place said before, said
 
 
 _REMARK = re.compile(
-    r"^(?P<np>(?:the|this|that|these|those|my|our|your) [^,;]+?) "
+    r"^(?P<np>(?:(?:the|this|that|these|those|my|our|your) )?[^,;]+?) "
     r"(?:is|are|was|were|has|have|had|keeps|keep|looks|look|seems|seem|fell|got|"
     r"(?!need\b)[a-z]+ed)\b(?! to\b)"
 )
@@ -1222,8 +1309,22 @@ def parse_instruction(text: str) -> list[Frame]:
                 frame, objects=previous.objects, text=f"{previous.text} and {clause}"
             )
             continue
-        frames.append(_kind_from(previous, frame))
+        frames.append(_parallel_ref(previous, _kind_from(previous, frame)))
     return frames
+
+
+_SIDES = ("left_of", "right_of", "behind", "in_front_of")
+
+
+def _parallel_ref(previous: Frame | None, frame: Frame) -> Frame:
+    """ "the pink block on the gray block's left and the black block on its right": a
+    pronoun placing by another side means the object the clause before placed by."""
+    before, now = previous.target if previous else None, frame.target
+    if before is None or now is None or now.ref is None or not now.ref.pronoun:
+        return frame
+    if before.kind in _SIDES and now.kind in _SIDES and now.kind != before.kind and before.ref:
+        return replace(frame, target=replace(now, ref=before.ref))
+    return frame
 
 
 def _kind_from(previous: Frame | None, frame: Frame) -> Frame:

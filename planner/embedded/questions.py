@@ -49,6 +49,16 @@ _RELATION = re.compile(
     r"^(?:is|are) (?P<a>.+?) (?P<rel>in|inside|on|on top of|left of|to the left "
     r"of|right of|to the right of|behind|in front of|next to|near) (?P<b>.+?)$"
 )
+_CHOICE = re.compile(
+    r"^(?:is|are) (?P<a>.+?) (?:(?:to|on) the )?(?P<one>left|right|in front|behind)(?: of)? or "
+    r"(?:(?:to|on) the )?(?P<other>left|right|in front|behind)(?: of)? (?P<b>.+?)$"
+)
+SIDE_TESTS = {
+    "left": ("to the left of", geometry.is_left_of),
+    "right": ("to the right of", geometry.is_right_of),
+    "in front": ("in front of", geometry.is_in_front_of),
+    "behind": ("behind", geometry.is_behind),
+}
 RELATION_TESTS = {
     "in": geometry.is_in,
     "inside": geometry.is_in,
@@ -75,13 +85,31 @@ class Question:
     text: str
     wh: bool = False
 
+    def may_be_order(self) -> bool:
+        """A yes/no question naming an action ("is it ok to stack the blocks?") may be an
+        order put politely; one without an action verb never moves anything."""
+        return not self.wh and bool(set(re.findall(r"[a-z]+", self.text)) & _VERBS)
+
 
 def read_question(text: str) -> Question | None:
-    """The question `text` asks, or None when it is an order."""
+    """The question `text` asks, or None when it is an order. A lead-in set off by a comma
+    or a colon ("out of curiosity, is ...?", "sorry, quick question: what ...?") is passed
+    over when it holds no order of its own."""
     first = text.split("?", 1)[0] + ("?" if "?" in text else "")  # the question, not what follows
-    raw = _INTERJECTION.sub("", " ".join(first.lower().split())).strip(" .!")
-    raw = re.sub(r"\bwhats\b", "what is", raw)
-    t = _TAIL.sub("", normalize(_INTERJECTION.sub("", first.lower().strip()))).strip(" .!?,")
+    first = _INTERJECTION.sub("", " ".join(first.lower().split()))
+    parts = re.split(r"(?<=[,:;])\s+|\s+-+\s+", first)
+    for i in range(len(parts)):
+        lead, rest = " ".join(parts[:i]), " ".join(parts[i:])
+        if i and (not rest.endswith("?") or set(re.findall(r"[a-z]+", lead)) & _VERBS):
+            break  # a clause with a verb of its own is an order, not a lead-in
+        if (question := _question(rest)) is not None:
+            return question
+    return None
+
+
+def _question(first: str) -> Question | None:
+    raw = re.sub(r"\bwhats\b", "what is", _INTERJECTION.sub("", first).strip(" .!,:"))
+    t = _TAIL.sub("", normalize(raw)).strip(" .!?,")
     if _ASKING.match(raw) is None or _is_request(raw) or t.split(" ", 1)[0] in _VERBS:
         return None  # "can the red block go in the bowl?" is an order
     return Question(t, wh=_WH.match(raw) is not None)
@@ -96,7 +124,9 @@ def _is_request(raw: str) -> bool:
 def answer(question: Question, scene: Sequence[ObjectState]) -> str | None:
     """What the scene says to the question, in words (None: not a question this can answer)."""
     q = re.sub(
-        r"^(?:can|could|would) you (?:please )?(?:tell me|say|check) |^tell me ", "", question.text
+        r"^(?:can|could|would) you (?:please )?(?:tell me|say|check),? |^tell me,? ",
+        "",
+        question.text,
     )
     grounder = Grounder(list(scene))
     if m := _COUNT.search(q):
@@ -118,6 +148,8 @@ def answer(question: Question, scene: Sequence[ObjectState]) -> str | None:
         if m.group("container"):
             return _contents(grounder, m.group("container"), scene)
         return "I see " + ", ".join(f"the {o.name}" for o in scene) + "."
+    if m := _CHOICE.match(q):
+        return _side(grounder, m.group("a"), m.group("b"), (m.group("one"), m.group("other")))
     if m := _RELATION.match(q):
         subjects = _matching(grounder, m.group("a"))
         refs = _matching(grounder, m.group("b"), default=EVERYTHING)
@@ -158,6 +190,22 @@ def _matching(
         return list(amb.candidates)
     except GroundingError:
         return []
+
+
+def _side(grounder: Grounder, a: str, b: str, sides: tuple[str, str]) -> str | None:
+    """ "is A to the left or to the right of B?" -> which of the two holds, or neither."""
+    (first, *_), (second, *_) = (
+        _matching(grounder, a, one=True) or [None],
+        _matching(grounder, b, one=True) or [None],
+    )
+    if first is None or second is None:
+        return None
+    for side in sides:
+        words, test = SIDE_TESTS[side]
+        if test(first, second):
+            return f"The {first.name} is {words} the {second.name}."
+    said = " nor ".join(SIDE_TESTS[s][0] for s in sides)
+    return f"The {first.name} is neither {said} the {second.name}."
 
 
 def _contents(grounder: Grounder, phrase: str, scene: Sequence[ObjectState]) -> str | None:

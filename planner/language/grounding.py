@@ -357,6 +357,9 @@ class NounPhrase:
 def parse_np(text: str) -> NounPhrase:
     """Parse a noun phrase (already normalised by `lexicon.normalize`)."""
     text = merge_compounds(re.sub(r"\s+", " ", text).strip(" ,.;:"))
+    head, comma, tail = text.rpartition(",")
+    if comma and _has_noun(head) and not _has_noun(tail) and not _EXCLUDE_RE.search(tail):
+        text = head.strip()  # "a bowl, whichever", "the black blocks, ever": a remark
     parts = _EXCLUDE_RE.split(text, maxsplit=1)
     main = parts[0].strip(" ,")
     exclude: tuple[NounPhrase, ...] = ()
@@ -649,10 +652,19 @@ class Grounder:
             chosen = objs
         elif np_.superlative or np_.ordinal or np_.any_one or len(objs) == 1:
             chosen = objs[:1]
+        elif len(named := self._named_before(np_, objs)) == 1:
+            chosen = named  # "move the gray can ..., then put ... where the can was"
         else:
             raise Ambiguous(np_, objs)
         self.remember(chosen)
         return chosen
+
+    def _named_before(self, np_: NounPhrase, objs: list[ObjectState]) -> list[ObjectState]:
+        """The fitting objects named earlier in the instruction, when the phrase is a bare
+        definite one ("the can"), which refers back to one of them."""
+        if not re.match(r"^(?:the|that|this) (?:\w+ )?(?:\w+)$", np_.text) or np_.colors:
+            return []
+        return [o for o in objs if o.name in self.mentioned]
 
     def remember(self, objs: Sequence[ObjectState]) -> None:
         for o in objs:

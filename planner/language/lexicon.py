@@ -412,18 +412,26 @@ _CONTRACTIONS = (
     (r"\b(it|that|what|there|here|which|who)'s\b", r"\1 is"),
     (r"\bwhats\b", "what is"),
     (r"\b(to|on|at) the ([a-z]+(?: [a-z]+)?)'s (left|right|front|back)\b", r"\1 the \3 of the \2"),
+    (r"'s been\b", " has been"),  # "the green can's been left out"
+    (
+        r"'s (?=(?:in|on|at|by|under|over|near|next|still|not|just|back|off|out|gone|got|sitting|"
+        r"lying|standing|there|here|wandered|fallen|rolled|moved|ended|been)\b)",
+        " is ",
+    ),
     (r"'s\b", ""),
 )
 # politeness, hedges and lead-ins that carry no task content
 _FILLER = re.compile(
     r"\b(?:(?:hey|hi|hello|ok|okay|alright|all right) (?:robot|there)|"
-    r"please|pls|plz|kindly|thanks(?: a (?:bunch|lot|million))?|many thanks|"
+    r"please|pls|plz|kindly|thanks(?: a (?:bunch|lot|million))?|many thanks|ta(?: very much)?|"
     r"thank you(?: very much| so much)?|cheers|um+|uh+|erm|hmm+|hey|ugh|argh|oops|whoops|"
     r"(?:whenever|when) you (?:get|have) a (?:sec|second|moment|minute|chance)|"
     r"(?:for me|if you (?:can|could|would|do not mind|please)|if possible|when you can|"
     r"when you get a chance|real quick|right now|at once|now|just|simply|carefully|gently|"
     r"quickly|slowly|softly|lightly|actually|basically|maybe)|"
     r"would you mind|do you mind|do you think you could|are you able to|"
+    r"(?:is there )?any chance (?:you could|you can|of you|that you could)|"
+    r"(?:could|can|shall|may|might) (?:we|i)(?: please| maybe| possibly)?(?= \w)|"
     r"(?:could|can|would|will|might) you(?: please| kindly| maybe| possibly)?"
     r"(?: be so kind as to| be able to)?|"
     r"is it possible to|would it be possible to|i would like you to|i would love you to|"
@@ -448,7 +456,7 @@ _GERUNDS = re.compile(r"^(?P<verb>\w+?)ing\b")
 _LEAD_IN = re.compile(
     r"^(?:and|then|so|ok|okay|alright|right|now|first|first of all|also|well|next(?! to\b)|"
     r"lastly|you)"
-    r"(?:\s+|$)"
+    r"(?:,?\s+|$)"
 )
 
 
@@ -473,9 +481,15 @@ def normalize_rule(text: str) -> str:
     return normalize(re.sub(r"\bfrom now on\b", "always", text.lower()))
 
 
+def _one_unit(m: re.Match[str]) -> str:
+    """ "a metre" is 1 m, "half a metre" 0.5 m."""
+    return "0.5 " if m.group(1) else "1 "
+
+
 def normalize(text: str) -> str:
     """Lower-case, expand contractions, drop politeness, unify spellings and number words."""
     t = text.lower().replace("’", "'").replace("‘", "'")
+    t = re.sub(r"\s*(?:->|=>|→|⇒|⟶)\s*", " to ", t)  # "red block -> blue bowl"
     t = re.sub(r"\s+[-–—]+\s+", ", ", t).replace("-", " ")  # a spaced dash breaks a clause
     t = re.sub(r"\([^)]*\)", " ", t)  # a remark in brackets only restates the order
     t = _RESTATEMENT.sub(" ", t)
@@ -483,6 +497,13 @@ def normalize(text: str) -> str:
         t = re.sub(pattern, repl, t)
     t = _REASON.sub("", t)
     t = re.sub(r"(?:^|\s)\d+\)\s+", " ; ", t)  # "1) ... 2) ...": numbered steps
+    t = re.sub(  # "on the gray block's left", "on its right side": to the left of ...
+        r"\b(?:on|at|to) (the [a-z ]+?'s|its|their) (left|right)(?: hand)?(?: side)?\b",
+        lambda m: f"to the {m.group(2)} of {m.group(1).removesuffix(chr(39) + 's')}",
+        t,
+    )
+    t = re.sub(r"\bof their\b(?=\s*(?:[,.;!?]|$))", "of them", t)
+    t = re.sub(r"\bof its\b(?=\s*(?:[,.;!?]|$))", "of it", t)
     t = re.sub(r"[^a-z0-9.,;:'?! ]+", " ", t).replace("'", " ")
     t = re.sub(r"(?<=[a-z])\.(?=[a-z])", " ", t)
     t = _COLOR_RE.sub(lambda m: COLOR_SYNONYMS[m.group(1)], t)
@@ -490,13 +511,17 @@ def normalize(text: str) -> str:
     t = re.sub(r"\b(centimet(er|re)s?|cms?)\b", "cm", t)
     t = re.sub(r"\b(millimet(er|re)s?|mms?)\b", "mm", t)
     t = re.sub(r"\b(met(er|re)s?)\b", "m", t)
+    t = re.sub(r"\b(?:(half) an?|an?|one) (?=(?:cm|mm|m|inch|foot)\b)", _one_unit, t)
     t = re.sub(
-        r"(\d+(?:\.\d+)?)\s*inch(?:es)?\b",
-        lambda m: f"{float(m.group(1)) * 2.54:g} cm",
+        r"(\d+(?:\.\d+)?)\s*(inch(?:es)?|foot|feet)\b",
+        lambda m: f"{float(m.group(1)) * (2.54 if m.group(2)[0] == 'i' else 30.48):g} cm",
         t,
     )
     t = re.sub(r"(\d)\s*(cm|mm|m)\b", r"\1 \2", t)
     t = re.sub(r"\b(?:about|around|roughly|approximately|some|maybe) (?=\d)", "", t)
+    t = re.sub(
+        r"\bwhatever(?: (?:is|are|that is|that are|thing is|things are))?\b", "everything", t
+    )
     t = _FILLER.sub(" ", t)
     t = re.sub(
         r"\bso (?:that )?(?:it|they) (?:sits?|is|are|ends? up|lands?|stands?|rests?|goes)\b",

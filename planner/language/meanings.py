@@ -25,6 +25,7 @@ from planner.language.lexicon import (
     EVERYTHING_WORDS,
     GENERIC_WORDS,
     REGION_WORDS,
+    region_named,
 )
 
 PLACE, ACTION, MANNER = "place", "action", "manner"
@@ -37,6 +38,12 @@ _TEACH = (
         r" (?P<phrase>.+?),? i (?:mean|want)(?: you to)? (?P<means>.+)$"
     ),
     re.compile(r"^by (?P<phrase>.+?),? i mean (?P<means>.+)$"),
+    re.compile(  # "i call that corner the garage": the name last, a known place first
+        r"^i (?:call|name|have named|like to call|have called) (?P<means>(?:that|this|the) "
+        r"(?:[a-z]+ ){0,2}?(?:corner|side|edge|end|bowl|dish|mat|zone|pad|spot|place)) "
+        r"(?P<phrase>(?:the |my )?[a-z]+(?: [a-z]+)?)(?:\s*,.*)?$"
+    ),
+    re.compile(r"^(?P<phrase>(?:the |my )?[a-z]+(?: [a-z]+)?) is what i call (?P<means>.+)$"),
     re.compile(r"^(?P<means>.+?)[!.,]? (?:that's|that is|thats) what (?P<phrase>.+?) means$"),
     re.compile(r"^(?P<means>.+?)[!.,]? (?:that's|that is|thats) what i mean by (?P<phrase>.+)$"),
     re.compile(
@@ -44,6 +51,8 @@ _TEACH = (
         r" (?P<means>.+)$"
     ),
 )
+_THAT_PLACE = re.compile(r"^(?:that|this|the same) (corner|side|edge|end|spot|place)$")
+_REGION_HEADS = ("corner", "side", "edge", "end")
 _PUT_IT = re.compile(
     r"^(?:put|place|set|move|leave|keep|stick|drop) (?:it|them|that|this|things|something) "
     r"(?P<place>.+)$"
@@ -123,13 +132,17 @@ def _clean(text: str) -> str:
 def parse_meaning(text: str) -> Meaning | None:
     """The meaning a teaching sentence states, or None when it states none."""
     t = _clean(text)
-    starts = [0, *(m.end() for m in re.finditer(r"[:;.!?,]\s+", t))]  # after "by the way,"
+    starts = [0, *(m.end() for m in re.finditer(r"[:;.!?,]\s+|\s+-\s+", t))]  # "by the way,"
     for pattern, start in ((p, i) for i in starts for p in _TEACH):
         m = pattern.match(t[start:])
         if m is None:
             continue
         phrase = m.group("phrase").strip(" ,")
-        means = _MEANS_TAIL.sub("", _MEANS_LEAD.sub("", m.group("means").strip(" ,"))).strip()
+        means = re.split(r"(?<=\w)[.!?;] ", m.group("means"))[0]  # the sentence, not the next
+        means = _MEANS_TAIL.sub("", _MEANS_LEAD.sub("", means.strip(" ,"))).strip()
+        that = _THAT_PLACE.match(m.group("means"))  # "i call that corner ...": the one named before
+        if that is not None and that.group(1) in _REGION_HEADS and region_named(t[:start]):
+            means = f"the {region_named(t[:start])}"
         if not means or not phrase or len(phrase.split()) > MAX_PHRASE_WORDS:
             continue  # "by the way, whenever i ask you to ...": read on
         placed = _PUT_IT.match(means)  # "stash something" is "put it in the bottom left corner"
@@ -139,7 +152,9 @@ def parse_meaning(text: str) -> Meaning | None:
             key = [w for w in phrase.split() if w not in _FRAME_WORDS]
             return Meaning(" ".join(key) or phrase, _with_preposition(means), PLACE)
         if _OBJECT_WORDS.search(means):
-            if re.match(r"(?:everything|all|every|each|anything|the)\b", means):
+            if re.match(r"(?:everything|all|every|each|anything|the)\b", means) and not re.search(
+                r"\b(?:goes|go|belongs?|should go|end up|ends up)\b", means
+            ):
                 means = f"put {means}"  # "everything in the yellow bowl": an order to put
             return Meaning(phrase, means, ACTION)
         manner = _MANNER_MEANS.findall(means)

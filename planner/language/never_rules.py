@@ -123,7 +123,7 @@ def _rule_in(t: str, text: str) -> NeverRule | None:
         target = parse_np(m.group("target"))
         if (
             target.category is None
-            or target.plural
+            or (target.plural and not target.colors)  # "the black blocks": each of them
             or (objects.category is None and not objects.colors and not objects.plural)
         ):
             continue

@@ -35,12 +35,14 @@ from skills.objects import ObjectState
 _LEAD = re.compile(
     r"^(?:(?:no|nope|wrong|remember|remember that|keep in mind(?: that)?|note that|please|and|"
     r"also|oh|hmm|note|from (?:now )?on|in (?:the )?future|always|next time|as a rule|by the way|"
-    r"for future reference|(?:just )?so you know|for later|(?:quick )?heads up)[,;:]?\s+)+"
+    r"for future reference|(?:just )?so you know|for later|(?:quick )?heads up|from today|"
+    r"starting today|from here on)[,;:]?\s+)+"
 )
 _TAIL = re.compile(
     r"\s*,?\s*(?:from (?:now )?on|in (?:the )?future|please|always|next time|as a rule|"
     r"every time|each time|and nowhere else|and not anywhere else|only|please remember that|"
-    r"remember that|all of them|every one of them|each of them|both of them)$"
+    r"remember that|all of them|every one of them|each of them|both of them|"
+    r"for future reference|from today)$"
 )
 _STAY = (
     r"(?:go|goes|belong|belongs|live|lives|end up|ends up|sit|sits|stay|stays|"
@@ -84,7 +86,9 @@ _RULE_PATTERNS = (
         r"^(?:always )?use (?P<target>the .+?) for (?P<objects>.+)$"
     ),
 )
-_THAT_IS_WHERE = re.compile(r"(?P<place>\bthe [a-z ]+?),? (?:that|this|it) is where\b")
+_THAT_IS_WHERE = re.compile(  # the last place named before it: "..., that is where ..."
+    r"(?P<place>\bthe (?:(?!the\b)[a-z]+ )*?(?:(?!the\b)[a-z]+))[,.\s]*(?:that|this|it) is where\b"
+)
 _ONLY = re.compile(  # "only the white ones", "the bowl is just for cans", "reserved for"
     r"\bonly (?:for )?(?!this\b|that\b|once\b|go\b|goes\b|belongs?\b)[a-z]+|"
     r"\b(?:just|reserved) for\b"
@@ -161,7 +165,7 @@ def parse_rule(text: str, override: bool = False) -> PlacementRule | None:
     """The placement rule a preference or a knowledge statement states, if it states one
     (in the whole text, or in one of its parts: "as a rule, cans go in the cyan bowl")."""
     t = resolve_there(normalize(text))
-    t = _THAT_IS_WHERE.sub(r"\g<place> is where", t)  # "the black bowl, that is where ..."
+    t = _THAT_IS_WHERE.sub(r"\g<place>. \g<place> is where", t)  # "the bowl, that is where"
     parts = [p for p in re.split(r"\s*[,;:?]\s*|\s+-\s+|(?<=\w)[.!] ", t) if p != t]
     for candidates in (parts, [t]):  # the parts first, the whole only when no part says one
         found = []
@@ -169,7 +173,8 @@ def parse_rule(text: str, override: bool = False) -> PlacementRule | None:
             said = _TAIL.sub("", _LEAD.sub("", part.strip()))
             rule = _rule_in(re.sub(r"^only ", "", said), text, override)
             if rule is not None:
-                found.append(replace(rule, only=bool(_ONLY.search(t)) and not ONCE.search(t)))
+                only = _ONLY.search(t) or _ONLY.search(text.lower())  # "just" is filler
+                found.append(replace(rule, only=bool(only) and not ONCE.search(t)))
         if found:  # "the green block lives in the corner, green things always go there"
             return next((r for r in found if is_general(r)), found[0])
     return None
@@ -376,7 +381,7 @@ def plain(np_: NounPhrase) -> bool:
 
 HABIT = re.compile(  # words that make a correction a rule for later tasks
     r"\b(?:always|from (?:now )?on|every time|each time|in (?:the )?future|next time|"
-    r"as a rule|remember)\b"
+    r"as a rule|remember|from today|starting today|for future reference)\b"
 )
 SCOPE_QUESTION = "Do you mean every "
 _THIS_ONE = re.compile(r"\b(?:this|that|just this|only this|only that)(?: one| block| thing)?\b")
