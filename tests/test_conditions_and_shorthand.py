@@ -161,3 +161,12 @@ def test_and_after_that_splits_two_orders():
     )
     assert {"in": ["pink block", "green bowl"]} in both
     assert {"shifted": ["black block", [-0.06, 0.0]]} in both
+
+
+def test_a_can_beside_a_push_is_in_the_palms_way_and_a_block_is_not():
+    """The hand is some 20 cm across the push line above the fingers: a can 12 cm from the
+    line would be swept along, a low block at that distance passes under it."""
+    for kind, carried in (("black can", True), ("black block", False)):
+        objects = scene(("yellow block", 0.50, -0.12), (kind, 0.62, 0.02))
+        proposal = propose("shove the yellow block over to the left edge", objects)
+        assert ("so I carry it there instead" in proposal.code) is carried, proposal.code
