@@ -208,6 +208,7 @@ class Skills:
         v = self.move_params.speed
 
         def body() -> SkillResult:
+            self.robot.envelope.check_step((dx, dy, dz))  # a relative move has its own bound
             motion = self._move(target, v, "the offset position")
             return SkillResult("move_by", True, "moved", data={"error_m": motion.error_m})
 

@@ -10,6 +10,7 @@ import pytest
 from fakes import PANDA_UPPER, FakeRobot, panda_like_spec
 
 from skills.errors import SafetyError, StaleStateError
+from skills.primitives import Skills
 from skills.robot import Pose, Robot
 from skills.safety import SafeRobot, SafetyEnvelope, SafetyLimits
 
@@ -296,6 +297,23 @@ def test_check_step(robot: FakeRobot) -> None:
         assert info.value.limit == limit
     with pytest.raises(SafetyError, match="expected 3 numbers"):
         envelope.check_step((0.1, 0.1))
+
+
+class EmptyScene:
+    def objects(self) -> list:
+        return []
+
+
+def test_a_relative_move_longer_than_max_step_is_refused_before_any_command(
+    robot: FakeRobot,
+) -> None:
+    """`move_by(0.36, 0.54, 0.5)` once moved the arm 0.77 m past a 0.5 m step limit: the
+    skill checks the step, and the robot gets no command."""
+    skills = Skills(robot, EmptyScene(), SafetyLimits(max_step_m=0.5))
+    with pytest.raises(SafetyError) as info:
+        skills.move_by(0.36, 0.54, 0.5)
+    assert info.value.limit == "step.length" and robot.commands() == []
+    assert skills.move_by(0.0, 0.0, 0.05).success
 
 
 # --- SafetyLimits ------------------------------------------------------------------------------
