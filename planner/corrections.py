@@ -26,7 +26,7 @@ from planner.language.forget import parse_forget
 from planner.language.lexicon import normalize, normalize_rule, resolve_there
 from planner.language.meanings import parse_meaning
 from planner.language.never_rules import parse_never
-from planner.language.orders import parse_order, parse_row_moves
+from planner.language.orders import AS_ARRANGED, parse_order, parse_row_moves
 from planner.language.rules import HABIT, is_general, parse_rule
 
 SMALL, LARGE = 0.01, 0.03  # metres for "a bit" / "a lot" when no number is given
@@ -305,7 +305,7 @@ class CorrectionInterpreter:
                 found is not None
                 and found.intent == "preference"
                 and parse_rule(part) is None
-                and parse_order(joined) is not None
+                and (parse_order(joined) is not None or AS_ARRANGED.search(normalize(part)))
             ):
                 found = Correction(joined, "task", "order", rest=normalize(joined))
             if found is not None:

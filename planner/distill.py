@@ -25,7 +25,13 @@ from planner.language.grounding import NounPhrase
 from planner.language.lexicon import GRASPABLE, category_of, plural, singular
 from planner.language.meanings import parse_meaning
 from planner.language.never_rules import NeverRule, never_statement, parse_never
-from planner.language.orders import STACK, order_statement, parse_order, row_order
+from planner.language.orders import (
+    STACK,
+    arranged_order,
+    order_statement,
+    parse_order,
+    row_order,
+)
 from planner.language.rules import (
     ONCE,
     PlacementRule,
@@ -132,7 +138,11 @@ def _order_record(task: CorrectedTask, correction: TaskCorrection) -> KnowledgeR
     """A taught stacking order, for the kinds and colours of objects it names."""
     moved = {name for name, _, _ in correction.moved}
     row = [o for o in correction.scene if o.name in moved and o.category in GRASPABLE]
-    rule = parse_order(correction.text) or row_order(correction.text, row)
+    rule = (
+        parse_order(correction.text)
+        or row_order(correction.text, row)
+        or arranged_order(correction.text, task.instruction, task.scene)
+    )
     if rule is None or not all(plain(i) for i in rule.items):
         return None
     concerned = [o for o in task.scene if rule.rank(o) is not None]

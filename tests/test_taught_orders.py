@@ -236,3 +236,22 @@ def test_a_row_move_said_as_a_rule_is_stored_as_the_whole_row_and_a_one_off_is_n
         "from left to right: yellow block, cyan block, orange block"
     ]
     assert learnt("Orange goes at the right end, after cyan.") == []
+
+
+def test_a_habit_said_about_the_arrangement_just_made_teaches_its_order():
+    """ "... - that's how I always want them": the order is the one the task built."""
+    said = (
+        "line the pink, blue and white blocks up left to right - white first, then pink, "
+        "blue at the right-hand end. that's how I always want them"
+    )
+    assert CorrectionInterpreter().teaching(said).intent == "order"
+    built = scene(
+        ("white block", 0.5, 0.08), ("pink block", 0.5, 0.0), ("blue block", 0.5, -0.08),
+        ("red block", 0.4, 0.2),
+    )  # fmt: skip
+    task = CorrectedTask("ep-1", said, "verified", (TaskCorrection(said, "order"),), (), built)
+    assert [r.statement for r in distill(task)] == [
+        "from left to right: white block, pink block, blue block"
+    ]
+    once = "line up the pink and white blocks, white on the left"  # no habit: nothing to keep
+    assert CorrectionInterpreter().teaching(once) is None

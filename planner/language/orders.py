@@ -222,6 +222,34 @@ def _fitting(row: Sequence[ObjectState], np_: NounPhrase | None) -> ObjectState 
     )
 
 
+AS_ARRANGED = re.compile(  # "... - that's how I always want them": the order just made
+    r"\b(?:that is|this is|that s|thats) (?:how|the way|the order)\b|"
+    r"\b(?:like (?:this|that)|this way|that way|the same way|in that order)\b"
+)
+_ARRANGING = re.compile(r"\b(?:line|lined|row|stack|stacked|tower|pile|piled|arrange|arranged)\b")
+
+
+def arranged_order(text: str, instruction: str, scene: Sequence[ObjectState]) -> OrderRule | None:
+    """The order a habit said about the arrangement just made teaches ("line up the pink,
+    blue and white blocks ... - that's how I always want them"): the things the instruction
+    names by colour, as they stand at the end, left first in a row, bottom first in a tower;
+    None unless it is said as a rule about a row or a tower."""
+    t, said = normalize_rule(text), normalize(instruction)
+    if not (AS_ARRANGED.search(t) and _GENERAL.search(t) and _ARRANGING.search(said)):
+        return None
+    named = [
+        o
+        for o in scene
+        if o.category in GRASPABLE and o.color and re.search(rf"\b{o.color}\b", said)
+    ]
+    if len(named) < 2:
+        return None
+    tower = max(o.position[2] for o in named) - min(o.position[2] for o in named) > 0.02
+    ordered = sorted(named, key=lambda o: o.position[2] if tower else -o.position[1])
+    items = share_kind([parse_np(f"{o.color} {o.category}") for o in ordered])
+    return OrderRule(items, text.strip(), STACK if tower else ROW)
+
+
 def row_order(text: str, row: Sequence[ObjectState]) -> OrderRule | None:
     """The row order a correction teaches as a rule by moving objects of the row as it
     stood ("orange goes at the right end, after cyan, as always"): the whole row after
