@@ -252,7 +252,8 @@ class ChatPlanner:
 def step_grammar(scene: Sequence[ObjectState], arm: bool = True, refuse: bool = True) -> str:
     """The reply grammar for a step in this scene: API calls on the objects it holds. The
     arm-only motions are left out unless the instruction speaks of the arm (`arm`): a small
-    model reaches for move_to() to "move" an object. `refuse` False leaves out refusing."""
+    model reaches for move_to() to "move" an object. `refuse` False leaves out refusing and
+    any reply of words alone: the program must act."""
     functions = {
         name: (API.get(name).spec, API.get(name).group)
         for name in API
@@ -260,7 +261,12 @@ def step_grammar(scene: Sequence[ObjectState], arm: bool = True, refuse: bool = 
     }
     movable = [o.name for o in scene if o.category in GRASPABLE_CATEGORIES]
     return reply_grammar(
-        functions, [o.name for o in scene], list(geometry.REGIONS), list(DIRECTIONS), movable
+        functions,
+        [o.name for o in scene],
+        list(geometry.REGIONS),
+        list(DIRECTIONS),
+        movable,
+        must_act=not refuse,
     )
 
 
@@ -278,11 +284,11 @@ def _json_list(text: str) -> list[dict]:
 
 def _doubt(code: str, scene: Sequence[ObjectState]) -> str | None:
     """Why a first program deserves a second look, or None: it declares the task finished
-    before anything moved, or refuses because it "can not see" an object the scene lists
-    (under another word for its kind, too: a cube is a block)."""
+    before anything moved, or refuses (or says, with no refusal) that it "can not see" an
+    object the scene lists (under another word for its kind, too: a cube is a block)."""
     if code.strip() == "done()":
         return LOOK_AGAIN
-    if code.lstrip().startswith("refuse("):
+    if code.lstrip().startswith(("refuse(", "say(")):  # "I can not see ..." said either way
         said = SYNONYMS.sub(lambda m: KIND_WORDS[m.group(1)], code.lower())
         listed = [o for o in scene if re.search(rf"\bsee (?:an? |the |any )?{o.name}\b", said)]
         if listed:

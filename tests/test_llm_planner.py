@@ -274,6 +274,12 @@ def test_a_refusal_for_an_object_the_scene_lists_is_retried_without_refusing():
     assert "fn-refuse" in model.grammars[0] and "fn-refuse" not in model.grammars[1]
     missing = StubChatModel([reply('refuse("I can not see a green bowl here.")')])
     assert ChatPlanner(missing).propose(context()).code.startswith("refuse(")
+    said = StubChatModel(
+        [reply('say("I can not see a red block here.")'), reply(PUT)], supports_grammar=True
+    )
+    assert ChatPlanner(said).propose(context()).code == PUT  # said, not refused: the same
+    retry = said.grammars[1].splitlines()[0]
+    assert '"none' not in retry and "preds" in retry  # the second look must act
 
 
 def test_arm_motions_are_offered_only_when_the_instruction_speaks_of_the_arm():

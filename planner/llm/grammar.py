@@ -120,6 +120,7 @@ def reply_grammar(
     directions: Sequence[str],
     movable: Sequence[str] = (),
     max_statements: int = MAX_STATEMENTS,
+    must_act: bool = False,
 ) -> str:
     """The GBNF grammar of a reply for a scene holding `objects`.
 
@@ -132,6 +133,8 @@ def reply_grammar(
         movable: the objects the robot can pick up; the objects a `skill` acts on are
             these (a bowl or a zone is never picked, stacked or swapped).
         max_statements: most lines in the program.
+        must_act: no "Goal: none" reply of words alone (the task was read as impossible
+            while the scene lists what it needs).
     """
     usable = {
         name: (spec, group)
@@ -149,10 +152,9 @@ def reply_grammar(
     n = max_statements
     body = f'goal "\\n```python\\n" stmt{{1,{n}}}'
     if objects and acting and speaking:  # a stated goal needs motion; "none" goes with words
-        body = (
-            f'("none\\n```python\\n" speak stmt-talk{{0,{n - 1}}} | '
-            f'preds "\\n```python\\n" act stmt{{0,{n - 1}}})'
-        )
+        acts = f'preds "\\n```python\\n" act stmt{{0,{n - 1}}}'
+        words = f'"none\\n```python\\n" speak stmt-talk{{0,{n - 1}}}'
+        body = acts if must_act else f"({words} | {acts})"
     lines = [
         f'root ::= "Thought: " thought "\\nGoal: " {body} "```"',
         f"thought ::= [^\\n`]{{1,{MAX_THOUGHT_CHARS}}}",
