@@ -273,15 +273,20 @@ class CorrectionInterpreter:
         """The parts of a teaching instruction that ask for motion now ("stick the brown
         block on the pink mat - brown things always go there from now on" -> "stick the
         brown block on the pink mat"), normalised, with "there" spelt out from the parts
-        before; "" when it only teaches."""
+        before, and "it" for the thing a rule before it was about ("the orange tin belongs in
+        the white pot. pop it in there"); "" when it only teaches."""
         parts = self._parts(text)
         lessons = self._lessons(parts)
-        orders = []
+        orders, subject = [], None
         for i, part in enumerate(parts):
             if i in lessons:
+                rule = parse_rule(part)
+                subject = rule.objects.text if rule is not None else subject
                 continue
             before = normalize(" . ".join(parts[:i]))
             said = normalize(part)
+            if subject is not None:
+                said = re.sub(r"\b(?:it|them)\b", subject, said, count=1)
             joined = resolve_there(f"{before} . {said}", strict=True) if before else said
             orders.append(joined.removeprefix(f"{before} . ") if before else said)
         return " . ".join(o for o in orders if o)

@@ -116,6 +116,17 @@ class Plan:
         return "\n".join([*said, *self.lines, "done()"])
 
 
+def _finger_room(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Whether the finger that pushes from a towards b starts inside the workspace (a push
+    from outside it is refused by the safety envelope)."""
+    gap = math.dist(a, b)
+    if gap < 1e-6:
+        return True
+    x = a[0] - (b[0] - a[0]) / gap * PUSH_FINGER_REACH
+    y = a[1] - (b[1] - a[1]) / gap * PUSH_FINGER_REACH
+    return WORKSPACE_X[0] <= x <= WORKSPACE_X[1] and WORKSPACE_Y[0] <= y <= WORKSPACE_Y[1]
+
+
 def _leg(a: tuple[float, float], b: tuple[float, float]) -> tuple[tuple[float, float], float]:
     """A push from a to b: unit direction (rounded to an axis word where it is one) and length."""
     gap = math.dist(a, b)
@@ -1370,8 +1381,11 @@ class Compiler:
         goes as aimed: what it disturbs, the goal check reports."""
         start = (obj.position[0], obj.position[1])
         if not detour:
+            if not _finger_room(start, end):
+                raise Impossible(f"the {obj.name} is too near the table's edge to push that way.")
             return [_leg(start, end)]
         routes = [[start, end], [start, (end[0], start[1]), end], [start, (start[0], end[1]), end]]
+        routes = [r for r in routes if all(_finger_room(a, c) for a, c in pairwise(r))]
         blocker = None
         for route in routes:
             blocker = next(
@@ -1379,7 +1393,8 @@ class Compiler:
             )
             if blocker is None:
                 return [_leg(a, c) for a, c in pairwise(route) if math.dist(a, c) > 1e-3]
-        assert blocker is not None
+        if blocker is None:
+            raise Impossible(f"the {obj.name} is too near the table's edge to push it there.")
         raise Impossible(f"the {blocker.name} is in the way of pushing the {obj.name} there.")
 
     def _in_the_way(

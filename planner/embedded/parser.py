@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from planner.language.grounding import SUPERLATIVES, NounPhrase, parse_np, share_kind
 from planner.language.lexicon import (
     AMOUNTS_M,
+    CATEGORY_WORDS,
     COLORS,
     CONTAINERS,
     DIRECTION_VECTORS,
@@ -94,6 +95,9 @@ MOVE_VERBS = (
     "grab",
     "lift",
     "fetch",
+    "gather up",
+    "gather",
+    "collect",
     "fill",
     "deposit",
     "store",
@@ -165,6 +169,19 @@ OTHER_VERBS = (
 )
 ALL_VERBS = MOVE_VERBS + PUSH_VERBS + OTHER_VERBS
 _VERB_ALT = "|".join(sorted((re.escape(v) for v in ALL_VERBS), key=len, reverse=True))
+_GERUND_ALT = "|".join(  # "..., popping it into the bowl": an order said as a gerund
+    sorted(
+        {
+            form
+            for v in ALL_VERBS
+            if " " not in v
+            for form in (f"{v}ing", f"{v[:-1]}ing" if v.endswith("e") else "", f"{v}{v[-1]}ing")
+            if form
+        },
+        key=len,
+        reverse=True,
+    )
+)
 _NEGATIVE = r"(?:do not|never|please do not|but do not|and do not)"
 _SPLIT_RE = re.compile(
     r"\s*(?:;|\.\s|[?!]\s|,?\s*\band then\b|,?\s*\bthen\b|,?\s*\bafter that\b|"
@@ -172,7 +189,7 @@ _SPLIT_RE = re.compile(
     r",?\s*\b(?:and )?(?:lastly|last of all|last but not least|to finish)\b|"
     r",?\s*\bonce (?:that is|you are) done\b|,?\s*\band also\b|"
     r",?\s*\b(?:and|but|so)\s+(?=(?:" + _VERB_ALT + r"|do not|never)\b)|"
-    r",\s*(?=(?:" + _VERB_ALT + r"|do not|never)\b)|"
+    r",\s*(?=(?:" + _VERB_ALT + r"|" + _GERUND_ALT + r"|do not|never)\b)|"
     r",?\s*\band\s+(?=(?:the|a|an|both|all|each|every)\b[^,;.]*?\b(?:goes|go|belongs?|"
     r"(?:should|needs to|has to|must) go)\b))\s*"
 )
@@ -198,11 +215,73 @@ _SUPERLATIVE_ONLY_RE = re.compile(  # "furthest back" names an object; "closer" 
 _DIRECTION_ALT = "|".join(sorted((re.escape(w) for w in DIRECTION_VECTORS), key=len, reverse=True))
 
 
+_REPAIR = re.compile(  # "put the red, sorry, i mean the white block ...": said again, better
+    r",?\s*\b(?:sorry|oops|no wait|wait(?=,)|no(?=,)|i mean|i meant|or rather|correction)"
+    r"(?:,?\s*(?:i mean|i meant|no|other way round|the other way round|the other way around))*"
+    r"[,:]?\s+(?=\S)"
+)
+_REPAIRED_AFTER = re.compile(
+    r"(?<=[,.;])\s*(?P<repair>[^,.;]+?),?\s*(?:that is|i mean)(?=\s*(?:[,.;]|$))"
+)
+_PREPOSITION = (
+    r"(?:in front of|on top of|to the (?:left|right) of|next to|(?:left|right) of|into|inside|"
+    r"onto|in|on|to|beside|behind|under|near|by|along|at|over|across)"
+)
+_STARTS_PLACE = re.compile(rf"^{_PREPOSITION}\b")
+_HAS_RELATION = re.compile(rf"^[a-z ]+? {_PREPOSITION} [a-z ]+$")
+
+
+def _repaired(text: str) -> str:
+    """A speaker's self-correction applied: the phrase said after "sorry, i mean", "no wait"
+    (or before ", that is", ", i mean") replaces the last phrase of its kind before it - a
+    place for a place, a thing for a thing, the whole "X on Y" for "X on Y"."""
+    for _ in range(3):
+        m = _REPAIRED_AFTER.search(text)
+        if m is not None:  # "behind it, behind the bowl, that is"
+            before, after = text[: m.start()], m.group("repair") + text[m.end() :]
+        elif (m := _REPAIR.search(text)) is not None and m.start() > 0:
+            before, after = text[: m.start()], text[m.end() :]
+        else:
+            return text
+        text = _replace_last(before, after)
+    return text
+
+
+def _replace_last(before: str, after: str) -> str:
+    """`before` with its last phrase of the kind `after` begins with replaced by `after`."""
+    first = re.split(r"\s*[,;]\s*", after, maxsplit=1)[0]
+    end = len(before)
+    if _STARTS_PLACE.match(first):  # a place for a place
+        places = list(re.finditer(rf"\b{_PREPOSITION}\b", before))
+        cut = places[-1].start() if places else len(before)
+    elif _HAS_RELATION.match(first) and (verb := _last_verb(before)) is not None:
+        cut = verb  # "blue on orange" for "the orange block on the blue one": blocks both
+        said = parse_np(re.split(rf"\s\b{_PREPOSITION}\b", before[cut:])[0])
+        if said.category in CATEGORY_WORDS and said.word:
+            nouns = kind_words([said.category])
+            bare = rf"\b({'|'.join(COLORS)})\b(?! (?:[a-z]+ )?(?:{nouns}|one)s?\b)"
+            after = after.replace(first, re.sub(bare, rf"the \1 {said.word}", first), 1)
+    else:  # a thing for a thing (of its kind, if it names one), up to where its place begins
+        things = [m.start() for m in re.finditer(r"\b(?:the|a|an)\b", before)]
+        kind = parse_np(first).word
+        same = [i for i in things if kind and re.match(rf"[a-z ]*?\b{kind}", before[i:])]
+        cut = (same or things or [before.rfind(" ") + 1])[-1]
+        place = re.compile(rf"\s\b{_PREPOSITION}\b").search(before, cut)
+        end = place.start() if place else end
+    return f"{before[:cut].rstrip()} {after}{before[end:]}".strip()
+
+
+def _last_verb(text: str) -> int | None:
+    """Where the words after the last order verb of `text` begin."""
+    found = list(re.finditer(rf"\b(?:{_VERB_ALT})\b\s*", text))
+    return found[-1].end() if found else None
+
+
 def split_clauses(text: str) -> list[str]:
     """The clauses of an instruction, each normalised and starting with its verb if any."""
     parts = [  # "..., and after that ...": the "and" joins, it belongs to neither clause
         re.sub(r"(?:,\s*|\s+)(?:and|but|so)$", "", p.strip(" ,.")).strip(" ,.")
-        for p in _SPLIT_RE.split(normalize(text))
+        for p in _SPLIT_RE.split(_repaired(normalize(text)))
     ]
     clauses = [base_verb(strip_lead_in(p), ALL_VERBS) for p in parts if p and p.strip(" ,.")]
     return [part for c in clauses if c for part in _ungap(_by_means(c))]
@@ -1103,6 +1182,11 @@ _PLACE_FIRST = re.compile(
     r"^(?P<np>(?:the|this|that) [^,]+?),? (?P<where>(?:to|in|into|on|onto|at|next to|beside|"
     r"behind|in front of) .+?),? (?:you |please )?(?P<verb>" + _VERB_ALT + r") (?:it|them)$"
 )
+_PLACE_THEN_THING = re.compile(  # "onto the green mat they go, all 3 blocks", "in front of the
+    # purple bowl, on the side closest to me, goes the gray block": the place said first
+    r"^(?P<where>(?:to|in|into|on|onto|on top of|next to|beside|behind|in front of) [^,]+?),? "
+    r"(?:(?:on|at) [^,]+, )?(?:(?:they|it|these|those) )?(?:goes|go|belongs?)(?:,| )\s*(?P<np>.+)$"
+)
 _BESIDE_ON_SIDE = re.compile(  # "next to the brown block, on its left side": left of it
     r"\b(?:next to|beside|by|alongside)\s+(?P<ref>[^,]+?),?\s+(?:on|at|to)\s+(?:its|their|the)\s+"
     r"(?P<side>left|right)(?:\s+side)?(?:\s+of (?:it|them))?$"
@@ -1149,6 +1233,9 @@ def _restate(clause: str) -> str:
     m = _TOPIC.match(clause)
     if m:  # "the black can, put it in a bowl"
         return f"{m.group('verb')} {m.group('np')} {m.group('rest')}"
+    m = _PLACE_THEN_THING.match(clause)
+    if m and parse_np(m.group("np")).names_thing:
+        return f"put {m.group('np')} {m.group('where')}"
     m = _PLACE_FIRST.match(clause)
     if m:  # "the cyan cube, to the upper right corner you move it"
         return f"{m.group('verb')} {m.group('np')} {m.group('where')}"
@@ -1266,7 +1353,9 @@ def _topic(clause: str) -> str | None:
     things = _THING_NP.findall(clause) if _PERSON_REMARK.match(clause) else []
     if things:
         return things[-1]  # "somebody left the green can lying around"
-    if _BARE_NP.match(clause) and parse_np(clause).names_thing and not parse_target(clause)[1]:
+    np_ = parse_np(clause)
+    described = np_.ordinal or np_.side  # "the third block from the right", "the bar on the left"
+    if _BARE_NP.match(clause) and np_.names_thing and (described or not parse_target(clause)[1]):
         return clause  # "now the cans"
     return None
 
@@ -1455,6 +1544,11 @@ def _takes_object_of(previous: Frame | None, frame: Frame) -> bool:
     )
 
 
+_NEXT_ITEM = re.compile(  # where the next "X in Y" of a list begins: "..., blocks in the ..."
+    rf"(?:,\s*(?:and\s+)?|\s+and\s+)(?=(?:the|a|an|{_COLOR_ALT}|(?:{kind_words(GRASPABLE)})s?)\b)"
+)
+
+
 def _ungap(clause: str) -> list[str]:
     """ "put the red block in the red bowl and the blue block in the blue bowl": two clauses,
     the second borrowing the first one's verb."""
@@ -1462,7 +1556,7 @@ def _ungap(clause: str) -> list[str]:
     if not verb:  # "green stuff on the green mat and yellow stuff on the yellow mat"
         parts = _ungap(f"put {clause}") if parse_target(clause)[1] is not None else []
         return parts if len(parts) > 1 else [clause]
-    for m in re.finditer(rf"(?:,\s*(?:and\s+)?|\s+and\s+)(?=(?:the|a|an|{_COLOR_ALT})\b)", clause):
+    for m in _NEXT_ITEM.finditer(clause):
         first = _parse_intent(clause[: m.start()])
         if first.intent not in ("move", "stack") or first.target is None:
             continue

@@ -13,15 +13,29 @@ from dataclasses import dataclass
 
 from perception import geometry
 from planner.embedded.parser import ALL_VERBS
-from planner.language.grounding import Ambiguous, Grounder, GroundingError, parse_np
+from planner.language.grounding import (
+    MEASURES,
+    SUPERLATIVE_RE,
+    SUPERLATIVES,
+    Ambiguous,
+    Grounder,
+    GroundingError,
+    parse_np,
+)
 from planner.language.lexicon import CONTAINERS, GRASPABLE, normalize
 from skills.objects import ObjectState
 
 _ASKING = re.compile(
     r"^(?:please\s+)?(?:(?:can|could|would|will) you (?:please )?(?:tell me|see|count|check|"
-    r"say|find out)|do you (?:see|know|notice)|tell me|i (?:want|would like) to know|"
+    r"say|find out)|do you (?:see|know|notice)|tell me|"
+    r"i(?: want| would like|'d like| d like) to know|"
+    r"i (?:wonder|am wondering|was wondering|am curious)|"
     r"how many|how much|what|which|where|who|whose|is|are|does|do(?! not)|did|has|have|was|"
     r"were)\b"
+)
+_ASKED_AS_STATEMENT = re.compile(  # "tell me ...", "i wonder ...": the question after it
+    r"^(?:(?:can|could|would) you (?:please )?(?:tell me|say|check),? |tell me,? |"
+    r"i (?:want|would like) to know,? |i (?:wonder|am wondering|was wondering|am curious),? )"
 )
 _WH = re.compile(r"^(?:please\s+)?(?:how many|how much|what|which|where|who|whose)\b")
 _COUNT = re.compile(
@@ -44,6 +58,9 @@ _THERE_IS = re.compile(r"\b(?:is there|are there|do you see|can you see) (?P<np>
 _LIST = re.compile(
     r"\bwhat (?:objects |things |items )?(?:(?:do |can |are )?you (?:are )?(?:see|seeing)|"
     r"is there|are there|is on the table|(?:is|are) in (?P<container>.+))$"
+)
+_WHICH_OF = re.compile(  # "which is further away from me, the pink can or the cyan bar"
+    r"^which(?: one)? (?:is|are) (?P<how>[a-z ]+?),? (?P<a>[a-z ]+?) or (?P<b>[a-z ]+)$"
 )
 _RELATION = re.compile(
     r"^(?:is|are) (?P<a>.+?) (?P<rel>in|inside|on|on top of|left of|to the left "
@@ -123,11 +140,8 @@ def _is_request(raw: str) -> bool:
 
 def answer(question: Question, scene: Sequence[ObjectState]) -> str | None:
     """What the scene says to the question, in words (None: not a question this can answer)."""
-    q = re.sub(
-        r"^(?:can|could|would) you (?:please )?(?:tell me|say|check),? |^tell me,? ",
-        "",
-        question.text,
-    )
+    q = _ASKED_AS_STATEMENT.sub("", question.text)
+    q = re.sub(r"^(?:whether|if) (?P<a>.+?) (?P<verb>is|are) ", r"\g<verb> \g<a> ", q)
     grounder = Grounder(list(scene))
     if m := _COUNT.search(q):
         found = _matching(grounder, m.group("np"))
@@ -137,6 +151,11 @@ def answer(question: Question, scene: Sequence[ObjectState]) -> str | None:
     if m := _WHERE.search(q):
         found = _matching(grounder, m.group("np") or m.group("np2"), one=True)
         return " ".join(_whereabouts(o, scene) for o in found) or None
+    if (m := _WHICH_OF.match(q)) and (said := SUPERLATIVE_RE.search(m.group("how"))):
+        pair = [o for side in ("a", "b") for o in _matching(grounder, m.group(side), one=True)]
+        if len(pair) == 2:
+            axis, pick = SUPERLATIVES[said.group(1)]
+            return f"The {pick(pair, key=MEASURES[axis]).name}."
     if m := _WHICH.match(q):
         return _which(grounder, f"the {m.group('np')} {m.group('rest')}")
     if m := _ANYTHING_IN.search(q):

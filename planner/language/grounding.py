@@ -25,6 +25,7 @@ from planner.language.lexicon import (
     categories,
     category_of,
     is_generic,
+    kind_words,
     merge_compounds,
     plural,
     singular,
@@ -129,14 +130,29 @@ SUPERLATIVES = {
     "highest": ("z", max),
     "taller": ("z", max),
     "higher": ("z", max),
-    "shortest": ("z", min),
+    "shortest": ("extent", min),
     "lowest": ("z", min),
-    "shorter": ("z", min),
-    "longest": ("length", max),
-    "longer": ("length", max),
+    "shorter": ("extent", min),
+    "longest": ("extent", max),
+    "longer": ("extent", max),
 }
 SUPERLATIVE_RE = re.compile(
     r"\b(" + "|".join(re.escape(k) for k in sorted(SUPERLATIVES, key=len, reverse=True)) + r")\b"
+)
+SIZE_WORDS = {  # "the little blue block, not the big one": the smallest or biggest that fits
+    "little": ("volume", min),
+    "small": ("volume", min),
+    "tiny": ("volume", min),
+    "big": ("volume", max),
+    "large": ("volume", max),
+    "huge": ("volume", max),
+    "short": ("extent", min),
+    "long": ("extent", max),
+    "tall": ("z", max),
+}
+_SIZE_WORD_RE = re.compile(  # only before a thing's noun: not "a little shove", "a long way"
+    rf"\b({'|'.join(SIZE_WORDS)})\b"
+    rf"(?= (?:[a-z]+ )?(?:{kind_words(GRASPABLE + CONTAINERS)}|one)s?\b)"
 )
 _SELF_REFS = ("me", "you", "the robot", "us", "the front", "the camera", "the base")
 _REFSUPERLATIVE_RE = re.compile(
@@ -150,7 +166,7 @@ _ORDINAL_SIDE_RE = re.compile(
 )
 _EXCLUDE_RE = re.compile(
     r"\b(?:except(?: for)?|but not|other than|apart from|excluding|aside from|besides|"
-    r"with the exception of|save for|but)\b"
+    r"with the exception of|save for|but)\b|,\s*not\b"  # "the little one, not the big one"
 )
 _LOCATION_WORDS = sorted(
     {
@@ -466,10 +482,10 @@ def _take_side(text: str, np_: NounPhrase) -> tuple[str, NounPhrase]:
 def _take_superlative(text: str, np_: NounPhrase) -> tuple[str, NounPhrase]:
     if np_.superlative is not None:
         return text, np_
-    m = SUPERLATIVE_RE.search(text)
+    m = SUPERLATIVE_RE.search(text) or _SIZE_WORD_RE.search(text)
     if m is None:
         return text, np_
-    axis, fn = SUPERLATIVES[m.group(1)]
+    axis, fn = SUPERLATIVES.get(m.group(1)) or SIZE_WORDS[m.group(1)]
     rest = (text[: m.start()] + " " + text[m.end() :]).strip()
     return rest, replace(np_, superlative=(axis, "max" if fn is max else "min"))
 
@@ -515,8 +531,8 @@ def _read_words(text: str, np_: NounPhrase) -> NounPhrase:
     if re.search(r"\b(?:one|1|any) of\b", text) or re.match(r"^one\s+\w", text):
         count, any_one = 1, True
     plural = head_index is not None and _is_plural(words[head_index])
-    if np_.superlative is not None and count is None and re.match(r"^(?:the\s+)?of\s", text):
-        plural = False  # "the smallest of the cans": one of them
+    if np_.superlative is not None and re.match(r"^(?:the\s+)?of\s", text):
+        plural, count = False, None  # "the smallest of the cans", "the bigger of the 2": one
     if "both" in words:
         count = 2
     if every and count == 1:
@@ -721,14 +737,7 @@ class Grounder:
         if axis == "distance" and np_.reference is not None:
             ref = self.resolve(replace(np_.reference, count=None), GRASPABLE + CONTAINERS)[0]
             return lambda o: math.dist(o.position[:2], ref.position[:2])
-        measures = {
-            "x": lambda o: o.position[0],
-            "y": lambda o: o.position[1],
-            "z": lambda o: o.size[2],
-            "volume": lambda o: o.size[0] * o.size[1] * o.size[2],
-            "length": lambda o: max(o.size[:2]),
-        }
-        return measures.get(axis, measures["x"])
+        return MEASURES.get(axis, MEASURES["x"])
 
     def _filter_location(
         self, objs: list[ObjectState], relation: str, ref_np: NounPhrase
@@ -758,6 +767,23 @@ class Grounder:
             near = [o for o in objs if o is not refs[0] and test(o, refs[0])]
             return near or sorted(objs, key=lambda o: geometry.footprint_distance(o, refs[0]))[:1]
         return [o for o in objs if any(test(o, r) for r in refs if r is not o)]
+
+
+def _extent(obj: ObjectState) -> float:
+    """How long or short a thing is: a bar by its length, anything else by its height."""
+    long_side, short_side = max(obj.size[:2]), min(obj.size[:2])
+    return long_side if long_side > 1.5 * short_side else obj.size[2]
+
+
+MEASURES: dict[str, Callable[[ObjectState], float]] = {
+    "x": lambda o: o.position[0],
+    "y": lambda o: o.position[1],
+    "z": lambda o: o.size[2],
+    "volume": lambda o: o.size[0] * o.size[1] * o.size[2],
+    "length": lambda o: max(o.size[:2]),
+    "extent": _extent,
+}
+"""What a superlative's axis measures on an object (distance to a reference aside)."""
 
 
 def _tied(a: float, b: float, axis: str) -> bool:

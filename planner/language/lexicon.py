@@ -411,6 +411,11 @@ _CONTRACTIONS = (
     (r"\blet's\b", "let us"),
     (r"\b(it|that|what|there|here|which|who)'s\b", r"\1 is"),
     (r"\bwhats\b", "what is"),
+    (r"\b(there|that|here)s\b", r"\1 is"),  # typed without the apostrophe
+    (r"\b(what|which|where|how|colou?r|size)'s\b", r"\1 is"),
+    (r"\bu\b", "you"),
+    (r"\bur\b", "your"),
+    (r"(?<=[a-z] )'?em\b", "them"),  # "pop em in the bowl"
     (r"\b(to|on|at) the ([a-z]+(?: [a-z]+)?)'s (left|right|front|back)\b", r"\1 the \3 of the \2"),
     (r"'s been\b", " has been"),  # "the green can's been left out"
     (
@@ -425,6 +430,7 @@ _FILLER = re.compile(
     r"\b(?:(?:hey|hi|hello|ok|okay|alright|all right) (?:robot|there)|"
     r"please|pls|plz|kindly|thanks(?: a (?:bunch|lot|million))?|many thanks|ta(?: very much)?|"
     r"thank you(?: very much| so much)?|cheers|um+|uh+|erm|hmm+|hey|ugh|argh|oops|whoops|"
+    r"yeah|yep|yup|"
     r"(?:whenever|when) you (?:get|have) a (?:sec|second|moment|minute|chance)|"
     r"(?:for me|if you (?:can|could|would|do not mind|please)|if possible|when you can|"
     r"when you get a chance|real quick|right now|at once|now|just|simply|carefully|gently|"
@@ -521,6 +527,27 @@ def normalize(text: str) -> str:
     t = re.sub(r"\b(?:about|around|roughly|approximately|some|maybe) (?=\d)", "", t)
     t = re.sub(
         r"\bwhatever(?: (?:is|are|that is|that are|thing is|things are))?\b", "everything", t
+    )
+    t = re.sub(  # "anything that is not a can": everything but the cans
+        r"\b(anything|everything|all (?:the )?(?:things|objects))(?: that| which)? (?:is|are) not "
+        r"(?:a |an )?([a-z]+?)s?\b",
+        r"everything except the \2s",
+        t,
+    )
+    t = re.sub(  # "all but one of the 4 blocks": 3 of them
+        r"\ball but (one|\d+) of the (\d+) ",
+        lambda m: f"{max(int(m.group(2)) - int(m.group(1).replace('one', '1')), 0)} of the ",
+        t,
+    )
+    t = re.sub(r",\s*(?:that|they|it|those|these) (?=(?:goes|go|belongs?|should go)\b)", " ", t)
+    t = re.sub(  # "..., just that one, the others stay where they are": what stays is kept
+        r",\s*(?:(?:just|only) )?(?:that|this) one(?=\s*(?:[,.;]|$))|"
+        r",\s*(?:and )?(?:the others?|the rest|everything else|all the others)"
+        r"(?: (?:should|can|must|will))? (?:stay|stays|remain|remains|stay put|stays put|are left|"
+        r"is left)"
+        r"(?: (?:where (?:they|it) (?:are|is)|alone|as (?:they|it) (?:are|is)))?(?=\s*(?:[,.;]|$))",
+        "",
+        t,
     )
     t = _FILLER.sub(" ", t)
     t = re.sub(
