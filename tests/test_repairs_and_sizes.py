@@ -106,6 +106,10 @@ def test_kinds_negated_counts_left_out_and_places_said_first():
     not_cans = goal("ok so anything that isn't a can, that goes in the pink bowl, alright", objects)
     assert {"in": ["blue block", "pink bowl"]} in not_cans
     assert not any(p.get("in", [""])[0] == "gray can" for p in not_cans)
+    not_pink = goal("put all the objects that are not pink in the green mat", objects)  # a colour
+    assert {"unmoved": ["pink block"]} in not_pink or not any(
+        p.get("in", [""])[0] == "pink block" for p in not_pink
+    )
     three = scene(
         ("red block", 0.4, 0.2), ("blue block", 0.4, 0.05), ("yellow block", 0.4, -0.1),
         ("white block", 0.4, -0.25), ("black bowl", 0.6, 0.0),

@@ -528,9 +528,9 @@ def normalize(text: str) -> str:
     t = re.sub(
         r"\bwhatever(?: (?:is|are|that is|that are|thing is|things are))?\b", "everything", t
     )
-    t = re.sub(  # "anything that is not a can": everything but the cans
+    t = re.sub(  # "anything that is not a can": everything but the cans (a kind, not a colour)
         r"\b(anything|everything|all (?:the )?(?:things|objects))(?: that| which)? (?:is|are) not "
-        r"(?:a |an )?([a-z]+?)s?\b",
+        rf"(?:a |an )?({kind_words(GRASPABLE + CONTAINERS)})s?\b",
         r"everything except the \2s",
         t,
     )
