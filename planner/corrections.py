@@ -235,6 +235,9 @@ _ORDER = re.compile(
 )
 _PARTS = re.compile(r"\s+[-–—]+\s+|(?<=\w)[.!?;]\s+|(?<=\w)[.!?]$")
 _LIVES = re.compile(r"\b(?:lives?|belongs?|(?:its|their) (?:usual |own )?(?:home|spot|place))\b")
+_SAID_AGAIN = re.compile(  # a lesson said again after it: "that's where it should live"
+    r"^(?:and )?(?:that|this|there) is (?:where|how|the place|its home)\b"
+)
 _NOTHING_ELSE = re.compile(
     r"^(?:and |so )?nothing else (?:ever )?(?:goes|go|belongs|should go|may go|is to go) "
     r"(?:in|into|on|inside) (?:it|there|that one|them)$"
@@ -305,6 +308,8 @@ class CorrectionInterpreter:
             before = " - ".join(parts[:i])
             if found is None and before and self._lesson(before) is None:
                 found = self._lesson(f"{before} - {part}")
+            elif found is None and lessons and _SAID_AGAIN.search(normalize_rule(part)):
+                found = lessons[max(lessons)]  # "... home is next to X. that's where it lives"
             joined = " - ".join(parts[: i + 1])
             if (  # "- that's how I always want them": the order said before
                 found is not None
@@ -324,6 +329,8 @@ class CorrectionInterpreter:
         if _NOTHING_ELSE.match(t):  # "nothing else goes in it": the rule before, said again
             return Correction(part, "task", "preference", rest=t)
         found = self._by_pattern(part)
+        if found is None and (HABIT.search(t) or _FOR_LATER.search(t)) and parse_rule(part):
+            return Correction(part, "task", "preference", rest=t)  # "for later: X's home is ..."
         if found is None or found.kind != "task":
             return None
         if found.intent in ("forget", "meaning", "never"):

@@ -14,7 +14,7 @@ from planner.language.forget import parse_forget
 from planner.language.lexicon import resolve_there
 from planner.language.meanings import PLACE, parse_meaning
 from planner.language.never_rules import parse_never
-from planner.language.rules import parse_rule
+from planner.language.rules import parse_rule, said_instead
 
 
 def _read(rule) -> tuple[str, str, str]:
@@ -223,3 +223,24 @@ def test_words_taught_by_naming_a_place_and_rules_said_as_just_for():
     assert _read(only) == ("bars", "in", "the brown bowl") and only.only
     never = parse_never("nothing goes on top of the black blocks, ever")
     assert _read(never) == ("anything", "on", "the black blocks")
+
+
+def test_a_lesson_said_twice_or_beside_a_remark_moves_nothing_and_a_never_names_no_destination():
+    interpreter = CorrectionInterpreter()
+    twice = (
+        "Just so you know for later: the gray can's home is right next to the brown zone. "
+        "That's where it should live."
+    )
+    assert interpreter.teaching(twice).intent == "preference"
+    assert interpreter.orders_beside(twice) == ""
+    objects = scene(
+        ("green can", 0.55, 0.14), ("white bowl", 0.55, 0.15), ("brown bowl", 0.55, -0.15)
+    )
+    never = TaskCorrection(
+        "No cans in the white bowl, ever. Use the other one.",
+        "never",
+        (("green can", 0.33, 0.23),),
+        objects,
+    )
+    rule = said_instead(never)
+    assert rule is None or rule.target.text != "the white bowl"

@@ -254,6 +254,7 @@ class EmbeddedPlanner:
             return False
         return any(
             f.intent not in ("unknown", "exclude")
+            and (f.objects is None or (f.objects.names_thing and not f.objects.unknown))
             and (f.objects is None or not re.match(r"(?:nothing|none)\b", f.objects.text))
             for f in parse_instruction(order)
         )

@@ -1348,7 +1348,8 @@ def _topic(clause: str) -> str | None:
     if _strip_verb(clause)[0]:
         return None
     m = _REMARK.match(clause)
-    if m and parse_np(m.group("np")).names_thing and not _HAS_VERB(m.group("np")):
+    said = parse_np(m.group("np")) if m else None
+    if said and (said.category or said.colors) and not said.unknown and not _HAS_VERB(said.text):
         return m.group("np")  # "the orange can is in the way"
     things = _THING_NP.findall(clause) if _PERSON_REMARK.match(clause) else []
     if things:

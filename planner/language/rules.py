@@ -299,7 +299,12 @@ def _destination_phrase(text: str) -> NounPhrase | None:
     """The destination a retarget names: "in the green bowl", "the other bowl", or
     "wrong bowl, the green one" (the noun comes from another part of the sentence)."""
     t = _LEAD.sub("", normalize(text))
-    m = next(filter(None, map(_DESTINATION.search, sentences(t))), None)  # one sentence's
+    said = [  # where to, not where not: "no cans in the white bowl, ever. use the other one"
+        _LEAD.sub("", s)
+        for s in sentences(normalize(text))
+        if not re.search(r"\b(?:no(?!,)|not|never|nothing)\b", s)  # "no, ..." is no negation
+    ]
+    m = next(filter(None, map(_DESTINATION.search, said)), None)
     parts = [m.group("np")] if m else [p.strip() for p in re.split(r"[,;]", t) if p.strip()]
     phrases = [
         parse_np(re.sub(r"^(?:not (?:that|this)|wrong|it is|use|try)\s+", "", p)) for p in parts
