@@ -18,8 +18,8 @@ from memory.records import KnowledgeRecord
 from perception import geometry
 from planner.context import PlannerContext, Proposal, StepRecord, TaskCorrection
 from planner.distill import distill
-from planner.embedded.compiler import RULE_QUESTION, Compiler, Plan
-from planner.embedded.conditions import Conditional, agreed, holds, read_condition
+from planner.embedded.compiler import RULE_QUESTION, Compiler, Plan, agreed
+from planner.embedded.conditions import Conditional, holds, read_condition
 from planner.embedded.parser import ALL_VERBS, Frame, parse_clause, parse_instruction
 from planner.embedded.questions import Question, answer, read_question
 from planner.goals import Goal
@@ -171,14 +171,16 @@ class EmbeddedPlanner:
                 return self._answer(question, said, context, read_as)
         conditional = read_condition(text) if not context.corrections else None
         if conditional is not None:
-            text, said = _on_condition(conditional, context)
-            read_as += f" {said}"
-            if not text or text.startswith("ask("):
-                return (
-                    _nothing_to_do(said, context)
-                    if not text
-                    else Proposal(f"I ask before acting, once: {said}", text, served_by="parser")
+            met, said = _condition_met(conditional, context)
+            if met is None:  # the scene can not settle it: asked once
+                return Proposal(
+                    f"I ask before acting, once: {said}", f"ask({said!r})", served_by="parser"
                 )
+            todo = [conditional.command] if met else []
+            text = "; ".join(p for p in [*todo, conditional.rest] if p)
+            read_as += f" {said}"
+            if not text:  # it does not hold and nothing else was asked: move nothing
+                return _says_only(said, said, context, "condition")
         frames = self._frames(text)
         rules = self._rules(context)
         compiler = Compiler(
@@ -264,14 +266,12 @@ class EmbeddedPlanner:
         """An instruction that teaches ("from now on, cans go in the cyan bowl") is
         acknowledged and kept for later tasks; nothing moves now."""
         said = context.instruction.strip()[:200]
-        everything = [o.name for o in context.scene]
-        return Proposal(
+        return _says_only(
             f"This teaches me something for later tasks rather than asking for a move now: "
             f"I will remember {said!r}.",
-            f"say({f'Understood, I will remember that: {said}'!r})\ndone()",
-            goal=Goal(({"unmoved": everything},)) if everything else Goal.unstated("empty scene"),
-            served_by="parser",
-            meta={"frames": ["teach"]},
+            f"Understood, I will remember that: {said}",
+            context,
+            "teach",
         )
 
     @staticmethod
@@ -284,13 +284,11 @@ class EmbeddedPlanner:
             return Proposal(
                 f"A question I can not answer.{read_as}", f"refuse({reason!r})", served_by="parser"
             )
-        everything = [o.name for o in context.scene]
-        return Proposal(
+        return _says_only(
             f"This is a question, not an order: I answer from the scene and move nothing.{read_as}",
-            f"say({said!r})\ndone()",
-            goal=Goal(({"unmoved": everything},)) if everything else Goal.unstated("empty scene"),
-            served_by="parser",
-            meta={"frames": ["question"]},
+            said,
+            context,
+            "question",
         )
 
     # --- corrections and knowledge --------------------------------------------------------------
@@ -395,30 +393,29 @@ def _taught(context: PlannerContext, intent: str) -> list[str]:
     return [*said, *context.knowledge]
 
 
-def _on_condition(conditional: Conditional, context: PlannerContext) -> tuple[str, str]:
-    """What is left to do once the condition is checked against the scene, and why; an
-    `ask(...)` program when the scene can not settle it and the user was not asked yet."""
+def _condition_met(conditional: Conditional, context: PlannerContext) -> tuple[bool | None, str]:
+    """Whether the condition holds in the scene (or the user, asked once, says to go ahead),
+    and the words that say why; None with the question when it is still to be asked."""
     verdict = holds(conditional.condition, context.scene)
     if verdict is None:
         asked = f"I can not tell from what I see whether {conditional.condition}. Go ahead anyway?"
         reply = dict(context.answers).get(asked)
         if reply is None:
-            return f"ask({asked!r})", asked
+            return None, asked
         verdict = agreed(reply), f"You answered {reply[:80]!r}."
     met, shown = verdict
     said = f"You asked for it only if {conditional.condition}: {shown}"
-    said += " So I do it." if met else " So I do not."
-    todo = [conditional.command] if met else []
-    return "; ".join([*todo, *([conditional.rest] if conditional.rest else [])]), said
+    return met, said + (" So I do it." if met else " So I do not.")
 
 
-def _nothing_to_do(said: str, context: PlannerContext) -> Proposal:
-    """The condition does not hold and nothing else was asked: say so, move nothing."""
+def _says_only(thought: str, said: str, context: PlannerContext, frame: str) -> Proposal:
+    """A step that only says something and moves nothing: an answer, a lesson kept, a
+    condition that does not hold; its goal is every object where it is."""
     everything = [o.name for o in context.scene]
     return Proposal(
-        said,
+        thought,
         f"say({said!r})\ndone()",
         goal=Goal(({"unmoved": everything},)) if everything else Goal.unstated("empty scene"),
         served_by="parser",
-        meta={"frames": ["condition"]},
+        meta={"frames": [frame]},
     )

@@ -65,6 +65,13 @@ YES = re.compile(
     r"^(?:yes|yeah|yep|yup|sure|correct|right|exactly|indeed|of course|ok|okay|"
     r"that is right|that is it|please do|go ahead|do it)\b"
 )
+
+
+def agreed(answer: str) -> bool:
+    """Whether the user's answer says yes, go ahead."""
+    return YES.search(normalize(answer)) is not None
+
+
 LINE_SIDES = {
     "top side": ("y", 0.63),
     "bottom side": ("y", 0.37),
@@ -344,7 +351,7 @@ class Compiler:
         said = self._answer_to(question)
         if said is None:
             raise NotUnderstood(question)
-        if not YES.search(normalize(said)):
+        if not agreed(said):
             raise NotUnderstoodRefusal(
                 f"I did not understand {frame.text!r}; please say it another way."
             )
@@ -839,7 +846,7 @@ class Compiler:
         if said is None:
             self.followed_never.append(rule)  # the rule is why the plan asks
             raise NeedsQuestion(question)
-        if not YES.search(normalize(said)):
+        if not agreed(said):
             return False
         self.waived.add((rule, name))
         self._note(f"You said to put the {name} {where} the {place} this time.")

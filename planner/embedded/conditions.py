@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from perception import geometry
-from planner.embedded.compiler import YES
 from planner.embedded.parser import find_region, split_clauses
 from planner.embedded.questions import Question, answer
 from planner.language.grounding import Grounder, GroundingError, parse_np
@@ -124,8 +123,3 @@ def _empty(place: str, scene: Sequence[ObjectState]) -> tuple[bool, str] | None:
     if not found:
         return True, f"Nothing is in {where}."
     return False, f"{where.capitalize()} holds " + ", ".join(f"the {o.name}" for o in found) + "."
-
-
-def agreed(answer_text: str) -> bool:
-    """Whether the user's answer says go ahead."""
-    return YES.search(normalize(answer_text)) is not None

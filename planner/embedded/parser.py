@@ -669,17 +669,19 @@ _ROW_PLACE = re.compile(
     r"(?:in )?between (?:them|the two|both|those)|in between)\b(?! of\b)"
 )
 _ROW_RANK = {"front": 0, "near end": 0, "left": 0, "middle": 1, "back": 2, "far end": 2, "right": 2}
-_ROW_RANK |= {"centre": 1, "center": 1, None: 1}  # "between them" is the middle too
+_ROW_RANK |= {"centre": 1, "center": 1}
 
 
 def _placed_in_row(text: str) -> tuple[str, str, str] | None:
     """A row said by where each thing goes: ("the blocks", "front to back", "white, grey,
     black") from "the blocks, black at the back, grey in the middle and white at the front"."""
     parts = [p.strip() for p in re.split(r"\s*(?:,|\band\b)\s*", text) if p.strip()]
-    placed = [(p, m.group("where")) for p in parts if (m := _ROW_PLACE.search(p))]
+    placed = [  # "between them" is the middle too
+        (p, m.group("where") or "middle") for p in parts if (m := _ROW_PLACE.search(p))
+    ]
     if len(placed) < 2:
         return None
-    sides = {where for _, where in placed} - {"middle", "centre", "center", None}
+    sides = {where for _, where in placed} - {"middle", "centre", "center"}
     way = "left to right" if sides <= {"left", "right"} else "front to back"
     ordered = sorted(placed, key=lambda item: _ROW_RANK[item[1]])
     items = [_ROW_PLACE.sub(" ", p).strip() for p, _ in ordered]

@@ -70,12 +70,7 @@ _CHOICE = re.compile(
     r"^(?:is|are) (?P<a>.+?) (?:(?:to|on) the )?(?P<one>left|right|in front|behind)(?: of)? or "
     r"(?:(?:to|on) the )?(?P<other>left|right|in front|behind)(?: of)? (?P<b>.+?)$"
 )
-SIDE_TESTS = {
-    "left": ("to the left of", geometry.is_left_of),
-    "right": ("to the right of", geometry.is_right_of),
-    "in front": ("in front of", geometry.is_in_front_of),
-    "behind": ("behind", geometry.is_behind),
-}
+SIDES = {"left": "to the left of", "right": "to the right of", "in front": "in front of"}
 RELATION_TESTS = {
     "in": geometry.is_in,
     "inside": geometry.is_in,
@@ -219,11 +214,11 @@ def _side(grounder: Grounder, a: str, b: str, sides: tuple[str, str]) -> str | N
     )
     if first is None or second is None:
         return None
-    for side in sides:
-        words, test = SIDE_TESTS[side]
-        if test(first, second):
+    phrases = [SIDES.get(side, side) for side in sides]  # "behind" says itself
+    for words in phrases:
+        if RELATION_TESTS[words](first, second):
             return f"The {first.name} is {words} the {second.name}."
-    said = " nor ".join(SIDE_TESTS[s][0] for s in sides)
+    said = " nor ".join(phrases)
     return f"The {first.name} is neither {said} the {second.name}."
 
 
