@@ -272,8 +272,9 @@ def is_line(objs: Sequence[ObjectState], tol: RelationTolerances = TOLERANCES) -
 
 
 def yaw_change(now: ObjectState, before: ObjectState) -> float:
-    """Absolute yaw difference in radians, wrapped to [0, pi]."""
-    return abs(math.remainder(now.yaw - before.yaw, math.tau))
+    """How far the object turned, in radians, as it shows on its shape: a bar turned a half
+    turn, or a cube a quarter turn, looks as before (and perception can not tell them apart)."""
+    return visible_turn(now.yaw - before.yaw, yaw_period(now))
 
 
 def yaw_period(obj: ObjectState) -> float:
@@ -297,7 +298,7 @@ def displacement(now: ObjectState, before: ObjectState) -> float:
 
 
 def is_unmoved(now: ObjectState, before: ObjectState, tol: RelationTolerances = TOLERANCES) -> bool:
-    """Moved at most `unmoved_distance`; turned at most `unmoved_yaw` unless round."""
+    """Moved at most `unmoved_distance`; turned at most `unmoved_yaw` (as it shows) unless round."""
     yaw_ok = now.category in ROUND_CATEGORIES or _within(yaw_change(now, before), tol.unmoved_yaw)
     return _within(displacement(now, before), tol.unmoved_distance) and yaw_ok
 

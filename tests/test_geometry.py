@@ -392,6 +392,21 @@ def test_unmoved(dx, yaw, category, expected):
     assert g.is_unmoved(now, before) is expected
 
 
+@pytest.mark.parametrize(
+    ("size", "yaw", "expected"),
+    [
+        ((0.12, 0.03, 0.03), math.pi, True),  # a bar a half turn round looks as it was
+        ((0.12, 0.03, 0.03), math.pi / 2, False),
+        (BLOCK, math.pi / 2, True),  # a cube a quarter turn round too
+        (BLOCK, math.pi / 4, False),
+    ],
+)
+def test_unmoved_counts_only_turns_that_show(size, yaw, expected):
+    """Perception reads a bar's yaw only up to a half turn: a turn that leaves the footprint
+    as it was is no move (a goal check once failed on a bar 'moved 0.0 cm, 180 deg')."""
+    assert g.is_unmoved(obj(size=size, yaw=yaw), obj(size=size)) is expected
+
+
 def test_upright():
     assert g.is_upright(obj())
     assert not g.is_upright(obj(upright=False))
