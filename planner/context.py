@@ -77,6 +77,8 @@ class PlannerContext:
         last_moves: objects the previous program moved, with their (x, y) before it.
         api: the API listing.
         initial_scene_text: the scene as text when the task began.
+        initial_scene: the objects when the task began, where the instruction's phrases are
+            grounded (empty: the scene now).
         programs: verified programs remembered for similar instructions, best first.
         order: when the instruction teaches, what it also asks to be done now ("stick the
             brown block on the pink mat" of "... - brown things always go there"), "" when
@@ -93,6 +95,7 @@ class PlannerContext:
     last_moves: tuple[tuple[str, float, float], ...] = ()
     api: str = ""
     initial_scene_text: str = ""
+    initial_scene: tuple[ObjectState, ...] = ()
     programs: tuple[RememberedProgram, ...] = ()
     order: str | None = None
 

@@ -303,6 +303,7 @@ class ReActLoop:
             last_moves=self.last_moves,
             api=api_listing(),
             initial_scene_text=self.initial_scene_text,
+            initial_scene=self.initial_scene,
             programs=self.programs,
             order=self.order,
         )

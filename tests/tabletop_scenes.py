@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 
-from planner.context import PlannerContext, StepRecord, TaskCorrection
+from planner.context import PlannerContext, Proposal, StepRecord, TaskCorrection
 from planner.embedded.backend import EmbeddedPlanner
 from skills.objects import ObjectState
 
@@ -76,3 +78,20 @@ def propose(
         corrections=corrections,
     )
     return planner.propose(context).code
+
+
+def sized(name: str, x: float, y: float, size: tuple[float, float, float]) -> ObjectState:
+    """`obj` with another size, standing on the table."""
+    return replace(obj(name, x, y), size=size, position=(x, y, size[2] / 2))
+
+
+def proposal_for(instruction: str, objects: Sequence[ObjectState]) -> Proposal:
+    """The embedded planner's first proposal for the instruction in this scene."""
+    return EmbeddedPlanner().propose(PlannerContext(instruction, tuple(objects), ""))
+
+
+def stated_goal(instruction: str, objects: Sequence[ObjectState]) -> tuple[dict, ...]:
+    """The goal predicates the planner states for the instruction (it must state one)."""
+    proposal = proposal_for(instruction, objects)
+    assert proposal.goal is not None, proposal.thought
+    return proposal.goal.predicates

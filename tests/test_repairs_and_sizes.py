@@ -8,26 +8,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from tabletop_scenes import obj, scene
+from tabletop_scenes import (
+    obj,
+    scene,
+    sized,
+)
+from tabletop_scenes import proposal_for as propose
+from tabletop_scenes import stated_goal as goal
 
-from planner.context import PlannerContext
 from planner.corrections import CorrectionInterpreter
-from planner.embedded.backend import EmbeddedPlanner
 from planner.embedded.parser import split_clauses
-
-
-def sized(name: str, x: float, y: float, size: tuple[float, float, float]):
-    return replace(obj(name, x, y), size=size, position=(x, y, size[2] / 2))
-
-
-def propose(instruction: str, objects):
-    return EmbeddedPlanner().propose(PlannerContext(instruction, tuple(objects), ""))
-
-
-def goal(instruction: str, objects) -> tuple[dict, ...]:
-    proposal = propose(instruction, objects)
-    assert proposal.goal is not None, proposal.thought
-    return proposal.goal.predicates
 
 
 @pytest.mark.parametrize(

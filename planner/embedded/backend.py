@@ -206,6 +206,7 @@ class EmbeddedPlanner:
                 if c.intent == "order"
                 for m in parse_row_moves(c.text)
             ],
+            anchor=list(context.initial_scene),
         )
         latest = context.corrections[-1] if context.corrections else None
         for correction in context.corrections:  # "no, the other block": swap the objects

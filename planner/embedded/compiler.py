@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
@@ -20,6 +20,7 @@ from shapely.geometry import LineString, Point
 from perception import geometry
 from planner.embedded.parser import RAINBOW, Frame, Target, parse_target
 from planner.language.grounding import (
+    MEASURES,
     Ambiguous,
     Grounder,
     GroundingError,
@@ -47,6 +48,7 @@ PICK_SWEEP = 0.065  # how far the opened fingers reach from an object's centre t
 CLEAR_SWEEP = 0.04  # fingers this far from every neighbour are clear either way round
 LINE_GAP = 0.04  # free space between neighbours in a line
 RULE_QUESTION = "You told me "  # how a question about breaking a taught rule begins
+BESIDE = {"left_of", "right_of", "in_front_of", "behind", "near", "between"}  # relations
 REGION_MARGIN = 0.015  # a spot for a region keeps the centre this far inside its edge
 NEAR_LIMIT = 0.12  # "next to": footprints at most this far apart
 NEAR_SLACK = 0.03  # "2 cm from": the near check never asks for footprints closer than this
@@ -121,6 +123,22 @@ class Plan:
             return f"ask({self.question!r})"
         said = [f"say({note!r})" for note in self.notes]
         return "\n".join([*said, *self.lines, "done()"])
+
+
+def _clear_of_bar(xy: tuple[float, float], obj: ObjectState, ref: ObjectState) -> bool:
+    """Whether `obj` released at `xy` keeps clear of `ref` where one of them is a bar: by
+    their footprints (a covering circle would keep a bar a bar's length away), and, for a
+    bar, whose grasp can not turn, with its opened fingers clear of `ref` too."""
+    placed = replace(obj, position=(xy[0], xy[1], obj.position[2]))
+    if geometry.footprint_distance(placed, ref) < CLEARANCE * 0.5:
+        return False
+    if obj.category != "bar" or ref.category == "zone":  # flat: the fingers pass over it
+        return True
+    axis = (-math.sin(obj.yaw), math.cos(obj.yaw))
+    sweep = LineString(
+        [(xy[0] + k * FINGER_SWEEP * axis[0], xy[1] + k * FINGER_SWEEP * axis[1]) for k in (-1, 1)]
+    )
+    return geometry.footprint(ref).distance(sweep) >= CLEARANCE * 0.5
 
 
 def _finger_room(a: tuple[float, float], b: tuple[float, float]) -> bool:
@@ -228,6 +246,19 @@ def _choose(answer: str, candidates: list[ObjectState], mentioned: list[str]) ->
     return fits[0] if len(fits) == 1 else None
 
 
+def _ranked_by(order: Sequence[NounPhrase]) -> tuple[str, str] | None:
+    """The size measure and its end first, when every item of a said order is ranked by one
+    size ("the smallest one nearest me and the biggest furthest away"): the whole group goes
+    in that order."""
+    ranks = {np_.superlative for np_ in order}
+    if len(order) < 2 or len(ranks) != 2 or None in ranks:
+        return None
+    axes = {axis for axis, _ in ranks}
+    if len(axes) != 1 or axes <= {"x", "y", "distance"}:
+        return None
+    return order[0].superlative
+
+
 def _not_understood(frame: Frame) -> str:
     objects = frame.objects
     if frame.intent == "unknown" and objects is not None and (objects.category or objects.colors):
@@ -255,6 +286,8 @@ class Compiler:
         orders: taught stacking orders, bottom first (`planner.language.orders`).
         row_moves: places this task's corrections gave objects of a row ("orange goes at
             the right end"), made in turn on the row as it stands.
+        anchor: the objects as they were when the instruction was given, where its phrases
+            are grounded ("the leftmost block" keeps meaning one block on a re-plan).
     """
 
     scene: list[ObjectState]
@@ -266,9 +299,11 @@ class Compiler:
     never: list[NeverRule] = field(default_factory=list)
     orders: list[OrderRule] = field(default_factory=list)
     row_moves: list[RowMove] = field(default_factory=list)
+    anchor: list[ObjectState] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.grounder = Grounder(self.scene)
+        then = {o.name: o for o in self.anchor}
+        self.grounder = Grounder([then.get(o.name, o) for o in self.scene], current=self.scene)
         self.virtual: dict[str, ObjectState] = {o.name: o for o in self.scene}
         self.plan = Plan()
         self.followed: list[PlacementRule] = []  # the rules that decided a destination
@@ -324,7 +359,9 @@ class Compiler:
         moved = {n for n, o in self.virtual.items() if o.position != start.get(n)}
         named = [n for raw in self.plan.goal if "unmoved" in raw for n in raw["unmoved"]]
         self.plan.goal = [raw for raw in self.plan.goal if "unmoved" not in raw]
-        in_goal = {n for raw in self.plan.goal for n in _subjects(raw, every=True)}
+        in_goal = {  # what a thing is put beside stays where it is: it says where that is
+            n for raw in self.plan.goal for n in _subjects(raw, every=not raw.keys() & BESIDE)
+        }
         still = [
             o.name
             for o in self.scene
@@ -655,6 +692,12 @@ class Compiler:
         for other in self.virtual.values():
             if other.name == obj.name or other.name in ignore:
                 continue
+            if "bar" in (obj.category, other.category) and (
+                other.name == beside or other.category not in NEIGHBOUR_REACH
+            ):
+                if not _clear_of_bar(xy, obj, other):
+                    return False
+                continue
             gap = _radius(obj) + _radius(other) + CLEARANCE * 0.5
             if other.category == "zone":  # flat: only keep off it, not clear of its corners
                 gap = min(other.size[:2]) / 2 + 0.01
@@ -854,7 +897,7 @@ class Compiler:
 
     def _ambiguous(self, ref: NounPhrase) -> bool:
         """Whether the phrase fits several objects and nothing says which."""
-        probe = Grounder(self.scene, list(self.grounder.mentioned))
+        probe = replace(self.grounder, mentioned=list(self.grounder.mentioned))
         try:
             probe.resolve(
                 replace(ref, plural=False, every=False, count=None), GRASPABLE + CONTAINERS
@@ -1209,8 +1252,12 @@ class Compiler:
 
     def _line_objects(self, frame: Frame) -> list[ObjectState]:
         """The objects of a line, in the order said (listed, or the rainbow's)."""
-        if frame.order:
-            group = self._named_group(frame.objects)
+        group = self._named_group(frame.objects) if frame.order else []
+        ranked = _ranked_by(frame.order)
+        if ranked is not None and len(group) > 1:  # "the smallest nearest me, the biggest ..."
+            axis, direction = ranked
+            objs = sorted(group, key=MEASURES[axis], reverse=direction == "max")
+        elif frame.order:
             objs = [self._in_group(_like(np_, frame.objects), group) for np_ in frame.order]
             if len({o.name for o in objs}) != len(objs):
                 raise Impossible("the order names the same object twice.")

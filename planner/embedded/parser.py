@@ -12,7 +12,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from planner.language.grounding import SUPERLATIVES, NounPhrase, parse_np, share_kind
+from planner.language.grounding import (
+    SIZE_WORDS,
+    SUPERLATIVES,
+    NounPhrase,
+    parse_np,
+    share_kind,
+)
 from planner.language.lexicon import (
     AMOUNTS_M,
     CATEGORY_WORDS,
@@ -279,12 +285,30 @@ def _last_verb(text: str) -> int | None:
 
 def split_clauses(text: str) -> list[str]:
     """The clauses of an instruction, each normalised and starting with its verb if any."""
+    text = _repaired(normalize(text))
+    _, colon, details = text.partition(":")
+    if colon and _all_moves(details):  # "sort the blocks by size: big ones into ..., ..."
+        return split_clauses(details)  # the details say all the summary did, and where
     parts = [  # "..., and after that ...": the "and" joins, it belongs to neither clause
         re.sub(r"(?:,\s*|\s+)(?:and|but|so)$", "", p.strip(" ,.")).strip(" ,.")
-        for p in _SPLIT_RE.split(_repaired(normalize(text)))
+        for p in _SPLIT_RE.split(text)
     ]
     clauses = [base_verb(strip_lead_in(p), ALL_VERBS) for p in parts if p and p.strip(" ,.")]
     return [part for c in clauses if c for part in _ungap(_by_means(c))]
+
+
+def _all_moves(text: str) -> bool:
+    """Whether every clause of `text` moves things it names itself (not "that one" of the
+    words before) to a stated place."""
+    frames = [parse_clause(c) for c in split_clauses(text)]
+    return bool(frames) and all(
+        f.intent == "move"
+        and f.target is not None
+        and f.objects is not None
+        and f.objects.names_thing
+        and not f.objects.pronoun
+        for f in frames
+    )
 
 
 def _by_means(clause: str) -> str:
@@ -342,6 +366,10 @@ def find_direction(text: str) -> tuple[float, float] | None:
 _PREP_RE = re.compile(
     r"\b(?P<prep>into|inside of|inside|in|onto|on top of|on to|on|atop|to|over|at|within)\s+"
     r"(?=(?P<ref>\S.*)$)"
+)
+_SAYS_WHERE_IT_IS = re.compile(
+    r"\b(?:sitting|lying|resting|standing|placed|located|kept|that is|which is|that are|"
+    r"which are|is|are)\s*$"
 )
 _SUPERLATIVE_BEFORE = re.compile(
     r"\b(?:closest|nearest|furthest|farthest|closer|nearer|next|close)\s*$"
@@ -463,6 +491,8 @@ def _preposition_targets(rest: str) -> list[Candidate]:
     for m in _PREP_RE.finditer(rest):
         if _after_superlative(rest, m.start()) or any(a <= m.start() < b for a, b in inside):
             continue
+        if _SAYS_WHERE_IT_IS.search(rest[: m.start()]):  # "whatever is sitting on the mat"
+            continue
         ref = parse_np(m.group("ref"))
         if not _names_place(ref):
             continue
@@ -511,7 +541,7 @@ _STACK_FILLER = re.compile(
     rf"\b(?:up|on top of (?:each other|one another|another)|one (?:on top of|on|onto|atop) "
     rf"(?:the )?(?:another|other)|(?:in|into) (?:an?|one|a single) {_TOWER}|"
     rf"an? {_TOWER}(?: of| from| with| using| out of)?|"
-    rf"the {_TOWER} (?:of|from|with)|together)\b"
+    rf"the {_TOWER} (?:of|from|with)|together|(?:right |over )?(?:there|here)$)\b"
 )
 _STACK_ORDER = re.compile(
     r"\b(?:in (?:that|this|the given|the same) order|(?:going |ordered )?from (?:the )?bottom to "
@@ -619,9 +649,10 @@ def _frame_stack(clause: str, rest: str) -> Frame:
 
 
 def _names_thing(text: str) -> bool:
-    """Whether a list item names an object by itself ("the red block", "green", "the can")."""
+    """Whether a list item names an object by itself ("the red block", "green", "the can",
+    "the smallest one")."""
     np_ = parse_np(text)
-    return bool(np_.category or np_.colors or np_.pronoun or np_.conjuncts)
+    return bool(np_.category or np_.colors or np_.pronoun or np_.conjuncts or np_.sized)
 
 
 _ARRANGE = re.compile(
@@ -666,19 +697,27 @@ def _arrangement(text: str) -> tuple[str, str, str]:
 _ROW_PLACE = re.compile(
     r"\b(?:(?:at|on|to|in) (?:the )?(?:very )?"
     r"(?P<where>front|back|far end|near end|left|right|middle|centre|center)|"
+    r"(?P<near>(?:nearest|closest) (?:to )?(?:me|you|us|the robot))|"
+    r"(?P<far>(?:furthest|farthest) (?:away|back|out|from (?:me|you|us|the robot)))|"
     r"(?:in )?between (?:them|the two|both|those)|in between)\b(?! of\b)"
 )
 _ROW_RANK = {"front": 0, "near end": 0, "left": 0, "middle": 1, "back": 2, "far end": 2, "right": 2}
 _ROW_RANK |= {"centre": 1, "center": 1}
 
 
+def _row_place(m: re.Match[str]) -> str:
+    """Where in a row a `_ROW_PLACE` match puts its thing ("nearest me" is the front end;
+    "between them" is the middle too)."""
+    if m.group("where"):
+        return m.group("where")
+    return "front" if m.group("near") else "back" if m.group("far") else "middle"
+
+
 def _placed_in_row(text: str) -> tuple[str, str, str] | None:
     """A row said by where each thing goes: ("the blocks", "front to back", "white, grey,
     black") from "the blocks, black at the back, grey in the middle and white at the front"."""
     parts = [p.strip() for p in re.split(r"\s*(?:,|\band\b)\s*", text) if p.strip()]
-    placed = [  # "between them" is the middle too
-        (p, m.group("where") or "middle") for p in parts if (m := _ROW_PLACE.search(p))
-    ]
+    placed = [(p, _row_place(m)) for p in parts if (m := _ROW_PLACE.search(p))]
     if len(placed) < 2:
         return None
     sides = {where for _, where in placed} - {"middle", "centre", "center"}
@@ -745,6 +784,8 @@ def _frame_line(clause: str, rest: str) -> Frame:
         rest, listed = rest[: start.start()], start.group("first") or ""
     if not way and (placed := _placed_in_row(rest) or _neighbours_in_row(rest)) is not None:
         rest, way, listed = placed  # "black at the back, grey in the middle, white at the front"
+    if not listed and (by_size := _BY_SIZE.search(rest)) is not None:
+        rest, way, listed = _by_size(rest, by_size, way)
     rainbow = bool(_RAINBOW.search(listed) or _RAINBOW.search(rest))
     in_order = bool(_IN_ORDER.search(listed) or _IN_ORDER.search(rest))
     rest, listed = _RAINBOW.sub(" ", _IN_ORDER.sub(" ", rest)), _IN_ORDER.sub(" ", listed)
@@ -779,6 +820,29 @@ def _frame_line(clause: str, rest: str) -> Frame:
         order=order,
         arrange=f"rainbow {way}" if rainbow else way,
     )
+
+
+_BY_SIZE = re.compile(
+    r"\b(?:by|in order of|according to|sorted by|ordered by) (?:their |its )?size\b"
+    r"|\bfrom (?:the )?(?P<first>smallest|biggest|largest) to (?:the )?"
+    r"(?:smallest|biggest|largest)(?: one)?\b"
+)
+_BIG_FIRST = re.compile(
+    r"\b(?:biggest|largest)\b[^,;]*?\b(?:first|front|left|start|nearest|closest)\b"
+    r"|\b(?:first|front|left|start|nearest|closest)\b[^,;]*?\b(?:biggest|largest)\b"
+)
+
+
+def _by_size(rest: str, said: re.Match[str], way: str) -> tuple[str, str, str]:
+    """A row "by size" ("from smallest to biggest", "by size, biggest at the front"): the
+    smallest first unless the biggest is said to start it, left to right unless the row is
+    said to run from the front."""
+    big_first = said.group("first") in ("biggest", "largest") or bool(_BIG_FIRST.search(rest))
+    ends = "the biggest, the smallest" if big_first else "the smallest, the biggest"
+    if not way:
+        way = "front to back" if re.search(r"\b(?:front|back|away|nearest|closest)\b", rest) else ""
+    head = rest[: said.start()].strip(" ,")
+    return head, way or "left to right", ends
 
 
 def _by_colour(objects: NounPhrase) -> tuple[NounPhrase, ...]:
@@ -1380,6 +1444,8 @@ def parse_instruction(text: str) -> list[Frame]:
         if previous is not None and (ordered := _ordering(previous, clause)) is not None:
             frames[-1] = ordered  # "reading from the top down it should go green, blue, orange"
             continue
+        if previous is not None and previous.target is not None:
+            clause = _one_is(previous.target, clause)  # "..., then the cyan block in the right one"
         frame = parse_clause(clause)
         if frame.intent == "exclude" and frame.objects is not None:
             if previous is not None and previous.objects is not None:
@@ -1548,7 +1614,8 @@ def _takes_object_of(previous: Frame | None, frame: Frame) -> bool:
 
 
 _NEXT_ITEM = re.compile(  # where the next "X in Y" of a list begins: "..., blocks in the ..."
-    rf"(?:,\s*(?:and\s+)?|\s+and\s+)(?=(?:the|a|an|{_COLOR_ALT}|(?:{kind_words(GRASPABLE)})s?)\b)"
+    rf"(?:,\s*(?:and\s+)?|\s+and\s+)"
+    rf"(?=(?:the|a|an|{_COLOR_ALT}|{'|'.join(SIZE_WORDS)}|(?:{kind_words(GRASPABLE)})s?)\b)"
 )
 
 
@@ -1563,7 +1630,24 @@ def _ungap(clause: str) -> list[str]:
         first = _parse_intent(clause[: m.start()])
         if first.intent not in ("move", "stack") or first.target is None:
             continue
-        second = _parse_intent(f"{verb} {clause[m.end() :]}")
+        rest = _one_is(first.target, clause[m.end() :])
+        second = _parse_intent(f"{verb} {rest}")
         if second.target is not None and second.objects is not None and second.objects.names_thing:
-            return [clause[: m.start()], *_ungap(f"{verb} {clause[m.end() :]}")]
+            return [clause[: m.start()], *_ungap(f"{verb} {rest}")]
     return [clause]
+
+
+def _one_is(target: Target, text: str) -> str:
+    """ "..., little ones into the one on the right": a place said as "one" by where it is
+    is named by the noun of the place before it (the bowl); "the green one" is left to mean
+    a thing of the moved object's kind."""
+    word = target.ref.word if target.ref is not None else None
+    if target.region is not None:  # "in the far left corner, ... in the far right one"
+        word = target.region.split()[-1]
+    if not word:
+        return text
+    return re.sub(
+        rf"\b(into|in|onto|on|to) the ((?:(?!(?:{_COLOR_ALT})\b)\w+ ){{0,2}})one\b",
+        rf"\1 the \2{word}",
+        text,
+    )

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 from planner.language.lexicon import (
     COLORS,
@@ -150,6 +151,7 @@ SIZE_WORDS = {  # "the little blue block, not the big one": the smallest or bigg
     "long": ("extent", max),
     "tall": ("z", max),
 }
+SIZE_AXES = ("volume", "extent", "length", "z")  # superlative axes that measure a size
 _SIZE_WORD_RE = re.compile(  # only before a thing's noun: not "a little shove", "a long way"
     rf"\b({'|'.join(SIZE_WORDS)})\b"
     rf"(?= (?:[a-z]+ )?(?:{kind_words(GRASPABLE + CONTAINERS)}|one)s?\b)"
@@ -357,11 +359,19 @@ class NounPhrase:
         )
 
     @property
+    def sized(self) -> bool:
+        """Whether the phrase picks its objects by their size ("the big ones", "the
+        smallest"), not by where they are ("the nearest one")."""
+        return self.superlative is not None and self.superlative[0] in SIZE_AXES
+
+    @property
     def names_thing(self) -> bool:
-        """Whether the phrase says which thing it means (a noun, a colour or a pronoun)."""
+        """Whether the phrase says which thing it means (a noun, a colour, a pronoun or a
+        size: "the little ones")."""
         return bool(
             self.category
             or self.colors
+            or self.sized
             or self.pronoun
             or self.conjuncts
             or self.unknown
@@ -611,21 +621,43 @@ def _kinds(np_: NounPhrase, default: Sequence[str]) -> tuple[str, ...]:
 
 @dataclass
 class Grounder:
-    """Resolves noun phrases against a scene, remembering what was last referred to."""
+    """Resolves noun phrases against a scene, remembering what was last referred to.
+
+    `scene` is where phrases are grounded: the scene as the user saw it when they spoke, so
+    "the bar nearest to me" keeps meaning the same bar after the plan moved things. The
+    objects are returned as `current` has them (when given), where the plan acts on them.
+    """
 
     scene: Sequence[ObjectState]
     mentioned: list[str] = field(default_factory=list)
+    current: Sequence[ObjectState] = ()
+
+    def _now(self, objs: Sequence[ObjectState]) -> list[ObjectState]:
+        """The objects as they are now (the same names)."""
+        now = {o.name: o for o in self.current}
+        return [now.get(o.name, o) for o in objs]
 
     def candidates(
         self, np_: NounPhrase, default_categories: Sequence[str] = GRASPABLE
     ) -> list[ObjectState]:
         """Every object that fits the phrase's attributes (before number and superlatives)."""
+        return self._now(self._candidates(np_, default_categories))
+
+    def resolve(
+        self, np_: NounPhrase, default_categories: Sequence[str] = GRASPABLE
+    ) -> list[ObjectState]:
+        """The objects meant: all of them for plurals, exactly one (or `count`) otherwise."""
+        return self._now(self._resolve(np_, default_categories))
+
+    def _candidates(
+        self, np_: NounPhrase, default_categories: Sequence[str] = GRASPABLE
+    ) -> list[ObjectState]:
         if np_.pronoun:
             named = [o for o in self.scene if o.name in self.mentioned]
             named.sort(key=lambda o: self.mentioned.index(o.name))
             return named[-2:] if np_.plural else named[-1:]
         if np_.conjuncts:
-            found = [o for c in np_.conjuncts for o in self.candidates(c, default_categories)]
+            found = [o for c in np_.conjuncts for o in self._candidates(c, default_categories)]
             return list({o.name: o for o in found}.values())
         kinds = _kinds(np_, default_categories)
         objs = [o for o in self.scene if o.category in kinds]
@@ -645,18 +677,17 @@ class Grounder:
             objs = rest or objs
         return objs
 
-    def resolve(
+    def _resolve(
         self, np_: NounPhrase, default_categories: Sequence[str] = GRASPABLE
     ) -> list[ObjectState]:
-        """The objects meant: all of them for plurals, exactly one (or `count`) otherwise."""
         if np_.unknown:
             raise Unknown(np_)
         if np_.conjuncts:
-            chosen = [o for c in np_.conjuncts for o in self.resolve(c, default_categories)]
+            chosen = [o for c in np_.conjuncts for o in self._resolve(c, default_categories)]
             chosen = list({o.name: o for o in chosen}.values())
             self.remember(chosen)
             return chosen
-        objs = self.candidates(np_, default_categories)
+        objs = self._candidates(np_, default_categories)
         if not objs:
             raise NotFound(np_)
         objs = self._order(objs, np_)
@@ -695,7 +726,7 @@ class Grounder:
         found = [
             o for ex in np_.exclude for o in self._excluded(_inherit(ex, np_), default_categories)
         ]
-        return list({o.name: o for o in found}.values())
+        return self._now(list({o.name: o for o in found}.values()))
 
     def _excluded(self, ex: NounPhrase, default_categories: Sequence[str]) -> list[ObjectState]:
         """What an exclusion names; a pronoun in it means what was named before; "but leave
@@ -716,6 +747,8 @@ class Grounder:
             axis, direction = np_.superlative
             key = self._measure(axis, np_)
             objs = sorted(objs, key=key, reverse=direction == "max")
+            if np_.wants_many and np_.count is None:  # "the big ones", "the smallest blocks"
+                return _end_group(objs, key, axis, np_)
             if len(objs) > 1 and _tied(key(objs[0]), key(objs[1]), axis):
                 raise Ambiguous(np_, objs[:2])
         if np_.ordinal is not None:
@@ -735,7 +768,7 @@ class Grounder:
 
     def _measure(self, axis: str, np_: NounPhrase) -> Callable[[ObjectState], float]:
         if axis == "distance" and np_.reference is not None:
-            ref = self.resolve(replace(np_.reference, count=None), GRASPABLE + CONTAINERS)[0]
+            ref = self._resolve(replace(np_.reference, count=None), GRASPABLE + CONTAINERS)[0]
             return lambda o: math.dist(o.position[:2], ref.position[:2])
         return MEASURES.get(axis, MEASURES["x"])
 
@@ -744,7 +777,7 @@ class Grounder:
     ) -> list[ObjectState]:
         from perception import geometry
 
-        refs = self.candidates(ref_np, GRASPABLE + CONTAINERS)
+        refs = self._candidates(ref_np, GRASPABLE + CONTAINERS)
         if len(refs) == 1:  # "the block next to the bowl ... into it": the bowl was named
             self.remember(refs)
         tests = {
@@ -791,6 +824,19 @@ def _tied(a: float, b: float, axis: str) -> bool:
     if axis in ("x", "y", "distance"):
         return abs(a - b) < 0.005
     return math.isclose(a, b, rel_tol=0.02)
+
+
+def _end_group(
+    objs: list[ObjectState], key: Callable[[ObjectState], float], axis: str, np_: NounPhrase
+) -> list[ObjectState]:
+    """The objects at the measured end of `objs` (sorted that end first), cut off where the
+    measures jump most: "the big blocks" of two big and two small ones are the two big ones."""
+    values = [key(o) for o in objs]
+    gaps = [abs(a - b) for a, b in pairwise(values)]
+    if not gaps or _tied(values[0], values[-1], axis):
+        raise Ambiguous(np_, objs)  # one object, or all of one size: no group stands out
+    cut = gaps.index(max(gaps)) + 1
+    return objs[:cut]
 
 
 def _inherit(ex: NounPhrase, base: NounPhrase) -> NounPhrase:
