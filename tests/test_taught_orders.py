@@ -226,7 +226,9 @@ def test_a_row_is_reordered_where_a_correction_moves_one_of_its_objects(said):
     assert {"line": ["yellow block", "cyan block", "orange block"]} in goal
 
 
-def test_a_row_move_said_as_a_rule_is_stored_as_the_whole_row_and_a_one_off_is_not():
+def test_a_row_move_is_stored_as_the_whole_row_and_a_one_off_is_not():
+    """A correction is needed once: the row it made is kept, unless said for this time only."""
+
     def learnt(said: str) -> list[str]:
         correction = TaskCorrection(said, "order", MOVED, ROW_BUILT)
         task = CorrectedTask("ep-1", "line up the blocks", "verified", (correction,), (), ROW_BUILT)
@@ -235,7 +237,10 @@ def test_a_row_move_said_as_a_rule_is_stored_as_the_whole_row_and_a_one_off_is_n
     assert learnt("Orange goes at the right end, after cyan, same as always.") == [
         "from left to right: yellow block, cyan block, orange block"
     ]
-    assert learnt("Orange goes at the right end, after cyan.") == []
+    assert learnt("Orange goes at the right end, after cyan.") == [
+        "from left to right: yellow block, cyan block, orange block"
+    ]
+    assert learnt("Just this time, orange goes at the right end, after cyan.") == []
 
 
 def test_a_habit_said_about_the_arrangement_just_made_teaches_its_order():

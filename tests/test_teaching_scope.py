@@ -60,3 +60,17 @@ def test_a_rule_that_names_its_objects_or_a_one_off_retarget_asks_nothing():
         _said("no, the other bowl", "retarget"),
     ):
         assert moves(_propose(said)) == [("red block", "green bowl")], said.text
+
+
+@pytest.mark.parametrize(
+    ("answer", "learnt"),
+    [
+        ("Anything red. Blocks, cans, whatever - if it's red, it goes there.", "red objects"),
+        ("all the red ones - any kind, not just blocks", "red objects"),
+        ("Every block, whatever colour.", "blocks"),
+        ("blocks of any colour", "blocks"),
+    ],
+)
+def test_a_scope_answer_widens_the_habit_by_kind_or_by_colour(answer, learnt):
+    said = _said("No, it always goes in the green bowl")
+    assert _learnt(said, ((QUESTION, answer),)) == [f"{learnt} go in the green bowl"]

@@ -251,11 +251,11 @@ def arranged_order(text: str, instruction: str, scene: Sequence[ObjectState]) ->
 
 
 def row_order(text: str, row: Sequence[ObjectState]) -> OrderRule | None:
-    """The row order a correction teaches as a rule by moving objects of the row as it
-    stood ("orange goes at the right end, after cyan, as always"): the whole row after
-    the moves, left first; None when it is said as a one-off or moves nothing."""
+    """The row order a correction teaches by moving objects of the row as it stood
+    ("orange goes at the right end, after cyan"): the whole row after the moves, left
+    first; None when it moves nothing (one-offs are never distilled at all)."""
     moves = parse_row_moves(text)
-    if not moves or not _GENERAL.search(normalize_rule(text)):
+    if not moves:
         return None
     ordered = moved_in_row(sorted(row, key=lambda o: -o.position[1]), moves)
     items = tuple(parse_np(f"{o.color} {o.category}".strip()) for o in ordered)

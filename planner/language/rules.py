@@ -420,10 +420,35 @@ def habit_rule(correction: TaskCorrection, answer: str | None) -> PlacementRule 
     general = replace(rule, override=False, subject=None, place=None)
     if answer is None:
         return general
-    named = parse_np(normalize(answer))
-    if named.colors or named.category:
+    subject = moved_object(correction)
+    widened = _widened(answer, subject) if subject is not None else None
+    if widened is not None:
+        return replace(general, objects=widened)
+    named = parse_np(normalize(answer.split(".")[0]))
+    if (named.colors or named.category) and plain(named):
         return replace(general, objects=replace(named, plural=True, any_one=False))
     return None if _THIS_ONE.search(normalize(answer)) else general
+
+
+_ANY_KIND = re.compile(
+    r"\b(?:any|every|all|whatever|no matter (?:the|what)) (?:kinds?|types?|sorts?|shapes?)\b"
+    r"|\bnot (?:just|only) (?:the )?\w+s?\b|\b(?:anything|everything|all things)\b"
+)
+_ANY_COLOUR = re.compile(
+    r"\b(?:any|every|all|whatever|no matter (?:the|what)|regardless of(?: the)?) colou?rs?\b"
+)
+
+
+def _widened(answer: str, subject: ObjectState) -> NounPhrase | None:
+    """The objects a scope answer widens a habit to: "anything blue, whatever kind" is every
+    blue object, "every bar, whatever colour" every bar; None when it says neither."""
+    said = answer.lower()
+    any_kind, any_colour = bool(_ANY_KIND.search(said)), bool(_ANY_COLOUR.search(said))
+    if any_kind == any_colour:
+        return None
+    if any_kind:
+        return parse_np(f"{subject.color} objects")
+    return parse_np(plural(subject.category))
 
 
 def _vague(np_: NounPhrase) -> bool:
