@@ -3,8 +3,8 @@
 Client to server (DEALER -> ROUTER), one msgpack header then array frames:
 
 - request ``{v, type: "req", id, session, deadline, cmd, args}``: `id` grows per client,
-  `session` comes from the ``hello`` handshake, `deadline` is the latest server-clock
-  time (seconds) at which the command may start.
+  within [1, 2**53 - 1]; `session` comes from the ``hello`` handshake, `deadline` is the
+  latest server-clock time (seconds) at which the command may start.
 - heartbeat ``{v, type: "hb", session, t}``.
 
 Server to client: reply ``{v, type: "rep", id, ok, body}`` (on failure `body` is an
@@ -60,6 +60,7 @@ from skills.robot import (
 
 VERSION = 1
 MAX_MESSAGE_BYTES = 16 << 20
+MAX_REQUEST_ID = MAX_INT - 1  # the largest id whose successor is still exact (2**53 - 1)
 NAME = Text(128)
 SESSION = Text(64)
 
@@ -431,7 +432,7 @@ _VERSIONED = obj(v=Int(), type=Text(8, ("req", "hb", "rep", "pub")))
 _REQUEST = obj(
     v=Int(),
     type=Text(8),
-    id=Int(1, MAX_INT),
+    id=Int(1, MAX_REQUEST_ID),
     session=SESSION,
     deadline=Opt(Num()),
     cmd=Text(64),

@@ -149,6 +149,14 @@ def test_malformed_requests_are_named(parts: list[bytes], message: str) -> None:
     assert message in decode_error(parts)
 
 
+@pytest.mark.parametrize("rid", [2**53, 0, -1])
+def test_request_ids_stay_within_exact_integers(rid: int) -> None:
+    """Issue 13: an id of 2**53 decoded, and moved the session's newest id past any a client
+    can send after it; ids in [1, 2**53 - 1] only are refused before any session sees them."""
+    message = decode_error(request(id=rid))
+    assert "header.id: expected an integer in [1, 9007199254740991]" in message
+
+
 def test_bad_request_errors_carry_the_request_id() -> None:
     with pytest.raises(ProtocolError) as info:
         protocol.decode_client(request(cmd="fly"))
