@@ -7,6 +7,11 @@ Client to server (DEALER -> ROUTER), one msgpack header then array frames:
   latest server-clock time (seconds) at which the command may start.
 - heartbeat ``{v, type: "hb", session, t}``.
 
+A session speaks only from the connections that opened it: the ROUTER identity the
+``hello`` came from, the identities of the client's other sockets it lists in
+``routing_ids``, and, with keys, the CURVE key it came with. Anything sent for the
+session from elsewhere is refused; no reply carries another session's token.
+
 Server to client: reply ``{v, type: "rep", id, ok, body}`` (on failure `body` is an
 error ``{kind, message[, limit, value]}``) and heartbeat reply ``{v, type: "hb",
 session_ok, running, t, echo, reason}``. The state stream (PUB) sends a topic frame
@@ -58,7 +63,7 @@ from skills.robot import (
     RobotState,
 )
 
-VERSION = 1
+VERSION = 2  # 2: sessions bound to their connections (hello's routing_ids), no token in status
 MAX_MESSAGE_BYTES = 16 << 20
 MAX_REQUEST_ID = MAX_INT - 1  # the largest id whose successor is still exact (2**53 - 1)
 NAME = Text(128)
@@ -340,7 +345,7 @@ STATUS = obj(
     state=STATE,
     state_age_s=Num(),
     busy=NAME,
-    controller=obj(client=NAME, session=SESSION, since_s=Num(), heard_ms=Num()),
+    controller=obj(client=NAME, since_s=Num(), heard_ms=Num()),
     observers=Int(0),
     watchdog_stops=Int(0),
     last_stop=STOP,
@@ -354,7 +359,13 @@ NOTHING = obj()
 
 _command(
     "hello",
-    obj(role=Text(16, ("control", "observe")), client=NAME, client_id=SESSION),
+    obj(
+        ["routing_ids"],
+        role=Text(16, ("control", "observe")),
+        client=NAME,
+        client_id=SESSION,
+        routing_ids=ListOf(Text(64), 4),
+    ),
     HELLO,
     robot=False,
 )

@@ -14,7 +14,7 @@ MAX_ENDED = 256  # ended sessions remembered, so late messages get a precise ref
 
 @dataclass
 class Session:
-    """One handshake of one client.
+    """One handshake of one client, bound to the connections it came from.
 
     Attributes:
         id: random token the client sends with every message.
@@ -24,6 +24,8 @@ class Session:
         started: server-clock time of the handshake.
         heard: server-clock time of the last message from the client.
         hello_id: request id of the handshake (a retried hello gets the same session).
+        routes: ROUTER identities of the client's sockets: the handshake's and those it listed.
+        peer: the client's CURVE public key (z85) when the server has keys, else None.
         hello_reply: the encoded handshake reply, for such a retry.
         max_request: newest id of a command that changes things (older ones never run).
         running: ids of this session's robot commands not yet answered.
@@ -37,10 +39,16 @@ class Session:
     started: float
     heard: float
     hello_id: int
+    routes: frozenset[bytes] = frozenset()
+    peer: str | None = None
     hello_reply: list = field(default_factory=list)
     max_request: int = 0
     running: set[int] = field(default_factory=set)
     ended: str | None = None
+
+    def owns(self, routing: bytes, peer: str | None) -> bool:
+        """Whether a message from this connection (ROUTER identity, CURVE key) is the client's."""
+        return routing in self.routes and peer == self.peer
 
 
 class Sessions:
@@ -52,8 +60,18 @@ class Sessions:
         self.controller: Session | None = None
         self.get = self._all.get  # the session of an id, or None (the dict's own, for speed)
 
-    def open(self, client: str, client_id: str, role: str, hello_id: int, now: float) -> Session:
-        session = Session(secrets.token_hex(8), client, client_id, role, now, now, hello_id)
+    def open(
+        self,
+        client: str,
+        client_id: str,
+        role: str,
+        hello_id: int,
+        now: float,
+        routes: frozenset[bytes],
+        peer: str | None,
+    ) -> Session:
+        token = secrets.token_hex(8)
+        session = Session(token, client, client_id, role, now, now, hello_id, routes, peer)
         with self._lock:
             self._all[session.id] = session
             if role == "control":
@@ -63,11 +81,13 @@ class Sessions:
                 del self._all[key]
         return session
 
-    def find_hello(self, client_id: str, hello_id: int) -> Session | None:
-        """The live session a handshake (client id, request id) already opened."""
+    def find_hello(
+        self, client_id: str, hello_id: int, routing: bytes, peer: str | None
+    ) -> Session | None:
+        """The live session this connection's handshake (client id, request id) opened."""
         for s in reversed(self._all.values()):
             if s.client_id == client_id and s.hello_id == hello_id and s.ended is None:
-                return s
+                return s if s.owns(routing, peer) else None
         return None
 
     def end(self, session: Session, reason: str) -> None:

@@ -32,7 +32,7 @@ def header(**fields: object) -> bytes:
 
 def request(cmd: str = "state", args: object = None, **override: object) -> list[bytes]:
     fields = {
-        "v": 1,
+        "v": protocol.VERSION,
         "type": "req",
         "id": 7,
         "session": SESSION,
@@ -116,7 +116,7 @@ def test_errors_keep_their_type_and_message() -> None:
         ([b"\xc1garbage"], "not a msgpack message"),
         ([msgpack.packb({"v": 1}) + b"x"], "not a msgpack message"),
         ([msgpack.packb([1, 2])], "header must be a map with a protocol version"),
-        (request(v=2), "protocol version 2 is not supported (this side speaks 1)"),
+        (request(v=1), "protocol version 1 is not supported (this side speaks 2)"),
         (request(type="pub"), "message type 'pub' is not expected here"),
         (request(cmd="fly"), "unknown command 'fly'; known: "),
         (request(id=True), "id: expected an integer"),
@@ -272,7 +272,7 @@ frames_strategy = st.one_of(
     st.lists(st.binary(max_size=64), max_size=10),
     json_like.map(lambda v: [msgpack.packb(v)]),
     st.dictionaries(st.sampled_from(["v", "type", "id", "session", "cmd", "args"]), json_like).map(
-        lambda d: [msgpack.packb({"v": 1, "type": "req", **d})]
+        lambda d: [msgpack.packb({"v": protocol.VERSION, "type": "req", **d})]
     ),
     _mutations(),
 )
