@@ -33,7 +33,7 @@ import numpy as np
 
 from bridge import codec
 from bridge.codec import ARRAY, Frames
-from bridge.errors import BridgeError, BridgeRefused, EpisodeRefused, ProtocolError
+from bridge.errors import BridgeBusy, BridgeError, BridgeRefused, EpisodeRefused, ProtocolError
 from bridge.schema import (
     MAX_INT,
     Bool,
@@ -120,7 +120,16 @@ CAMERA = obj(
     labels=ListOf(obj(id=Int(), name=NAME), 4096),
 )
 STOP = obj(reason=Text(256), ago_s=Num(0.0))
-ERROR_KINDS = ("bad_request", "refused", "episode", "safety", "stale_state", "robot", "internal")
+ERROR_KINDS = (
+    "bad_request",
+    "refused",
+    "busy",
+    "episode",
+    "safety",
+    "stale_state",
+    "robot",
+    "internal",
+)
 ERROR = obj(
     ["limit", "value"],
     kind=Text(16, ERROR_KINDS),
@@ -649,6 +658,7 @@ def error_to_wire(err: BaseException) -> dict:
     kinds: tuple[tuple[type[BaseException], str], ...] = (
         (ProtocolError, "bad_request"),
         (EpisodeRefused, "episode"),
+        (BridgeBusy, "busy"),
         (BridgeRefused, "refused"),
         (RobotError, "robot"),
     )
@@ -674,6 +684,7 @@ def error_from_wire(e: dict) -> Exception:
     classes: dict[str, type[Exception]] = {
         "bad_request": ProtocolError,
         "refused": BridgeRefused,
+        "busy": BridgeBusy,
         "episode": EpisodeRefused,
         "robot": RobotError,
     }

@@ -31,7 +31,7 @@ import zmq
 
 from bridge import auth, codec, protocol
 from bridge.drivers import EpisodeHost
-from bridge.errors import BridgeConfigError, BridgeError, BridgeRefused, ProtocolError
+from bridge.errors import BridgeBusy, BridgeConfigError, BridgeError, BridgeRefused, ProtocolError
 from bridge.host import Job, RobotHost, Streamer
 from bridge.protocol import Endpoint, Heartbeat, Request
 from bridge.sessions import ReplayCache, Session, Sessions
@@ -62,6 +62,8 @@ class ServerConfig:
         observer_timeout_s: silence after which an observing session ends.
         max_message_bytes: largest message accepted (``MAXMSGSIZE``).
         replay_window: request replies kept for retried requests.
+        max_queued: robot commands one session may have waiting or running; more are
+            refused as busy (at most 64, what a heartbeat reply lists).
         limits: the safety envelope applied to every command.
     """
 
@@ -77,6 +79,7 @@ class ServerConfig:
     observer_timeout_s: float = 5.0
     max_message_bytes: int = protocol.MAX_MESSAGE_BYTES
     replay_window: int = 256
+    max_queued: int = 16
     limits: SafetyLimits = field(default_factory=SafetyLimits)
 
     def __post_init__(self) -> None:
@@ -105,6 +108,10 @@ class ServerConfig:
             raise BridgeConfigError("max_message_bytes must be in [1 KiB, 1 GiB]")
         if self.replay_window < 1:
             raise BridgeConfigError("replay_window must be at least 1")
+        if not 1 <= self.max_queued <= 64:
+            raise BridgeConfigError(
+                f"max_queued {self.max_queued}: use 1 to 64 (a heartbeat reply lists 64 at most)"
+            )
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -409,8 +416,6 @@ class BridgeServer:
         if not cmd.robot:
             self._send(routing, protocol.encode_reply(rid, self._server_command(s, req, now)))
             return
-        if cmd.control:
-            s.max_request = max(s.max_request, rid)
         host = self.host
         if cmd.quick:
             reply = host.try_now(rid, cmd, req.args)
@@ -420,10 +425,17 @@ class BridgeServer:
             if reply is not None:
                 self._send(routing, reply)
                 return
+        if len(s.running) >= self.config.max_queued:
+            raise BridgeBusy(
+                f"busy: this session has {len(s.running)} robot commands waiting or running, "
+                f"the most it may; send {cmd.name} again once replies come"
+            )
+        if cmd.control:  # (never quick) from here on it runs: older ids never will
+            s.max_request = max(s.max_request, rid)
         self.cache.add(key, routing, cmd)
         s.running.add(rid)
         host.outstanding += 1
-        host.jobs.put(Job(s.id, rid, cmd, req.args, deadline))
+        host.jobs.put(Job(s.id, rid, cmd, req.args, deadline), s.role == "control")
 
     def _hello(self, routing: bytes, peer: str | None, req: Request, now: float) -> None:
         args = req.args

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bridge import codec, protocol
 from bridge.codec import Frames
-from bridge.errors import BridgeRefused, EpisodeRefused, ProtocolError
+from bridge.errors import BridgeBusy, BridgeRefused, EpisodeRefused, ProtocolError
 from bridge.protocol import COMMANDS, Endpoint
 from bridge.server import ServerConfig
 from bridge.sessions import ReplayCache
@@ -94,6 +94,7 @@ def test_errors_keep_their_type_and_message() -> None:
         SafetyError("workspace.x", 0.9, "allowed range [0.3, 0.7] m"),
         StaleStateError("state.age_s", 0.8, "too old"),
         BridgeRefused("session ended"),
+        BridgeBusy("busy: this session has 16 robot commands waiting or running"),
         EpisodeRefused("episode set-up needs a simulator"),
         RobotError("gripper jammed"),
         ProtocolError("args.speed: expected a finite number, got nan"),

@@ -37,6 +37,7 @@ from bridge.errors import (
     EpisodeRefused,
     ProtocolError,
 )
+from bridge.server import ServerConfig
 from heed.bridge_cmd import bridge_app
 from skills.errors import SafetyError
 from skills.robot import Pose
@@ -652,6 +653,27 @@ def test_heartbeats_from_another_connection_keep_no_session_alive(shared) -> Non
         not reply.ok
         and "session ended (watchdog: no message from 'silent'" in reply.body["message"]
     )
+
+
+def test_observers_cannot_starve_the_controller(procs, tmp_path, clients) -> None:
+    """Issue 13: 300 queued camera reads of an observer made the controller's move miss its
+    deadline. Each session's queue is bounded and the controller's commands go first."""
+    server = start_server(procs, tmp_path, SLOW, "*", "-o", "camera_ms=50")
+    owner = clients(server.url, timeout_s=0.5)
+    spy = raw_socket(server.url)
+    mine = raw_hello(spy)
+    front = {"name": "front"}
+    for rid in range(2, 302):
+        spy.send_multipart(
+            protocol.encode_request(rid, mine["session"], mine["time"] + 60, "camera", front)
+        )
+    replies = [raw_reply(spy)]  # the server is taking them
+    assert owner.move_ee(Pose.top_down(0.5, 0.0, 0.3), 0.5).reached
+    replies += [raw_reply(spy) for _ in range(299)]
+    busy = [r.body for r in replies if not r.ok]
+    limit = ServerConfig().max_queued
+    assert len(busy) >= 300 - limit and all(b["kind"] == "busy" for b in busy)
+    assert f"busy: this session has {limit} robot commands waiting or running" in busy[0]["message"]
 
 
 def test_with_keys_a_session_is_bound_to_its_clients_key(procs, tmp_path, clients) -> None:
