@@ -34,7 +34,7 @@ from bridge.drivers import EpisodeHost
 from bridge.errors import BridgeBusy, BridgeConfigError, BridgeError, BridgeRefused, ProtocolError
 from bridge.host import Job, RobotHost, Streamer
 from bridge.protocol import Endpoint, Heartbeat, Request
-from bridge.sessions import ReplayCache, Session, Sessions
+from bridge.sessions import ReplayCache, Session, Sessions, check_retry, fingerprint
 from skills.robot import Robot
 from skills.safety import SafetyLimits
 
@@ -389,6 +389,7 @@ class BridgeServer:
         key = (s.id, rid)
         entry = self.cache.get(key)
         if entry is not None:
+            check_retry(rid, entry.fingerprint, cmd, req.args)
             entry.routing = routing
             if entry.frames is not None:
                 self.counts["replayed"] += 1
@@ -432,7 +433,7 @@ class BridgeServer:
             )
         if cmd.control:  # (never quick) from here on it runs: older ids never will
             s.max_request = max(s.max_request, rid)
-        self.cache.add(key, routing, cmd)
+        self.cache.add(key, routing, cmd, fingerprint(cmd, req.args))
         s.running.add(rid)
         host.outstanding += 1
         host.jobs.put(Job(s.id, rid, cmd, req.args, deadline), s.role == "control")
@@ -441,6 +442,7 @@ class BridgeServer:
         args = req.args
         again = self.sessions.find_hello(args["client_id"], req.id, routing, peer)
         if again is not None:
+            check_retry(req.id, again.hello_fingerprint, req.cmd, args)
             self._send(routing, again.hello_reply)
             return
         if args["role"] == "control" and (c := self.sessions.controller) is not None:
@@ -469,6 +471,7 @@ class BridgeServer:
             **self._last_stop(now),
         }
         s.hello_reply = protocol.encode_reply(req.id, body)
+        s.hello_fingerprint = fingerprint(req.cmd, args)
         self.log("session_start", f"{s.role} session {s.id[:8]} for {s.client!r}", session=s.id)
         self._send(routing, s.hello_reply)
 

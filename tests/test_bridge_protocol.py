@@ -233,7 +233,7 @@ def test_replay_cache_is_bounded_and_keeps_running_entries() -> None:
     cache = ReplayCache(window=2, max_bytes=100, max_item_bytes=50)
     command = COMMANDS.get("move_ee")
     for i in range(4):
-        cache.add(("s", i), b"r", command)
+        cache.add(("s", i), b"r", command, b"")
     assert len(cache) == 4  # nothing finished yet: nothing evicted
     cache.finish(("s", 0), [b"x" * 10])
     cache.finish(("s", 1), [b"x" * 60])  # too large to keep: recomputed on a retry

@@ -676,6 +676,23 @@ def test_observers_cannot_starve_the_controller(procs, tmp_path, clients) -> Non
     assert f"busy: this session has {limit} robot commands waiting or running" in busy[0]["message"]
 
 
+def test_a_request_id_reused_with_other_arguments_is_refused(shared) -> None:
+    """Issue 13: a retried id with another body got the first reply, with ok=True."""
+    s = raw_socket(shared.url)
+    hello = {"role": "observe", "client": "raw", "client_id": os.urandom(4).hex()}
+    s.send_multipart(protocol.encode_request(1, "", None, "hello", hello))
+    mine = raw_reply(s).body
+    s.send_multipart(protocol.encode_request(1, "", None, "hello", {**hello, "role": "control"}))
+    reused = raw_reply(s)  # (the first reply, with ok=True, before the fix)
+    assert not reused.ok and "request 1 was sent before with other" in reused.body["message"]
+    first = raw_request(s, mine, 2, "camera", {"name": "front"})
+    again = raw_request(s, mine, 2, "camera", {"name": "front"})
+    assert first.ok and again.ok and again.body == first.body  # the cached reply
+    other = raw_request(s, mine, 2, "camera", {"name": "front", "codec": "png"})
+    assert not other.ok and other.body["kind"] == "bad_request"
+    assert "request 2 was sent before with other arguments" in other.body["message"]
+
+
 def test_with_keys_a_session_is_bound_to_its_clients_key(procs, tmp_path, clients) -> None:
     """A connection with another admitted key is refused, even from a routing id the session
     declared as its own (its heartbeat socket's)."""
