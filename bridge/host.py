@@ -55,34 +55,23 @@ class JobQueue:
     first, then the observers'. The server loop bounds what each session may queue."""
 
     def __init__(self) -> None:
-        self._ready = threading.Condition(threading.Lock())
         self._lanes: tuple[collections.deque[Job], ...] = (collections.deque(), collections.deque())
-        self._closed = False
+        self._ready: queue.SimpleQueue[None] = queue.SimpleQueue()  # a token per job, and close
 
     def put(self, job: Job, control: bool) -> None:
         """Queue `job`; `control`: in the controller's lane."""
-        with self._ready:
-            self._lanes[0 if control else 1].append(job)
-            self._ready.notify()
+        self._lanes[0 if control else 1].append(job)
+        self._ready.put(None)
 
     def get(self, timeout: float) -> Job | None:
         """The next job, None once closed and empty; `queue.Empty` after `timeout` seconds."""
-        with self._ready:
-            if not self._ready.wait_for(self._due, timeout):
-                raise queue.Empty
-            for lane in self._lanes:
-                if lane:
-                    return lane.popleft()
-            return None
+        self._ready.get(timeout=timeout)
+        control, observe = self._lanes
+        return control.popleft() if control else observe.popleft() if observe else None
 
     def close(self) -> None:
         """Let the robot thread end once the queued jobs are answered."""
-        with self._ready:
-            self._closed = True
-            self._ready.notify()
-
-    def _due(self) -> bool:
-        return self._closed or any(self._lanes)
+        self._ready.put(None)
 
 
 class Streamer:

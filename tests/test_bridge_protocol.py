@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import queue
 
 import msgpack
 import numpy as np
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from bridge import codec, protocol
 from bridge.codec import Frames
 from bridge.errors import BridgeBusy, BridgeRefused, EpisodeRefused, ProtocolError
+from bridge.host import Job, JobQueue
 from bridge.protocol import COMMANDS, Endpoint
 from bridge.server import ServerConfig
 from bridge.sessions import ReplayCache
@@ -240,6 +242,18 @@ def test_replay_cache_is_bounded_and_keeps_running_entries() -> None:
     assert cache.get(("s", 0)) is None and cache.get(("s", 1)) is None
     cache.finish(("s", 2), [b"y" * 10])
     assert cache.get(("s", 2)).frames == [b"y" * 10] and cache.bytes == 10
+
+
+def test_the_controllers_jobs_go_first_and_each_lane_keeps_its_order() -> None:
+    waiting = JobQueue()
+    jobs = [Job("s", i, COMMANDS.get("camera"), {}, 0.0) for i in range(4)]
+    for job in jobs:
+        waiting.put(job, control=job.id % 2 == 1)
+    waiting.close()
+    assert [waiting.get(0).id for _ in jobs] == [1, 3, 0, 2]
+    assert waiting.get(0) is None
+    with pytest.raises(queue.Empty):
+        waiting.get(0)
 
 
 # --- fuzz -----------------------------------------------------------------------------------
