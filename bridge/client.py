@@ -16,7 +16,9 @@ watchdog time, the link counts as lost: calls fail with `BridgeDisconnected` (th
 state is unknown) until `connect()` makes a new handshake.
 
 Calls may come from several threads; they are serialised, except `stop()` and `close()`,
-which have a socket of their own and never wait behind a running motion.
+which have a socket of their own and never wait behind a running motion. Each socket
+of a handshake has a random ROUTER identity; the ``hello`` names those of the heartbeat
+and stop sockets, so that the server takes the session's messages from them alone.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
 _NOBLOCK = int(zmq.NOBLOCK)
 RECEIVE_SLICE_MS = 20  # how often a waiting call looks at the heartbeat's news
 URGENT = frozenset({"stop", "bye"})  # sent on a socket of their own
+SOCKETS = ("command", "heartbeat", "urgent")  # the sockets of one handshake
 
 
 def _mib(n: int) -> str:
@@ -53,9 +56,10 @@ def _mib(n: int) -> str:
 
 
 def _client_socket(
-    ctx: zmq.Context, url: str, keys: auth.ClientKeys | None, max_bytes: int
+    ctx: zmq.Context, url: str, keys: auth.ClientKeys | None, max_bytes: int, routing_id: str
 ) -> zmq.Socket:
     s = ctx.socket(zmq.DEALER)
+    s.routing_id = routing_id.encode()
     s.linger = 0
     s.setsockopt(zmq.IMMEDIATE, 1)
     s.maxmsgsize = max_bytes
@@ -141,6 +145,7 @@ class _Link:
     """One handshake: its sockets, session, heartbeat thread and what the server said."""
 
     ctx: zmq.Context
+    routing_ids: dict[str, str]  # ROUTER identity of each of `SOCKETS`
     command: zmq.Socket
     session: str = ""
     hello: dict[str, Any] = field(default_factory=dict)
@@ -270,9 +275,15 @@ class BridgeClient:
         """Handshake (again): fresh sockets, so nothing queued before runs; a new session."""
         self._drop_link()
         ctx = zmq.Context()
-        link = _Link(ctx, self._socket(ctx))
+        ids = {name: secrets.token_hex(16) for name in SOCKETS}
+        link = _Link(ctx, ids, self._socket(ctx, ids["command"]))
         rid = next(self._ids)
-        args = {"role": self.role, "client": self.client, "client_id": self._client_id}
+        args = {
+            "role": self.role,
+            "client": self.client,
+            "client_id": self._client_id,
+            "routing_ids": [ids["heartbeat"], ids["urgent"]],
+        }
         frames = protocol.encode_request(rid, "", None, "hello", args)
         t0 = time.monotonic()
         try:
@@ -289,7 +300,7 @@ class BridgeClient:
             )
         link.session, link.hello = body["session"], body
         link.offset = body["time"] - (t0 + time.monotonic()) / 2
-        beat = self._socket(ctx)
+        beat = self._socket(ctx, ids["heartbeat"])
         link.heartbeat = _Heartbeat(
             beat,
             link.session,
@@ -302,8 +313,8 @@ class BridgeClient:
         self._link, self._lost = link, None
         return body
 
-    def _socket(self, ctx: zmq.Context) -> zmq.Socket:
-        return _client_socket(ctx, self.url, self.keys, self.max_message_bytes)
+    def _socket(self, ctx: zmq.Context, routing_id: str) -> zmq.Socket:
+        return _client_socket(ctx, self.url, self.keys, self.max_message_bytes, routing_id)
 
     def _drop_link(self) -> None:
         link, self._link = self._link, None
@@ -382,7 +393,7 @@ class BridgeClient:
         urgent = name in URGENT
         with link.urgent_lock if urgent else link.lock:
             if urgent and link.urgent is None:
-                link.urgent = self._socket(link.ctx)
+                link.urgent = self._socket(link.ctx, link.routing_ids["urgent"])
             socket = link.urgent if urgent else link.command
             rid = next(self._ids)
             beat = link.heartbeat

@@ -132,6 +132,19 @@ def recv(socket: zmq.Socket, flags: int = 0, routed: bool = False) -> list[bytes
             return parts
 
 
+def recv_keyed(socket: zmq.Socket, flags: int = 0) -> tuple[list[bytes], str | None]:
+    """A ROUTER's message, as `recv` gives it, and its sender's CURVE public key (z85, the
+    ``User-Id`` the ZAP handler gave the connection), or None where it has none."""
+    routing = socket.recv(flags)
+    first = socket.recv(flags, copy=False)
+    try:
+        peer = first.get("User-Id")
+    except zmq.ZMQError:  # no such property: a connection without authentication
+        peer = None
+    rest = recv(socket, flags) if first.more else []
+    return [routing, first.bytes, *rest], peer
+
+
 def send(socket: zmq.Socket, frames: Sequence[bytes | memoryview], flags: int = 0) -> None:
     """Send a multipart message: small frames copied, large ones (arrays) without a copy.
 

@@ -35,5 +35,9 @@ class BridgeConfigError(HeedError):
     """A bridge setting is wrong (endpoint, keys folder, driver name); says what to fix."""
 
 
+class BridgeBusy(BridgeRefused):
+    """The session has as many robot commands waiting as it may; send more after replies."""
+
+
 class EpisodeRefused(BridgeRefused):
     """The server cannot set up or check an episode (no simulator, or a bad episode)."""

@@ -50,6 +50,30 @@ class Job(NamedTuple):
     deadline: float
 
 
+class JobQueue:
+    """Jobs for the robot thread in two lanes, each in order: the controller's, served
+    first, then the observers'. The server loop bounds what each session may queue."""
+
+    def __init__(self) -> None:
+        self._lanes: tuple[collections.deque[Job], ...] = (collections.deque(), collections.deque())
+        self._ready: queue.SimpleQueue[None] = queue.SimpleQueue()  # a token per job, and close
+
+    def put(self, job: Job, control: bool) -> None:
+        """Queue `job`; `control`: in the controller's lane."""
+        self._lanes[0 if control else 1].append(job)
+        self._ready.put(None)
+
+    def get(self, timeout: float) -> Job | None:
+        """The next job, None once closed and empty; `queue.Empty` after `timeout` seconds."""
+        self._ready.get(timeout=timeout)
+        control, observe = self._lanes
+        return control.popleft() if control else observe.popleft() if observe else None
+
+    def close(self) -> None:
+        """Let the robot thread end once the queued jobs are answered."""
+        self._ready.put(None)
+
+
 class Streamer:
     """The PUB socket: state and camera streams (robot thread) and events (any thread).
 
@@ -109,7 +133,7 @@ class RobotHost:
         self.results = results
         self.log = log
         self.lock = threading.Lock()
-        self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self.jobs = JobQueue()
         self.current: Job | None = None
         self.outstanding = 0  # jobs handed over and not yet answered (server loop's count)
         self.latest: tuple[RobotState, float] | None = None
@@ -125,7 +149,7 @@ class RobotHost:
         self._thread.start()
 
     def close(self, timeout_s: float = 10.0) -> None:
-        self.jobs.put(None)
+        self.jobs.close()
         self._thread.join(timeout_s)
 
     def episodes(self) -> EpisodeHost:

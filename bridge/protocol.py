@@ -3,9 +3,14 @@
 Client to server (DEALER -> ROUTER), one msgpack header then array frames:
 
 - request ``{v, type: "req", id, session, deadline, cmd, args}``: `id` grows per client,
-  `session` comes from the ``hello`` handshake, `deadline` is the latest server-clock
-  time (seconds) at which the command may start.
+  within [1, 2**53 - 1]; `session` comes from the ``hello`` handshake, `deadline` is the
+  latest server-clock time (seconds) at which the command may start.
 - heartbeat ``{v, type: "hb", session, t}``.
+
+A session speaks only from the connections that opened it: the ROUTER identity the
+``hello`` came from, the identities of the client's other sockets it lists in
+``routing_ids``, and, with keys, the CURVE key it came with. Anything sent for the
+session from elsewhere is refused; no reply carries another session's token.
 
 Server to client: reply ``{v, type: "rep", id, ok, body}`` (on failure `body` is an
 error ``{kind, message[, limit, value]}``) and heartbeat reply ``{v, type: "hb",
@@ -28,7 +33,7 @@ import numpy as np
 
 from bridge import codec
 from bridge.codec import ARRAY, Frames
-from bridge.errors import BridgeError, BridgeRefused, EpisodeRefused, ProtocolError
+from bridge.errors import BridgeBusy, BridgeError, BridgeRefused, EpisodeRefused, ProtocolError
 from bridge.schema import (
     MAX_INT,
     Bool,
@@ -58,8 +63,9 @@ from skills.robot import (
     RobotState,
 )
 
-VERSION = 1
+VERSION = 2  # 2: sessions bound to their connections (hello's routing_ids), no token in status
 MAX_MESSAGE_BYTES = 16 << 20
+MAX_REQUEST_ID = MAX_INT - 1  # the largest id whose successor is still exact (2**53 - 1)
 NAME = Text(128)
 SESSION = Text(64)
 
@@ -114,7 +120,16 @@ CAMERA = obj(
     labels=ListOf(obj(id=Int(), name=NAME), 4096),
 )
 STOP = obj(reason=Text(256), ago_s=Num(0.0))
-ERROR_KINDS = ("bad_request", "refused", "episode", "safety", "stale_state", "robot", "internal")
+ERROR_KINDS = (
+    "bad_request",
+    "refused",
+    "busy",
+    "episode",
+    "safety",
+    "stale_state",
+    "robot",
+    "internal",
+)
 ERROR = obj(
     ["limit", "value"],
     kind=Text(16, ERROR_KINDS),
@@ -339,7 +354,7 @@ STATUS = obj(
     state=STATE,
     state_age_s=Num(),
     busy=NAME,
-    controller=obj(client=NAME, session=SESSION, since_s=Num(), heard_ms=Num()),
+    controller=obj(client=NAME, since_s=Num(), heard_ms=Num()),
     observers=Int(0),
     watchdog_stops=Int(0),
     last_stop=STOP,
@@ -353,7 +368,13 @@ NOTHING = obj()
 
 _command(
     "hello",
-    obj(role=Text(16, ("control", "observe")), client=NAME, client_id=SESSION),
+    obj(
+        ["routing_ids"],
+        role=Text(16, ("control", "observe")),
+        client=NAME,
+        client_id=SESSION,
+        routing_ids=ListOf(Text(64), 4),
+    ),
     HELLO,
     robot=False,
 )
@@ -431,7 +452,7 @@ _VERSIONED = obj(v=Int(), type=Text(8, ("req", "hb", "rep", "pub")))
 _REQUEST = obj(
     v=Int(),
     type=Text(8),
-    id=Int(1, MAX_INT),
+    id=Int(1, MAX_REQUEST_ID),
     session=SESSION,
     deadline=Opt(Num()),
     cmd=Text(64),
@@ -637,6 +658,7 @@ def error_to_wire(err: BaseException) -> dict:
     kinds: tuple[tuple[type[BaseException], str], ...] = (
         (ProtocolError, "bad_request"),
         (EpisodeRefused, "episode"),
+        (BridgeBusy, "busy"),
         (BridgeRefused, "refused"),
         (RobotError, "robot"),
     )
@@ -662,6 +684,7 @@ def error_from_wire(e: dict) -> Exception:
     classes: dict[str, type[Exception]] = {
         "bad_request": ProtocolError,
         "refused": BridgeRefused,
+        "busy": BridgeBusy,
         "episode": EpisodeRefused,
         "robot": RobotError,
     }

@@ -5,8 +5,9 @@ and checks every message, keeps sessions, answers heartbeats, replays the cached
 of a retried request, runs the watchdog and calls ``robot.stop()`` when needed. The
 robot itself belongs to `bridge.host.RobotHost` (one lock, one robot thread).
 
-A command runs at most once: it must carry a live session and arrive before its
-deadline, and the server answers a repeated request id with the cached reply. If the
+A command runs at most once: it must carry a live session, come from a connection of
+that session's client (`bridge.sessions.Session.owns`) and arrive before its deadline,
+and the server answers a repeated request id with the cached reply. If the
 controlling client goes silent for `ServerConfig.watchdog_s`, its session ends, and a
 motion it started is stopped (the gripper is left as it is).
 """
@@ -14,6 +15,7 @@ motion it started is stopped (the gripper is left as it is).
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import struct
 import sys
@@ -29,10 +31,10 @@ import zmq
 
 from bridge import auth, codec, protocol
 from bridge.drivers import EpisodeHost
-from bridge.errors import BridgeConfigError, BridgeRefused, ProtocolError
+from bridge.errors import BridgeBusy, BridgeConfigError, BridgeError, BridgeRefused, ProtocolError
 from bridge.host import Job, RobotHost, Streamer
 from bridge.protocol import Endpoint, Heartbeat, Request
-from bridge.sessions import ReplayCache, Session, Sessions
+from bridge.sessions import ReplayCache, Session, Sessions, check_retry, fingerprint
 from skills.robot import Robot
 from skills.safety import SafetyLimits
 
@@ -60,6 +62,8 @@ class ServerConfig:
         observer_timeout_s: silence after which an observing session ends.
         max_message_bytes: largest message accepted (``MAXMSGSIZE``).
         replay_window: request replies kept for retried requests.
+        max_queued: robot commands one session may have waiting or running; more are
+            refused as busy (at most 64, what a heartbeat reply lists).
         limits: the safety envelope applied to every command.
     """
 
@@ -75,6 +79,7 @@ class ServerConfig:
     observer_timeout_s: float = 5.0
     max_message_bytes: int = protocol.MAX_MESSAGE_BYTES
     replay_window: int = 256
+    max_queued: int = 16
     limits: SafetyLimits = field(default_factory=SafetyLimits)
 
     def __post_init__(self) -> None:
@@ -103,6 +108,10 @@ class ServerConfig:
             raise BridgeConfigError("max_message_bytes must be in [1 KiB, 1 GiB]")
         if self.replay_window < 1:
             raise BridgeConfigError("replay_window must be at least 1")
+        if not 1 <= self.max_queued <= 64:
+            raise BridgeConfigError(
+                f"max_queued {self.max_queued}: use 1 to 64 (a heartbeat reply lists 64 at most)"
+            )
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -156,6 +165,7 @@ class BridgeServer:
         self._restop_at = 0.0
         self._ctx: zmq.Context | None = None
         self._auth: Any = None
+        self._keyed = False  # CURVE keys: each message comes with its sender's public key
         self.host: RobotHost | None = None
 
     # --- life cycle ------------------------------------------------------------------------
@@ -181,6 +191,7 @@ class BridgeServer:
         keys = auth.load_server_keys(cfg.keys) if cfg.keys is not None else None
         if keys is not None:
             self._auth = auth.start_authenticator(ctx, keys)
+            self._keyed = True
         self.router = self._socket(zmq.ROUTER, keys)
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
         self.endpoint = self._bind(self.router, bind.url())
@@ -241,7 +252,7 @@ class BridgeServer:
         poller.register(self.router, zmq.POLLIN)
         poller.register(self.results, zmq.POLLIN)
         tick_s = min(0.005, self.config.watchdog_s / 20)
-        router, host, on_message, recv = self.router, self.host, self._on_message, codec.recv
+        router, host, receive = self.router, self.host, self._receive
         router.rcvtimeo = max(1, int(tick_s * 1000))  # a message wakes the receive at once
         monotonic = time.monotonic
         next_check = 0.0
@@ -249,16 +260,12 @@ class BridgeServer:
             if host.outstanding:  # robot replies may come: watch both sockets
                 ready = dict(poller.poll(tick_s * 1000))
                 if router in ready:
-                    self._drain(router, on_message)
+                    self._drain(router, receive)
                 if self.results in ready:
-                    self._drain(self.results, self._on_result)
+                    self._drain(self.results, self._receive_result)
             else:  # only clients can speak: a plain blocking receive is cheaper
-                try:
-                    frames = recv(router, 0, True)
-                except zmq.Again:
-                    pass
-                else:
-                    on_message(frames)
+                with contextlib.suppress(zmq.Again):
+                    receive(0)
             if (now := monotonic()) >= next_check:
                 self._supervise(now)
                 next_check = now + tick_s
@@ -280,13 +287,23 @@ class BridgeServer:
             closer()
         self.log("closed", "server stopped")
 
-    def _drain(self, socket: zmq.Socket, handle: Callable[[list], None], most: int = 256) -> None:
+    def _drain(self, socket: zmq.Socket, receive: Callable[[int], None], most: int = 256) -> None:
         """Handle the messages waiting on `socket` (at most `most`, so others get a turn)."""
-        routed = socket is self.router
         for _ in range(most):
-            handle(codec.recv(socket, _NOBLOCK, routed))
+            receive(_NOBLOCK)
             if not socket.get(zmq.EVENTS) & zmq.POLLIN:
                 return
+
+    def _receive(self, flags: int) -> None:
+        """Receive a client's message (with keys, also its sender's public key); handle it."""
+        if self._keyed:
+            frames, peer = codec.recv_keyed(self.router, flags)
+        else:
+            frames, peer = codec.recv(self.router, flags, True), None
+        self._on_message(frames, peer)
+
+    def _receive_result(self, flags: int) -> None:
+        self._on_result(codec.recv(self.results, flags))
 
     def _send(self, routing: bytes, frames: list) -> None:
         try:
@@ -303,7 +320,7 @@ class BridgeServer:
             self.streamer.event(kind, message)
 
     # --- incoming --------------------------------------------------------------------------
-    def _on_message(self, frames: list) -> None:
+    def _on_message(self, frames: list, peer: str | None) -> None:
         routing, parts = frames[0], frames[1:]
         try:
             size = sum(map(len, parts))
@@ -319,54 +336,60 @@ class BridgeServer:
             return
         try:
             if isinstance(message, Heartbeat):
-                self._on_heartbeat(routing, message)
+                self._on_heartbeat(routing, peer, message)
             else:
-                self._on_request(routing, message)
-        except BridgeRefused as err:
-            self.counts["refused"] += 1
-            self.log("refused", str(err))
+                self._on_request(routing, peer, message)
+        except (BridgeRefused, ProtocolError) as err:
+            self._refused(err)
             self._send(routing, protocol.encode_error(getattr(message, "id", None), err))
         except Exception as err:  # a bug must not stop the server: answer and log it
             self.log("error", f"server loop: {traceback.format_exc(limit=4)!r}")
             self._send(routing, protocol.encode_error(getattr(message, "id", None), err))
 
-    def _on_heartbeat(self, routing: bytes, hb: Heartbeat) -> None:
+    def _refused(self, err: BridgeError) -> None:
+        self.counts["refused"] += 1
+        self.log("refused", str(err))
+
+    def _on_heartbeat(self, routing: bytes, peer: str | None, hb: Heartbeat) -> None:
         now = time.monotonic()
-        s = self.sessions.get(hb.session)
-        reason = None
-        if s is None:
-            reason = "unknown session: the server restarted or never knew it; handshake again"
-        elif s.ended:
-            reason = f"session ended ({s.ended}); handshake again"
-        else:
-            s.heard = now
-        running = sorted(s.running) if s is not None and reason is None else []
-        reply = protocol.encode_heartbeat_reply(reason is None, running, now, hb.t, reason)
+        try:
+            s = self._own(hb.session, routing, peer)
+        except BridgeError as err:  # only the client's own heartbeats keep a session alive
+            self._refused(err)
+            self._send(routing, protocol.encode_heartbeat_reply(False, [], now, hb.t, str(err)))
+            return
+        s.heard = now
+        reply = protocol.encode_heartbeat_reply(True, sorted(s.running), now, hb.t, None)
         self._send(routing, reply)
 
-    def _live_session(self, session_id: str) -> Session:
+    def _own(self, session_id: str, routing: bytes, peer: str | None) -> Session:
+        """The live session `session_id`, if this connection is its client's; else raise why not."""
         s = self.sessions.get(session_id)
+        if s is not None and s.ended is None and s.owns(routing, peer):
+            return s
         if s is None:
             raise BridgeRefused(
                 "unknown session: the server restarted or never knew it; handshake again"
             )
         if s.ended:
             raise BridgeRefused(f"session ended ({s.ended}); handshake again")
-        return s
+        raise ProtocolError(
+            "this session belongs to another connection: a session is used only from the "
+            "sockets that opened it; send hello on this connection for a session of its own"
+        )
 
-    def _on_request(self, routing: bytes, req: Request) -> None:
+    def _on_request(self, routing: bytes, peer: str | None, req: Request) -> None:
         now = time.monotonic()
         cmd, rid, deadline = req.cmd, req.id, req.deadline
         if cmd.name == "hello":
-            self._hello(routing, req, now)
+            self._hello(routing, peer, req, now)
             return
-        s = self.sessions.get(req.session)
-        if s is None or s.ended:
-            s = self._live_session(req.session)  # refuses, naming why
+        s = self._own(req.session, routing, peer)
         s.heard = now
         key = (s.id, rid)
         entry = self.cache.get(key)
         if entry is not None:
+            check_retry(rid, entry.fingerprint, cmd, req.args)
             entry.routing = routing
             if entry.frames is not None:
                 self.counts["replayed"] += 1
@@ -394,8 +417,6 @@ class BridgeServer:
         if not cmd.robot:
             self._send(routing, protocol.encode_reply(rid, self._server_command(s, req, now)))
             return
-        if cmd.control:
-            s.max_request = max(s.max_request, rid)
         host = self.host
         if cmd.quick:
             reply = host.try_now(rid, cmd, req.args)
@@ -405,25 +426,36 @@ class BridgeServer:
             if reply is not None:
                 self._send(routing, reply)
                 return
-        self.cache.add(key, routing, cmd)
+        if len(s.running) >= self.config.max_queued:
+            raise BridgeBusy(
+                f"busy: this session has {len(s.running)} robot commands waiting or running, "
+                f"the most it may; send {cmd.name} again once replies come"
+            )
+        if cmd.control:  # (never quick) from here on it runs: older ids never will
+            s.max_request = max(s.max_request, rid)
+        self.cache.add(key, routing, cmd, fingerprint(cmd, req.args))
         s.running.add(rid)
         host.outstanding += 1
-        host.jobs.put(Job(s.id, rid, cmd, req.args, deadline))
+        host.jobs.put(Job(s.id, rid, cmd, req.args, deadline), s.role == "control")
 
-    def _hello(self, routing: bytes, req: Request, now: float) -> None:
+    def _hello(self, routing: bytes, peer: str | None, req: Request, now: float) -> None:
         args = req.args
-        again = self.sessions.find_hello(args["client_id"], req.id)
+        again = self.sessions.find_hello(args["client_id"], req.id, routing, peer)
         if again is not None:
+            check_retry(req.id, again.hello_fingerprint, req.cmd, args)
             self._send(routing, again.hello_reply)
             return
         if args["role"] == "control" and (c := self.sessions.controller) is not None:
-            if c.client_id != args["client_id"]:
+            if c.client_id != args["client_id"] or c.peer != peer:
                 raise BridgeRefused(
                     f"the robot is controlled by {c.client!r} (for {now - c.started:.1f} s): "
                     "connect as an observer, or wait until it disconnects"
                 )
             self._end(c, "replaced by a new handshake from the same client")
-        s = self.sessions.open(args["client"], args["client_id"], args["role"], req.id, now)
+        routes = frozenset([routing, *(r.encode() for r in args.get("routing_ids", ()))])
+        s = self.sessions.open(
+            args["client"], args["client_id"], args["role"], req.id, now, routes, peer
+        )
         body = {
             "session": s.id,
             "robot": self.host.spec.name,
@@ -439,6 +471,7 @@ class BridgeServer:
             **self._last_stop(now),
         }
         s.hello_reply = protocol.encode_reply(req.id, body)
+        s.hello_fingerprint = fingerprint(req.cmd, args)
         self.log("session_start", f"{s.role} session {s.id[:8]} for {s.client!r}", session=s.id)
         self._send(routing, s.hello_reply)
 
@@ -493,7 +526,6 @@ class BridgeServer:
         if c is not None:
             body["controller"] = {
                 "client": c.client,
-                "session": c.id,
                 "since_s": now - c.started,
                 "heard_ms": (now - c.heard) * 1000,
             }

@@ -3,18 +3,36 @@
 from __future__ import annotations
 
 import collections
+import hashlib
 import secrets
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
+from bridge import codec
+from bridge.errors import ProtocolError
 from bridge.protocol import Command
 
 MAX_ENDED = 256  # ended sessions remembered, so late messages get a precise refusal
 
 
+def fingerprint(command: Command, args: dict[str, Any]) -> bytes:
+    """What a retry must repeat: the command and its checked arguments (16-byte digest)."""
+    return hashlib.blake2b(codec.pack([command.name, args]), digest_size=16).digest()
+
+
+def check_retry(rid: int, first: bytes, command: Command, args: dict[str, Any]) -> None:
+    """Refuse a repeat of request `rid` unless it is the request whose fingerprint is `first`."""
+    if fingerprint(command, args) != first:
+        raise ProtocolError(
+            f"request {rid} was sent before with other arguments, and only an exact repeat "
+            "gets its reply: send a new request with a new id"
+        )
+
+
 @dataclass
 class Session:
-    """One handshake of one client.
+    """One handshake of one client, bound to the connections it came from.
 
     Attributes:
         id: random token the client sends with every message.
@@ -24,7 +42,10 @@ class Session:
         started: server-clock time of the handshake.
         heard: server-clock time of the last message from the client.
         hello_id: request id of the handshake (a retried hello gets the same session).
+        routes: ROUTER identities of the client's sockets: the handshake's and those it listed.
+        peer: the client's CURVE public key (z85) when the server has keys, else None.
         hello_reply: the encoded handshake reply, for such a retry.
+        hello_fingerprint: the handshake's `fingerprint`, which such a retry must match.
         max_request: newest id of a command that changes things (older ones never run).
         running: ids of this session's robot commands not yet answered.
         ended: why the session ended, or None while it lives.
@@ -37,10 +58,17 @@ class Session:
     started: float
     heard: float
     hello_id: int
+    routes: frozenset[bytes] = frozenset()
+    peer: str | None = None
     hello_reply: list = field(default_factory=list)
+    hello_fingerprint: bytes = b""
     max_request: int = 0
     running: set[int] = field(default_factory=set)
     ended: str | None = None
+
+    def owns(self, routing: bytes, peer: str | None) -> bool:
+        """Whether a message from this connection (ROUTER identity, CURVE key) is the client's."""
+        return routing in self.routes and peer == self.peer
 
 
 class Sessions:
@@ -52,8 +80,18 @@ class Sessions:
         self.controller: Session | None = None
         self.get = self._all.get  # the session of an id, or None (the dict's own, for speed)
 
-    def open(self, client: str, client_id: str, role: str, hello_id: int, now: float) -> Session:
-        session = Session(secrets.token_hex(8), client, client_id, role, now, now, hello_id)
+    def open(
+        self,
+        client: str,
+        client_id: str,
+        role: str,
+        hello_id: int,
+        now: float,
+        routes: frozenset[bytes],
+        peer: str | None,
+    ) -> Session:
+        token = secrets.token_hex(8)
+        session = Session(token, client, client_id, role, now, now, hello_id, routes, peer)
         with self._lock:
             self._all[session.id] = session
             if role == "control":
@@ -63,11 +101,13 @@ class Sessions:
                 del self._all[key]
         return session
 
-    def find_hello(self, client_id: str, hello_id: int) -> Session | None:
-        """The live session a handshake (client id, request id) already opened."""
+    def find_hello(
+        self, client_id: str, hello_id: int, routing: bytes, peer: str | None
+    ) -> Session | None:
+        """The live session this connection's handshake (client id, request id) opened."""
         for s in reversed(self._all.values()):
             if s.client_id == client_id and s.hello_id == hello_id and s.ended is None:
-                return s
+                return s if s.owns(routing, peer) else None
         return None
 
     def end(self, session: Session, reason: str) -> None:
@@ -92,6 +132,7 @@ class Entry:
     Attributes:
         routing: ROUTER identity of the latest copy of the request.
         command: the command.
+        fingerprint: its `fingerprint`, which a retry must match.
         frames: the encoded reply, kept for repeats; None while running or not kept.
         size: bytes of `frames`.
         replayable: False for a finished reply too large to keep (a read; it reruns).
@@ -99,6 +140,7 @@ class Entry:
 
     routing: bytes
     command: Command
+    fingerprint: bytes
     frames: list | None = None
     size: int = 0
     replayable: bool = True
@@ -119,11 +161,13 @@ class ReplayCache:
         self._entries: collections.OrderedDict[tuple[str, int], Entry] = collections.OrderedDict()
         self.get = self._entries.get  # the entry of a key, or None (the dict's own, for speed)
 
-    def add(self, key: tuple[str, int], routing: bytes, command: Command) -> None:
+    def add(
+        self, key: tuple[str, int], routing: bytes, command: Command, fingerprint: bytes
+    ) -> None:
         old = self._entries.pop(key, None)
         if old is not None:
             self.bytes -= old.size
-        self._entries[key] = Entry(routing, command)
+        self._entries[key] = Entry(routing, command, fingerprint)
 
     def finish(self, key: tuple[str, int], frames: list) -> Entry | None:
         """Store the reply of `key` (if small enough); return its entry, if any."""

@@ -1,8 +1,9 @@
 """Bridge drivers: loading by name, option parsing, and test drivers served in subprocesses.
 
 `SlowRobot` is a ``--robot test_bridge_drivers:SlowRobot`` driver for the server tests: a
-`FakeRobot` whose motions take wall-clock time and stop when `stop()` is called from
-another thread, as the driver interface asks of hardware.
+`FakeRobot` whose motions (and, with ``-o camera_ms=N``, camera frames) take wall-clock
+time, and whose motions stop when `stop()` is called from another thread, as the driver
+interface asks of hardware.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from fakes import FakeRobot
 
 from bridge.drivers import DRIVERS, EpisodeHost, load_driver, parse_options
 from bridge.errors import BridgeConfigError
-from skills.robot import MotionResult, Pose, RobotState
+from skills.robot import CameraFrame, MotionResult, Pose, RobotState
 
 TICK_S = 0.005
 
@@ -62,6 +63,11 @@ class SlowRobot(FakeRobot):
         return MotionResult(
             not stopped, pose, self.ee_pose, error, self.clock() - begin, stopped=stopped
         )
+
+    def camera(self, name: str) -> CameraFrame:
+        """A frame that takes option ``camera_ms`` (default 0) to grab, as a real camera's does."""
+        time.sleep(float(self.options.get("camera_ms", 0)) / 1000)
+        return super().camera(name)
 
     def stop(self) -> None:
         self._stop.set()

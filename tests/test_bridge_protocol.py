@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import queue
 
 import msgpack
 import numpy as np
@@ -14,7 +15,8 @@ from hypothesis import strategies as st
 
 from bridge import codec, protocol
 from bridge.codec import Frames
-from bridge.errors import BridgeRefused, EpisodeRefused, ProtocolError
+from bridge.errors import BridgeBusy, BridgeRefused, EpisodeRefused, ProtocolError
+from bridge.host import Job, JobQueue
 from bridge.protocol import COMMANDS, Endpoint
 from bridge.server import ServerConfig
 from bridge.sessions import ReplayCache
@@ -32,7 +34,7 @@ def header(**fields: object) -> bytes:
 
 def request(cmd: str = "state", args: object = None, **override: object) -> list[bytes]:
     fields = {
-        "v": 1,
+        "v": protocol.VERSION,
         "type": "req",
         "id": 7,
         "session": SESSION,
@@ -94,6 +96,7 @@ def test_errors_keep_their_type_and_message() -> None:
         SafetyError("workspace.x", 0.9, "allowed range [0.3, 0.7] m"),
         StaleStateError("state.age_s", 0.8, "too old"),
         BridgeRefused("session ended"),
+        BridgeBusy("busy: this session has 16 robot commands waiting or running"),
         EpisodeRefused("episode set-up needs a simulator"),
         RobotError("gripper jammed"),
         ProtocolError("args.speed: expected a finite number, got nan"),
@@ -116,7 +119,7 @@ def test_errors_keep_their_type_and_message() -> None:
         ([b"\xc1garbage"], "not a msgpack message"),
         ([msgpack.packb({"v": 1}) + b"x"], "not a msgpack message"),
         ([msgpack.packb([1, 2])], "header must be a map with a protocol version"),
-        (request(v=2), "protocol version 2 is not supported (this side speaks 1)"),
+        (request(v=1), "protocol version 1 is not supported (this side speaks 2)"),
         (request(type="pub"), "message type 'pub' is not expected here"),
         (request(cmd="fly"), "unknown command 'fly'; known: "),
         (request(id=True), "id: expected an integer"),
@@ -147,6 +150,14 @@ def test_errors_keep_their_type_and_message() -> None:
 )
 def test_malformed_requests_are_named(parts: list[bytes], message: str) -> None:
     assert message in decode_error(parts)
+
+
+@pytest.mark.parametrize("rid", [2**53, 0, -1])
+def test_request_ids_stay_within_exact_integers(rid: int) -> None:
+    """Issue 13: an id of 2**53 decoded, and moved the session's newest id past any a client
+    can send after it; ids in [1, 2**53 - 1] only are refused before any session sees them."""
+    message = decode_error(request(id=rid))
+    assert "header.id: expected an integer in [1, 9007199254740991]" in message
 
 
 def test_bad_request_errors_carry_the_request_id() -> None:
@@ -224,13 +235,25 @@ def test_replay_cache_is_bounded_and_keeps_running_entries() -> None:
     cache = ReplayCache(window=2, max_bytes=100, max_item_bytes=50)
     command = COMMANDS.get("move_ee")
     for i in range(4):
-        cache.add(("s", i), b"r", command)
+        cache.add(("s", i), b"r", command, b"")
     assert len(cache) == 4  # nothing finished yet: nothing evicted
     cache.finish(("s", 0), [b"x" * 10])
     cache.finish(("s", 1), [b"x" * 60])  # too large to keep: recomputed on a retry
     assert cache.get(("s", 0)) is None and cache.get(("s", 1)) is None
     cache.finish(("s", 2), [b"y" * 10])
     assert cache.get(("s", 2)).frames == [b"y" * 10] and cache.bytes == 10
+
+
+def test_the_controllers_jobs_go_first_and_each_lane_keeps_its_order() -> None:
+    waiting = JobQueue()
+    jobs = [Job("s", i, COMMANDS.get("camera"), {}, 0.0) for i in range(4)]
+    for job in jobs:
+        waiting.put(job, control=job.id % 2 == 1)
+    waiting.close()
+    assert [waiting.get(0).id for _ in jobs] == [1, 3, 0, 2]
+    assert waiting.get(0) is None
+    with pytest.raises(queue.Empty):
+        waiting.get(0)
 
 
 # --- fuzz -----------------------------------------------------------------------------------
@@ -264,7 +287,7 @@ frames_strategy = st.one_of(
     st.lists(st.binary(max_size=64), max_size=10),
     json_like.map(lambda v: [msgpack.packb(v)]),
     st.dictionaries(st.sampled_from(["v", "type", "id", "session", "cmd", "args"]), json_like).map(
-        lambda d: [msgpack.packb({"v": 1, "type": "req", **d})]
+        lambda d: [msgpack.packb({"v": protocol.VERSION, "type": "req", **d})]
     ),
     _mutations(),
 )

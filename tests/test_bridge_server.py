@@ -37,6 +37,7 @@ from bridge.errors import (
     EpisodeRefused,
     ProtocolError,
 )
+from bridge.server import ServerConfig
 from heed.bridge_cmd import bridge_app
 from skills.errors import SafetyError
 from skills.robot import Pose
@@ -259,10 +260,17 @@ def free_port_pair() -> int:
     pytest.fail("no free port pair")
 
 
-def raw_socket(url: str, immediate: bool = True) -> zmq.Socket:
+def raw_socket(
+    url: str, immediate: bool = True, keys: Path | None = None, routing_id: bytes = b""
+) -> zmq.Socket:
+    """A DEALER to `url`; `keys`: a client keys folder; `routing_id`: the identity it claims."""
     s = zmq.Context.instance().socket(zmq.DEALER)
     s.linger = 0
     s.setsockopt(zmq.IMMEDIATE, int(immediate))
+    if keys is not None:
+        auth.secure_client(s, auth.load_client_keys(keys))
+    if routing_id:
+        s.routing_id = routing_id
     s.connect(url)
     return s
 
@@ -275,10 +283,24 @@ def raw_reply(s: zmq.Socket, timeout_s: float = 3.0) -> protocol.Reply | None:
     return reply
 
 
-def raw_hello(s: zmq.Socket) -> dict:
-    args = {"role": "observe", "client": "raw", "client_id": os.urandom(4).hex()}
+def raw_hello(s: zmq.Socket, role: str = "observe", client: str = "raw", **more: object) -> dict:
+    args = {"role": role, "client": client, "client_id": os.urandom(4).hex(), **more}
     s.send_multipart(protocol.encode_request(1, "", None, "hello", args))
     return raw_reply(s).body
+
+
+def raw_request(s: zmq.Socket, hello: dict, rid: int, cmd: str, args: dict) -> protocol.Reply:
+    """Send request `rid` for the session of `hello` (deadline 30 s on); its reply."""
+    s.send_multipart(protocol.encode_request(rid, hello["session"], hello["time"] + 30, cmd, args))
+    return raw_reply(s)
+
+
+def raw_heartbeat(s: zmq.Socket, session: str, timeout_s: float = 3.0) -> protocol.HeartbeatReply:
+    s.send_multipart(protocol.encode_heartbeat(session, time.monotonic()))
+    assert s.poll(timeout_s * 1000), "no heartbeat reply"
+    reply = protocol.decode_server(s.recv_multipart())
+    assert isinstance(reply, protocol.HeartbeatReply)
+    return reply
 
 
 # --- an episode through the bridge ----------------------------------------------------------
@@ -483,9 +505,7 @@ def test_a_restarted_server_runs_nothing_queued_before(procs, tmp_path, clients)
 
 def test_a_retried_request_runs_once(shared) -> None:
     s = raw_socket(shared.url)
-    args = {"role": "control", "client": "retry", "client_id": os.urandom(4).hex()}
-    s.send_multipart(protocol.encode_request(1, "", None, "hello", args))
-    hello = raw_reply(s).body
+    hello = raw_hello(s, "control", "retry")
     before = _executed(shared)
     move = {"pose": protocol.pose_to_wire(Pose.top_down(0.5, 0.0, 0.29)), "speed": 0.1}
     request = protocol.encode_request(2, hello["session"], hello["time"] + 30, "move_ee", move)
@@ -505,21 +525,33 @@ def test_a_retried_request_runs_once(shared) -> None:
         assert raw_reply(observer).ok
 
 
-def _executed(server: Server) -> dict:
+def observer_status(server: Server) -> dict:
     with BridgeClient(server.url, role="observe") as observer:
-        return observer.status()["executed"]
+        return observer.status()
+
+
+def _executed(server: Server) -> dict:
+    return observer_status(server)["executed"]
 
 
 # --- security and hostile input ------------------------------------------------------------
-def test_only_listed_client_keys_are_admitted(procs, tmp_path, clients) -> None:
-    server_dir, client_dir, stranger_dir = (tmp_path / n for n in ("srv", "cli", "other"))
+def make_keys(root: Path, admitted: tuple[str, ...], strangers: tuple[str, ...] = ()) -> Path:
+    """A server keys folder ``root/srv`` admitting the clients named `admitted`; each client,
+    and each of `strangers` (not admitted), gets a keys folder ``root/NAME``."""
+    server_dir = root / "srv"
     auth.generate(server_dir, "server")
-    auth.generate(client_dir, "client")
-    auth.generate(stranger_dir, "client")
     (server_dir / "authorized").mkdir()
-    shutil.copy(client_dir / "client.key", server_dir / "authorized" / "client.key")
-    for folder in (client_dir, stranger_dir):
-        shutil.copy(server_dir / "server.key", folder / "server.key")
+    for name in (*admitted, *strangers):
+        auth.generate(root / name, "client")
+        shutil.copy(server_dir / "server.key", root / name / "server.key")
+        if name in admitted:
+            shutil.copy(root / name / "client.key", server_dir / "authorized" / f"{name}.key")
+    return server_dir
+
+
+def test_only_listed_client_keys_are_admitted(procs, tmp_path, clients) -> None:
+    server_dir = make_keys(tmp_path, ("cli",), ("other",))
+    client_dir, stranger_dir = tmp_path / "cli", tmp_path / "other"
     server = start_server(procs, tmp_path, SLOW, "*", "--keys", str(server_dir))
     assert server.wait_event("ready")["auth"] == "curve"  # start-up check: a random key refused
     client = clients(server.url, keys=client_dir)
@@ -534,7 +566,7 @@ BAD_MESSAGES = [
     ([msgpack.packb({"v": 9, "type": "req"})], "protocol version 9 is not supported"),
     (protocol.encode_request(5, "x", 1e9, "teleport", {}), "unknown command 'teleport'"),
     (protocol.encode_request(5, "x", 1e9, "move_ee", {"speed": "fast"}), "args: "),
-    ([msgpack.packb({"v": 1, "type": "req"})], "header: missing key"),
+    ([msgpack.packb({"v": protocol.VERSION, "type": "req"})], "header: missing key"),
     ([*protocol.encode_request(5, "x", 1e9, "state", {}), b"\0"], "requests carry no array"),
     (protocol.encode_request(5, "no-such-session", 1e9, "state", {}), "unknown session"),
 ]
@@ -585,6 +617,98 @@ def test_one_controller_many_observers(shared, clients) -> None:
     clients(shared.url, client="second").state()
 
 
+def test_a_session_speaks_only_from_its_own_connection(shared, clients) -> None:
+    """Issue 13: an observer read the controller's token in `status`, and with it moved the
+    arm, locked the controller out (request id 2**53) and ended its session (bye)."""
+    owner = clients(shared.url, client="owner")
+    spy = raw_socket(shared.url)
+    mine = raw_hello(spy)
+    status = raw_request(spy, mine, 2, "status", {})
+    assert status.ok and owner.session not in json.dumps(status.body)
+    stolen = {**mine, "session": owner.session}
+    move = {"pose": protocol.pose_to_wire(Pose.top_down(0.5, 0.1, 0.3)), "speed": 0.5}
+    for rid, cmd, args in [(3, "move_ee", move), (2**53 - 1, "state", {}), (4, "bye", {})]:
+        reply = raw_request(spy, stolen, rid, cmd, args)
+        assert reply.body["kind"] == "bad_request"
+        assert "this session belongs to another connection" in reply.body["message"]
+    reply = raw_request(spy, stolen, 2**53, "move_ee", move)
+    assert "header.id: expected an integer in [1, 9007199254740991]" in reply.body["message"]
+    beat = raw_heartbeat(spy, owner.session)
+    assert not beat.session_ok and "another connection" in beat.reason
+    assert owner.move_ee(Pose.top_down(0.5, 0.0, 0.3), 0.5).reached and owner.connected
+    assert observer_status(shared)["controller"]["client"] == "owner"
+
+
+def test_heartbeats_from_another_connection_keep_no_session_alive(shared) -> None:
+    """Issue 13: a spy's heartbeats with a silent controller's token kept its session alive."""
+    owner = raw_socket(shared.url)
+    hello = raw_hello(owner, "control", "silent")
+    spy = raw_socket(shared.url)
+    end = time.monotonic() + 3 * hello["watchdog_s"]
+    while time.monotonic() < end:  # at the pace of a client's heartbeats
+        raw_heartbeat(spy, hello["session"])
+        time.sleep(hello["heartbeat_s"])
+    reply = raw_request(owner, hello, 2, "state", {})
+    assert (
+        not reply.ok
+        and "session ended (watchdog: no message from 'silent'" in reply.body["message"]
+    )
+
+
+def test_observers_cannot_starve_the_controller(procs, tmp_path, clients) -> None:
+    """Issue 13: 300 queued camera reads of an observer made the controller's move miss its
+    deadline. Each session's queue is bounded and the controller's commands go first."""
+    server = start_server(procs, tmp_path, SLOW, "*", "-o", "camera_ms=50")
+    owner = clients(server.url, timeout_s=0.5)
+    spy = raw_socket(server.url)
+    mine = raw_hello(spy)
+    front = {"name": "front"}
+    for rid in range(2, 302):
+        spy.send_multipart(
+            protocol.encode_request(rid, mine["session"], mine["time"] + 60, "camera", front)
+        )
+    replies = [raw_reply(spy)]  # the server is taking them
+    assert owner.move_ee(Pose.top_down(0.5, 0.0, 0.3), 0.5).reached
+    replies += [raw_reply(spy) for _ in range(299)]
+    busy = [r.body for r in replies if not r.ok]
+    limit = ServerConfig().max_queued
+    assert len(busy) >= 300 - limit and all(b["kind"] == "busy" for b in busy)
+    assert f"busy: this session has {limit} robot commands waiting or running" in busy[0]["message"]
+
+
+def test_a_request_id_reused_with_other_arguments_is_refused(shared) -> None:
+    """Issue 13: a retried id with another body got the first reply, with ok=True."""
+    s = raw_socket(shared.url)
+    hello = {"role": "observe", "client": "raw", "client_id": os.urandom(4).hex()}
+    s.send_multipart(protocol.encode_request(1, "", None, "hello", hello))
+    mine = raw_reply(s).body
+    s.send_multipart(protocol.encode_request(1, "", None, "hello", {**hello, "role": "control"}))
+    reused = raw_reply(s)  # (the first reply, with ok=True, before the fix)
+    assert not reused.ok and "request 1 was sent before with other" in reused.body["message"]
+    first = raw_request(s, mine, 2, "camera", {"name": "front"})
+    again = raw_request(s, mine, 2, "camera", {"name": "front"})
+    assert first.ok and again.ok and again.body == first.body  # the cached reply
+    other = raw_request(s, mine, 2, "camera", {"name": "front", "codec": "png"})
+    assert not other.ok and other.body["kind"] == "bad_request"
+    assert "request 2 was sent before with other arguments" in other.body["message"]
+
+
+def test_with_keys_a_session_is_bound_to_its_clients_key(procs, tmp_path, clients) -> None:
+    """A connection with another admitted key is refused, even from a routing id the session
+    declared as its own (its heartbeat socket's)."""
+    server_dir = make_keys(tmp_path, ("cli", "other"))
+    server = start_server(procs, tmp_path, SLOW, "*", "--keys", str(server_dir))
+    client = clients(server.url, keys=tmp_path / "cli")
+    first = raw_socket(server.url, keys=tmp_path / "cli")
+    mine = raw_hello(first, routing_ids=["beats", "spare"])
+    beats = raw_socket(server.url, keys=tmp_path / "cli", routing_id=b"beats")
+    assert raw_heartbeat(beats, mine["session"]).session_ok
+    other = raw_socket(server.url, keys=tmp_path / "other", routing_id=b"spare")
+    beat = raw_heartbeat(other, mine["session"])
+    assert not beat.session_ok and "another connection" in beat.reason
+    assert client.connected and client.state().gripper_width > 0
+
+
 def test_state_and_camera_streams(procs, tmp_path, clients) -> None:
     server = start_server(procs, tmp_path, SLOW, "*", "--state-hz", "200", "--camera-hz", "20")
     client = clients(server.url, role="observe")
@@ -614,7 +738,7 @@ def test_fuzzed_messages_never_crash_the_server(shared, clients) -> None:
     parts = st.lists(st.binary(max_size=200), min_size=1, max_size=4) | st.dictionaries(
         st.sampled_from(["v", "type", "id", "session", "deadline", "cmd", "args"]),
         st.none() | st.integers(-5, 2**40) | st.floats() | st.text(max_size=10),
-    ).map(lambda d: [msgpack.packb({"v": 1, "type": "req", **d})])
+    ).map(lambda d: [msgpack.packb({"v": protocol.VERSION, "type": "req", **d})])
 
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
     @given(parts)
