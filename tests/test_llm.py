@@ -35,6 +35,7 @@ from planner.llm import (
 )
 from planner.llm.base import one_line, truncate_at_stop
 from planner.llm.hf_local import parse_hf_target
+from planner.llm.openai_compat import MAX_BODY_BYTES
 from skills.errors import HeedError
 from skills.registry import Registry
 
@@ -311,6 +312,14 @@ def test_content_parts_are_joined(model: OpenAICompatModel, endpoint: FakeEndpoi
     ]
     endpoint.script = [Scripted(body=body)]
     assert model.complete(MESSAGES).text == "Thought: go"
+
+
+def test_a_reply_body_over_the_bound_is_refused_unread(
+    model: OpenAICompatModel, endpoint: FakeEndpoint
+) -> None:
+    endpoint.script = [Scripted(body=b"x" * (MAX_BODY_BYTES + 10))]
+    with pytest.raises(LLMResponseError, match="over 1048576 bytes"):
+        model.complete(MESSAGES)
 
 
 def test_401_raises_auth_error_without_retry(

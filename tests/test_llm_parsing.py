@@ -203,3 +203,31 @@ def test_thought_without_code_is_the_whole_reply() -> None:
 
 def test_thought_word_inside_text_is_kept() -> None:
     assert extract_thought("Thoughtful plan\n```python\nlook()\n```") == "Thoughtful plan"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["-" * 10000 + "1", "(" * 5000, "not " * 3000 + "x"],  # nest the parser past its depth
+)
+def test_a_reply_nested_past_the_parser_has_no_code_and_raises_nothing(reply):
+    assert parse_reply(reply).code is None
+
+
+def test_a_runaway_reply_has_no_code_and_its_thought_says_why():
+    parsed = parse_reply("pick('red block')\n" * 2000)
+    assert parsed.code is None
+    assert "over the 16000" in parsed.thought
+
+
+def test_bare_code_is_looked_for_from_a_bounded_number_of_lines(monkeypatch):
+    """Each try parses the rest of the reply: lines of calls are tried at most
+    MAX_CODE_STARTS times, not once per line (24 KB of lines once took 49 s)."""
+    import ast
+
+    from planner.llm import parsing
+
+    calls = []
+    real = ast.parse
+    monkeypatch.setattr(parsing.ast, "parse", lambda src, *a, **k: calls.append(1) or real(src))
+    parse_reply("hmm, let me see\n" + "x = (1 +\n" * 800)
+    assert len(calls) <= parsing.MAX_CODE_STARTS + 2

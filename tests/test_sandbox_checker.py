@@ -139,6 +139,20 @@ def test_bounds_are_checked_quickly(source: str, needle: str) -> None:
     assert time.perf_counter() - t0 < 0.5
 
 
+def test_a_lone_surrogate_is_refused_for_what_it_is() -> None:
+    error = rejected("say('ok')\nsay('\udc80')")
+    assert error.line == 2
+    assert "not valid Unicode" in error.message and "nested" not in error.message
+
+
+def test_a_long_elif_chain_is_an_ordinary_program() -> None:
+    branches = "".join(
+        f"{'if' if i == 0 else 'elif'} holding() == 'block {i}':\n    say('{i}')\n"
+        for i in range(38)
+    )
+    check_program(branches + "else:\n    say('none')\n", KNOWN)
+
+
 def test_limits_are_configurable() -> None:
     tight = CheckLimits(max_bytes=10)
     with pytest.raises(ProgramRejected, match="too long"):

@@ -38,6 +38,7 @@ from planner.llm.base import (
 )
 
 RETRY_STATUSES = frozenset({408, 429})
+MAX_BODY_BYTES = 1 << 20  # a chat completion of a few hundred tokens is a few KiB
 _MODEL_AT_URL = re.compile(r"^(?P<model>.*?)@(?P<url>[A-Za-z][A-Za-z0-9+.-]*://.*)$")
 
 
@@ -311,10 +312,14 @@ class OpenAICompatModel:
             try:
                 conn.request("POST", self._path, body=payload, headers=self._headers())
                 response = conn.getresponse()
+                body = response.read(MAX_BODY_BYTES + 1)
+                if len(body) > MAX_BODY_BYTES:
+                    raise LLMResponseError(
+                        f"{self.base_url} sent a reply over {MAX_BODY_BYTES} bytes; lower "
+                        "max_tokens, or check that base_url is a chat completions endpoint"
+                    )
                 reply = _Reply(
-                    response.status,
-                    {k.lower(): v for k, v in response.getheaders()},
-                    response.read(),
+                    response.status, {k.lower(): v for k, v in response.getheaders()}, body
                 )
             except TimeoutError as exc:
                 raise LLMTimeout(

@@ -13,6 +13,8 @@ import textwrap
 from dataclasses import dataclass
 
 PYTHON_LANGS = frozenset({"", "python", "py", "python3", "py3", "ipython", "tool_code"})
+MAX_REPLY_CHARS = 16_000  # a ReAct step is a Thought and a short program; more is runaway output
+MAX_CODE_STARTS = 16  # lines tried as the start of bare code (each try parses the rest once)
 
 _THINK_BLOCK = re.compile(r"<(think|thinking)>.*?</\1>", re.S | re.I)
 _THINK_CLOSE = re.compile(r"</(?:think|thinking)>", re.I)
@@ -26,6 +28,11 @@ _THOUGHT_LABEL = re.compile(rf"^\s*{_MD}thought(?:{_MD_END}|(?:\*\*|__)?[ \t]*\n
 _TRAILING_LABEL = re.compile(rf"(?:\n|^){_MD}(?:code|action|python){_MD_END}\s*$", re.I)
 _NEXT_SECTION = re.compile(rf"^{_MD}(?:observation|thought){_MD_END}", re.I | re.M)
 _END_MARKERS = ("<end_code>", "<end_action>")
+_CODE_START = re.compile(  # a line that may begin a program: a call, an assignment, a keyword
+    r"^[ \t]*(?:[A-Za-z_]\w*[ \t]*(?:\(|=|\.|\[)"
+    r"|(?:if|for|while|with|try|def|return|import|from)\b)",
+    re.M,
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,7 @@ def _is_code(code: str) -> bool:
     ``not possible`` parses too, but calls and assigns nothing)."""
     try:
         tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # "-" * 10000 + "1" nests
         return False
     return any(_does_something(node) for node in tree.body)
 
@@ -112,8 +119,8 @@ def _unfenced(text: str) -> tuple[int, str] | None:
         code = _clean_code(after[: section.start()] if section else after)
         if _is_code(code):
             return label.start(), code
-    offsets = [0] + [m.end() for m in re.finditer(r"\n", text)]
-    for offset in offsets:  # the longest tail of lines that is code: prose, then code
+    starts = [m.start() for m in _CODE_START.finditer(text)][:MAX_CODE_STARTS]
+    for offset in starts:  # the longest tail of lines that is code: prose, then code
         code = _clean_code(text[offset:])
         if code and _is_code(code):
             return offset, code
@@ -130,7 +137,14 @@ def _thought(before: str) -> str:
 
 
 def parse_reply(text: str) -> ParsedReply:
-    """Splits a model reply into its Thought and its code (see `extract_code`)."""
+    """Splits a model reply into its Thought and its code (see `extract_code`); a reply
+    longer than `MAX_REPLY_CHARS` has no code, and its Thought says why."""
+    if len(text) > MAX_REPLY_CHARS:
+        return ParsedReply(
+            f"(The reply was {len(text)} characters, over the {MAX_REPLY_CHARS} a step may "
+            "use; reply with a short Thought and one short program.)",
+            None,
+        )
     text = strip_think(text)
     found = _locate(text)
     if found is None:

@@ -196,6 +196,14 @@ class _Scan:
             raise ProgramRejected(0, f"program is too long (limit {max_bytes} bytes)")
         if "\x00" in source:
             raise ProgramRejected(0, "program contains a null byte")
+        try:
+            source.encode("utf-8")
+        except UnicodeEncodeError as error:  # a lone surrogate: not text Python can read
+            raise ProgramRejected(
+                source.count("\n", 0, error.start) + 1,
+                f"program contains a character that is not valid Unicode "
+                f"({source[error.start]!a}); write plain text",
+            ) from None
         self._check_brackets(source)
         try:
             with warnings.catch_warnings():  # the model's style warnings are not the host's
@@ -240,10 +248,12 @@ class _Scan:
                 inner = _Frame(in_function=True)
             elif isinstance(node, ast.For | ast.While):
                 inner = _Frame(frame.in_function, in_loop=True)
+            elif_ = node.orelse[0] if isinstance(node, ast.If) and len(node.orelse) == 1 else None
             for child in reversed(list(ast.iter_child_nodes(node))):
                 # a loop's else-branch and iterable are outside the loop, but allowing
                 # break there only produces a SyntaxError in the worker: harmless.
-                stack.append((child, depth + 1, line, inner))
+                same = child is elif_ and isinstance(child, ast.If)  # an elif: a sibling
+                stack.append((child, depth if same else depth + 1, line, inner))
 
     def _visit(self, node: ast.AST, line: int, frame: _Frame) -> None:
         visit = _VISITORS.get(type(node))
