@@ -42,7 +42,7 @@ from memory.errors import (
 )
 from memory.index import FLAT, HNSW, IndexConfig, VectorIndex
 from memory.lock import WriterLock
-from memory.records import KnowledgeRecord
+from memory.records import KnowledgeRecord, check_record
 from memory.snapshot import (
     SnapshotError,
     SnapshotHeader,
@@ -204,10 +204,12 @@ class KnowledgeBase:
             vector: the statement's embedding, when already computed with this model.
 
         Raises:
+            ValueError: the record is one the knowledge base does not keep (`check_record`).
             RecordNotFound: a `supersedes` id is unknown or deleted.
             KnowledgeBaseFull: the disk is full (nothing was stored).
         """
         self._require_writable()
+        check_record(record)
         targets = sorted({int(i) for i in supersedes})
         with self._mutex:
             existing = self._db.current_id(record.content_key)
@@ -246,8 +248,14 @@ class KnowledgeBase:
             records: the records.
             vectors: their unit vectors, one row per record, to skip embedding
                 (bulk imports, benchmarks); they must come from this embedder's model.
+
+        Raises:
+            ValueError: a record the knowledge base does not keep (`check_record`);
+                nothing was stored.
         """
         self._require_writable()
+        for record in records:
+            check_record(record)
         if vectors is not None and len(vectors) != len(records):
             raise ValueError(f"{len(vectors)} vectors for {len(records)} records")
         with self._mutex:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from memory.records import KnowledgeRecord
+from memory.records import KnowledgeRecord, check_record
 from memory.store import KnowledgeBase
 from memory.vectors import embed_texts
 
@@ -65,8 +65,12 @@ def import_records(kb: KnowledgeBase, records: Iterable[KnowledgeRecord]) -> Imp
     Records with ids are replayed in id order; a record then supersedes the records that
     named it in ``superseded_by``. Records without ids keep their file order. A record
     already stored, current or (for a superseded one) as history, is not stored again.
+    Every record is checked (`check_record`) before the first is stored: a refused one
+    leaves the knowledge base as it was.
     """
     wanted = [r for r in records if not r.deleted]
+    for record in wanted:
+        check_record(record)
     order = sorted(range(len(wanted)), key=lambda i: (wanted[i].id is None, wanted[i].id or 0))
     replaced_by: dict[int, list[int]] = defaultdict(list)
     for record in wanted:

@@ -119,6 +119,28 @@ def test_errors_are_one_line_with_exit_code_2(
         assert invoke("list", "--memory", folder, "--json").exit_code == 0  # readers welcome
 
 
+def test_import_refuses_a_record_learn_would_refuse_and_stores_none_of_the_file(
+    invoke: Invoke, folder: Path, tmp_path: Path
+) -> None:
+    fine = task_record("blue blocks go in the red bowl").to_dict()
+    cylinders = {"category": "cylinder"}
+    bad = {
+        "PickParams.force = 1e+308: must be a number in [1.0, 140.0]": skill_record(
+            "grip cylinders hard", applies_to=cylinders, force=1e308
+        ),
+        "statement has 5000 characters, over 2000": task_record("grip " * 1000),
+        "change.skill 'juggle' takes no stored parameters": skill_record("juggle", "juggle"),
+    }
+    before = invoke("list", "--memory", folder, "--all", "--json").stdout
+    for message, record in bad.items():
+        dump = tmp_path / "in.jsonl"
+        dump.write_text(json.dumps(fine) + "\n" + record.to_json() + "\n")
+        error = invoke("import", dump, "--memory", folder, code=2).stderr
+        assert error.startswith(f"error: {dump}:2: record '") and message in error, error
+        assert error.count("\n") == 1 and len(error) < 200 + len(str(dump)), error
+        assert invoke("list", "--memory", folder, "--all", "--json").stdout == before
+
+
 def test_a_model_change_is_refused_until_reindex(
     invoke: Invoke, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
