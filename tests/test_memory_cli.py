@@ -109,6 +109,11 @@ def test_errors_are_one_line_with_exit_code_2(
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps(task_record("fine").to_dict()) + "\n{not json\n")
     cases.append((("import", bad, "--memory", folder), "bad.jsonl:2: not a JSON record"))
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text(
+        '{"kind": "task", "statement": "x", "change": %s}\n' % ("[" * 10**5 + "]" * 10**5)
+    )
+    cases.append((("import", deep, "--memory", folder), "deep.jsonl:1: not a record: it nests"))
     for args, message in cases:
         result = invoke(*args, code=2)
         assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
