@@ -26,7 +26,7 @@ from skills.errors import HeedError
 
 memory_app = typer.Typer(
     help="The knowledge base learnt from corrections: list, search, delete, export, import, "
-    "reindex, stats.",
+    "salvage, repair, reindex, stats.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -137,16 +137,13 @@ def export(
     as_json: JsonFlag = False,
 ) -> None:
     """Write every record that is not deleted as JSON Lines (no vectors)."""
-    from memory.transfer import export_jsonl
+    from memory.transfer import export_jsonl, write_jsonl
 
     with _errors(), _opened(memory, writable=False) as kb:
         if str(file) == "-":
             export_jsonl(kb, sys.stdout)
             return
-        temp = file.with_name(file.name + ".part")
-        with open(temp, "w", encoding="utf-8") as out:
-            count = export_jsonl(kb, out)
-        temp.replace(file)
+        count = write_jsonl(file, kb.records(include_superseded=True))
     _report(
         as_json, {"exported": count, "file": str(file)}, f"exported {count} record(s) to {file}"
     )
@@ -169,6 +166,54 @@ def import_(
         as_json,
         {"added": result.added, "duplicates": result.duplicates, "ids": result.ids},
         f"imported {result.added} record(s) into {memory} ({result.duplicates} already there)",
+    )
+
+
+@memory_app.command("salvage")
+def salvage_records(
+    file: Annotated[Path, typer.Argument(help="JSONL file to write (as `heed memory export`).")],
+    memory: MemoryOption = DEFAULT_MEMORY,
+    as_json: JsonFlag = False,
+) -> None:
+    """Save every record that can still be read, also from a damaged knowledge base, as
+    JSON Lines (deleted ones included, marked so); the database is only read."""
+    from memory.db import salvage
+    from memory.store import DB_NAME
+    from memory.transfer import write_jsonl
+
+    with _errors():
+        found = salvage(memory.expanduser() / DB_NAME)
+        count = write_jsonl(file, found.records)
+    _report(
+        as_json,
+        {"salvaged": count, "unreadable": found.unreadable, "file": str(file)},
+        f"salvaged {count} record(s) to {file}; {found.unreadable} could not be read",
+    )
+
+
+@memory_app.command("repair")
+def repair_folder(memory: MemoryOption = DEFAULT_MEMORY, as_json: JsonFlag = False) -> None:
+    """Rebuild a damaged or emptied knowledge base from every record that can still be read
+    (re-embedded); the damaged files are moved aside and nothing is deleted."""
+    from memory.repair import repair
+
+    with _errors():
+        result = repair(memory.expanduser(), make_embedder())
+    if not result.problem:
+        return _report(as_json, {"problem": None}, f"{memory} is sound; nothing to repair")
+    _report(
+        as_json,
+        {
+            "problem": result.problem,
+            "restored": result.restored,
+            "refused": result.refused,
+            "unreadable": result.unreadable,
+            "salvaged": str(result.salvaged),
+            "moved": [str(p) for p in result.moved],
+        },
+        f"repaired {memory}: {result.restored} record(s) restored, {result.refused} refused, "
+        f"{result.unreadable} unreadable; all that was read is in {result.salvaged}, the "
+        f"damaged files are kept as {', '.join(p.name for p in result.moved)}",
     )
 
 

@@ -8,6 +8,7 @@ exported; ids are the importing store's own.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,10 +37,27 @@ class ImportResult:
 
 def export_jsonl(kb: KnowledgeBase, out: TextIO) -> int:
     """Write every record that is not deleted to `out`; returns how many."""
+    return dump_jsonl(kb.records(include_superseded=True), out)
+
+
+def dump_jsonl(records: Iterable[KnowledgeRecord], out: TextIO) -> int:
+    """Write records to `out`, one JSON object a line; returns how many."""
     count = 0
-    for record in kb.records(include_superseded=True):
+    for record in records:
         out.write(record.to_json() + "\n")
         count += 1
+    return count
+
+
+def write_jsonl(path: Path, records: Iterable[KnowledgeRecord]) -> int:
+    """Write records to the file `path` whole or not at all (a temporary file, synced, then
+    renamed over it); returns how many."""
+    temp = path.with_name(f"{path.name}.part")
+    with open(temp, "w", encoding="utf-8") as out:
+        count = dump_jsonl(records, out)
+        out.flush()
+        os.fsync(out.fileno())
+    temp.replace(path)
     return count
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from test_memory_fakes import HashingEmbedder, skill_record, task_record
 from typer.testing import CliRunner, Result
 
 from heed import memory_cmd
-from memory.store import KnowledgeBase
+from memory.store import DB_NAME, SNAPSHOT_NAME, KnowledgeBase
 
 Invoke = Callable[..., Result]
 
@@ -144,6 +145,69 @@ def test_import_refuses_a_record_learn_would_refuse_and_stores_none_of_the_file(
         assert error.startswith(f"error: {dump}:2: record '") and message in error, error
         assert error.count("\n") == 1 and len(error) < 200 + len(str(dump)), error
         assert invoke("list", "--memory", folder, "--all", "--json").stdout == before
+
+
+def test_an_emptied_database_is_reported_and_left_alone_until_repair(
+    invoke: Invoke, folder: Path, tmp_path: Path
+) -> None:
+    snapshot = (folder / SNAPSHOT_NAME).read_bytes()
+    (folder / DB_NAME).write_bytes(b"")
+    dump = tmp_path / "in.jsonl"
+    dump.write_text(task_record("blue blocks go in the red bowl").to_json() + "\n")
+    for args in (("list",), ("stats",), ("import", dump), ("delete", "1")):
+        error = invoke(*args, "--memory", folder, code=2).stderr
+        assert "is damaged or not a knowledge base (the file is empty (0 bytes))" in error
+        assert "`heed memory salvage OUT.jsonl --memory" in error and error.count("\n") == 1
+        assert "`heed memory repair --memory" in error, error
+    assert (folder / DB_NAME).read_bytes() == b""  # neither re-initialised ...
+    assert (folder / SNAPSHOT_NAME).read_bytes() == snapshot  # ... nor its index replaced
+    repaired = json.loads(invoke("repair", "--memory", folder, "--json").stdout)
+    assert repaired["problem"] == "the file is empty (0 bytes)" and repaired["restored"] == 0
+    assert {Path(p).name.split(".damaged-")[0] for p in repaired["moved"]} >= {
+        DB_NAME,
+        SNAPSHOT_NAME,
+    }
+    assert json.loads(invoke("import", dump, "--memory", folder, "--json").stdout)["added"] == 1
+    sound = json.loads(invoke("repair", "--memory", folder, "--json").stdout)
+    assert sound == {"problem": None}
+
+
+def test_a_damaged_page_takes_no_writes_and_salvage_and_repair_keep_what_reads(
+    invoke: Invoke, tmp_path: Path, embedder: HashingEmbedder
+) -> None:
+    folder = tmp_path / "memory"
+    with KnowledgeBase.open(folder, embedder) as kb:
+        kb.add_many([task_record(f"marker{i:03d} goes " + "far away " * 20) for i in range(300)])
+    database = folder / DB_NAME
+    data = bytearray(database.read_bytes())
+    page = data.index(b"marker150") // 4096 * 4096  # a page of the records table
+    data[page : page + 8] = b"\xff" * 8
+    database.write_bytes(bytes(data))
+    damaged = hashlib.sha256(data).hexdigest()
+    dump = tmp_path / "in.jsonl"
+    dump.write_text(task_record("blue blocks go in the red bowl").to_json() + "\n")
+    for args in (("delete", "1"), ("import", dump), ("list",)):
+        error = invoke(*args, "--memory", folder, code=2).stderr
+        assert "is damaged or not a knowledge base" in error and error.count("\n") == 1, error
+    assert hashlib.sha256(database.read_bytes()).hexdigest() == damaged
+
+    out = tmp_path / "salvaged.jsonl"
+    saved = json.loads(invoke("salvage", out, "--memory", folder, "--json").stdout)
+    assert 0 < saved["unreadable"] < 20 and saved["salvaged"] + saved["unreadable"] == 300
+    statements = [json.loads(line)["statement"][:9] for line in out.read_text().splitlines()]
+    assert len(statements) == saved["salvaged"] and "marker150" not in statements
+    assert statements[0] == "marker000" and statements[-1] == "marker299"
+    assert hashlib.sha256(database.read_bytes()).hexdigest() == damaged
+
+    repaired = json.loads(invoke("repair", "--memory", folder, "--json").stdout)
+    assert repaired["problem"].startswith("SQLite's integrity check:")
+    assert repaired["restored"] == saved["salvaged"] and repaired["refused"] == 0
+    assert Path(repaired["salvaged"]).read_text() == out.read_text()
+    kept = [Path(p) for p in repaired["moved"] if Path(p).name.startswith(f"{DB_NAME}.damaged-")]
+    assert hashlib.sha256(kept[0].read_bytes()).hexdigest() == damaged
+    stats = json.loads(invoke("stats", "--memory", folder, "--check", "--json").stdout)
+    assert stats["current"] == saved["salvaged"] and stats["problems"] == []
+    assert invoke("delete", "1", "--memory", folder).exit_code == 0
 
 
 def test_a_model_change_is_refused_until_reindex(
