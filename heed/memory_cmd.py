@@ -18,11 +18,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from heed.console import fail, show_memory_notices, shown
 from memory.records import KINDS
-from skills.errors import HeedError
+from skills.errors import HeedError, quote
 
 memory_app = typer.Typer(
     help="The knowledge base learnt from corrections: list, search, delete, export, import, "
@@ -30,9 +30,9 @@ memory_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    callback=show_memory_notices,
 )
 console = Console()
-err_console = Console(stderr=True)
 
 DEFAULT_MEMORY = Path("~/.heedbot/memory")
 MemoryOption = Annotated[
@@ -76,10 +76,10 @@ def list_records(
         return _print_json([r.to_dict() for r in records])
     table = Table("id", "kind", "statement", "from episode", "created", title=f"{memory}")
     for r in records:
-        statement = escape(r.statement)
+        statement = shown(r.statement)
         if r.superseded_by is not None:
             statement = f"[dim]{statement} (superseded by {r.superseded_by})[/]"
-        table.add_row(str(r.id), r.kind, statement, escape(r.provenance.episode), r.created_at)
+        table.add_row(str(r.id), r.kind, statement, shown(r.provenance.episode), r.created_at)
     console.print(table)
     console.print(f"{len(records)} record(s)")
 
@@ -95,7 +95,7 @@ def show(
         return _print_json(record.to_dict())
     for key, value in record.to_dict().items():
         text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
-        console.print(f"[bold]{key}[/]: {escape(str(text))}", highlight=False)
+        console.print(f"[bold]{key}[/]: {shown(str(text))}", highlight=False)
 
 
 @memory_app.command("search")
@@ -114,9 +114,9 @@ def search(
             hits = kb.search(text, k, kind, include_superseded)
     if as_json:
         return _print_json([{"score": round(h.score, 4), **h.record.to_dict()} for h in hits])
-    table = Table("score", "id", "kind", "statement", title=f"search: {escape(text)}")
+    table = Table("score", "id", "kind", "statement", title=f"search: {shown(text)}")
     for h in hits:
-        table.add_row(f"{h.score:.3f}", str(h.record.id), h.record.kind, escape(h.record.statement))
+        table.add_row(f"{h.score:.3f}", str(h.record.id), h.record.kind, shown(h.record.statement))
     console.print(table)
 
 
@@ -249,7 +249,7 @@ def stats(
     else:
         for key, value in facts.items():
             text = json.dumps(value) if isinstance(value, dict | list) else value
-            console.print(f"[bold]{key}[/]: {escape(str(text))}", highlight=False)
+            console.print(f"[bold]{key}[/]: {shown(str(text))}", highlight=False)
     if problems:
         raise typer.Exit(1)
 
@@ -258,14 +258,13 @@ def stats(
 def _opened(
     memory: Path, writable: bool, create: bool = False, reembed: bool = False
 ) -> Iterator[Any]:
-    """The knowledge base, opened for the command and closed after it; notices on stderr."""
+    """The knowledge base, opened for the command and closed after it (what opening had to
+    repair is noted on stderr by `show_memory_notices`)."""
     from memory.store import KnowledgeBase
 
     kb = KnowledgeBase.open(
         memory.expanduser(), make_embedder(), create=create, writable=writable, reembed=reembed
     )
-    for notice in kb.notices:
-        err_console.print(f"[yellow]note:[/] {escape(notice)}", highlight=False, soft_wrap=True)
     try:
         yield kb
     finally:
@@ -278,14 +277,12 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except (HeedError, ValueError, OSError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise fail(str(error) or type(error).__name__) from None
 
 
 def _check_kind(kind: str | None) -> None:
     if kind is not None and kind not in KINDS:
-        raise ValueError(f"--kind must be one of {', '.join(KINDS)}, not {kind[:40]!r}")
+        raise ValueError(f"--kind must be one of {', '.join(KINDS)}, not {quote(kind)}")
 
 
 def _print_json(value: Any) -> None:
@@ -296,7 +293,7 @@ def _report(as_json: bool, data: dict[str, Any], message: str) -> None:
     if as_json:
         _print_json(data)
     else:
-        console.print(escape(message), highlight=False)
+        console.print(shown(message), highlight=False)
 
 
 if __name__ == "__main__":

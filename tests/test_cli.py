@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
+from rich.console import Console
 from typer.testing import CliRunner
 
 from heed.cli import app, run_exit_code
+from heed.console import ConsolePrinter
+from planner.events import Event
 
 runner = CliRunner()
 
@@ -113,6 +117,17 @@ def test_user_mistakes_get_one_line_errors_not_tracebacks(tmp_path):
         assert result.exit_code == 2, (args, result.output)
         assert "Traceback" not in result.output
         assert "error:" in result.output
+
+
+def test_program_output_reaches_the_terminal_without_control_characters():
+    out = io.StringIO()
+    printer = ConsolePrinter(Console(file=out, width=200))
+    said = "done\x1b[2J\x1b]0;owned\x07 \x9b31m!"
+    printer(Event("say", 1, {"text": said}))
+    printer(Event("code", 1, {"code": f"say({said!r})\nsay('\x1b[31mred')"}))
+    printer(Event("observation", 1, {"text": said, "ok": True}))
+    shown = out.getvalue()
+    assert not any(c in shown for c in "\x1b\x07\x9b") and shown.count("done") == 3, repr(shown)
 
 
 def test_sim_demo_writes_video_and_passes_its_predicates(tmp_path):

@@ -110,6 +110,9 @@ def test_errors_are_one_line_with_exit_code_2(
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps(task_record("fine").to_dict()) + "\n{not json\n")
     cases.append((("import", bad, "--memory", folder), "bad.jsonl:2: not a JSON record"))
+    cases += [
+        (("list", "--kind", "x" * 10**5, "--memory", folder), "not 'xxxxxxx"),
+    ]
     deep = tmp_path / "deep.jsonl"
     deep.write_text(
         '{"kind": "task", "statement": "x", "change": %s}\n' % ("[" * 10**5 + "]" * 10**5)
@@ -118,7 +121,7 @@ def test_errors_are_one_line_with_exit_code_2(
     for args, message in cases:
         result = invoke(*args, code=2)
         assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
-        assert "Traceback" not in result.output
+        assert len(result.stderr) < 300 and "Traceback" not in result.output
     with KnowledgeBase.open(folder, embedder):
         result = invoke("delete", "1", "--memory", folder, code=2)
         assert "open for writing by process" in result.stderr
@@ -220,6 +223,24 @@ def test_a_model_change_is_refused_until_reindex(
     assert done == {"reindexed": 3, "model": "test-v2", "dimension": 128}
     hits = json.loads(invoke("search", "grip cylinders", "--memory", folder, "--json").stdout)
     assert hits[0]["id"] == 3
+
+
+def test_what_opening_repaired_is_noted_once(folder: Path) -> None:
+    (folder / SNAPSHOT_NAME).write_bytes(b"not a snapshot")
+    script = (
+        "import sys; sys.path.insert(0, 'tests'); from test_memory_fakes import HashingEmbedder; "
+        "from heed import memory_cmd; memory_cmd.make_embedder = HashingEmbedder; "
+        "memory_cmd.memory_app()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, "list", "--memory", str(folder)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("the index snapshot is damaged") == 1, result.stderr
+    assert result.stderr.startswith(f"note: knowledge base {folder}: the index snapshot")
 
 
 def test_a_real_process_prints_no_traceback(tmp_path: Path) -> None:
