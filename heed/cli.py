@@ -25,6 +25,7 @@ from heed.memory_cmd import DEFAULT_MEMORY, memory_app
 from heed.models_cmd import models_app
 from heed.perceive import register as register_perceive
 from planner.events import EventBus
+from sim.suite import MAX_INSTRUCTION_CHARS, check_instruction
 from skills.errors import HeedError
 
 if TYPE_CHECKING:
@@ -138,6 +139,8 @@ def _episode_for(instruction: str, scene: str | None, seed: int | None):
     from heed.demo import demo_episode
     from sim.suite import load_suite
 
+    if instruction:
+        check_instruction(instruction, "the instruction")
     if scene:
         path, _, episode_id = scene.partition("#")
         suite = load_suite(path)
@@ -214,7 +217,11 @@ def demo(
 @app.command("run")
 def run(
     instruction: Annotated[
-        str, typer.Argument(help="What the robot should do, in plain words.")
+        str,
+        typer.Argument(
+            help="What the robot should do, in plain words "
+            f"(at most {MAX_INSTRUCTION_CHARS} characters)."
+        ),
     ] = "",
     scene: Annotated[
         str | None,
@@ -390,6 +397,8 @@ def eval_suite(
 
     if no_memory and memory is not None:
         raise fail("--memory and --no-memory contradict each other; give one")
+    if workers < 1:
+        raise fail(f"--workers must be 1 or more, not {workers}")
     try:
         loaded = load_suite(suite)
         episodes = select(loaded, only or [])

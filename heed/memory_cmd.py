@@ -110,6 +110,8 @@ def search(
     """Records whose statements mean the most like TEXT, with cosine similarity."""
     with _errors():
         _check_kind(kind)
+        if k < 1:
+            raise ValueError(f"--k must be 1 or more, not {k}")
         with _opened(memory, writable=False) as kb:
             hits = kb.search(text, k, kind, include_superseded)
     if as_json:

@@ -21,7 +21,7 @@ from memory.errors import KnowledgeBaseDamaged, KnowledgeBaseMissing
 from memory.lock import WriterLock
 from memory.records import KnowledgeRecord, check_record
 from memory.snapshot import fsync_folder
-from memory.store import DB_NAME, LOCK_NAME, SNAPSHOT_NAME, KnowledgeBase
+from memory.store import DB_NAME, LOCK_NAME, SNAPSHOT_NAME, KnowledgeBase, knowledge_folder
 from memory.transfer import import_records, write_jsonl
 from memory.vectors import Embedder
 
@@ -54,7 +54,7 @@ def repair(folder: str | Path, embedder: Embedder) -> RepairResult:
     """Rebuild a damaged knowledge base from what can be read of it; a sound one is left
     alone. Raises `KnowledgeBaseMissing` when the folder holds none, `KnowledgeBaseLocked`
     when another process writes it."""
-    folder = Path(folder).expanduser()
+    folder = knowledge_folder(folder)
     if not folder.is_dir():
         raise KnowledgeBaseMissing(f"no knowledge base in {folder}: the folder does not exist")
     lock = WriterLock(folder / LOCK_NAME)

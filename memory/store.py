@@ -71,6 +71,16 @@ class Hit:
     score: float
 
 
+def knowledge_folder(folder: str | Path) -> Path:
+    """`folder` as a path; KnowledgeBaseError when it names a file instead of a folder."""
+    path = Path(folder).expanduser()
+    if path.exists() and not path.is_dir():
+        raise KnowledgeBaseError(
+            f"{path} is a file, not a knowledge-base folder: give a folder (made when missing)"
+        )
+    return path
+
+
 class KnowledgeBase:
     """Records distilled from corrections, searchable by meaning. Open with `open`.
 
@@ -128,7 +138,7 @@ class KnowledgeBase:
             KnowledgeBaseLocked: another process is writing it.
             EmbeddingMismatch: the stored vectors come from another model or dimension.
         """
-        folder = Path(folder).expanduser()
+        folder = knowledge_folder(folder)
         if embedder is None:
             from memory.embedder import default_embedder
 

@@ -110,7 +110,14 @@ def test_errors_are_one_line_with_exit_code_2(
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps(task_record("fine").to_dict()) + "\n{not json\n")
     cases.append((("import", bad, "--memory", folder), "bad.jsonl:2: not a JSON record"))
+    afile = tmp_path / "a-file"
+    afile.write_text("not a folder")
+    dump = tmp_path / "in.jsonl"
+    dump.write_text(task_record("blue blocks go in the red bowl").to_json() + "\n")
     cases += [
+        (("search", "grip", "--k", "-1", "--memory", folder), "--k must be 1 or more, not -1"),
+        (("list", "--memory", afile), "a-file is a file, not a knowledge-base folder"),
+        (("import", dump, "--memory", afile), "a-file is a file, not a knowledge-base folder"),
         (("list", "--kind", "x" * 10**5, "--memory", folder), "not 'xxxxxxx"),
     ]
     deep = tmp_path / "deep.jsonl"
