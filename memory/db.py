@@ -2,7 +2,10 @@
 
 WAL journal with ``synchronous=FULL``: a record whose transaction committed survives a
 crash of the process or of the machine. Every SQLite error leaves as a typed
-`KnowledgeBaseError` with a one-line message (a full disk as `KnowledgeBaseFull`).
+`KnowledgeBaseError` with a one-line message (a full disk as `KnowledgeBaseFull`, a
+damaged file as `KnowledgeBaseDamaged`). An existing file is verified before use, and
+before a writer's first write, and a damaged one is never written; `salvage` reads
+what is left of it.
 
 Tables: ``meta`` (key/value: schema version, database id, embedding model and dimension),
 ``records`` (one row per record, never physically deleted: ``deleted`` is a flag), and
@@ -141,7 +144,7 @@ class Database:
         missing = [t for t in ("meta", "records", "vectors") if t not in tables]
         problem = ""
         if missing:
-            problem = f"no {', '.join(missing)} table"
+            problem = f"it lacks the {', '.join(missing)} table(s)"
         elif not {"db_id", "schema_version"} <= set(self.meta()):
             problem = "its meta table lacks the database id or schema version"
         elif self.writable:

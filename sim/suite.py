@@ -15,10 +15,11 @@ A suite file looks like::
           - in: [red block, blue bowl]
 
 Episodes take `max_steps`, `max_corrections` and `round` from `defaults` unless they set
-their own. Anything malformed (bad YAML, an unknown key at any level, a missing or
-mistyped field, an unknown object type or colour, a duplicate name, a pose outside the
-workspace, a bad predicate) raises `SuiteError` with a one-line message naming the file,
-the episode and the problem.
+their own. Anything malformed (a file that is not UTF-8, bad YAML or aliases that expand
+too far, an unknown key at any level, a missing or mistyped field, an instruction over
+`MAX_INSTRUCTION_CHARS`, an unknown object type or colour, a duplicate name, a pose
+outside the workspace, a bad predicate) raises `SuiteError` with a one-line message
+naming the file, the episode and the problem; offending values are quoted cut short.
 """
 
 from __future__ import annotations
