@@ -19,6 +19,7 @@ import yaml
 from rich.console import Console
 from rich.markup import escape
 
+from heed.console import fail
 from skills.errors import HeedError
 
 bridge_app = typer.Typer(
@@ -28,18 +29,12 @@ bridge_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err_console = Console(stderr=True)
 
 KeysOption = Annotated[
     Path | None,
     typer.Option(help="CURVE keys folder (see `heed bridge keys`); without it: 127.0.0.1 only."),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")]
-
-
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
 
 
 def _limits(path: Path | None) -> Any:
@@ -117,7 +112,7 @@ def serve(
         )
         driver = load_driver(robot, parse_options(option or ()))
     except (HeedError, ValueError) as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     server = BridgeServer(driver, config, EventLog(as_json))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -128,7 +123,7 @@ def serve(
         closer = getattr(driver, "close", None)
         if callable(closer):
             closer()
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     try:
         server.serve(stop)
     finally:
@@ -154,7 +149,7 @@ def keys(
     try:
         public, secret = generate(folder, name, force)
     except HeedError as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     console.print(f"public key: {public}\nsecret key: {secret} (mode 600; never copy it)")
 
 
@@ -176,7 +171,7 @@ def status(
             rtts = [client.ping() * 1000 for _ in range(max(1, pings))]
             report = client.status()
     except (HeedError, ValueError) as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     report["latency_ms"] = {
         "p50": round(statistics.median(rtts), 3),
         "max": round(max(rtts), 3),

@@ -17,14 +17,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from heed.bridge_cmd import bridge_app
+from heed.console import err_console, fail, show_memory_notices, shown
 from heed.memory_cmd import DEFAULT_MEMORY, memory_app
 from heed.models_cmd import models_app
 from heed.perceive import register as register_perceive
 from planner.events import EventBus
+from sim.suite import MAX_INSTRUCTION_CHARS, check_instruction
 from skills.errors import HeedError
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    callback=show_memory_notices,
 )
 sim_app = typer.Typer(
     help="The PyBullet tabletop simulator: demo, object library, suite checks.",
@@ -45,15 +47,8 @@ app.add_typer(sim_app, name="sim")
 app.add_typer(models_app, name="models")
 
 console = Console()
-err_console = Console(stderr=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")]
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print a one-line error and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 @sim_app.command("demo")
@@ -144,6 +139,8 @@ def _episode_for(instruction: str, scene: str | None, seed: int | None):
     from heed.demo import demo_episode
     from sim.suite import load_suite
 
+    if instruction:
+        check_instruction(instruction, "the instruction")
     if scene:
         path, _, episode_id = scene.partition("#")
         suite = load_suite(path)
@@ -178,7 +175,7 @@ def demo(
 
     def announce(number: int, total: int, instruction: str, story: str) -> None:
         console.rule(f"[bold]Task {number} of {total}[/]")
-        console.print(f"[dim]{escape(story)}[/]")
+        console.print(f"[dim]{shown(story)}[/]")
 
     try:
         options = RunOptions(objects=objects, video=video, runs_dir=runs_dir)
@@ -203,7 +200,7 @@ def demo(
     for number, (episode, r) in enumerate(zip(walk.episodes, walk.results, strict=True), 1):
         table.add_row(
             str(number),
-            escape(episode.instruction),
+            shown(episode.instruction),
             str(r.corrections),
             str(r.retrieved + r.skill_defaults),
             str(r.learned),
@@ -212,7 +209,7 @@ def demo(
     console.print(table)
     console.print("[bold]Knowledge base[/] (what the corrections taught):")
     for record in walk.knowledge:
-        console.print(f"  #{record.id} ({record.kind}) {escape(record.statement)}")
+        console.print(f"  #{record.id} ({record.kind}) {shown(record.statement)}")
     console.print(f"Run folders, videos and the knowledge base: {walk.folder}")
     raise typer.Exit(0 if ok else 1)
 
@@ -220,7 +217,11 @@ def demo(
 @app.command("run")
 def run(
     instruction: Annotated[
-        str, typer.Argument(help="What the robot should do, in plain words.")
+        str,
+        typer.Argument(
+            help="What the robot should do, in plain words "
+            f"(at most {MAX_INSTRUCTION_CHARS} characters)."
+        ),
     ] = "",
     scene: Annotated[
         str | None,
@@ -298,7 +299,7 @@ def run(
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
     else:
         for line in result.failed_predicates:
-            console.print(f"[red]not achieved:[/] {escape(line)}")
+            console.print(f"[red]not achieved:[/] {shown(line)}")
         style = {"verified": "green", "unverified": "yellow"}.get(result.self_check, "red")
         verdict = "success" if result.success else "failure"
         console.print(
@@ -306,7 +307,7 @@ def run(
             f"{result.wall_s:.1f} s; run folder: {result.run_dir}"
         )
         if result.self_check != "verified" and result.reason:
-            console.print(f"[{style}]why:[/] {escape(result.reason[:300])}")
+            console.print(f"[{style}]why:[/] {shown(result.reason[:300])}")
     raise typer.Exit(run_exit_code(result.success, result.self_check))
 
 
@@ -341,7 +342,7 @@ def _ask_for_correction(acted: bool) -> str | None:
 
 def _ask_person(question: str) -> str:
     """The person's answer to the planner's question ("I don't know" when left empty)."""
-    return _prompt(f"[bold magenta]answer[/] ({escape(question)}): ") or "I don't know"
+    return _prompt(f"[bold magenta]answer[/] ({shown(question)}): ") or "I don't know"
 
 
 def _prompt(text: str) -> str:
@@ -396,6 +397,8 @@ def eval_suite(
 
     if no_memory and memory is not None:
         raise fail("--memory and --no-memory contradict each other; give one")
+    if workers < 1:
+        raise fail(f"--workers must be 1 or more, not {workers}")
     try:
         loaded = load_suite(suite)
         episodes = select(loaded, only or [])

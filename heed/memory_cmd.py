@@ -18,21 +18,21 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from heed.console import fail, show_memory_notices, shown
 from memory.records import KINDS
-from skills.errors import HeedError
+from skills.errors import HeedError, quote
 
 memory_app = typer.Typer(
     help="The knowledge base learnt from corrections: list, search, delete, export, import, "
-    "reindex, stats.",
+    "salvage, repair, reindex, stats.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    callback=show_memory_notices,
 )
 console = Console()
-err_console = Console(stderr=True)
 
 DEFAULT_MEMORY = Path("~/.heedbot/memory")
 MemoryOption = Annotated[
@@ -76,10 +76,10 @@ def list_records(
         return _print_json([r.to_dict() for r in records])
     table = Table("id", "kind", "statement", "from episode", "created", title=f"{memory}")
     for r in records:
-        statement = escape(r.statement)
+        statement = shown(r.statement)
         if r.superseded_by is not None:
             statement = f"[dim]{statement} (superseded by {r.superseded_by})[/]"
-        table.add_row(str(r.id), r.kind, statement, escape(r.provenance.episode), r.created_at)
+        table.add_row(str(r.id), r.kind, statement, shown(r.provenance.episode), r.created_at)
     console.print(table)
     console.print(f"{len(records)} record(s)")
 
@@ -95,7 +95,7 @@ def show(
         return _print_json(record.to_dict())
     for key, value in record.to_dict().items():
         text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
-        console.print(f"[bold]{key}[/]: {escape(str(text))}", highlight=False)
+        console.print(f"[bold]{key}[/]: {shown(str(text))}", highlight=False)
 
 
 @memory_app.command("search")
@@ -110,13 +110,15 @@ def search(
     """Records whose statements mean the most like TEXT, with cosine similarity."""
     with _errors():
         _check_kind(kind)
+        if k < 1:
+            raise ValueError(f"--k must be 1 or more, not {k}")
         with _opened(memory, writable=False) as kb:
             hits = kb.search(text, k, kind, include_superseded)
     if as_json:
         return _print_json([{"score": round(h.score, 4), **h.record.to_dict()} for h in hits])
-    table = Table("score", "id", "kind", "statement", title=f"search: {escape(text)}")
+    table = Table("score", "id", "kind", "statement", title=f"search: {shown(text)}")
     for h in hits:
-        table.add_row(f"{h.score:.3f}", str(h.record.id), h.record.kind, escape(h.record.statement))
+        table.add_row(f"{h.score:.3f}", str(h.record.id), h.record.kind, shown(h.record.statement))
     console.print(table)
 
 
@@ -137,16 +139,13 @@ def export(
     as_json: JsonFlag = False,
 ) -> None:
     """Write every record that is not deleted as JSON Lines (no vectors)."""
-    from memory.transfer import export_jsonl
+    from memory.transfer import export_jsonl, write_jsonl
 
     with _errors(), _opened(memory, writable=False) as kb:
         if str(file) == "-":
             export_jsonl(kb, sys.stdout)
             return
-        temp = file.with_name(file.name + ".part")
-        with open(temp, "w", encoding="utf-8") as out:
-            count = export_jsonl(kb, out)
-        temp.replace(file)
+        count = write_jsonl(file, kb.records(include_superseded=True))
     _report(
         as_json, {"exported": count, "file": str(file)}, f"exported {count} record(s) to {file}"
     )
@@ -169,6 +168,54 @@ def import_(
         as_json,
         {"added": result.added, "duplicates": result.duplicates, "ids": result.ids},
         f"imported {result.added} record(s) into {memory} ({result.duplicates} already there)",
+    )
+
+
+@memory_app.command("salvage")
+def salvage_records(
+    file: Annotated[Path, typer.Argument(help="JSONL file to write (as `heed memory export`).")],
+    memory: MemoryOption = DEFAULT_MEMORY,
+    as_json: JsonFlag = False,
+) -> None:
+    """Save every record that can still be read, also from a damaged knowledge base, as
+    JSON Lines (deleted ones included, marked so); the database is only read."""
+    from memory.db import salvage
+    from memory.store import DB_NAME
+    from memory.transfer import write_jsonl
+
+    with _errors():
+        found = salvage(memory.expanduser() / DB_NAME)
+        count = write_jsonl(file, found.records)
+    _report(
+        as_json,
+        {"salvaged": count, "unreadable": found.unreadable, "file": str(file)},
+        f"salvaged {count} record(s) to {file}; {found.unreadable} could not be read",
+    )
+
+
+@memory_app.command("repair")
+def repair_folder(memory: MemoryOption = DEFAULT_MEMORY, as_json: JsonFlag = False) -> None:
+    """Rebuild a damaged or emptied knowledge base from every record that can still be read
+    (re-embedded); the damaged files are moved aside and nothing is deleted."""
+    from memory.repair import repair
+
+    with _errors():
+        result = repair(memory.expanduser(), make_embedder())
+    if not result.problem:
+        return _report(as_json, {"problem": None}, f"{memory} is sound; nothing to repair")
+    _report(
+        as_json,
+        {
+            "problem": result.problem,
+            "restored": result.restored,
+            "refused": result.refused,
+            "unreadable": result.unreadable,
+            "salvaged": str(result.salvaged),
+            "moved": [str(p) for p in result.moved],
+        },
+        f"repaired {memory}: {result.restored} record(s) restored, {result.refused} refused, "
+        f"{result.unreadable} unreadable; all that was read is in {result.salvaged}, the "
+        f"damaged files are kept as {', '.join(p.name for p in result.moved)}",
     )
 
 
@@ -204,7 +251,7 @@ def stats(
     else:
         for key, value in facts.items():
             text = json.dumps(value) if isinstance(value, dict | list) else value
-            console.print(f"[bold]{key}[/]: {escape(str(text))}", highlight=False)
+            console.print(f"[bold]{key}[/]: {shown(str(text))}", highlight=False)
     if problems:
         raise typer.Exit(1)
 
@@ -213,14 +260,13 @@ def stats(
 def _opened(
     memory: Path, writable: bool, create: bool = False, reembed: bool = False
 ) -> Iterator[Any]:
-    """The knowledge base, opened for the command and closed after it; notices on stderr."""
+    """The knowledge base, opened for the command and closed after it (what opening had to
+    repair is noted on stderr by `show_memory_notices`)."""
     from memory.store import KnowledgeBase
 
     kb = KnowledgeBase.open(
         memory.expanduser(), make_embedder(), create=create, writable=writable, reembed=reembed
     )
-    for notice in kb.notices:
-        err_console.print(f"[yellow]note:[/] {escape(notice)}", highlight=False, soft_wrap=True)
     try:
         yield kb
     finally:
@@ -233,14 +279,12 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except (HeedError, ValueError, OSError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise fail(str(error) or type(error).__name__) from None
 
 
 def _check_kind(kind: str | None) -> None:
     if kind is not None and kind not in KINDS:
-        raise ValueError(f"--kind must be one of {', '.join(KINDS)}, not {kind[:40]!r}")
+        raise ValueError(f"--kind must be one of {', '.join(KINDS)}, not {quote(kind)}")
 
 
 def _print_json(value: Any) -> None:
@@ -251,7 +295,7 @@ def _report(as_json: bool, data: dict[str, Any], message: str) -> None:
     if as_json:
         _print_json(data)
     else:
-        console.print(escape(message), highlight=False)
+        console.print(shown(message), highlight=False)
 
 
 if __name__ == "__main__":

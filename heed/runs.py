@@ -9,7 +9,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from skills.errors import HeedError
+
 DEFAULT_ROOT = Path("runs")
+
+
+class RunFolderError(HeedError):
+    """No run folder can be made where asked."""
 
 
 def _slug(text: str) -> str:
@@ -33,6 +39,11 @@ class RunFolder:
                 candidate.mkdir(parents=True)
             except FileExistsError:
                 continue
+            except OSError as error:  # e.g. `root` lies under a regular file
+                raise RunFolderError(
+                    f"cannot make a run folder in {root}: {error.strerror}; "
+                    "give --runs-dir a folder you can write to"
+                ) from None
             return cls(candidate)
         raise FileExistsError(f"could not make a run folder next to {base}")
 

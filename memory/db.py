@@ -2,7 +2,10 @@
 
 WAL journal with ``synchronous=FULL``: a record whose transaction committed survives a
 crash of the process or of the machine. Every SQLite error leaves as a typed
-`KnowledgeBaseError` with a one-line message (a full disk as `KnowledgeBaseFull`).
+`KnowledgeBaseError` with a one-line message (a full disk as `KnowledgeBaseFull`, a
+damaged file as `KnowledgeBaseDamaged`). An existing file is verified before use, and
+before a writer's first write, and a damaged one is never written; `salvage` reads
+what is left of it.
 
 Tables: ``meta`` (key/value: schema version, database id, embedding model and dimension),
 ``records`` (one row per record, never physically deleted: ``deleted`` is a flag), and
@@ -25,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from memory.errors import (
+    KnowledgeBaseDamaged,
     KnowledgeBaseError,
     KnowledgeBaseFull,
     KnowledgeBaseMissing,
@@ -89,32 +93,66 @@ class Database:
     def __init__(self, path: Path, writable: bool, create: bool) -> None:
         self.path = path
         self.writable = writable
-        if not path.exists() and not (writable and create):
-            raise KnowledgeBaseMissing(
-                f"no knowledge base in {path.parent}: corrections create one, "
-                "or `heed memory import FILE --memory PATH`"
-            )
+        problem = file_problem(path)
+        if problem:
+            raise damaged(path, problem)
+        fresh = not path.exists()
+        if fresh and not (writable and create):
+            raise missing(path)
+        # An existing file is verified read-only: a refused one is never written, not even
+        # by the checkpoint SQLite runs when a writing connection closes.
+        read_only = not (writable and fresh)
         with sqlite_errors(path):
-            if writable:
-                self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._conn = _connect(path, read_only)
+        try:
+            if not fresh:
+                self._verify()
+            if writable and read_only:
+                self._conn.close()
+                with sqlite_errors(path):
+                    self._conn = _connect(path, read_only=False)
+            self._start(fresh)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, fresh: bool) -> None:
+        """A writer's journal settings, schema (and meta, in a new file) and migration."""
+        with sqlite_errors(self.path):
+            if self.writable:
                 self._conn.execute("PRAGMA journal_mode=WAL")
                 self._conn.execute("PRAGMA synchronous=FULL")
-            else:
-                uri = f"{path.resolve().as_uri()}?mode=ro"
-                self._conn = sqlite3.connect(
-                    uri, uri=True, isolation_level=None, check_same_thread=False
-                )
-            self._conn.execute("PRAGMA busy_timeout=10000")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            if writable:
                 with self.transaction():
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
                             self._conn.execute(statement)
-                    self._ensure_meta()
+                    if fresh:
+                        self.set_meta(
+                            schema_version=SCHEMA_VERSION,
+                            db_id=uuid.uuid4().hex,
+                            created_at=utc_now(),
+                        )
                 if self.meta().get("schema_version") == "1":
                     self._migrate_from_1()
             self._check_schema()
+
+    def _verify(self) -> None:
+        """Refuse an existing file that is not a whole knowledge base (tables or meta
+        missing) and, before a writer changes anything, one whose pages fail SQLite's
+        quick check: a damaged page takes no writes."""
+        tables = {r[0] for r in self._all("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = [t for t in ("meta", "records", "vectors") if t not in tables]
+        problem = ""
+        if missing:
+            problem = f"it lacks the {', '.join(missing)} table(s)"
+        elif not {"db_id", "schema_version"} <= set(self.meta()):
+            problem = "its meta table lacks the database id or schema version"
+        elif self.writable:
+            found = self._one("PRAGMA quick_check(1)")
+            if found != ("ok",):
+                problem = f"SQLite's integrity check: {found[0] if found else 'no answer'}"
+        if problem:
+            raise damaged(self.path, problem)
 
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
@@ -148,12 +186,6 @@ class Database:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [(k, str(v)) for k, v in values.items()],
         )
-
-    def _ensure_meta(self) -> None:
-        if not self.meta():
-            self.set_meta(
-                schema_version=SCHEMA_VERSION, db_id=uuid.uuid4().hex, created_at=utc_now()
-            )
 
     def _migrate_from_1(self) -> None:
         """Version 1 -> 2: rebuild `records` so its kind check allows ``program`` (SQLite
@@ -389,6 +421,54 @@ class Database:
             )
 
 
+@dataclass(frozen=True)
+class Salvaged:
+    """What could still be read from a database file.
+
+    Attributes:
+        records: every record whose row could be read (deleted ones too), by id.
+        unreadable: ids found (in the table, its index or the vectors) whose row could not
+            be read.
+    """
+
+    records: list[KnowledgeRecord]
+    unreadable: int
+
+
+def salvage(path: Path) -> Salvaged:
+    """Every record that can still be read from the database file `path`, damaged or not,
+    opened read-only. Ids come from whatever still reads (the records table, its id index,
+    the vectors table); then each row is read on its own, so a damaged page costs only
+    the rows on it."""
+    if file_problem(path):
+        return Salvaged([], 0)
+    if not path.exists():
+        raise missing(path)
+    with sqlite_errors(path):
+        conn = _connect(path, read_only=True)
+    try:
+        ids: set[int] = set()
+        for sql in _ID_SOURCES:
+            with contextlib.suppress(sqlite3.Error):  # keep the ids read before the damage
+                for (value,) in conn.execute(sql):
+                    ids.add(int(value))
+        records = []
+        for record_id in sorted(ids):
+            with contextlib.suppress(sqlite3.Error, ValueError, TypeError):  # a damaged row
+                row = conn.execute(f"SELECT {_COLUMNS} FROM records WHERE id = ?", (record_id,))
+                records.extend(_record(r) for r in row.fetchall())
+        return Salvaged(records, len(ids) - len(records))
+    finally:
+        conn.close()
+
+
+_ID_SOURCES = (
+    "SELECT id FROM records NOT INDEXED",
+    "SELECT id FROM records INDEXED BY records_live",
+    "SELECT id FROM vectors",
+)
+
+
 @contextmanager
 def sqlite_errors(path: Path) -> Iterator[None]:
     """Translate SQLite and OS errors into one-line `KnowledgeBaseError`s."""
@@ -409,13 +489,55 @@ def disk_full(folder: Path) -> KnowledgeBaseFull:
     )
 
 
+def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), busy timeout and
+    foreign keys on; `read_only` opens with ``mode=ro``."""
+    if read_only:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def missing(path: Path) -> KnowledgeBaseMissing:
+    """The answer when there is no database file at `path`."""
+    return KnowledgeBaseMissing(
+        f"no knowledge base in {path.parent}: corrections create one, "
+        "or `heed memory import FILE --memory PATH`"
+    )
+
+
+def damaged(path: Path, problem: str) -> KnowledgeBaseDamaged:
+    """The refusal to touch a damaged database file, saying how to salvage or repair it."""
+    problem = " ".join(problem.split())  # SQLite's reports span lines
+    return KnowledgeBaseDamaged(
+        f"{path} is damaged or not a knowledge base ({problem}); it was left as it is: "
+        f"`heed memory salvage OUT.jsonl --memory {path.parent}` saves every readable record, "
+        f"`heed memory repair --memory {path.parent}` rebuilds the knowledge base from them",
+        problem,
+    )
+
+
+def file_problem(path: Path) -> str:
+    """What is wrong with a database file before SQLite opens it ('' when nothing is seen)."""
+    wal = path.with_name(f"{path.name}-wal")
+    if path.exists():
+        return "the file is empty (0 bytes)" if path.stat().st_size == 0 else ""
+    if wal.exists() and wal.stat().st_size:
+        return "the file is missing but its write-ahead log is there"
+    return ""
+
+
 def _translate(error: sqlite3.Error, path: Path) -> KnowledgeBaseError:
     code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     if code == _SQLITE_FULL or "database or disk is full" in text:
         return disk_full(path.parent)
     if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
-        return KnowledgeBaseError(f"{path} is damaged or not a knowledge base ({text})")
+        return damaged(path, text)
     if code == _SQLITE_READONLY:
         return KnowledgeBaseReadOnly(f"{path} cannot be written ({text})")
     return KnowledgeBaseError(f"knowledge base {path}: {text}")

@@ -25,6 +25,18 @@ class KnowledgeBaseLocked(KnowledgeBaseError):
         self.holder_pid = holder_pid
 
 
+class KnowledgeBaseDamaged(KnowledgeBaseError):
+    """The database file is damaged or emptied; it was left as it is for salvage or repair.
+
+    Attributes:
+        problem: what is wrong with it, e.g. ``the file is empty (0 bytes)``.
+    """
+
+    def __init__(self, message: str, problem: str) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+
 class KnowledgeBaseFull(KnowledgeBaseError):
     """The disk is full: the write was rolled back and the previous snapshot kept."""
 

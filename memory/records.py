@@ -24,7 +24,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from skills.errors import quote
 from skills.objects import ObjectState
+from skills.params import PARAM_DEFAULTS
 
 TASK = "task"
 SKILL = "skill"
@@ -35,6 +37,10 @@ SIZE_CLASSES = ("small", "medium", "large")
 # Largest bounding-box extent (metres) below which an object is small / medium; the sim's
 # 4 cm block is small, the 9 cm cylinder and 12 cm bar medium, the 17 cm bowl large.
 SIZE_LIMITS = (0.06, 0.13)
+# A statement is at most this long: enough for any instruction (a remembered program's
+# statement is its instruction, at most `sim.suite.MAX_INSTRUCTION_CHARS`).
+MAX_STATEMENT_CHARS = 2000
+MAX_DEPTH = 32  # how deeply lists and objects may nest in a record read from JSON
 
 
 def utc_now() -> str:
@@ -80,7 +86,9 @@ class ObjectContext:
     def from_dict(cls, data: dict[str, Any]) -> ObjectContext:
         size = data.get("size")
         if size is not None and (len(size) != 3 or not all(_positive(v) for v in size)):
-            raise ValueError(f"object size must be three positive extents in metres, not {size}")
+            raise ValueError(
+                f"object size must be three positive extents in metres, not {quote(size)}"
+            )
         return cls(
             category=str(data.get("category", "")),
             color=str(data.get("color", "")),
@@ -160,7 +168,8 @@ class KnowledgeRecord:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"record kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
+            kinds = ", ".join(KINDS)
+            raise ValueError(f"record kind must be one of {kinds}, not {quote(self.kind)}")
         if not isinstance(self.statement, str) or not self.statement.strip():
             raise ValueError("a knowledge record needs a non-empty statement")
         if not isinstance(self.change, dict):
@@ -238,14 +247,17 @@ class KnowledgeRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> KnowledgeRecord:
-        """Inverse of `to_dict`; raises ValueError (one line) for a malformed record."""
+        """Inverse of `to_dict`; raises ValueError (one line) for a malformed record or one
+        the store would refuse (`check_record`)."""
         if not isinstance(data, dict):
             raise ValueError(f"a knowledge record must be a JSON object, not {type(data).__name__}")
+        if _nests_deeper(data, MAX_DEPTH):
+            raise ValueError(f"knowledge record nests deeper than {MAX_DEPTH} levels")
         missing = [k for k in ("kind", "statement", "change") if k not in data]
         if missing:
             raise ValueError(f"knowledge record lacks {', '.join(missing)}")
         try:
-            return cls(
+            record = cls(
                 kind=data["kind"],
                 statement=data["statement"],
                 change=data["change"],
@@ -258,6 +270,8 @@ class KnowledgeRecord:
             )
         except (TypeError, AttributeError) as error:
             raise ValueError(f"malformed knowledge record: {error}") from None
+        check_record(record)
+        return record
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
@@ -268,13 +282,55 @@ class KnowledgeRecord:
             data = json.loads(text)
         except json.JSONDecodeError as error:
             raise ValueError(f"not a JSON record: {error}") from None
+        except RecursionError:
+            raise ValueError(f"not a record: it nests deeper than {MAX_DEPTH} levels") from None
         return cls.from_dict(data)
+
+
+def check_record(record: KnowledgeRecord) -> None:
+    """Refuse what the knowledge base must not store, whichever way it comes in: a statement
+    over `MAX_STATEMENT_CHARS`, or skill parameters the skill does not take or takes in
+    another range. ValueError names the record (its statement, cut short) and the field."""
+    problem = ""
+    if len(record.statement) > MAX_STATEMENT_CHARS:
+        problem = f"statement has {len(record.statement)} characters, over {MAX_STATEMENT_CHARS}"
+    elif record.kind == SKILL:
+        problem = _skill_params_problem(record.change["skill"], record.change["params"])
+    if problem:
+        raise ValueError(f"record {quote(record.statement, 40)}: {problem}")
 
 
 def normalise_text(text: str) -> str:
     """Case-, width- and spacing-insensitive form of a statement, final punctuation dropped."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     return re.sub(r"\s+", " ", folded).strip().rstrip(".!;").strip()
+
+
+def _skill_params_problem(skill: str, params: dict[str, Any]) -> str:
+    """Why a skill record's parameters can not be given to the skill ('' when they can)."""
+    if skill not in PARAM_DEFAULTS:
+        return f"change.skill {quote(skill)} takes no stored parameters; skills: " + ", ".join(
+            PARAM_DEFAULTS
+        )
+    try:
+        PARAM_DEFAULTS[skill]().updated(**params)
+    except (TypeError, ValueError) as error:
+        return f"change.params: {error}"
+    return ""
+
+
+def _nests_deeper(value: Any, limit: int) -> bool:
+    """Whether lists and objects nest more than `limit` levels deep (checked without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            if level == limit:
+                return True
+            stack.extend((v, level + 1) for v in item)
+    return False
 
 
 def _check_skill_change(change: dict[str, Any]) -> None:
@@ -294,7 +350,9 @@ def _check_skill_change(change: dict[str, Any]) -> None:
     sizes = applies_to.get("size")
     for size in [sizes] if isinstance(sizes, str) else sizes or []:
         if size not in SIZE_CLASSES:
-            raise ValueError(f"applies_to size {size!r} must be one of {', '.join(SIZE_CLASSES)}")
+            raise ValueError(
+                f"applies_to size {quote(size)} must be one of {', '.join(SIZE_CLASSES)}"
+            )
 
 
 def _canonical(value: Any) -> Any:

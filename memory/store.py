@@ -42,7 +42,7 @@ from memory.errors import (
 )
 from memory.index import FLAT, HNSW, IndexConfig, VectorIndex
 from memory.lock import WriterLock
-from memory.records import KnowledgeRecord
+from memory.records import KnowledgeRecord, check_record
 from memory.snapshot import (
     SnapshotError,
     SnapshotHeader,
@@ -69,6 +69,16 @@ class Hit:
 
     record: KnowledgeRecord
     score: float
+
+
+def knowledge_folder(folder: str | Path) -> Path:
+    """`folder` as a path; KnowledgeBaseError when it names a file instead of a folder."""
+    path = Path(folder).expanduser()
+    if path.exists() and not path.is_dir():
+        raise KnowledgeBaseError(
+            f"{path} is a file, not a knowledge-base folder: give a folder (made when missing)"
+        )
+    return path
 
 
 class KnowledgeBase:
@@ -128,7 +138,7 @@ class KnowledgeBase:
             KnowledgeBaseLocked: another process is writing it.
             EmbeddingMismatch: the stored vectors come from another model or dimension.
         """
-        folder = Path(folder).expanduser()
+        folder = knowledge_folder(folder)
         if embedder is None:
             from memory.embedder import default_embedder
 
@@ -204,10 +214,12 @@ class KnowledgeBase:
             vector: the statement's embedding, when already computed with this model.
 
         Raises:
+            ValueError: the record is one the knowledge base does not keep (`check_record`).
             RecordNotFound: a `supersedes` id is unknown or deleted.
             KnowledgeBaseFull: the disk is full (nothing was stored).
         """
         self._require_writable()
+        check_record(record)
         targets = sorted({int(i) for i in supersedes})
         with self._mutex:
             existing = self._db.current_id(record.content_key)
@@ -246,8 +258,14 @@ class KnowledgeBase:
             records: the records.
             vectors: their unit vectors, one row per record, to skip embedding
                 (bulk imports, benchmarks); they must come from this embedder's model.
+
+        Raises:
+            ValueError: a record the knowledge base does not keep (`check_record`);
+                nothing was stored.
         """
         self._require_writable()
+        for record in records:
+            check_record(record)
         if vectors is not None and len(vectors) != len(records):
             raise ValueError(f"{len(vectors)} vectors for {len(records)} records")
         with self._mutex:

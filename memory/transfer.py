@@ -8,13 +8,14 @@ exported; ids are the importing store's own.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from memory.records import KnowledgeRecord
+from memory.records import KnowledgeRecord, check_record
 from memory.store import KnowledgeBase
 from memory.vectors import embed_texts
 
@@ -36,10 +37,27 @@ class ImportResult:
 
 def export_jsonl(kb: KnowledgeBase, out: TextIO) -> int:
     """Write every record that is not deleted to `out`; returns how many."""
+    return dump_jsonl(kb.records(include_superseded=True), out)
+
+
+def dump_jsonl(records: Iterable[KnowledgeRecord], out: TextIO) -> int:
+    """Write records to `out`, one JSON object a line; returns how many."""
     count = 0
-    for record in kb.records(include_superseded=True):
+    for record in records:
         out.write(record.to_json() + "\n")
         count += 1
+    return count
+
+
+def write_jsonl(path: Path, records: Iterable[KnowledgeRecord]) -> int:
+    """Write records to the file `path` whole or not at all (a temporary file, synced, then
+    renamed over it); returns how many."""
+    temp = path.with_name(f"{path.name}.part")
+    with open(temp, "w", encoding="utf-8") as out:
+        count = dump_jsonl(records, out)
+        out.flush()
+        os.fsync(out.fileno())
+    temp.replace(path)
     return count
 
 
@@ -65,8 +83,12 @@ def import_records(kb: KnowledgeBase, records: Iterable[KnowledgeRecord]) -> Imp
     Records with ids are replayed in id order; a record then supersedes the records that
     named it in ``superseded_by``. Records without ids keep their file order. A record
     already stored, current or (for a superseded one) as history, is not stored again.
+    Every record is checked (`check_record`) before the first is stored: a refused one
+    leaves the knowledge base as it was.
     """
     wanted = [r for r in records if not r.deleted]
+    for record in wanted:
+        check_record(record)
     order = sorted(range(len(wanted)), key=lambda i: (wanted[i].id is None, wanted[i].id or 0))
     replaced_by: dict[int, list[int]] = defaultdict(list)
     for record in wanted:

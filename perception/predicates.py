@@ -20,7 +20,7 @@ from typing import Protocol
 
 from perception import geometry
 from perception.geometry import TOLERANCES, RelationTolerances
-from skills.errors import HeedError
+from skills.errors import HeedError, quote
 from skills.objects import ObjectState
 from skills.registry import Registry
 
@@ -77,7 +77,7 @@ class ArgSchema(Protocol):
 
 
 def _usage_error(kind: str, usage: str, raw: object) -> PredicateError:
-    return PredicateError(f"predicate {kind!r} takes {usage}, got {raw!r}")
+    return PredicateError(f"predicate {kind!r} takes {usage}, got {quote(raw)}")
 
 
 def _as_list(kind: str, usage: str, raw: object) -> list:
@@ -97,14 +97,14 @@ def _object_names(kind: str, raw: Sequence[object], objects: Mapping[str, str]) 
     names: list[str] = []
     for item in raw:
         if not isinstance(item, str):
-            raise PredicateError(f"predicate {kind!r}: object names are text, got {item!r}")
+            raise PredicateError(f"predicate {kind!r}: object names are text, got {quote(item)}")
         if item not in objects:
             known = ", ".join(sorted(objects))
             raise PredicateError(
-                f"object {item!r} in predicate {kind!r} is not in the scene (objects: {known})"
+                f"object {quote(item)} in predicate {kind!r} is not in the scene (objects: {known})"
             )
         if item in names:
-            raise PredicateError(f"predicate {kind!r} names object {item!r} twice")
+            raise PredicateError(f"predicate {kind!r} names object {quote(item)} twice")
         names.append(item)
     return tuple(names)
 
@@ -120,14 +120,14 @@ def _check_container(kind: str, name: str, objects: Mapping[str, str]) -> None:
 def _distance(kind: str, raw: object) -> float:
     if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0.0 < raw <= 1.0:
         raise PredicateError(
-            f"predicate {kind!r}: distance must be a number of metres in (0, 1], got {raw!r}"
+            f"predicate {kind!r}: distance must be a number of metres in (0, 1], got {quote(raw)}"
         )
     return float(raw)
 
 
 def _region(kind: str, raw: object) -> str:
     if not isinstance(raw, str):
-        raise PredicateError(f"predicate {kind!r}: a region is text, got {raw!r}")
+        raise PredicateError(f"predicate {kind!r}: a region is text, got {quote(raw)}")
     try:
         return geometry.normalize_region(raw)
     except ValueError as err:
@@ -214,7 +214,8 @@ class CountArgs:
             raise _usage_error(kind, self.usage, raw)
         if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= len(among):
             raise PredicateError(
-                f"predicate {kind!r}: n must be a whole number from 0 to {len(among)}, got {n!r}"
+                f"predicate {kind!r}: n must be a whole number from 0 to {len(among)}, "
+                f"got {quote(n)}"
             )
         return (container, tuple(among), n)
 
@@ -323,14 +324,15 @@ def parse_predicate(raw: object, objects: Mapping[str, str]) -> Predicate:
     """
     if not isinstance(raw, dict) or len(raw) != 1:
         raise PredicateError(
-            f"a predicate is a mapping with one key, e.g. {{in: [a, b]}}; got {raw!r}"
+            f"a predicate is a mapping with one key, e.g. {{in: [a, b]}}; got {quote(raw)}"
         )
     ((kind, value),) = raw.items()
     if kind == "not":
         inner = parse_predicate(value, objects)
         return replace(inner, negate=not inner.negate)
     if kind not in PREDICATES:
-        raise PredicateError(f"unknown predicate {kind!r}; known: {', '.join(known_predicates())}")
+        known = ", ".join(known_predicates())
+        raise PredicateError(f"unknown predicate {quote(kind)}; known: {known}")
     return Predicate(kind, PREDICATES.get(kind).args.parse(kind, value, objects))
 
 
@@ -560,7 +562,7 @@ def _unmoved(ctx: PredicateContext, args: Args) -> PredicateResult:
 def _degrees(kind: str, raw: object) -> float:
     if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0.0 < abs(raw) <= 180.0:
         raise PredicateError(
-            f"predicate {kind!r}: an angle is a number of degrees in (0, 180], got {raw!r}"
+            f"predicate {kind!r}: an angle is a number of degrees in (0, 180], got {quote(raw)}"
         )
     return float(abs(raw))
 
@@ -574,7 +576,7 @@ def _initial(ctx: PredicateContext, names: Sequence[str]) -> PredicateResult | N
 def _shift(kind: str, raw: object) -> tuple[float, float]:
     ok = isinstance(raw, list | tuple) and len(raw) == 2
     if not ok or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in raw):
-        raise PredicateError(f"predicate {kind!r}: a shift is [dx, dy] in metres, got {raw!r}")
+        raise PredicateError(f"predicate {kind!r}: a shift is [dx, dy] in metres, got {quote(raw)}")
     if math.hypot(*raw) > 1.0:
         raise PredicateError(f"predicate {kind!r}: a shift is at most 1 m, got {list(raw)}")
     return (float(raw[0]), float(raw[1]))

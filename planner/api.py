@@ -23,11 +23,10 @@ from planner.sandbox.schema import FunctionSpec, Param
 from skills.errors import HeedError
 from skills.frames import WORKSPACE_X, WORKSPACE_Y
 from skills.objects import ObjectSource, ObjectState, find_object
-from skills.params import PickParams, PlaceParams, SkillParams
+from skills.params import PARAM_DEFAULTS, PickParams, PlaceParams
 from skills.primitives import SkillResult, Skills
 from skills.registry import Registry
 
-PARAM_DEFAULTS: dict[str, type[SkillParams]] = {"pick": PickParams, "place": PlaceParams}
 UNITS = (
     "# Units: metres for every position, size and distance (as the scene lists them); "
     "degrees for every angle."

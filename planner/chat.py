@@ -16,9 +16,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from memory.records import SKILL, KnowledgeRecord
+from memory.records import KnowledgeRecord
 from perception import geometry
-from planner.api import API, PARAM_DEFAULTS
+from planner.api import API
 from planner.context import PlannerContext, Proposal
 from planner.corrections import Correction, ParamChange
 from planner.distill import distill
@@ -221,9 +221,7 @@ class ChatPlanner:
         for item in _json_list(reply.text):
             try:
                 record = KnowledgeRecord.from_dict({k: item.get(k) for k in DRAFT_KEYS})
-                if record.kind == SKILL:  # parameters every later call of the skill will take
-                    PARAM_DEFAULTS[record.subject]().updated(**record.change["params"])
-            except (ValueError, AttributeError, KeyError, TypeError):
+            except (ValueError, AttributeError):  # checked as the knowledge base checks it
                 continue
             said = "; ".join(c.text for c in task.corrections)
             records.append(

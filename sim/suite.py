@@ -15,10 +15,11 @@ A suite file looks like::
           - in: [red block, blue bowl]
 
 Episodes take `max_steps`, `max_corrections` and `round` from `defaults` unless they set
-their own. Anything malformed (bad YAML, an unknown key at any level, a missing or
-mistyped field, an unknown object type or colour, a duplicate name, a pose outside the
-workspace, a bad predicate) raises `SuiteError` with a one-line message naming the file,
-the episode and the problem.
+their own. Anything malformed (a file that is not UTF-8, bad YAML or aliases that expand
+too far, an unknown key at any level, a missing or mistyped field, an instruction over
+`MAX_INSTRUCTION_CHARS`, an unknown object type or colour, a duplicate name, a pose
+outside the workspace, a bad predicate) raises `SuiteError` with a one-line message
+naming the file, the episode and the problem; offending values are quoted cut short.
 """
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ import yaml
 from perception.predicates import Predicate, parse_predicate
 from sim.objects import OBJECT_TYPES, ObjectSpec
 from sim.palette import PALETTE
-from skills.errors import HeedError
+from skills.errors import HeedError, quote
 from skills.frames import WORKSPACE_X, WORKSPACE_Y
 
 EXPECTS = ("success", "refuse")
+MAX_INSTRUCTION_CHARS = 2000  # the longest instruction, in a suite or given to `heed run`
+MAX_ALIAS_NODES = 10_000  # YAML nodes that aliases may add to a suite when expanded
 _EPISODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 T = TypeVar("T")
 
@@ -177,7 +180,7 @@ class Suite:
             if episode.id == episode_id:
                 return episode
         known = ", ".join(e.id for e in self.episodes)
-        raise SuiteError(f"{self.path}: no episode {episode_id!r}; episodes: {known}")
+        raise SuiteError(f"{self.path}: no episode {quote(episode_id)}; episodes: {known}")
 
     def to_dict(self) -> dict:
         """The YAML form, as `parse_suite` reads it."""
@@ -191,39 +194,50 @@ class Suite:
 def _fields(raw: object, what: str, required: Sequence[str], optional: Sequence[str]) -> dict:
     """`raw` as a mapping with all of `required`, and nothing beyond `optional`."""
     if not isinstance(raw, dict):
-        raise ValueError(f"{what} must be a mapping, got {raw!r}")
+        raise ValueError(f"{what} must be a mapping, got {quote(raw)}")
     allowed = [*required, *optional]
     unknown = [k for k in raw if k not in allowed]
     if unknown:
         allowed_keys = ", ".join(sorted(allowed))
-        raise ValueError(f"unknown key {unknown[0]!r} in {what}; allowed: {allowed_keys}")
+        raise ValueError(f"unknown key {quote(unknown[0])} in {what}; allowed: {allowed_keys}")
     missing = [k for k in required if k not in raw]
     if missing:
-        raise ValueError(f"missing required field {missing[0]!r} in {what}")
+        raise ValueError(f"missing required field {quote(missing[0])} in {what}")
     return raw
 
 
 def _text(value: object, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{what} must be non-empty text, got {value!r}")
+        raise ValueError(f"{what} must be non-empty text, got {quote(value)}")
     return value
+
+
+def check_instruction(value: object, what: str = "instruction") -> str:
+    """An instruction: non-empty text of at most `MAX_INSTRUCTION_CHARS` characters."""
+    text = _text(value, what)
+    if len(text) > MAX_INSTRUCTION_CHARS:
+        raise ValueError(
+            f"{what} has {len(text)} characters, over {MAX_INSTRUCTION_CHARS}: "
+            "say it in fewer words"
+        )
+    return text
 
 
 def _integer(value: object, what: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{what} must be a whole number >= {minimum}, got {value!r}")
+        raise ValueError(f"{what} must be a whole number >= {minimum}, got {quote(value)}")
     return value
 
 
 def _number(value: object, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{what} must be a finite number, got {value!r}")
+        raise ValueError(f"{what} must be a finite number, got {quote(value)}")
     return float(value)
 
 
 def _choice(value: object, what: str, options: Sequence[str]) -> str:
     if value not in options:
-        raise ValueError(f"{what} must be one of {', '.join(options)}, got {value!r}")
+        raise ValueError(f"{what} must be one of {', '.join(options)}, got {quote(value)}")
     return value
 
 
@@ -233,14 +247,14 @@ def _items(
     """Parse each item of the list `value`; items are labelled "what #1", "what #2", ..."""
     if not isinstance(value, list) or len(value) < min_len:
         least = f" of at least {min_len} item(s)" if min_len else ""
-        raise ValueError(f"{what} must be a list{least}, got {value!r}")
+        raise ValueError(f"{what} must be a list{least}, got {quote(value)}")
     return tuple(parse(item, f"{what} #{i + 1}") for i, item in enumerate(value))
 
 
 def _numbers(value: object, what: str, lengths: Sequence[int]) -> tuple[float, ...]:
     if not isinstance(value, list) or len(value) not in lengths:
         counts = " or ".join(map(str, lengths))
-        raise ValueError(f"{what} must be a list of {counts} numbers, got {value!r}")
+        raise ValueError(f"{what} must be a list of {counts} numbers, got {quote(value)}")
     return tuple(_number(v, what) for v in value)
 
 
@@ -264,7 +278,7 @@ def _optional(data: dict, key: str, parse: Callable[[object, str], T], what: str
 def _object(raw: object, what: str) -> ObjectEntry:
     data = _fields(raw, what, ("name", "type", "color"), ("pose", "size", "mass", "friction"))
     name = _text(data["name"], f"{what} name")
-    what = f"object {name!r}"
+    what = f"object {quote(name)}"
     entry = ObjectEntry(
         name=name,
         type=_choice(data["type"], f"{what} type", OBJECT_TYPES.names()),
@@ -283,7 +297,7 @@ def _objects(value: object) -> tuple[ObjectEntry, ...]:
     names = [e.name for e in entries]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise ValueError(f"duplicate object name {duplicates[0]!r}")
+        raise ValueError(f"duplicate object name {quote(duplicates[0])}")
     return entries
 
 
@@ -328,7 +342,7 @@ def _episode(raw: object, defaults: EpisodeDefaults) -> Episode:
         id=_identifier(data["id"], "id"),
         seed=_integer(data["seed"], "seed", 0),
         objects=objects,
-        instruction=_text(data["instruction"], "instruction"),
+        instruction=check_instruction(data["instruction"]),
         success=_items(data["success"], "success", _predicate_parser(types), min_len=1),
         round=_integer(data.get("round", defaults.round), "round", 1),
         expect=_choice(data.get("expect", "success"), "expect", EXPECTS),
@@ -362,7 +376,7 @@ def _identifier(value: object, what: str) -> str:
     if not _is_identifier(value):
         raise ValueError(
             f"{what} must be letters, digits, '-', '_' or '.', starting with a letter or "
-            f"digit, got {value!r}"
+            f"digit, got {quote(value)}"
         )
     return value
 
@@ -370,7 +384,7 @@ def _identifier(value: object, what: str) -> str:
 def _episode_label(raw: object, index: int) -> str:
     """ "episode 'id'" when the entry has a usable id, else "episode #n"."""
     ident = raw.get("id") if isinstance(raw, dict) else None
-    return f"episode {ident!r}" if _is_identifier(ident) else f"episode #{index + 1}"
+    return f"episode {quote(ident)}" if _is_identifier(ident) else f"episode #{index + 1}"
 
 
 def parse_suite(data: object, source: str) -> Suite:
@@ -385,7 +399,7 @@ def parse_suite(data: object, source: str) -> Suite:
         name = _text(top["name"], "name")
         defaults = _defaults(top.get("defaults", {}))
         if not isinstance(top["episodes"], list) or not top["episodes"]:
-            raise ValueError(f"episodes must be a non-empty list, got {top['episodes']!r}")
+            raise ValueError(f"episodes must be a non-empty list, got {quote(top['episodes'])}")
     except ValueError as err:
         raise SuiteError(f"{source}: {err}") from err
     episodes: list[Episode] = []
@@ -403,7 +417,8 @@ def parse_suite(data: object, source: str) -> Suite:
 
 class _SuiteLoader(yaml.SafeLoader):
     """YAML 1.2 booleans (only true/false), so the predicate key `on` stays a string, and
-    duplicate keys are errors instead of silently keeping the last value."""
+    numbers (``1e-3`` is a float, not text); duplicate keys are errors instead of silently
+    keeping the last value."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set[object] = set()
@@ -411,25 +426,63 @@ class _SuiteLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                    None, None, f"duplicate key {quote(key)}", key_node.start_mark
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
 
+_YAML_1_1_ONLY = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:float")
 _SuiteLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _YAML_1_1_ONLY]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _SuiteLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+_SuiteLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+
+        |[-+]?[0-9][0-9_]*\.[0-9_]*|[-+]?\.[0-9_]+
+        |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
 
 
 def read_suite_yaml(text: str) -> object:
     """YAML as suites read it: only true/false are booleans (`on:` stays a predicate),
-    duplicate keys are errors."""
-    return yaml.load(text, Loader=_SuiteLoader)
+    ``1e-3`` is a number, duplicate keys are errors, and aliases may add at most
+    `MAX_ALIAS_NODES` nodes (a YAML "billion laughs" is refused before it is built).
+
+    Raises:
+        yaml.YAMLError: the text is not such YAML.
+    """
+    loader = _SuiteLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        sizes: dict[int, int] = {}
+        if _expanded_size(node, sizes) - len(sizes) > MAX_ALIAS_NODES:
+            raise yaml.YAMLError(f"aliases expand to more than {MAX_ALIAS_NODES} nodes")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """Nodes under `node` with every alias written out; `sizes` caches them by node."""
+    if id(node) not in sizes:
+        sizes[id(node)] = 0  # an alias back to a node being measured adds nothing more
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        else:
+            children = node.value if isinstance(node, yaml.SequenceNode) else []
+        sizes[id(node)] = 1 + sum(_expanded_size(child, sizes) for child in children)
+    return sizes[id(node)]
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -442,11 +495,18 @@ def load_suite(path: str | Path) -> Suite:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as err:
         raise SuiteError(f"{path}: cannot read the suite: {err.strerror}") from err
+    except UnicodeDecodeError as err:
+        raise SuiteError(
+            f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start}); "
+            "save the suite as UTF-8"
+        ) from None
     try:
         data = read_suite_yaml(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or "cannot parse"
+        problem = getattr(err, "problem", None) or str(err) or "cannot parse"
         raise SuiteError(f"{path}: invalid YAML{where}: {problem}") from err
+    except RecursionError:
+        raise SuiteError(f"{path}: invalid YAML: it nests too deeply") from None
     return parse_suite(data, str(path))

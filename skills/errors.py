@@ -2,6 +2,28 @@
 
 from __future__ import annotations
 
+import reprlib
+
+QUOTE_CHARS = 60  # the most characters of an offending value an error message shows
+
+
+class _ShortRepr(reprlib.Repr):
+    """`repr` that stops early on long, large or deeply nested values."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 3
+        self.maxstring = self.maxother = self.maxlong = QUOTE_CHARS
+
+
+_SHORT = _ShortRepr()
+
+
+def quote(value: object, limit: int = QUOTE_CHARS) -> str:
+    """`value` as an error message quotes it: its repr, cut to `limit` characters ("...")."""
+    text = _SHORT.repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
 
 class HeedError(Exception):
     """Base of every error heedbot raises on purpose (a user mistake or a refused command)."""
@@ -18,7 +40,7 @@ class SafetyError(HeedError):
     def __init__(self, limit: str, value: object, detail: str = "") -> None:
         self.limit = limit
         self.value = value
-        msg = f"refused by safety limit {limit}: value {value!r}"
+        msg = f"refused by safety limit {limit}: value {quote(value)}"
         super().__init__(f"{msg} ({detail})" if detail else msg)
 
 
@@ -37,4 +59,4 @@ class UnknownObjectError(HeedError):
         self.name = name
         self.known = known
         listing = ", ".join(sorted(known)) or "none"
-        super().__init__(f"unknown object {name!r}; objects in the scene: {listing}")
+        super().__init__(f"unknown object {quote(name)}; objects in the scene: {listing}")

@@ -11,10 +11,12 @@ import numbers
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, ClassVar, Self
 
+from skills.errors import quote
+
 
 def _check_range(owner: str, name: str, value: float, lo: float, hi: float) -> None:
     if not isinstance(value, numbers.Real) or isinstance(value, bool) or not lo <= value <= hi:
-        raise ValueError(f"{owner}.{name} = {value!r}: must be a number in [{lo}, {hi}]")
+        raise ValueError(f"{owner}.{name} = {quote(value)}: must be a number in [{lo}, {hi}]")
 
 
 class SkillParams:
@@ -43,7 +45,7 @@ class SkillParams:
         unknown = set(changes) - known
         if unknown:
             raise ValueError(
-                f"{type(self).__name__} has no parameter {', '.join(sorted(unknown))}; "
+                f"{type(self).__name__} has no parameter {quote(sorted(unknown))}; "
                 f"parameters: {', '.join(sorted(known))}"
             )
         return replace(self, **changes)  # type: ignore[type-var]
@@ -102,7 +104,7 @@ class PlaceParams(SkillParams):
     def __post_init__(self) -> None:
         super().__post_init__()
         if len(self.offset) != 2:
-            raise ValueError(f"PlaceParams.offset = {self.offset!r}: must be (dx, dy)")
+            raise ValueError(f"PlaceParams.offset = {quote(self.offset)}: must be (dx, dy)")
         for v in self.offset:
             _check_range("PlaceParams", "offset", v, -0.3, 0.3)
 
@@ -144,3 +146,7 @@ class MoveParams(SkillParams):
         "speed": (0.01, 0.5),
         "travel_clearance": (0.01, 0.3),
     }
+
+
+# The skills whose parameters corrections and stored skill knowledge may set.
+PARAM_DEFAULTS: dict[str, type[SkillParams]] = {"pick": PickParams, "place": PlaceParams}

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from pathlib import Path
 
+from rich.console import Console
 from typer.testing import CliRunner
 
 from heed.cli import app, run_exit_code
+from heed.console import ConsolePrinter
+from planner.events import Event
 
 runner = CliRunner()
 
@@ -113,6 +118,43 @@ def test_user_mistakes_get_one_line_errors_not_tracebacks(tmp_path):
         assert result.exit_code == 2, (args, result.output)
         assert "Traceback" not in result.output
         assert "error:" in result.output
+
+
+def test_hostile_command_lines_get_one_line_errors(tmp_path):
+    afile = tmp_path / "a-file"
+    afile.write_text("not a folder")
+    latin = tmp_path / "latin1.yaml"
+    latin.write_bytes(b"name: caf\xe9\n")
+    order = "put the red block in the blue bowl"
+    runs = ("--runs-dir", str(tmp_path / "runs"))
+    cases = [
+        (("run", order, "--runs-dir", str(afile / "runs"), "--no-memory"), "a-file/runs"),
+        (("run", order, "--memory", str(afile), *runs), "is a file, not a knowledge-base folder"),
+        (("eval", "suites/tabletop.yaml", "--workers", "0", *runs), "--workers must be 1 or"),
+        (("run", " \t ", "--no-memory", *runs), "instruction must be non-empty text"),
+        (("run", "go " * 700, "--no-memory", *runs), "has 2100 characters, over 2000"),
+        (("sim", "check", str(latin)), "latin1.yaml: not UTF-8 text (byte 0xe9 at offset 9)"),
+        (("run", "--scene", f"{latin}#x", *runs), "latin1.yaml: not UTF-8 text"),
+        (("eval", str(latin), *runs), "latin1.yaml: not UTF-8 text"),
+    ]
+    for args, message in cases:
+        result = invoke(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and result.output.count("\n") == 1, result.output
+    assert not (tmp_path / "runs").exists()  # refused before anything ran
+    helped = re.sub(r"[\s│]+", " ", invoke("run", "--help").output)  # unwrapped
+    assert "at most 2000 characters" in helped
+
+
+def test_program_output_reaches_the_terminal_without_control_characters():
+    out = io.StringIO()
+    printer = ConsolePrinter(Console(file=out, width=200))
+    said = "done\x1b[2J\x1b]0;owned\x07 \x9b31m!"
+    printer(Event("say", 1, {"text": said}))
+    printer(Event("code", 1, {"code": f"say({said!r})\nsay('\x1b[31mred')"}))
+    printer(Event("observation", 1, {"text": said, "ok": True}))
+    shown = out.getvalue()
+    assert not any(c in shown for c in "\x1b\x07\x9b") and shown.count("done") == 3, repr(shown)
 
 
 def test_sim_demo_writes_video_and_passes_its_predicates(tmp_path):

@@ -76,3 +76,10 @@ def test_object_context_from_state_and_size_classes() -> None:
         "medium",
         "large",
     ]
+
+
+@pytest.mark.parametrize("levels", [40, 900, 100_000])
+def test_deeply_nested_json_is_refused_in_one_line(levels: int) -> None:
+    text = '{"kind": "task", "statement": "x", "change": {"a": %s}}' % ("[" * levels + "]" * levels)
+    with pytest.raises(ValueError, match="nests deeper than 32 levels"):
+        KnowledgeRecord.from_json(text)

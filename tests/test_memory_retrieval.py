@@ -89,17 +89,21 @@ def test_skill_defaults_merge_matching_knowledge_most_specific_last(kb: Knowledg
     )
     kb.add(skill_record("pick everything slowly", speed=0.05))
     kb.add(skill_record("small things: close gently", applies_to={"size": "small"}, force=10.0))
-    kb.add(skill_record("place cylinders upright", skill="place", upright=1.0))
-    old = kb.add(skill_record("red or blue: 30 N", applies_to={"color": ["red", "blue"]}, grip=30))
+    kb.add(skill_record("place cylinders turned", skill="place", turn=1.0))
+    red_or_blue = {"color": ["red", "blue"]}
+    old = kb.add(skill_record("red or blue: high", applies_to=red_or_blue, approach_height=0.1))
     kb.add(
-        skill_record("red or blue: 35 N", applies_to={"color": ["red", "blue"]}, grip=35),
+        skill_record("red or blue: higher", applies_to=red_or_blue, approach_height=0.12),
         supersedes=[old],
     )
-    gone = kb.add(skill_record("cylinders: lift high", applies_to={"category": "cylinder"}, z=0.3))
+    gone = kb.add(
+        skill_record("cylinders: grasp high", applies_to={"category": "cylinder"}, grasp_height=0.3)
+    )
     kb.delete(gone)
+    high = {"approach_height": 0.12}
     assert skill_defaults(kb, "pick", GRAY_CYLINDER) == {"force": 80.0, "speed": 0.05}
-    assert skill_defaults(kb, "pick", RED_CYLINDER) == {"force": 60.0, "speed": 0.05, "grip": 35}
-    assert skill_defaults(kb, "pick", RED_BLOCK) == {"force": 10.0, "speed": 0.05, "grip": 35}
+    assert skill_defaults(kb, "pick", RED_CYLINDER) == {"force": 60.0, "speed": 0.05, **high}
+    assert skill_defaults(kb, "pick", RED_BLOCK) == {"force": 10.0, "speed": 0.05, **high}
     assert skill_defaults(kb, "push", RED_BLOCK) == {}
 
 

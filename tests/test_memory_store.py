@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -27,8 +28,9 @@ from memory.errors import (
     RecordNotFound,
 )
 from memory.index import FLAT, HNSW, IndexConfig
-from memory.records import PROGRAM, KnowledgeRecord
+from memory.records import MAX_STATEMENT_CHARS, PROGRAM, SKILL, KnowledgeRecord
 from memory.store import DB_NAME, SNAPSHOT_NAME, KnowledgeBase
+from memory.transfer import import_records
 
 REPO = Path(__file__).resolve().parents[1]
 STATEMENTS = [
@@ -361,12 +363,12 @@ def test_a_full_disk_in_sqlite_stores_nothing(open_kb: Opener) -> None:
     fill(kb, STATEMENTS[:1])
     pages = kb._db._conn.execute("PRAGMA page_count").fetchone()[0]
     kb._db._conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own SQLITE_FULL
-    long_statement = "grip " * 4000
+    large = task_record("grip it harder", note="grip " * 4000)  # more than the pages left
     with pytest.raises(KnowledgeBaseFull, match="free some space"):
-        kb.add(task_record(long_statement))
-    assert len(kb) == 1 and kb.check() == [] and kb.find(task_record(long_statement)) is None
+        kb.add(large)
+    assert len(kb) == 1 and kb.check() == [] and kb.find(large) is None
     kb._db._conn.execute("PRAGMA max_page_count = 1073741823")
-    kb.add(task_record(long_statement))
+    kb.add(large)
     assert len(kb) == 2
 
 
@@ -501,3 +503,33 @@ def _downgrade_to_version_1(path: Path) -> None:
         conn.execute("DROP TABLE records")
         conn.execute("ALTER TABLE records_v1 RENAME TO records")
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+
+
+def test_every_write_path_refuses_what_the_store_must_not_keep(open_kb: Opener) -> None:
+    """A skill record no pick could take (1e308 N) is refused by add, learn, add_many and
+    import alike, and a refused batch or import stores none of its records."""
+    kb = open_kb()
+    bad = skill_record("grip cylinders hard", applies_to={"category": "cylinder"}, force=1e308)
+    fine = task_record("blue blocks go in the red bowl")
+    writes = {
+        "add": kb.add,
+        "learn": kb.learn,
+        "add_many": lambda r: kb.add_many([fine, r]),
+        "import": lambda r: import_records(kb, [fine, r]),
+    }
+    for name, write in writes.items():
+        with pytest.raises(ValueError, match=r"PickParams.force = 1e\+308: must be") as caught:
+            write(bad)
+        assert str(caught.value).startswith("record 'grip cylinders hard': change.params"), name
+    assert len(kb) == 0 and kb.check() == []
+    long = task_record("x" * (MAX_STATEMENT_CHARS + 1))
+    with pytest.raises(ValueError, match=f"statement has {MAX_STATEMENT_CHARS + 1} characters"):
+        kb.add(long)
+    unknown = {
+        "change.skill 'juggle' takes no stored parameters": {"skill": "juggle", "params": {"f": 1}},
+        "PickParams has no parameter ['z']": {"skill": "pick", "params": {"z": 1}},
+    }
+    for message, change in unknown.items():
+        with pytest.raises(ValueError, match=re.escape(message)):
+            kb.learn(KnowledgeRecord(SKILL, "grip it", change))
+    assert len(kb) == 0

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
+from memory.records import MAX_STATEMENT_CHARS
 from perception.predicates import Predicate
 from sim.objects import ObjectSpec
 from sim.suite import (
+    MAX_INSTRUCTION_CHARS,
     Answer,
     EpisodeDefaults,
     ObjectEntry,
@@ -18,6 +21,7 @@ from sim.suite import (
     UserRule,
     load_suite,
     parse_suite,
+    read_suite_yaml,
 )
 from skills.errors import HeedError
 
@@ -215,6 +219,8 @@ EPISODE_ERRORS = [
     (_set((*E0, "max_corrections"), -1), "max_corrections must be a whole number >= 0"),
     (_set((*E0, "expect"), "maybe"), "expect must be one of success, refuse, got 'maybe'"),
     (_set((*E0, "instruction"), " "), "instruction must be non-empty text"),
+    (_set((*E0, "instruction"), "go " * 700), "instruction has 2100 characters, over 2000"),
+    (_set((*E0, "instruction"), ["x" * 10**6]), "instruction must be non-empty text, got ['xx"),
     (_set((*E0, "answers", 0, "say"), 3), "answers #1 say must be non-empty text, got 3"),
     (_set((*OBJ0, "pose"), [0.8, 0.0]), "object 'red block' pose x 0.8 is outside the workspace"),
     (_set((*OBJ0, "pose"), [0.5, -0.31]), "pose y -0.31 is outside the workspace: [-0.3, 0.3]"),
@@ -236,7 +242,7 @@ def test_malformed_episode_names_file_episode_and_problem(mutate, problem):
     message = str(info.value)
     assert message.startswith(f"{SOURCE}: episode 'red-in-blue': ")
     assert problem in message
-    assert "\n" not in message
+    assert "\n" not in message and len(message) < 300
     assert isinstance(info.value, HeedError)
 
 
@@ -296,6 +302,49 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path):
     message = str(info.value)
     assert message.startswith(f"{path}: invalid YAML at line 4")
     assert "\n" not in message
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b"name: caf\xe9\nepisodes: []\n")
+    with pytest.raises(SuiteError, match=r"latin1\.yaml: not UTF-8 text \(byte 0xe9 at offset 9\)"):
+        load_suite(path)
+
+
+def test_yaml_aliases_that_expand_too_far_are_refused_in_a_short_line(tmp_path):
+    """Under 1 KB, 9**7 strings once expanded: before, a 39 MB error line."""
+    lines = ["name:", "  - &a [" + ", ".join(["lol"] * 9) + "]"]
+    lines += [f"  - &{n} [{', '.join([f'*{p}'] * 9)}]" for p, n in itertools.pairwise("abcdefg")]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join([*lines, "episodes: []"]) + "\n")
+    assert path.stat().st_size < 1024
+    with pytest.raises(SuiteError) as info:
+        load_suite(path)
+    message = str(info.value)
+    assert message.endswith("bomb.yaml: invalid YAML: aliases expand to more than 10000 nodes")
+    assert len(message) < 200
+    shared = "x: &a [1, 2]\ny: [*a, *a]\n"  # aliases that stay small are fine
+    assert read_suite_yaml(shared) == {"x": [1, 2], "y": [[1, 2], [1, 2]]}
+
+
+def test_numbers_are_read_as_yaml_1_2_reads_them():
+    text = "a: 1e-3\nb: 1.0e3\nc: -2E+2\nd: 1\ne: 1.5\nf: .5\ng: on\nh: 1_000\n"
+    assert read_suite_yaml(text) == {
+        "a": 0.001,
+        "b": 1000.0,
+        "c": -200.0,
+        "d": 1,
+        "e": 1.5,
+        "f": 0.5,
+        "g": "on",
+        "h": 1000,
+    }
+    text = VALID_YAML.replace("mass: 1.2, friction: 0.3", "mass: 12e-1, friction: 3e-1")
+    data = read_suite_yaml(text)
+    data["episodes"][0]["user"] = []
+    can = parse_suite(data, SOURCE).episodes[0].objects[3]
+    assert (can.mass, can.friction) == (1.2, 0.3)
+    assert MAX_INSTRUCTION_CHARS <= MAX_STATEMENT_CHARS  # a program's statement is its order
 
 
 def test_missing_file(tmp_path):
