@@ -114,6 +114,8 @@ class ConsolePrinter:
                 c.print("[yellow]remembered:[/] nothing relevant")
             for r in d["records"]:
                 c.print(f"[yellow]remembered:[/] {shown(r['statement'])} [dim]({r['score']})[/]")
+        elif event.kind == "error":
+            c.print(f"[red]{shown(d.get('message', ''))}[/]")
         elif event.kind == "distilled":
             replaced = (
                 f", replacing #{', #'.join(map(str, d['supersedes']))}" if d["supersedes"] else ""

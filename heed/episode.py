@@ -128,9 +128,14 @@ def _forget(kb: KnowledgeBase, said: str, bus: EventBus) -> None:
             bus.publish("forgotten", id=record.id, statement=record.statement, said=said)
 
 
-def _learn(kb: KnowledgeBase, record: KnowledgeRecord, bus: EventBus) -> None:
-    """Store a record and say so in the trace (with what it replaced)."""
-    record_id, replaced = kb.learn(record)
+def _learn(kb: KnowledgeBase, record: KnowledgeRecord, bus: EventBus) -> bool:
+    """Store a record and say so in the trace (with what it replaced); a record the store
+    refuses (a correction too long to keep as a statement) is said so, and the run goes on."""
+    try:
+        record_id, replaced = kb.learn(record)
+    except ValueError as refused:
+        bus.publish("error", message=f"not learned: {refused}")
+        return False
     bus.publish(
         "distilled",
         id=record_id,
@@ -139,6 +144,7 @@ def _learn(kb: KnowledgeBase, record: KnowledgeRecord, bus: EventBus) -> None:
         change=record.change,
         supersedes=replaced,
     )
+    return True
 
 
 def _skill_knowledge(kb: KnowledgeBase | None) -> ParamDefaults | None:
@@ -256,8 +262,7 @@ def run_episode(
         if kb is not None and (outcome.corrections or outcome.task_corrections):
             task = corrected_task(run.path.name, episode.instruction, outcome, final_scene)
             for record in backend.distill(task):
-                _learn(kb, record, bus)
-                learned += 1
+                learned += _learn(kb, record, bus)
     expected = ("refused",) if episode.expect == "refuse" else FINISHED
     pairs = zip(episode.success, checks, strict=True)
     failed = [f"{p.to_raw()}: {c.detail}" for p, c in pairs if not c.ok]

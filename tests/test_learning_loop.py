@@ -212,3 +212,21 @@ def test_a_rule_given_as_the_instruction_is_acknowledged_kept_and_used_next_time
     assert first["goal"] == [{"unmoved": ["red block", "blue bowl", "green bowl"]}]
     second = json.loads(invoke("run", "--scene", f"{scene}#red-block", *common, "--json").output)
     assert second["success"] and second["corrections"] == 0 and second["retrieved"] == 1
+
+
+def test_a_lesson_the_store_refuses_is_said_and_the_episode_goes_on(tmp_path):
+    from test_memory_fakes import HashingEmbedder
+
+    from heed.episode import _learn
+    from planner.events import EventBus
+
+    seen = []
+    bus = EventBus()
+    bus.subscribe(seen.append)
+    said = "red blocks go in the green bowl, " * 100  # a correction too long to keep
+    change = {"rule": "destination", "object": {"color": "red"}}
+    with KnowledgeBase.open(tmp_path, HashingEmbedder()) as kb:
+        assert not _learn(kb, KnowledgeRecord(TASK, said, change, Context("x", ())), bus)
+        assert kb.stats()["records"] == 0
+    ((event,),) = [[e for e in seen if e.kind == "error"]]
+    assert event.data["message"].startswith("not learned: record 'red blocks go in")
