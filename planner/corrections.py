@@ -231,7 +231,7 @@ _FOR_LATER = re.compile(  # a rule said to be kept: "for later", "its home is", 
 _ORDER = re.compile(
     r"^(?:(?:could|can|would|will) you )?(?:put|place|move|pop|stick|set|drop|stack|take|bring|"
     r"push|slide|line up|line|sort|clear|tidy|arrange|build|swap|stack up|pile)\b"
-    r"(?!.*\b(?:always|from now on|from on|every time)\b)"
+    r"(?!.*\b(?:always|from now on|from on|every time|lives?)\b)"
 )
 _PARTS = re.compile(r"\s+[-–—]+\s+|(?<=\w)[.!?;]\s+|(?<=\w)[.!?]$")
 _LIVES = re.compile(r"\b(?:lives?|belongs?|(?:its|their) (?:usual |own )?(?:home|spot|place))\b")
@@ -244,6 +244,13 @@ _NOTHING_ELSE = re.compile(
 )
 _NOT = re.compile(r"\b(?:no|not|wrong|instead)\b")
 _TO_PLACE = re.compile(r"\b(?:in|into|inside|on|onto|on top of) (?:the|a|an) [a-z ]+$")
+
+
+def _states_rule(part: str) -> bool:
+    """Whether a part of an instruction states where a kind of thing goes ("brown things go
+    in the pink bowl") rather than ordering a move ("put the brown block in ...")."""
+    rule = parse_rule(part)
+    return rule is not None and is_general(rule) and not _ORDER.match(normalize_rule(part))
 
 
 class CorrectionInterpreter:
@@ -282,14 +289,18 @@ class CorrectionInterpreter:
         lessons = self._lessons(parts)
         orders, subject = [], None
         for i, part in enumerate(parts):
-            if i in lessons:
+            if i in lessons:  # "it" in an order after it is what the lesson was about
                 rule = parse_rule(part)
-                subject = rule.objects.text if rule is not None else subject
+                forgot = parse_forget(part) if lessons[i].intent == "forget" else None
+                if rule is not None:
+                    subject = rule.objects.text
+                elif forgot:  # "forget what I said about the red mat. put the bar on it"
+                    subject = f"the {forgot}"
                 continue
             before = normalize(" . ".join(parts[:i]))
             said = normalize(part)
             if subject is not None:
-                said = re.sub(r"\b(?:it|them)\b", subject, said, count=1)
+                said = re.sub(r"(?<=\S )\b(?:it|them)\b", subject, said, count=1)  # not a subject
             joined = resolve_there(f"{before} . {said}", strict=True) if before else said
             orders.append(joined.removeprefix(f"{before} . ") if before else said)
         return " . ".join(o for o in orders if o)
@@ -308,6 +319,8 @@ class CorrectionInterpreter:
             before = " - ".join(parts[:i])
             if found is None and before and self._lesson(before) is None:
                 found = self._lesson(f"{before} - {part}")
+                if found is not None:  # "brown things go in the pink bowl - only ..., mind"
+                    lessons |= {j: found for j in range(i) if _states_rule(parts[j])}
             elif found is None and lessons and _SAID_AGAIN.search(normalize_rule(part)):
                 found = lessons[max(lessons)]  # "... home is next to X. that's where it lives"
             joined = " - ".join(parts[: i + 1])
@@ -339,7 +352,9 @@ class CorrectionInterpreter:
             return None
         if found.intent == "order":
             return found if parse_order(part) is not None else None
-        habitual = HABIT.search(t) or _FOR_LATER.search(t) or _LIVES.search(t)
+        rule = parse_rule(part)
+        scoped = rule is not None and rule.only and is_general(rule)  # "only the white ones"
+        habitual = HABIT.search(t) or _FOR_LATER.search(t) or _LIVES.search(t) or scoped
         return found if habitual else None
 
     def _interpret(self, text: str) -> Correction:

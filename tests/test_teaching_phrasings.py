@@ -12,7 +12,7 @@ from planner.corrections import CorrectionInterpreter
 from planner.embedded.backend import EmbeddedPlanner
 from planner.language.forget import parse_forget
 from planner.language.lexicon import resolve_there
-from planner.language.meanings import PLACE, parse_meaning
+from planner.language.meanings import PLACE, apply_meanings, parse_meaning
 from planner.language.never_rules import parse_never
 from planner.language.rules import parse_rule, said_instead
 
@@ -244,3 +244,68 @@ def test_a_lesson_said_twice_or_beside_a_remark_moves_nothing_and_a_never_names_
     )
     rule = said_instead(never)
     assert rule is None or rule.target.text != "the white bowl"
+
+
+def test_there_keeps_the_relation_the_place_was_named_with():
+    rule = parse_rule(
+        "Put the orange block next to the cyan bowl - orange things always live there."
+    )
+    assert _read(rule) == ("orange things", "near", "the cyan bowl")
+
+
+@pytest.mark.parametrize(
+    ("said", "phrase", "means"),
+    [
+        ("The cubby is the bottom left corner.", "cubby", "on the bottom left corner"),
+        ("The cubby's the bottom left corner, remember?", "cubby", "on the bottom left corner"),
+        (
+            "Pop the yellow block into the cubby - the cubby's what I call the bottom left "
+            "corner - cheers.",
+            "cubby",
+            "on the bottom left corner",
+        ),
+    ],
+)
+def test_a_new_word_said_to_be_a_place_names_it(said, phrase, means):
+    meaning = parse_meaning(said)
+    assert (meaning.phrase, meaning.means, meaning.kind) == (phrase, means, PLACE)
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["the red block is the one on the left", "the bowl is the green one", "that is the corner"],
+)
+def test_a_known_thing_said_to_be_something_names_nothing(said):
+    assert parse_meaning(said) is None
+
+
+def test_a_taught_phrasal_verb_takes_its_object_between_its_words():
+    meaning = parse_meaning("when I say squirrel something away, I mean put it on the brown mat")
+    for said, meant in (
+        ("Squirrel the cyan block away, please.", "put the cyan block on the brown mat, please."),
+        ("could you squirrel that pink bar away?", "could you put that pink bar on the brown mat?"),
+    ):
+        assert apply_meanings(said, [meaning])[0] == meant
+
+
+def test_a_rule_with_its_scope_is_taught_beside_an_order():
+    said = (
+        "Brown things go in the pink bowl - only the brown ones, mind. Pop the brown block in "
+        "there."
+    )
+    interpreter = CorrectionInterpreter()
+    assert interpreter.teaching(said).intent == "preference"
+    assert interpreter.orders_beside(said) == "pop the brown block in the pink bowl"
+    assert parse_rule(said).only
+
+
+def test_a_never_said_in_the_passive_is_a_never_rule():
+    never = parse_never("Right, house rule: nothing ever gets stacked on top of a green block.")
+    assert _read(never) == ("anything", "on", "a green block")
+
+
+def test_it_after_a_forget_is_the_thing_forgotten_about_and_a_remark_is_no_order():
+    said = "Forget what I said about the red mat - it's been cleaned. Put the cyan bar on it."
+    orders = CorrectionInterpreter().orders_beside(said)
+    assert orders.endswith("put the cyan bar on the red mat")
+    assert "red mat is" not in orders

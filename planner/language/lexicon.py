@@ -650,6 +650,7 @@ _THERE_PLACE = re.compile(  # a container by any of its words ("the white pot"),
 
 _THERE = re.compile(r"\b(?:(?P<rel>beside|next to|near|by|in|into|on) it|(?:in )?there)\b")
 _IN_THERE = re.compile(r"\b(?P<rel>in|into|on|onto) there\b")
+_BESIDE_BEFORE = re.compile(r"\b(?P<rel>next to|beside|near|by) $")  # just before a place
 
 
 def resolve_there(text: str, strict: bool = False) -> str:
@@ -667,7 +668,8 @@ def resolve_there(text: str, strict: bool = False) -> str:
         return text
     place = found[-1].group(0)
     place = place if place.startswith("the ") else f"the {place}"
-    said = f"{there.group('rel') or 'in'} {place}"
+    beside = _BESIDE_BEFORE.search(text, 0, found[-1].start())  # "next to the bowl ... there"
+    said = f"{there.group('rel') or (beside.group('rel') if beside else 'in')} {place}"
     return text[: there.start()] + said + text[there.end() :]
 
 

@@ -43,7 +43,12 @@ _TEACH = (
         r"(?:[a-z]+ ){0,2}?(?:corner|side|edge|end|bowl|dish|mat|zone|pad|spot|place)) "
         r"(?P<phrase>(?:the |my )?[a-z]+(?: [a-z]+)?)(?:\s*,.*)?$"
     ),
-    re.compile(r"^(?P<phrase>(?:the |my )?[a-z]+(?: [a-z]+)?) is what i call (?P<means>.+)$"),
+    re.compile(
+        r"^(?P<phrase>(?:the |my )?[a-z]+(?: [a-z]+)?)(?:'s| is) what i call (?P<means>.+)$"
+    ),
+    re.compile(  # "the cubby's the bottom left corner": a name of its own for a place
+        r"^(?P<phrase>(?:the |my )?[a-z]+)(?:'s| is) (?P<means>(?:the|my) .+)$"
+    ),
     re.compile(r"^(?P<means>.+?)[!.,]? (?:that's|that is|thats) what (?P<phrase>.+?) means$"),
     re.compile(r"^(?P<means>.+?)[!.,]? (?:that's|that is|thats) what i mean by (?P<phrase>.+)$"),
     re.compile(
@@ -51,6 +56,7 @@ _TEACH = (
         r" (?P<means>.+)$"
     ),
 )
+_NAMED_PLACE = 4  # the pattern of "<a new word> is <a place>", which needs the word unknown
 _THAT_PLACE = re.compile(r"^(?:that|this|the same) (corner|side|edge|end|spot|place)$")
 _REGION_HEADS = ("corner", "side", "edge", "end")
 _PUT_IT = re.compile(
@@ -60,6 +66,7 @@ _PUT_IT = re.compile(
 _MEANS_LEAD = re.compile(r"^(?:that )?(?:you should |i want you to |you to |to )?")
 _MEANS_TAIL = re.compile(
     r"[,.;!]*\s*(?:\b(?:always|every time|from now on|please|ok|okay|thanks|all of it|"
+    r"remember|you know|as i said|"
     r"all of them|everything)\b[,.;!]*\s*)*$"
 )
 _PLACE_PREPOSITION = re.compile(r"^(?P<prep>on|onto|to|at|in|into|inside|over|towards?) ")
@@ -102,6 +109,7 @@ _VERB_OBJECT = (  # "park the red block": a place word used as a verb takes its 
     r"(?P<obj>(?:the|a|an|this|that|it|them|my|your|all|every|each)\b[^,;.?!]*?)"
     r"(?=\s*(?:$|[,;.?!]|\band\b|\bthen\b))"
 )
+_SPLIT_OBJECT = r"(?P<obj>(?:the|a|an|this|that|it|them|my|your)\b[^,;.?!]*?)"  # V <obj> PART
 _MANNER_MEANS = re.compile(
     r"\b(slowly|slow|carefully|careful|gently|gentle|softly|firmly|firm grip|tightly|"
     r"tight grip|quickly|fast)\b"
@@ -138,7 +146,7 @@ def parse_meaning(text: str) -> Meaning | None:
         if m is None:
             continue
         phrase = m.group("phrase").strip(" ,")
-        means = re.split(r"(?<=\w)[.!?;] ", m.group("means"))[0]  # the sentence, not the next
+        means = re.split(r"(?<=\w)[.!?;] |\s+-\s+", m.group("means"))[0]  # this sentence
         means = _MEANS_TAIL.sub("", _MEANS_LEAD.sub("", means.strip(" ,"))).strip()
         that = _THAT_PLACE.match(m.group("means"))  # "i call that corner ...": the one named before
         if that is not None and that.group(1) in _REGION_HEADS and region_named(t[:start]):
@@ -148,6 +156,8 @@ def parse_meaning(text: str) -> Meaning | None:
         placed = _PUT_IT.match(means)  # "stash something" is "put it in the bottom left corner"
         if placed and _is_place(placed.group("place")):
             means = placed.group("place")
+        if pattern is _TEACH[_NAMED_PLACE] and (not _is_place(means) or _known(phrase)):
+            continue  # "the red block is the one on the left" describes, it names nothing
         if _is_place(means):
             key = [w for w in phrase.split() if w not in _FRAME_WORDS]
             return Meaning(" ".join(key) or phrase, _with_preposition(means), PLACE)
@@ -162,6 +172,13 @@ def parse_meaning(text: str) -> Meaning | None:
             return Meaning(phrase, " and ".join(dict.fromkeys(manner)), MANNER)
         return None  # neither a place, an order nor a manner
     return None
+
+
+def _known(phrase: str) -> bool:
+    """Whether a phrase is made of words the planner reads already (a colour, a kind, a
+    place): then it is not a name being taught."""
+    words = [w for w in phrase.split() if w not in ("the", "my")]
+    return any(w in _FRAME_WORDS or _PLACE_WORDS.search(w) for w in words)
 
 
 def _is_place(means: str) -> bool:
@@ -206,8 +223,16 @@ def apply_meanings(text: str, meanings: Iterable[Meaning]) -> tuple[str, list[Me
                     text,
                     flags=re.I,
                 )
+            if not count and len(meaning.phrase.split()) == 2:  # "squirrel the block away"
+                verb, particle = meaning.phrase.split()
+                new, count = re.subn(
+                    rf"\b{_phrase_pattern(verb)}\s+{_SPLIT_OBJECT}\s+{re.escape(particle)}\b",
+                    lambda m, place=meaning.means: f"put {m.group('obj')} {place}",
+                    text,
+                    flags=re.I,
+                )
             if not count:  # "set it aside": where
-                where = rf"(?:\b(?:to|on|over|at) )?(?:the )?\b{words}\b"
+                where = rf"(?:\b(?:to|onto|on|over|at|into|in) )?(?:the )?\b{words}\b"
                 new, count = re.subn(where, meaning.means, text, flags=re.I)
         if count:
             text = new

@@ -40,7 +40,8 @@ _PATTERNS = (
     re.compile(rf"^no (?P<objects>(?:\w+ )?\w+s) {_REL} (?P<target>.+)$"),  # "no cans in ..."
     re.compile(
         rf"^(?P<objects>nothing(?: {_BUT} .+?)?) (?:ever )?(?:goes|go|should go|may go|is to go|"
-        rf"must go|belongs) {_REL} (?P<target>.+)$"
+        rf"must go|belongs|gets? (?:stacked|put|placed|set)|is (?:stacked|put|placed|set)|"
+        rf"(?:may|can|should|is to) be (?:stacked|put|placed|set)) {_REL} (?P<target>.+)$"
     ),
     re.compile(r"^(?:please )?keep (?P<objects>.+?) out of (?P<target>.+)$"),
 )
