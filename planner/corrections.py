@@ -317,6 +317,8 @@ class CorrectionInterpreter:
         for i, part in enumerate(parts):
             found = self._lesson(part)
             before = " - ".join(parts[:i])
+            if found is not None and before and parse_rule(part) is None:
+                found = self._lesson(f"{before} - {part}") or found  # "- that's where ... live"
             if found is None and before and self._lesson(before) is None:
                 found = self._lesson(f"{before} - {part}")
                 if found is not None:  # "brown things go in the pink bowl - only ..., mind"

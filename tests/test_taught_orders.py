@@ -260,3 +260,22 @@ def test_a_habit_said_about_the_arrangement_just_made_teaches_its_order():
     ]
     once = "line up the pink and white blocks, white on the left"  # no habit: nothing to keep
     assert CorrectionInterpreter().teaching(once) is None
+
+
+@pytest.mark.parametrize(
+    ("said", "statement"),
+    [
+        (
+            "Not in that order - cans always go at the left end, then blocks, with bars at the "
+            "right end.",
+            "from left to right: cans, blocks, bars",
+        ),
+        (
+            "Wrong order again - can on the left, block in the middle, bar on the right, like I "
+            "showed you.",
+            "from left to right: can, block, bar",
+        ),
+    ],
+)
+def test_a_row_order_by_kind_is_read_with_its_ends_and_lead(said, statement):
+    assert parse_order(said).statement() == statement

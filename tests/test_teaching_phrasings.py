@@ -9,12 +9,14 @@ from tabletop_scenes import scene
 
 from planner.context import PlannerContext, TaskCorrection
 from planner.corrections import CorrectionInterpreter
+from planner.distill import distill
 from planner.embedded.backend import EmbeddedPlanner
 from planner.language.forget import parse_forget
 from planner.language.lexicon import resolve_there
 from planner.language.meanings import PLACE, apply_meanings, parse_meaning
 from planner.language.never_rules import parse_never
 from planner.language.rules import parse_rule, said_instead
+from planner.outcome import CorrectedTask
 
 
 def _read(rule) -> tuple[str, str, str]:
@@ -309,3 +311,17 @@ def test_it_after_a_forget_is_the_thing_forgotten_about_and_a_remark_is_no_order
     orders = CorrectionInterpreter().orders_beside(said)
     assert orders.endswith("put the cyan bar on the red mat")
     assert "red mat is" not in orders
+
+
+def test_a_place_said_before_that_is_where_is_the_rule_s_place():
+    said = (
+        "Shove the purple block over to the right edge of the table - that's where purple "
+        "things always live from now on."
+    )
+    interpreter = CorrectionInterpreter()
+    taught = interpreter.teaching(said)
+    assert interpreter.orders_beside(said) == (
+        "shove the purple block over to the right edge of the table"
+    )
+    task = CorrectedTask("ep-1", said, "verified", (TaskCorrection(said, taught.intent),))
+    assert [r.statement for r in distill(task)] == ["purple objects go in the right side"]

@@ -68,6 +68,7 @@ def test_a_rule_that_names_its_objects_or_a_one_off_retarget_asks_nothing():
         ("Anything red. Blocks, cans, whatever - if it's red, it goes there.", "red objects"),
         ("all the red ones - any kind, not just blocks", "red objects"),
         ("Every block, whatever colour.", "blocks"),
+        ("every red thing, whatever it is", "red objects"),
         ("blocks of any colour", "blocks"),
     ],
 )

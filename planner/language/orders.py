@@ -25,7 +25,8 @@ _GENERAL = re.compile(  # said as a rule, or as one taught before ("i showed you
     r"as usual|same as|i showed you|i told you|i said|from left to right|wrong order)\b"
 )
 _LEAD = re.compile(
-    r"^(?:wrong order|no|nope|wrong|not like that|the other way round|always|remember)[,!.:]? "
+    r"^(?:wrong order|no|nope|wrong|not like that|not in that order|not that order|"
+    r"the other way round|always|remember)(?: again)?[,!.:]? "
 )
 _THEN = (
     r"\s*,?\s*(?:and then|then|and|followed by|next|above that|above it|on top of that|"
@@ -34,9 +35,10 @@ _THEN = (
 STACK, ROW = "bottom to top", "left to right"
 _ROW_PATTERNS = (
     re.compile(  # "yellow on the left, cyan in the middle, orange on the right"
-        r"^(?P<first>.+?) (?:(?:goes|go|is|sits) )?on the (?:far )?left,? (?P<rest>.+?) "
-        r"(?:in the middle|in the centre|in the center)?,? (?:and )?(?P<last>[a-z ]+?) "
-        r"(?:(?:goes|go|is|sits) )?on the (?:far )?right$"
+        r"^(?P<first>.+?) (?:always )?(?:(?:goes|go|is|sits|comes) )?(?:on|at) the (?:far )?"
+        r"left(?: end| side)?,? (?:then )?(?P<rest>.+?)"
+        r"(?: in the middle| in the centre| in the center)?,? (?:and |with )?(?P<last>[a-z ]+?) "
+        r"(?:(?:goes|go|is|sits|comes) )?(?:on|at) the (?:far )?right(?: end| side)?$"
     ),
     re.compile(  # "yellow, cyan, orange, left to right"
         r"^(?:(?:from )?left to right:? )?(?P<first>[a-z ]+?),\s*(?P<rest>.+?),? "
@@ -105,7 +107,7 @@ def parse_order(text: str) -> OrderRule | None:
         t = _LEAD.sub("", t, count=1)
     t = re.sub(
         r",?\s*(?:(?:the )?same as (?:always|before)|as always|like always|as usual|"
-        r"as i said|as before)$",
+        r"as i said|as before|(?:like|as) i showed you(?: before)?|like before)$",
         "",
         t,
     )

@@ -87,7 +87,8 @@ _RULE_PATTERNS = (
     ),
 )
 _THAT_IS_WHERE = re.compile(  # the last place named before it: "..., that is where ..."
-    r"(?P<place>\bthe (?:(?!the\b)[a-z]+ )*?(?:(?!the\b)[a-z]+))[,.\s]*(?:that|this|it) is where\b"
+    r"(?P<place>\bthe (?:(?!the\b)[a-z]+ )*?(?:(?!the\b)[a-z]+)"
+    r"(?: of the (?:table|desk|workspace|bench))?)[,.\s]*(?:that|this|it) is where\b"
 )
 _ONLY = re.compile(  # "only the white ones", "the bowl is just for cans", "reserved for"
     r"\bonly (?:for )?(?!this\b|that\b|once\b|go\b|goes\b|belongs?\b)[a-z]+|"
@@ -433,6 +434,7 @@ def habit_rule(correction: TaskCorrection, answer: str | None) -> PlacementRule 
 _ANY_KIND = re.compile(
     r"\b(?:any|every|all|whatever|no matter (?:the|what)) (?:kinds?|types?|sorts?|shapes?)\b"
     r"|\bnot (?:just|only) (?:the )?\w+s?\b|\b(?:anything|everything|all things)\b"
+    r"|\b(?:whatever|no matter what) (?:it is|they are)\b|\bof any kind\b"
 )
 _ANY_COLOUR = re.compile(
     r"\b(?:any|every|all|whatever|no matter (?:the|what)|regardless of(?: the)?) colou?rs?\b"
