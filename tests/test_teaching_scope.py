@@ -5,7 +5,7 @@ only red blocks?); the answer is the stored rule's scope, "just this one" stores
 from __future__ import annotations
 
 import pytest
-from tabletop_scenes import moves, scene
+from tabletop_scenes import moves, obj, scene, sized
 
 from planner.context import PlannerContext, TaskCorrection
 from planner.distill import distill
@@ -75,3 +75,31 @@ def test_a_rule_that_names_its_objects_or_a_one_off_retarget_asks_nothing():
 def test_a_scope_answer_widens_the_habit_by_kind_or_by_colour(answer, learnt):
     said = _said("No, it always goes in the green bowl")
     assert _learnt(said, ((QUESTION, answer),)) == [f"{learnt} go in the green bowl"]
+
+
+def test_a_rule_about_big_things_holds_for_things_bigger_than_usual_of_their_kind():
+    said = "No - big blocks always go on the grey mat. Only the big ones, mind."
+    big, small = (0.055,) * 3, (0.03,) * 3
+    scene_ = (sized("pink block", 0.6, 0.2, big), obj("gray zone", 0.5, 0.0))
+    moved = (("pink block", 0.6, 0.2),)
+    task = CorrectedTask(
+        "ep-1",
+        "put the pink block on a mat",
+        "verified",
+        (TaskCorrection(said, "preference", moved, scene_),),
+        (),
+        scene_,
+    )
+    ((record,),) = [distill(task)]
+    assert record.statement == "only big blocks go on the gray mat"
+    assert record.change["object"] == {"category": "block", "size": "big"}
+    mats = (obj("gray zone", 0.5, 0.0), obj("purple zone", 0.4, 0.2))
+    for block, place in (
+        (sized("black block", 0.6, -0.2, big), "gray zone"),
+        (sized("pink block", 0.6, -0.2, small), "purple zone"),
+        (obj("red block", 0.6, -0.2), "purple zone"),
+    ):  # usual size: not big
+        context = PlannerContext(
+            "put the block on a mat", (block, *mats), "", knowledge=(record.statement,)
+        )
+        assert moves(EmbeddedPlanner().propose(context).code) == [(block.name, place)], block

@@ -22,6 +22,7 @@ from planner.language.lexicon import (
     GRASPABLE,
     ORDINALS,
     RELATION_WORDS,
+    USUAL_SIZE_M,
     absent_kind,
     categories,
     category_of,
@@ -837,6 +838,28 @@ def _end_group(
         raise Ambiguous(np_, objs)  # one object, or all of one size: no group stands out
     cut = gaps.index(max(gaps)) + 1
     return objs[:cut]
+
+
+SIZE_MARGIN = 0.15  # a thing 15 % longer than usual is big, 15 % shorter small
+
+
+def size_class(obj: ObjectState) -> str | None:
+    """ "big" or "small" against the usual size of the object's kind; None when usual."""
+    usual = USUAL_SIZE_M.get(obj.category)
+    if usual is None:
+        return None
+    ratio = max(obj.size) / usual
+    return "big" if ratio > 1 + SIZE_MARGIN else "small" if ratio < 1 - SIZE_MARGIN else None
+
+
+def describes(np_: NounPhrase, obj: ObjectState, kinds: Sequence[str] = GRASPABLE) -> bool:
+    """Whether a phrase of a rule fits one object by itself: its colours and kind, and a
+    size it says ("big blocks") against the usual size of the kind, not the scene's."""
+    if not Grounder([obj]).candidates(np_, kinds):
+        return False
+    if not np_.sized:
+        return True
+    return size_class(obj) == ("big" if np_.superlative[1] == "max" else "small")
 
 
 def _inherit(ex: NounPhrase, base: NounPhrase) -> NounPhrase:

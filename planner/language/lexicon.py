@@ -134,6 +134,9 @@ ABSENT_WORDS = (
 )
 GRASPABLE = ("block", "bar", "cylinder")
 CONTAINERS = ("bowl", "zone")
+USUAL_SIZE_M = {"block": 0.04, "bar": 0.12, "cylinder": 0.09, "bowl": 0.17, "zone": 0.12}
+"""The longest side of an ordinary thing of each kind: "big blocks" in a rule are blocks
+clearly larger than that (`grounding.size_class`), whatever else is on the table."""
 
 NUMBER_WORDS = {
     "a pair of": "2",

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from planner.language.grounding import Grounder, NounPhrase, parse_np
+from planner.language.grounding import Grounder, NounPhrase, describes, parse_np
 from planner.language.lexicon import (
     CONTAINERS,
     GRASPABLE,
@@ -69,9 +69,8 @@ class NeverRule:
 
     def covers(self, obj: ObjectState) -> bool:
         """Whether `obj` is one of the objects the rule is about."""
-        fits = Grounder([obj]).candidates
-        return bool(fits(self.objects, GRASPABLE)) and not (
-            self.unless is not None and fits(self.unless, GRASPABLE)
+        return describes(self.objects, obj) and not (
+            self.unless is not None and describes(self.unless, obj)
         )
 
     def forbids(self, obj: ObjectState, place: ObjectState, scene: Sequence[ObjectState]) -> bool:

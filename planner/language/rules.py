@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from perception import geometry
 from planner.context import TaskCorrection
-from planner.language.grounding import Grounder, GroundingError, NounPhrase, parse_np
+from planner.language.grounding import Grounder, GroundingError, NounPhrase, describes, parse_np
 from planner.language.lexicon import (
     COLORS,
     CONTAINERS,
@@ -146,7 +146,7 @@ class PlacementRule:
         """Whether `obj` is one of the objects the rule is about."""
         if self.subject is not None:
             return obj.name == self.subject
-        return bool(Grounder([obj]).candidates(self.objects, GRASPABLE))
+        return describes(self.objects, obj)
 
     def destination(self, scene: Sequence[ObjectState]) -> ObjectState | None:
         """The one object of `scene` the rule's target names, or None (none or several, or
@@ -375,7 +375,7 @@ def plain(np_: NounPhrase) -> bool:
     return not (
         np_.negated_colors
         or np_.exclude
-        or np_.superlative
+        or (np_.superlative and not np_.sized)  # "big blocks" is a kind of size
         or np_.ordinal
         or np_.location
         or np_.side
