@@ -299,11 +299,12 @@ def split_clauses(text: str) -> list[str]:
 
 def _all_moves(text: str) -> bool:
     """Whether every clause of `text` moves things it names itself (not "that one" of the
-    words before) to a stated place."""
+    words before) into or onto a stated place ("the block by the bowl" only says which)."""
     frames = [parse_clause(c) for c in split_clauses(text)]
     return bool(frames) and all(
         f.intent == "move"
         and f.target is not None
+        and f.target.kind in ("in", "on", "to", "region")
         and f.objects is not None
         and f.objects.names_thing
         and not f.objects.pronoun
@@ -430,6 +431,15 @@ def parse_target(rest: str) -> tuple[str, Target | None]:
     ]
     if not candidates:
         return _offset_target(rest, distance)
+    described = [  # "in the bowl next to it": the rest of the clause says which bowl
+        start
+        for start, _, target in candidates
+        if target.kind in ("in", "on")
+        and target.ref is not None
+        and (target.ref.location or target.ref.reference)  # "... that is closer to it"
+    ]
+    if described:
+        candidates = [c for c in candidates if c[0] <= min(described)]
     _, head, target = max(candidates, key=lambda c: c[0])
     return head, target
 
@@ -579,6 +589,7 @@ def _frame_stack(clause: str, rest: str) -> Frame:
     ordered = bool(_STACK_ORDER.search(rest))
     listed = ""
     group: NounPhrase | None = None  # "all four blocks" before a colon and the order
+    onto: Target | None = None  # "the cubes on the bar: ...": the tower stands on the bar
     m = re.search(r"\bfrom (?:the )?bottom to (?:the )?top\b[:,]?\s*(?P<list>.+)$", rest)
     before, way, said = _arrangement(rest)
     top_down = way == "top to bottom"
@@ -588,6 +599,11 @@ def _frame_stack(clause: str, rest: str) -> Frame:
         listed, rest = _SHOULD_GO.sub("", said).strip(" ,:"), before
     elif ":" in rest:  # "all four blocks into one tower: orange on the bottom, then ..."
         before, _, rest = rest.partition(":")
+        head_, onto = parse_target(before)  # "the cubes on the bar: green first, then black"
+        if onto is not None and onto.kind in ("on", "in") and onto.ref is not None:
+            before = head_
+        else:
+            onto = None
         group = parse_np(re.sub(r"\s+", " ", _STACK_FILLER.sub(" ", before)).strip(" ,"))
     rest = re.sub(r"\s+", " ", _STACK_ORDER.sub(" ", _STACK_FILLER.sub(" ", rest))).strip(" ,")
     base = top = None
@@ -636,6 +652,8 @@ def _frame_stack(clause: str, rest: str) -> Frame:
     if not order and ordered and objects is not None and len(objects.colors) > 1:
         order = _by_colour(objects)
     said_order = bool(listed) or ordered or group is not None or bool(re.search(r"\bthen\b", head))
+    if onto is not None:  # "the cubes on the bar: green first": the bar, then green
+        order, base = ((base, *order) if base is not None else order), onto.ref
     return Frame(
         "stack",
         objects=objects,
@@ -658,7 +676,8 @@ def _names_thing(text: str) -> bool:
 _ARRANGE = re.compile(
     r"(?:\b(?:going|running|reading|ordered|arranged)\s+)?\b(?:from\s+)?(?:the\s+)?"
     r"(?P<way>left to (?:the )?right|right to (?:the )?left|front to (?:the )?back|"
-    r"back to (?:the )?front|top (?:down|to (?:the )?bottom)|bottom (?:up|to (?:the )?top))\b"
+    r"back to (?:the )?front|top (?:down|to (?:the )?bottom)|bottom (?:up|to (?:the )?top)|"
+    r"away from (?:me|you|us|the robot)|towards? (?:me|you|us|the robot))\b"
 )
 _IN_ORDER = re.compile(r"\b(?:in (?:that|this|the given|the same|the listed) order|in order)\b")
 _RAINBOW = re.compile(
@@ -672,11 +691,15 @@ WAYS = {
     "back": "back to front",
     "top": "top to bottom",
     "bottom": "bottom to top",
+    "away": "front to back",  # "a row going away from me"
+    "toward": "back to front",
+    "towards": "back to front",
 }
 RAINBOW = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink")
 _PLACE_IN_ROW = re.compile(
     r"\b(?:at|on|in) the (?:very |far )?(?:front|back|left|right|start|end|beginning|middle)"
-    r"(?: end| side)?\b|\b(?:first|last|next)\b"
+    r"(?: end| side)?\b|\b(?:first|last|next)\b|"
+    r"\b(?:nearest|closest|furthest|farthest)(?: (?:to|from) (?:me|you|us|the robot)| away)?$"
 )
 _STARTING = re.compile(
     r"\b(?:starting|beginning|start) (?:on|at|from) the (?:far )?(?P<side>left|right)"
@@ -889,6 +912,7 @@ def _frame_match(clause: str, rest: str) -> Frame:
 _CONTAINER_WORD = r"(?:bowls?|zones?|mats?|dish(?:es)?|containers?|plates?|trays?|pads?|areas?)"
 _DISTRIBUTE_RE = re.compile(
     rf"\b(?:(?:a )?(?:separate|different|individual|distinct) {_CONTAINER_WORD}|"
+    rf"(?:a|one) {_CONTAINER_WORD} of (?:its|their) own|"
     rf"one (?:\w+ )?(?:per|in each|into each|for each|to each) {_CONTAINER_WORD}|"
     rf"(?:a|one) \w+ (?:in|into|to) (?:each|every) {_CONTAINER_WORD}|"
     rf"(?:in|into) (?:each|every) {_CONTAINER_WORD} (?:put |place )?(?:a|one) \w+)\b|"
@@ -1051,6 +1075,7 @@ SHAPE_RULES: tuple[tuple[re.Pattern[str], FrameBuilder], ...] = (
     (
         re.compile(
             r"\b(?:each|every|different|separate|its own|a different) (?:corner|side)s?\b|"
+            r"\b(?:a|one) (?:corner|side) (?:of (?:its|their) own|each)\b|"
             r"\bone (?:in|per|to|at|on) (?:each|every) (?:corner|side)\b|"
             r"\bspread\b.*\bcorners?\b|\b(?:4|all|different|the 4) corners\b"
         ),

@@ -48,6 +48,10 @@ _INTERJECTION = re.compile(
 _TAIL = re.compile(r"(?:\s+(?:or not|anywhere|on (?:the )?table|right now|now|at))+$")
 _WHERE = re.compile(r"\bwhere (?P<np2>.+?) (?:is|are)$|\bwhere (?:(?:is|are) )?(?P<np>.+?)$")
 _WHICH = re.compile(r"^which (?P<np>\w+(?: \w+)?) (?:is|are) (?P<rest>.+)$")
+_WHICH_NEAREST = re.compile(  # "which bowl is the red block closest to": the bowl closest to it
+    r"^which (?P<np>\w+(?: \w+)?) (?:is|are) (?P<subject>.+?) "
+    r"(?P<sup>closest|nearest|furthest|farthest|closer|nearer|further|farther) (?:to|from)$"
+)
 _ANYTHING_IN = re.compile(
     r"\b(?:is there|are there) (?:anything|something|any \w+) (?:in|inside|on) (?P<container>.+)$"
 )
@@ -151,6 +155,9 @@ def answer(question: Question, scene: Sequence[ObjectState]) -> str | None:
         if len(pair) == 2:
             axis, pick = SUPERLATIVES[said.group(1)]
             return f"The {pick(pair, key=MEASURES[axis]).name}."
+    if m := _WHICH_NEAREST.match(q):
+        said = f"the {m.group('np')} {m.group('sup')} to {m.group('subject')}"
+        return _which(grounder, said)
     if m := _WHICH.match(q):
         return _which(grounder, f"the {m.group('np')} {m.group('rest')}")
     if m := _ANYTHING_IN.search(q):

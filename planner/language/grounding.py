@@ -192,7 +192,7 @@ _LOCATION_WORDS = sorted(
 _LOCATION_RE = re.compile(
     r"\b(?:that is |which is |that are |which are |that sits |that sit )?"
     r"(?P<rel>" + "|".join(re.escape(w) for w in _LOCATION_WORDS) + r")\s+"
-    r"(?P<ref>(?:the|a|an|that|this)\b.+)$"
+    r"(?P<ref>(?:the|a|an|that|this|it|them)\b.*)$"
 )
 _SIDE_LOCATION_RE = re.compile(
     r"\b(?:on|at|to|in|towards?|over on)\s+(?:the|your|my)\s+(?:far |very |extreme )?"
@@ -407,8 +407,14 @@ def _conjuncts(text: str) -> tuple[NounPhrase, ...]:
     A list whose first item has no noun of its own ("the red and blue blocks") is one
     phrase with several colours.
     """
-    if not re.search(r"\band\b|,", text) or _LOCATION_RE.search(text):
+    if not re.search(r"\band\b|,", text):
         return ()
+    if _LOCATION_RE.search(_SIDE_LOCATION_RE.sub("", text)):  # "the block by the bowl and ..."
+        items = text.split(" and ")
+        placed = len(items) == 2 and all(_has_head(i) and _LOCATION_RE.search(i) for i in items)
+        if not placed or re.search(r"\bbetween\b", text):
+            return ()
+        return share_kind([_parse_core(i.strip()) for i in items])
     items = [p for p in re.split(r"\s*(?:,\s*(?:and\s+)?|\band\b)\s*", text) if p.strip()]
     head = _head(items[-1].split()) if len(items) > 1 else (None, None, None)
     if head[2] and all(SUPERLATIVE_RE.search(i) and not _has_head(i) for i in items[:-1]):
@@ -684,7 +690,11 @@ class Grounder:
         if np_.unknown:
             raise Unknown(np_)
         if np_.conjuncts:
-            chosen = [o for c in np_.conjuncts for o in self._resolve(c, default_categories)]
+            chosen: list[ObjectState] = []
+            for c in np_.conjuncts:  # "the red block and the one on the left": another one
+                taken = {o.name for o in chosen} if chosen and not (c.colors or c.pronoun) else ()
+                rest = Grounder([o for o in self.scene if o.name not in taken], self.mentioned)
+                chosen += rest._resolve(c, default_categories)
             chosen = list({o.name: o for o in chosen}.values())
             self.remember(chosen)
             return chosen

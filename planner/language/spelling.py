@@ -26,7 +26,9 @@ ORDER_WORDS = _WORD.findall(
     "the a an and then put place move pick up stack line row tower push slide lift rotate turn "
     "swap sort arrange into onto in on of to from at by with top bottom left right front back "
     "behind between next near corner center centre middle side edge table please each every "
-    "all both other one ones it them first last after before bowl block cube"
+    "all both other one ones it them first last after before bowl block cube except "
+    "biggest smallest largest longest shortest tallest nearest closest furthest farthest "
+    "leftmost rightmost"
 )
 """Words of orders worth correcting towards ("teh" -> "the", "ontop" is left alone)."""
 KNOWN_NEAR_MISSES = frozenset(
