@@ -140,3 +140,15 @@ def test_stack_them_there_restates_the_tower_just_said():
     )
     assert {"in": ["brown block", "green zone"]} in predicates
     assert {"stacked": ["brown block", "white block"]} in predicates
+
+
+def test_a_side_taken_by_the_table_edge_is_reached_slanted():
+    """Right of a bowl near the right edge: straight right is off the table, a spot slanted
+    forward still reads as right of it (geometry's dominant-direction rule)."""
+    scene = (
+        obj("green bowl", 0.55, -0.14),
+        obj("blue bar", 0.38, -0.05),
+        obj("pink bowl", 0.55, 0.14),
+    )
+    predicates = goal("put the blue bar to the right of the green bowl", scene)
+    assert {"right_of": ["blue bar", "green bowl"]} in predicates

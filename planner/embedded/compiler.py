@@ -39,6 +39,8 @@ from skills.primitives import MAX_PUSH_M
 
 EDGE_MARGIN = 0.05  # keep placed centres this far inside the workspace edge
 CLEARANCE = 0.03  # free space kept around a placed object
+SLANTS = (0, 30, -30, 45, -45)  # degrees off a side that still read as that side (geometry's
+# dominant-direction rule allows about 63), tried in turn where straight that way is taken
 DEFAULT_NUDGE = 0.10  # metres moved for "move it to the left" without a distance
 # a bar's grasp can not turn a quarter, so its fingers may point at a neighbour: keep its
 # release point this far (centre to centre) from standing neighbours that they would knock
@@ -971,8 +973,12 @@ class Compiler:
     def _beside(
         self, obj: ObjectState, ref: ObjectState, relation: str | None, distance: float | None
     ) -> None:
-        if relation in RELATION_DIRECTIONS:
-            directions = [RELATION_DIRECTIONS[relation]]
+        if relation in RELATION_DIRECTIONS:  # straight that way, else slanted (near an edge)
+            ux, uy = RELATION_DIRECTIONS[relation]
+            directions = [
+                (ux * math.cos(a) - uy * math.sin(a), ux * math.sin(a) + uy * math.cos(a))
+                for a in (math.radians(d) for d in SLANTS)
+            ]
         else:  # near: keep the side the object is on, else try all four
             dx, dy = obj.position[0] - ref.position[0], obj.position[1] - ref.position[1]
             first = (
