@@ -520,7 +520,7 @@ def _print_rounds(data: dict) -> None:
 def sim_objects(as_json: JsonFlag = False) -> None:
     """List the registered object types (default size, mass, friction) and colours."""
     from sim.objects import OBJECT_TYPES
-    from sim.palette import PALETTE
+    from skills.palette import PALETTE
 
     types = {
         name: {

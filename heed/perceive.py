@@ -21,8 +21,8 @@ import typer
 from sim.env import TabletopEnv
 from sim.layout import LayoutError, Placement, sample_layout
 from sim.objects import OBJECT_TYPES
-from sim.palette import PALETTE
 from sim.world import WorldConfig
+from skills.palette import PALETTE
 
 KIND_WEIGHTS = {"block": 0.35, "bar": 0.15, "cylinder": 0.15, "bowl": 0.15, "zone": 0.20}
 MAX_OF_KIND = {"bowl": 2, "zone": 2}

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from sim.palette import PALETTE
+from skills.palette import PALETTE
 
 ACHROMATIC_SATURATION = 0.25
 """Pixels and palette colours below this saturation are named by brightness alone."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from pybullet_utils.bullet_client import BulletClient
 
-from sim.palette import rgba
+from skills.palette import rgba
 from skills.registry import Registry
 
 

@@ -35,9 +35,9 @@ import yaml
 
 from perception.predicates import Predicate, parse_predicate
 from sim.objects import OBJECT_TYPES, ObjectSpec
-from sim.palette import PALETTE
 from skills.errors import HeedError, quote
 from skills.frames import WORKSPACE_X, WORKSPACE_Y
+from skills.palette import PALETTE
 
 EXPECTS = ("success", "refuse")
 MAX_INSTRUCTION_CHARS = 2000  # the longest instruction, in a suite or given to `heed run`
@@ -66,7 +66,7 @@ class ObjectEntry:
     Attributes:
         name: unique name in the scene.
         type: registered object type (`sim.objects.OBJECT_TYPES`).
-        color: palette colour (`sim.palette.PALETTE`).
+        color: palette colour (`skills.palette.PALETTE`).
         pose: (x, y) or (x, y, yaw) in the table frame; None to let the world place it.
         size: bounding-box override (sx, sy, sz), metres; None for the type's default.
         mass: kilograms; None for the type's default.

@@ -41,3 +41,13 @@ def test_nothing_below_the_backends_imports_one():
         for path in files:
             bad = [m for m in imports(path) if m.startswith(BACKENDS)]
             assert not bad, f"{path.relative_to(PLANNER.parent)} imports backend {bad}"
+
+
+def test_the_world_s_vocabulary_sits_below_the_simulator():
+    """Perception and skills run on hardware too: they never import the simulator (the
+    colour palette they share with it lives in `skills.palette`; issue 13)."""
+    root = PLANNER.parent
+    for package in ("perception", "skills"):
+        for path in sorted((root / package).rglob("*.py")):
+            bad = [m for m in imports(path) if m == "sim" or m.startswith("sim.")]
+            assert not bad, f"{path.relative_to(root)} imports the simulator: {bad}"

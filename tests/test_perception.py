@@ -21,8 +21,8 @@ from perception.detector import (
 from perception.scene_graph import EMPTY_TEXT, SceneGraph
 from perception.source import PerceptionSource, make_object_source
 from perception.tracking import Tracker
-from sim.palette import PALETTE
 from skills.errors import HeedError
+from skills.palette import PALETTE
 from skills.primitives import Skills
 
 CAMERAS = ("top", "front")

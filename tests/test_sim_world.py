@@ -10,8 +10,8 @@ import pytest
 from perception.geometry import is_in
 from sim.env import TabletopEnv
 from sim.objects import OBJECT_TYPES, ZONE_THICKNESS, ObjectSpec
-from sim.palette import PALETTE, rgba
 from sim.world import TabletopWorld, WorldConfig
+from skills.palette import PALETTE, rgba
 
 TYPE_COLOURS = {
     "block": "red",

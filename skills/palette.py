@@ -1,4 +1,5 @@
-"""Named colours of the object library: Code as Policies' ten plus white and black."""
+"""Named colours of the object library (Code as Policies' ten plus white and black): the
+world's colour vocabulary, which the simulator, perception and suites share."""
 
 from __future__ import annotations
 
