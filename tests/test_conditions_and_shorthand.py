@@ -6,7 +6,7 @@ can named before."""
 from __future__ import annotations
 
 import pytest
-from tabletop_scenes import scene
+from tabletop_scenes import moves, scene
 
 from planner.context import PlannerContext
 from planner.embedded.backend import EmbeddedPlanner
@@ -170,3 +170,29 @@ def test_a_can_beside_a_push_is_in_the_palms_way_and_a_block_is_not():
         objects = scene(("yellow block", 0.50, -0.12), (kind, 0.62, 0.02))
         proposal = propose("shove the yellow block over to the left edge", objects)
         assert ("so I carry it there instead" in proposal.code) is carried, proposal.code
+
+
+CONDITION_SCENE = scene(
+    ("red block", 0.4, 0.1),
+    ("blue bowl", 0.6, 0.15),
+    ("green zone", 0.6, -0.15),
+    ("yellow block", 0.45, -0.1),
+)
+
+
+@pytest.mark.parametrize(
+    ("said", "moved"),
+    [
+        (
+            "if the red block is not in the bowl, put it on the green mat",
+            [("red block", "green zone")],
+        ),
+        ("if the red block is in the bowl, put it on the green mat", []),
+        ("if the red block is on the table, put it in the blue bowl", [("red block", "blue bowl")]),
+        ("if there is a yellow block, put it on the green mat", [("yellow block", "green zone")]),
+    ],
+)
+def test_a_condition_negated_on_the_table_or_about_its_subject_is_read(said, moved):
+    """ "not" turns the answer round, "on the table" means standing on it, and "it" in the
+    order is what the condition is about."""
+    assert moves(propose(said, CONDITION_SCENE).code) == moved

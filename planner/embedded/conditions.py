@@ -35,6 +35,8 @@ _FULL = re.compile(
     r"(?:in|on|at|inside) (?P<place2>.+)$"
 )
 _COPULA = re.compile(r"^(?P<a>.+?) (?P<verb>is|are) (?P<rest>.+)$")
+_THERE_IS = re.compile(r"^there (?:is|are) (?P<a>.+?)(?: (?:on|in) the table)?$")
+_ON_TABLE = re.compile(r"^(?:still )?(?:on|sitting on|lying on|standing on) the (?:table|desk)$")
 _POINTING = re.compile(r"\b(?P<prep>in|into|inside|on|onto|on top of) (?:it|that)\b")
 
 
@@ -66,7 +68,19 @@ def read_condition(text: str) -> Conditional | None:
     else:
         return None
     first, *rest = split_clauses(command) or [command]
-    return Conditional(condition, _spelt_out(first, _place(condition)), "; ".join(rest))
+    place = _place(condition)
+    first = _spelt_out(first, place) if place else _subject_spelt_out(first, condition)
+    return Conditional(condition, first, "; ".join(rest))
+
+
+def _subject_spelt_out(command: str, condition: str) -> str:
+    """ "if there is a yellow block, put it on the mat": "it" is the thing the condition is
+    about (the yellow block), when the condition names one."""
+    m = _THERE_IS.match(condition) or _COPULA.match(condition)
+    if m is None or not parse_np(m.group("a")).names_thing or parse_np(m.group("a")).pronoun:
+        return command
+    subject = re.sub(r"^(?:a|an|any|some)\b", "the", m.group("a"))
+    return re.sub(r"(?<=\S )\b(?:it|them)\b", subject, command, count=1)
 
 
 def _place(condition: str) -> str | None:
@@ -94,6 +108,13 @@ def holds(condition: str, scene: Sequence[ObjectState]) -> tuple[bool, str] | No
     if m is not None and (empty := _empty(m.group("place") or m.group("place2"), scene)):
         return not empty[0], empty[1]
     m = _COPULA.match(condition)
+    if m is not None and m.group("rest").startswith("not "):  # "the block is not in the bowl"
+        said = holds(f"{m.group('a')} {m.group('verb')} {m.group('rest')[4:]}", scene)
+        if said is None:
+            return None
+        return not said[0], re.sub(r"^(?:yes|no),?\s*", "", said[1], flags=re.I).capitalize()
+    if m is not None and _ON_TABLE.match(m.group("rest")):
+        return _on_table(m.group("a"), scene)
     question = f"{m.group('verb')} {m.group('a')} {m.group('rest')}" if m else condition
     if condition.startswith(("there is ", "there are ")):
         question = f"is there {condition.split(' ', 2)[2]}"
@@ -101,6 +122,22 @@ def holds(condition: str, scene: Sequence[ObjectState]) -> tuple[bool, str] | No
     if said is None or not re.match(r"^(?:yes|no)\b", said, re.I):
         return None
     return said.lower().startswith("yes"), said
+
+
+def _on_table(thing: str, scene: Sequence[ObjectState]) -> tuple[bool, str] | None:
+    """Whether a thing stands on the table itself: not in a container, not on another thing."""
+    try:
+        (obj,) = Grounder(list(scene)).resolve(parse_np(thing))
+    except (GroundingError, ValueError):
+        return None
+    under = [
+        o
+        for o in scene
+        if o.name != obj.name and (geometry.is_in(obj, o) or geometry.is_on(obj, o))
+    ]
+    if under:
+        return False, f"No, the {obj.name} is on the {under[0].name}."
+    return True, f"Yes, the {obj.name} is on the table."
 
 
 def _empty(place: str, scene: Sequence[ObjectState]) -> tuple[bool, str] | None:
