@@ -408,3 +408,16 @@ def test_last_of_all_starts_a_step_of_its_own(planner):
     goal = goal_of(planner, text)
     assert {"at": ["green block", "center"]} in goal.predicates
     assert {"in": ["red block", "yellow bowl"]} in goal.predicates
+
+
+def test_a_goal_resting_on_a_default_choice_is_not_reported_verified(planner):
+    """Acting on a default said out loud is allowed; calling the result verified would
+    report a guess as success, so the goal says what it could not check."""
+    first = propose(planner, "put the red block in the bowl", SCENE)
+    asked = first.removeprefix("ask(").removesuffix(")").strip("'\"")
+    context = PlannerContext(
+        "put the red block in the bowl", SCENE, "", answers=((asked, "I don't know"),)
+    )
+    goal = planner.propose(context).goal
+    assert goal.predicates and not goal.complete
+    assert "taken by default" in goal.describe()

@@ -499,6 +499,7 @@ class Compiler:
             f"You did not say which, so I take the {chosen.name}, the one nearest to me "
             f"(not {others})."
         )
+        self._unchecked(f"that the {chosen.name}, taken by default, was the one meant")
         return chosen
 
     def _unnamed(self, np_: NounPhrase, kinds: tuple[str, ...]) -> ObjectState:
