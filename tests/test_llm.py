@@ -358,6 +358,16 @@ def test_401_without_key_says_one_is_needed(
         OpenAICompatModel("m", endpoint.url, fast_config()).complete(MESSAGES)
 
 
+def test_a_key_no_header_can_carry_is_refused_unsent(
+    endpoint: FakeEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEY_ENV, "sk-test-secret\nsecond line")
+    with pytest.raises(LLMConfigError, match=f"\\${KEY_ENV} holds characters") as info:
+        OpenAICompatModel("m", endpoint.url, fast_config()).complete(MESSAGES)
+    assert "sk-test-secret" not in str(info.value)
+    assert not endpoint.requests
+
+
 def test_500_twice_then_success(model: OpenAICompatModel, endpoint: FakeEndpoint) -> None:
     endpoint.script = [Scripted(500, b"boom"), Scripted(502, b"bad gateway"), Scripted()]
     assert model.complete(MESSAGES).text == "Thought: ok"

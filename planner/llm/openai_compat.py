@@ -280,7 +280,12 @@ class OpenAICompatModel:
             "Accept-Encoding": "identity",  # MAX_BODY_BYTES then bounds the bytes on the wire
             "User-Agent": "heedbot",
         }
-        key = os.environ.get(self.config.api_key_env, "")
+        key = os.environ.get(self.config.api_key_env, "").strip()
+        if not (key.isascii() and key.isprintable()):  # the HTTP library would quote it
+            raise LLMConfigError(
+                f"${self.config.api_key_env} holds characters an HTTP header can not carry "
+                "(a line break, or a non-ASCII letter): set it to the key alone"
+            )
         if key:
             headers["Authorization"] = f"Bearer {key}"
         return headers
