@@ -64,6 +64,7 @@ class Scripted:
     body: bytes | dict[str, Any] = field(default_factory=chat_body)
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    content_length: bool = True  # False: the body ends when the connection closes
 
 
 class FakeEndpoint:
@@ -87,7 +88,8 @@ class FakeEndpoint:
                 body = step.body if isinstance(step.body, bytes) else json.dumps(step.body).encode()
                 self.send_response(step.status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
+                if step.content_length:
+                    self.send_header("Content-Length", str(len(body)))
                 for key, value in step.headers.items():
                     self.send_header(key, value)
                 self.end_headers()
@@ -203,6 +205,7 @@ def test_openai_spec_full_path_and_base_url_env(monkeypatch: pytest.MonkeyPatch)
         ("openai:m@http://127.0.0.1:1/v1", {"max_tries": 0}, "max_tries"),
         ("openai:@http://127.0.0.1:1/v1", None, "needs a model name"),
         ("openai:m@ftp://127.0.0.1/v1", None, "must be an http:// or https:// URL"),
+        ("openai:m@http://127.0.0.1:99999/v1", None, "and a valid port"),
         ("hf:/nonexistent/model@cpu", None, "no model at /nonexistent/model"),
         ("hf:/nonexistent/model", {"device": "tpu"}, "device must be"),
     ],
@@ -322,6 +325,16 @@ def test_a_reply_body_over_the_bound_is_refused_unread(
         model.complete(MESSAGES)
 
 
+def test_a_streamed_reply_over_the_bound_is_refused(
+    model: OpenAICompatModel, endpoint: FakeEndpoint
+) -> None:
+    endpoint.script = [Scripted(body=b"x" * (MAX_BODY_BYTES + 10), content_length=False)]
+    with pytest.raises(LLMResponseError, match="over 1048576 bytes"):
+        model.complete(MESSAGES)
+    endpoint.script = [Scripted(body=chat_body(), content_length=False)]
+    assert model.complete(MESSAGES).text == "Thought: ok"
+
+
 def test_401_raises_auth_error_without_retry(
     model: OpenAICompatModel, endpoint: FakeEndpoint
 ) -> None:
@@ -343,6 +356,16 @@ def test_401_without_key_says_one_is_needed(
     endpoint.script = [Scripted(401, b"")]
     with pytest.raises(LLMAuthError, match="wants an API key"):
         OpenAICompatModel("m", endpoint.url, fast_config()).complete(MESSAGES)
+
+
+def test_a_key_no_header_can_carry_is_refused_unsent(
+    endpoint: FakeEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEY_ENV, "sk-test-secret\nsecond line")
+    with pytest.raises(LLMConfigError, match=f"\\${KEY_ENV} holds characters") as info:
+        OpenAICompatModel("m", endpoint.url, fast_config()).complete(MESSAGES)
+    assert "sk-test-secret" not in str(info.value)
+    assert not endpoint.requests
 
 
 def test_500_twice_then_success(model: OpenAICompatModel, endpoint: FakeEndpoint) -> None:

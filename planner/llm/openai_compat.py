@@ -1,13 +1,15 @@
 """A chat model served by any OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, hosted APIs).
 
-Standard library only: one HTTP(S) connection per try, separate connect and read
-timeouts, bounded retries with exponential backoff and jitter on connection errors,
-408, 429 and 5xx; no retry on other 4xx. Proxy environment variables are not used.
+Transport: ``httpx``, one client per call (its connection serves the retries), separate
+connect and read timeouts, the reply streamed and refused past ``MAX_BODY_BYTES``;
+bounded retries with exponential backoff and jitter on connection errors, 408, 429 and
+5xx, honouring a short ``Retry-After``; no retry on other 4xx. TLS checks against the
+system's CA store (as the standard library does); proxy environment variables and
+``.netrc`` are not used.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import random
@@ -19,6 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+import httpx
 
 from planner.llm.base import (
     CHAT_MODELS,
@@ -108,9 +112,23 @@ def normalize_base_url(url: str) -> str:
     url = url.strip().rstrip("/")
     url = url.removesuffix("/chat/completions")
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise LLMConfigError(f"endpoint {url!r} must be an http:// or https:// URL with a host")
+    try:
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is not a number in 0-65535
+        valid = False
+    if not valid:
+        raise LLMConfigError(
+            f"endpoint {url!r} must be an http:// or https:// URL with a host (and a valid port)"
+        )
     return url
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The exception at the bottom of a chain (httpx wraps httpcore's, which wraps the
+    socket's)."""
+    while (below := exc.__cause__ or exc.__context__) is not None:
+        exc = below
+    return exc
 
 
 def _connection_reason(exc: BaseException) -> str:
@@ -120,7 +138,7 @@ def _connection_reason(exc: BaseException) -> str:
         return f"cannot resolve the host name ({one_line(str(exc), 80)})"
     if isinstance(exc, TimeoutError):
         return "connect timed out"
-    if isinstance(exc, (ConnectionResetError, http.client.RemoteDisconnected)):
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
         return "the server closed the connection"
     return one_line(str(exc) or type(exc).__name__, 120)
 
@@ -179,11 +197,7 @@ class OpenAICompatModel:
         self.config = config or OpenAICompatConfig()
         self._sleep = sleep
         self._rng = random.Random()
-        parts = urlsplit(self.base_url)
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname or ""
-        self._port = parts.port
-        self._path = (parts.path or "") + "/chat/completions"
+        self._url = self.base_url + "/chat/completions"
 
     @classmethod
     def from_spec(cls, target: str, options: Mapping[str, Any] | None = None) -> OpenAICompatModel:
@@ -246,26 +260,41 @@ class OpenAICompatModel:
             body["grammar"] = grammar
         body.update(self.config.extra_body)
         start = time.perf_counter()
-        reply = self._post_with_retries(json.dumps(body).encode("utf-8"))
+        with self._client() as client:
+            reply = self._post_with_retries(client, body)
         latency = time.perf_counter() - start
         return self._parse(reply.body, messages, latency)
 
+    def _client(self) -> httpx.Client:
+        """A client for one call: no proxies from the environment, the system's CA store."""
+        config = self.config
+        return httpx.Client(
+            timeout=httpx.Timeout(config.read_timeout_s, connect=config.connect_timeout_s),
+            verify=ssl.create_default_context(),
+            trust_env=False,
+        )
+
     def _headers(self) -> dict[str, str]:
         headers = {
-            "Content-Type": "application/json",
             "Accept": "application/json",
+            "Accept-Encoding": "identity",  # MAX_BODY_BYTES then bounds the bytes on the wire
             "User-Agent": "heedbot",
         }
-        key = os.environ.get(self.config.api_key_env, "")
+        key = os.environ.get(self.config.api_key_env, "").strip()
+        if not (key.isascii() and key.isprintable()):  # the HTTP library would quote it
+            raise LLMConfigError(
+                f"${self.config.api_key_env} holds characters an HTTP header can not carry "
+                "(a line break, or a non-ASCII letter): set it to the key alone"
+            )
         if key:
             headers["Authorization"] = f"Bearer {key}"
         return headers
 
-    def _post_with_retries(self, payload: bytes) -> _Reply:
+    def _post_with_retries(self, client: httpx.Client, body: dict[str, Any]) -> _Reply:
         tries = self.config.max_tries
         for attempt in range(1, tries + 1):
             try:
-                return self._post_once(payload)
+                return self._post_once(client, body)
             except _Transient as exc:
                 delay = self._backoff(attempt)
                 too_long = exc.retry_after is not None and (
@@ -295,43 +324,48 @@ class OpenAICompatModel:
             exc.reason,
         )
 
-    def _post_once(self, payload: bytes) -> _Reply:
-        conn_type = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-        conn = conn_type(self._host, self._port, timeout=self.config.connect_timeout_s)
+    def _post_once(self, client: httpx.Client, body: dict[str, Any]) -> _Reply:
         try:
-            try:
-                conn.connect()
-            except ssl.SSLError as exc:  # a certificate problem will not fix itself
+            with client.stream("POST", self._url, json=body, headers=self._headers()) as response:
+                reply = _Reply(response.status_code, response.headers, self._read(response))
+        except (httpx.ReadTimeout, httpx.WriteTimeout) as exc:
+            raise LLMTimeout(
+                f"{self.base_url} sent no answer within {self.config.read_timeout_s:g} s "
+                "(raise read_timeout_s or lower max_tokens)"
+            ) from exc
+        except httpx.TransportError as exc:
+            cause = _root_cause(exc)
+            if isinstance(cause, ssl.SSLError):  # a certificate problem will not fix itself
                 raise LLMUnreachable(
-                    f"cannot reach {self.base_url}: TLS failed ({one_line(str(exc), 120)})"
+                    f"cannot reach {self.base_url}: TLS failed ({one_line(str(cause), 120)})"
                 ) from exc
-            except OSError as exc:
-                raise _Transient(_connection_reason(exc)) from exc
-            if conn.sock is not None:
-                conn.sock.settimeout(self.config.read_timeout_s)
-            try:
-                conn.request("POST", self._path, body=payload, headers=self._headers())
-                response = conn.getresponse()
-                body = response.read(MAX_BODY_BYTES + 1)
-                if len(body) > MAX_BODY_BYTES:
-                    raise LLMResponseError(
-                        f"{self.base_url} sent a reply over {MAX_BODY_BYTES} bytes; lower "
-                        "max_tokens, or check that base_url is a chat completions endpoint"
-                    )
-                reply = _Reply(
-                    response.status, {k.lower(): v for k, v in response.getheaders()}, body
-                )
-            except TimeoutError as exc:
-                raise LLMTimeout(
-                    f"{self.base_url} sent no answer within {self.config.read_timeout_s:g} s "
-                    "(raise read_timeout_s or lower max_tokens)"
-                ) from exc
-            except (OSError, http.client.HTTPException) as exc:
-                raise _Transient(_connection_reason(exc)) from exc
-        finally:
-            conn.close()
+            raise _Transient(_connection_reason(cause)) from exc
+        except httpx.RequestError as exc:  # a body that does not decode (gzip, ...)
+            raise LLMResponseError(
+                f"{self.base_url} sent a reply that can not be read: {one_line(str(exc), 120)}"
+            ) from exc
         self._check_status(reply)
         return reply
+
+    def _read(self, response: httpx.Response) -> bytes:
+        """The body, refused unread past ``MAX_BODY_BYTES`` (as declared, or as it streams)."""
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise self._too_long()
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise self._too_long()
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_long(self) -> LLMResponseError:
+        return LLMResponseError(
+            f"{self.base_url} sent a reply over {MAX_BODY_BYTES} bytes; lower "
+            "max_tokens, or check that base_url is a chat completions endpoint"
+        )
 
     def _check_status(self, reply: _Reply) -> None:
         status = reply.status
