@@ -112,3 +112,14 @@ def test_a_tower_on_a_named_thing_in_a_said_order():
 def test_which_thing_another_is_closest_to_is_answered():
     proposal = propose("Which bowl is the red block closest to?", TWO_BOWLS)
     assert proposal.code == "say('The green bowl.')\ndone()"
+
+
+def test_a_second_object_described_by_the_first_still_sees_the_first():
+    things = scene(
+        ("orange block", 0.38, 0.18),
+        ("white can", 0.5, 0.05),
+        ("white block", 0.64, -0.15),
+        ("red block", 0.5, -0.07),
+    )
+    predicates = goal("can you swap the white can with whichever block is closest to it", things)
+    assert {"at_start_of": ["white can", "red block"]} in predicates

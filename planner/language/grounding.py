@@ -692,9 +692,12 @@ class Grounder:
         if np_.conjuncts:
             chosen: list[ObjectState] = []
             for c in np_.conjuncts:  # "the red block and the one on the left": another one
-                taken = {o.name for o in chosen} if chosen and not (c.colors or c.pronoun) else ()
-                rest = Grounder([o for o in self.scene if o.name not in taken], self.mentioned)
-                chosen += rest._resolve(c, default_categories)
+                got = self._resolve(c, default_categories)
+                taken = {o.name for o in chosen}
+                if taken & {o.name for o in got} and not (c.colors or c.pronoun):
+                    others = [o for o in self.scene if o.name not in taken]
+                    got = Grounder(others, self.mentioned)._resolve(c, default_categories)
+                chosen += got
             chosen = list({o.name: o for o in chosen}.values())
             self.remember(chosen)
             return chosen
