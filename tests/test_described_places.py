@@ -6,6 +6,8 @@ in a said order, and "which bowl is the red block closest to?"."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from tabletop_scenes import moves, scene
 from tabletop_scenes import proposal_for as propose
@@ -123,3 +125,42 @@ def test_a_second_object_described_by_the_first_still_sees_the_first():
     )
     predicates = goal("can you swap the white can with whichever block is closest to it", things)
     assert {"at_start_of": ["white can", "red block"]} in predicates
+
+
+def test_an_object_described_as_between_two_things_is_a_topic_for_it():
+    things = scene(
+        ("red bowl", 0.45, 0.2),
+        ("green bowl", 0.45, -0.2),
+        ("black block", 0.45, 0.0),  # between them
+        ("black block", 0.62, 0.05),
+    )
+    things = (
+        things[0],
+        things[1],
+        *(replace(o, name=f"{o.name} {i}") for i, o in enumerate(things[2:], 1)),
+    )
+    said = "the block between the two bowls - shift it to the back right corner"
+    assert {"at": ["black block 1", "top right corner"]} in goal(said, things)
+
+
+def test_a_topic_said_with_that_is_names_the_thing_it_is_about():
+    things = scene(
+        ("orange block", 0.62, 0.15), ("green zone", 0.62, -0.05), ("red block", 0.45, -0.05)
+    )
+    said = "the block that's in front of the green mat, move it to the centre of the table"
+    assert {"at": ["red block", "center"]} in goal(said, things)
+
+
+def test_bare_colours_of_a_row_take_the_kind_of_the_group_said_after():
+    things = scene(
+        ("green block", 0.4, 0.2),
+        ("red block", 0.45, -0.2),
+        ("yellow block", 0.6, 0.1),
+        ("orange block", 0.6, -0.1),
+        ("red can", 0.35, 0.0),
+    )
+    predicates = goal(
+        "left to right please: red, orange, yellow, green. the four blocks, in a line", things
+    )
+    assert {"left_of": ["red block", "orange block"]} in predicates
+    assert {"unmoved": ["red can"]} in predicates

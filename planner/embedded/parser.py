@@ -416,6 +416,8 @@ def parse_target(rest: str) -> tuple[str, Target | None]:
     if m:  # "to the spot where the yellow block was"
         return rest[: m.start()], Target("start_of", parse_np(m.group("ref")))
     m = re.search(r"\b(?:in )?between\b\s+(?P<a>.+?)(?:\s+\band\b\s+(?P<b>.+))?$", rest)
+    if m and (find_region(m.group(0)) or _PREP_RE.search(m.group(0), m.start("a") - m.start())):
+        m = None  # "the block between the bowls to the corner": it says which block
     if m:
         second = parse_np(m.group("b")) if m.group("b") else None
         return rest[: m.start()], Target("between", parse_np(m.group("a")), second)
@@ -1403,13 +1405,14 @@ _RESTATES = re.compile(  # "next to it, not inside": the place said before, said
 
 
 _REMARK = re.compile(
-    r"^(?P<np>(?:(?:the|this|that|these|those|my|our|your) )?[^,;]+?) "
+    r"^(?P<np>(?:(?:the|this|that|these|those|my|our|your) )?[^,;]+?)(?<! that)(?<! which) "
     r"(?:is|are|was|were|has|have|had|keeps|keep|looks|look|seems|seem|fell|got|"
     r"(?!need\b)[a-z]+ed)\b(?! to\b)"
 )
 _OBJECT_PRONOUN = re.compile(r"\b(?:(?:the )?(?:\d+|both|all|each) of )?(?:it|them)\b")
 _HAS_VERB = re.compile(rf"\b(?:{_VERB_ALT})\b").search
-_BARE_NP = re.compile(r"^(?:the|these|those|all the|both) [a-z ]+$")
+_SAYS_WHERE_IT_GOES = re.compile(r"\b(?:belongs?|goes|go|lives?|stays?|should|must|needs?)\b")
+_BARE_NP = re.compile(r"^(?:the|these|those|all the|both) [a-z0-9 ]+$")
 _PERSON_REMARK = re.compile(  # "somebody left the green can lying around", "i keep knocking"
     r"^(?:somebody|someone|i|we|they|he|she|the kids?)\b(?! (?:want|need|would|wish|prefer)\b)"
 )
@@ -1446,7 +1449,10 @@ def _topic(clause: str) -> str | None:
     if things:
         return things[-1]  # "somebody left the green can lying around"
     np_ = parse_np(clause)
-    described = np_.ordinal or np_.side  # "the third block from the right", "the bar on the left"
+    where = np_.location and not _SAYS_WHERE_IT_GOES.search(clause)  # not "... belongs in"
+    described = (  # "the third block from the right", "the block between the two bowls"
+        np_.ordinal or np_.side or where or np_.superlative
+    )
     if _BARE_NP.match(clause) and np_.names_thing and (described or not parse_target(clause)[1]):
         return clause  # "now the cans"
     return None
@@ -1480,6 +1486,12 @@ def parse_instruction(text: str) -> list[Frame]:
             continue
         if pending and frame.objects is not None:
             frame, pending = _excluding(frame, pending), ()
+        if _names_group_of(previous, frame):  # "red, orange, yellow. the four blocks, in a line"
+            assert previous is not None and frame.objects is not None
+            kind = frame.objects.category
+            order = tuple(replace(np_, category=np_.category or kind) for np_ in previous.order)
+            frames[-1] = replace(previous, objects=frame.objects, order=order)
+            continue
         if _same_target_as(previous, frame):
             # "put the red block in the bowl, then the blue one (too)": the same target
             assert previous is not None
@@ -1497,6 +1509,22 @@ def parse_instruction(text: str) -> list[Frame]:
 
 
 _SIDES = ("left_of", "right_of", "behind", "in_front_of")
+
+
+def _names_group_of(previous: Frame | None, frame: Frame) -> bool:
+    """Whether a row or tower said as bare colours is followed by the same arrangement of a
+    named group, which gives the colours their kind."""
+    return (
+        previous is not None
+        and previous.intent == frame.intent
+        and frame.intent in ("line", "stack")
+        and bool(previous.order)
+        and not frame.order
+        and not any(np_.category for np_ in previous.order)
+        and frame.objects is not None
+        and frame.objects.category is not None
+        and frame.objects.wants_many
+    )
 
 
 def _parallel_ref(previous: Frame | None, frame: Frame) -> Frame:

@@ -194,6 +194,10 @@ _LOCATION_RE = re.compile(
     r"(?P<rel>" + "|".join(re.escape(w) for w in _LOCATION_WORDS) + r")\s+"
     r"(?P<ref>(?:the|a|an|that|this|it|them)\b.*)$"
 )
+_BETWEEN_RE = re.compile(
+    r"^(?P<head>.+?) (?:that is |which is |sitting |standing |lying )?(?:in )?between "
+    r"(?P<refs>(?:the|a|an|them|those|these|both)\b.+)$"
+)
 _SIDE_LOCATION_RE = re.compile(
     r"\b(?:on|at|to|in|towards?|over on)\s+(?:the|your|my)\s+(?:far |very |extreme )?"
     r"(?P<side>left|right|front|back|far|near|rear)(?: hand)?(?: side| end| edge)?"
@@ -396,6 +400,11 @@ def parse_np(text: str) -> NounPhrase:
             for p in re.split(r"\s*(?:,|\band\b|\bor\b|\bnor\b)\s*", parts[1])
             if p.strip(" ,")
         )
+    between = _BETWEEN_RE.match(main)
+    if between is not None and _has_noun(between.group("head")):  # "the block between ..."
+        np_ = _parse_core(between.group("head"))
+        np_ = replace(np_, location=("between", parse_np(between.group("refs"))))
+        return replace(np_, text=text, exclude=exclude)
     conjuncts = _conjuncts(main)
     np_ = NounPhrase(main, conjuncts=conjuncts) if conjuncts else _parse_core(main)
     return replace(np_, text=text, exclude=exclude)
@@ -792,6 +801,10 @@ class Grounder:
         from perception import geometry
 
         refs = self._candidates(ref_np, GRASPABLE + CONTAINERS)
+        if relation == "between":  # "the block between the two bowls": two ends, or no say
+            if len(refs) != 2:
+                return objs
+            return [o for o in objs if o not in refs and geometry.is_between(o, *refs)]
         if len(refs) == 1:  # "the block next to the bowl ... into it": the bowl was named
             self.remember(refs)
         tests = {
