@@ -17,6 +17,11 @@ in-memory robot whose calls take microseconds, so the numbers are the bridge's o
 - **soak** (``--soak SECONDS``): commands at 20 Hz (move and state query in turn) with
   heartbeats at 50 Hz; the resident memory of server and client is sampled every second.
   A miss is a command refused past its deadline, timed out, or slower than its 50 ms slot.
+- **load** (``--load SECONDS``): the soak's commands, by a client that recovers lost links,
+  beside 0, 1 and 2 processes spinning on a core each; per minute: sessions the server's
+  watchdog ended (the client was alive, so each is a false stop), motions it stopped,
+  links the client itself found silent, and commands interrupted. Shared machines are
+  noisy: compare settings run together.
 
 Targets: state query p50 within 3x the echo p50; state stream >= 500 Hz; camera
 transport >= 30 fps at 640x480. Soak: memory growth < 2 MiB and no miss.
@@ -67,6 +72,8 @@ DEFAULT_JSON = Path("benchmarks/results/bridge.json")
 ROBOT = "benchmarks.bridge:BenchRobot"
 LOWER = (-2.9, -1.8, -2.9, -3.0, -2.9, -0.08, -2.9)
 UPPER = (2.9, 1.8, 2.9, -0.07, 2.9, 3.7, 2.9)
+SPIN = "while True: pass"
+SOAK_POSES = (Pose.top_down(0.45, -0.05, 0.3), Pose.top_down(0.55, 0.05, 0.3))
 ECHO = """
 import sys, zmq
 s = zmq.Context().socket(zmq.REP)
@@ -342,6 +349,11 @@ def render_rate(frames: int) -> dict[str, Any]:
     return {"renderer": "tiny", "resolution": "640x480", "fps": round(frames / wall, 1)}
 
 
+def _soak_command(client: Any, k: int) -> None:
+    """The soak's `k`-th command: a move and a state query in turn."""
+    client.move_ee(SOAK_POSES[k % 2], 0.2) if k % 2 else client.state()
+
+
 def soak(seconds: float) -> dict[str, Any]:
     """Commands at 20 Hz and heartbeats at 50 Hz for `seconds`; memory and misses."""
     from bridge.client import connect_robot
@@ -350,7 +362,6 @@ def soak(seconds: float) -> dict[str, Any]:
     period = 0.05
     with serve("--heartbeat-ms", "20") as server:
         client = connect_robot(server.url)
-        poses = [Pose.top_down(0.45, -0.05, 0.3), Pose.top_down(0.55, 0.05, 0.3)]
         latencies, misses, memory = [], {"deadline": 0, "timeout": 0, "overrun": 0}, []
         start = next_tick = time.perf_counter()
         next_sample, k = start, 0
@@ -361,7 +372,7 @@ def soak(seconds: float) -> dict[str, Any]:
                     next_sample += 1.0
                 t0 = time.perf_counter()
                 try:
-                    client.move_ee(poses[k % 2], 0.2) if k % 2 else client.state()
+                    _soak_command(client, k)
                 except BridgeRefused:
                     misses["deadline"] += 1
                 except BridgeTimeout:
@@ -383,6 +394,74 @@ def soak(seconds: float) -> dict[str, Any]:
         "misses": misses,
         "memory": _memory_summary(memory),
     }
+
+
+def load(seconds: float, busy: int) -> dict[str, Any]:
+    """The soak's commands for `seconds` beside `busy` spinning processes; lost links."""
+    from bridge.client import Recovery, connect_robot
+    from bridge.errors import BridgeError, CommandInterrupted
+
+    hogs = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(busy)]
+    losses: list[Recovery] = []
+    counts = {"commands": 0, "interrupted": 0, "failed": 0}
+    try:
+        with serve(frame="noise") as server:
+            client = connect_robot(server.url, recover=True)
+            client.listeners.append(losses.append)
+            start = next_tick = time.perf_counter()
+            while time.perf_counter() - start < seconds:
+                k = counts["commands"]
+                try:
+                    _soak_command(client, k)
+                except CommandInterrupted:
+                    counts["interrupted"] += 1
+                except BridgeError:
+                    counts["failed"] += 1
+                counts["commands"] += 1
+                next_tick += 0.05
+                time.sleep(max(0.0, next_tick - time.perf_counter()))
+            stops = client.status()["watchdog_stops"]
+            client.close()
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    watchdog = sum(r.lost.startswith("session ended (watchdog") for r in losses)
+    minutes = seconds / 60
+    return {
+        "busy_cores": busy,
+        "seconds": seconds,
+        **counts,
+        "watchdog_ends_per_min": round(watchdog / minutes, 2),
+        "watchdog_stops_per_min": round(stops / minutes, 2),
+        "client_losses_per_min": round((len(losses) - watchdog) / minutes, 2),
+        "losses": [r.lost for r in losses[:20]],
+    }
+
+
+def load_table(rows: list[dict[str, Any]]) -> Any:
+    columns = [
+        Column("busy cores"),
+        Column("commands"),
+        Column("watchdog ends/min"),
+        Column("watchdog stops/min"),
+        Column("client losses/min"),
+        Column("interrupted"),
+        Column("failed"),
+    ]
+    cells = [
+        [
+            str(r["busy_cores"]),
+            str(r["commands"]),
+            f"{r['watchdog_ends_per_min']:.2f}",
+            f"{r['watchdog_stops_per_min']:.2f}",
+            f"{r['client_losses_per_min']:.2f}",
+            str(r["interrupted"]),
+            str(r["failed"]),
+        ]
+        for r in rows
+    ]
+    return table("False watchdog stops beside busy cores (20 Hz commands)", columns, cells)
 
 
 def _memory_summary(samples: list[tuple[float, float, float]]) -> dict[str, Any]:
@@ -477,16 +556,29 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--codec", default="jpeg", choices=["jpeg", "png", "raw"])
     parser.add_argument("--render-frames", type=int, default=20, help="0 skips the renderer")
     parser.add_argument("--soak", type=float, default=0.0, metavar="SECONDS", help="soak time")
+    parser.add_argument(
+        "--load", type=float, default=0.0, metavar="SECONDS", help="time per busy-core setting"
+    )
+    parser.add_argument(
+        "--load-only", action="store_true", help="run only the load mode (with --load)"
+    )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="results file")
     args = parser.parse_args(argv)
     if args.requests < 100 or args.blocks < 1 or args.seconds <= 0:
         parser.error("--requests >= 100, --blocks >= 1 and --seconds > 0 please")
+    if args.load_only and args.load <= 0:
+        parser.error("--load-only needs --load SECONDS")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started, out = now(), console()
+    settings = {k: v for k, v in vars(args).items() if k != "json"}
+    if args.load_only:
+        rows = [load(args.load, busy) for busy in (0, 1, 2)]
+        out.print(load_table(rows))
+        return finish(out, args.json, "bridge", started, {"settings": settings, "load": rows}, [])
     report: dict[str, Any] = {
         "latency": request_latency(args.requests, args.blocks),
         "state_stream": stream_rate(args.state_hz, args.seconds),
@@ -496,10 +588,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["render"] = render_rate(args.render_frames)
     if args.soak:
         report["soak"] = soak(args.soak)
+    if args.load:
+        report["load"] = [load(args.load, busy) for busy in (0, 1, 2)]
+        out.print(load_table(report["load"]))
     out.print(latency_table(report["latency"]))
     checks = verdicts(report)
     out.print(verdict_table(checks))
-    settings = {k: v for k, v in vars(args).items() if k != "json"}
     body = {"settings": settings, **report}
     return finish(out, args.json, "bridge", started, body, checks)
 

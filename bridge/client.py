@@ -11,9 +11,13 @@ must start; the client's timeout after its first send). Unanswered requests are 
 with the same id at most `retries` times within the timeout; the server runs a request
 once and replays its reply. While the server reports a request as running (in its
 heartbeat replies), the client waits for it however long the motion takes. A heartbeat
-thread on its own socket keeps the session alive; when replies stop for the server's
-watchdog time, the link counts as lost: calls fail with `BridgeDisconnected` (the robot
-state is unknown) until `connect()` makes a new handshake.
+thread on its own socket keeps the session alive; when a heartbeat goes unanswered for
+the server's watchdog time (or the server says the session ended), the link counts as
+lost: calls fail with `BridgeDisconnected` (the robot state is unknown) until `connect()`
+makes a new handshake. A client made with ``recover=True`` does that itself at its next
+call, reads the state and tells its `listeners` (a `Recovery`); a command that was under
+way when the link was lost is never sent again: a read is asked anew, anything else fails
+with `CommandInterrupted`, which says what is known.
 
 Calls may come from several threads; they are serialised, except `stop()` and `close()`,
 which have a socket of their own and never wait behind a running motion. Each socket
@@ -28,7 +32,7 @@ import itertools
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +40,14 @@ from typing import TYPE_CHECKING, Any
 import zmq
 
 from bridge import auth, codec, protocol
-from bridge.errors import BridgeConfigError, BridgeDisconnected, BridgeTimeout, ProtocolError
+from bridge.errors import (
+    BridgeConfigError,
+    BridgeDisconnected,
+    BridgeError,
+    BridgeTimeout,
+    CommandInterrupted,
+    ProtocolError,
+)
 from bridge.protocol import COMMANDS, Endpoint, HeartbeatReply, Reply
 from skills.objects import ObjectState
 from skills.robot import CameraFrame, GripperResult, MotionResult, Pose, RobotSpec, RobotState
@@ -49,6 +60,7 @@ _NOBLOCK = int(zmq.NOBLOCK)
 RECEIVE_SLICE_MS = 20  # how often a waiting call looks at the heartbeat's news
 URGENT = frozenset({"stop", "bye"})  # sent on a socket of their own
 SOCKETS = ("command", "heartbeat", "urgent")  # the sockets of one handshake
+TEXT_CHARS = 160  # longest text a `Recovery` line quotes
 
 
 def _mib(n: int) -> str:
@@ -73,7 +85,11 @@ def _client_socket(
 
 
 class _Heartbeat(threading.Thread):
-    """Sends heartbeats on its own socket; tracks liveness, running requests, clock offset."""
+    """Sends heartbeats on its own socket; tracks liveness, running requests, clock offset.
+
+    The link is lost when a heartbeat goes unanswered for `link_timeout_s`, never merely
+    because this thread was starved and sent none meanwhile: that is the server's to judge.
+    """
 
     def __init__(
         self,
@@ -92,6 +108,7 @@ class _Heartbeat(threading.Thread):
         self.best_rtt = float("inf")
         self.rtt = 0.0
         self.heard = time.monotonic()
+        self.waiting: float | None = None  # when the oldest unanswered heartbeat was sent
         self.running: frozenset[int] = frozenset()
         self.lost: str | None = None
         self._closing = threading.Event()
@@ -105,17 +122,24 @@ class _Heartbeat(threading.Thread):
                     msg = protocol.encode_heartbeat(self.session, now)
                     with contextlib.suppress(zmq.Again):  # not connected: silence shows below
                         self.socket.send_multipart(msg, zmq.NOBLOCK)
+                    self.waiting = self.waiting or time.monotonic()  # (now may be stale)
                     next_send = now + self.period_s
                 if self.socket.poll(max(0.0, next_send - now) * 1000, zmq.POLLIN):
                     self._receive()
-                silence = time.monotonic() - self.heard
-                if silence > self.link_timeout_s:
-                    self.lost = f"no heartbeat reply for {silence:.2f} s"
+                if self.waiting and time.monotonic() - self.waiting > self.link_timeout_s:
+                    self._judge()
         except zmq.ZMQError as err:  # the socket was closed under us: we are closing
             if not self._closing.is_set():
                 self.lost = f"heartbeat socket failed: {err}"
         finally:
             self.socket.close(linger=0)
+
+    def _judge(self) -> None:
+        """Read replies that came while this thread was starved; if still unanswered, lost."""
+        while self.lost is None and self.socket.poll(0, zmq.POLLIN):
+            self._receive()
+        if self.lost is None and self.waiting:
+            self.lost = f"no heartbeat reply for {time.monotonic() - self.waiting:.2f} s"
 
     def _receive(self) -> None:
         try:
@@ -128,7 +152,7 @@ class _Heartbeat(threading.Thread):
         if not reply.session_ok:
             self.lost = reply.reason or "the server ended the session"
             return
-        self.heard = now
+        self.heard, self.waiting = now, None
         self.running = frozenset(reply.running)
         self.rtt = now - reply.echo
         if self.rtt <= self.best_rtt * 1.5:
@@ -165,6 +189,43 @@ class _Link:
         self.command.close(linger=0)
         if self.urgent is not None:
             self.urgent.close(linger=0)
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """A new handshake after a lost link, and what the client knows since.
+
+    Attributes:
+        lost: why the link was lost (the heartbeat's or the server's words).
+        session: the new session id.
+        state: the robot state read right after the new handshake.
+        server_stop: why the server stopped the robot while the link was down, or None.
+    """
+
+    lost: str
+    session: str
+    state: RobotState
+    server_stop: str | None = None
+
+    def line(self) -> str:
+        """One line for traces and error messages (each quoted text cut short)."""
+        x, y, z = self.state.ee_pose.position
+        stop = "the server stopped nothing meanwhile"
+        if self.server_stop:
+            stop = f"robot stopped by the server ({_cut(self.server_stop)})"
+        return (
+            f"bridge link lost ({_cut(self.lost)}); {stop}; new session {self.session[:8]}, "
+            f"robot now at ({x:.3f}, {y:.3f}, {z:.3f}) m, gripper "
+            f"{self.state.gripper_width:.3f} m, holding {_cut(self.state.holding or 'nothing')}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "message": self.line(),
+            "lost": _cut(self.lost),
+            "server_stop": _cut(self.server_stop) if self.server_stop else None,
+            "session": self.session[:8],
+        }
 
 
 @dataclass(frozen=True)
@@ -233,6 +294,7 @@ class BridgeClient:
         role: ``control`` (one client at a time) or ``observe`` (reads only).
         client: a name the server shows in its status.
         connect: handshake now (else call `connect`).
+        recover: after a lost link, handshake again at the next call (see `Recovery`).
     """
 
     def __init__(
@@ -245,6 +307,7 @@ class BridgeClient:
         client: str = "heed",
         connect: bool = True,
         max_message_bytes: int = protocol.MAX_MESSAGE_BYTES,
+        recover: bool = False,
     ) -> None:
         try:
             self.endpoint = Endpoint.parse(url)
@@ -262,6 +325,10 @@ class BridgeClient:
         self.role = role
         self.client = client
         self.max_message_bytes = max_message_bytes
+        self.recover = recover
+        self.listeners: list[Callable[[Recovery], None]] = []  # told of each recovery
+        self.last_recovery: Recovery | None = None
+        self._recovering = threading.Lock()
         self._client_id = secrets.token_hex(8)
         self._ids = itertools.count(1)
         self._link: _Link | None = None
@@ -317,24 +384,25 @@ class BridgeClient:
         return _client_socket(ctx, self.url, self.keys, self.max_message_bytes, routing_id)
 
     def _drop_link(self) -> None:
+        """Close the link; a call running on it in another thread ends first (bye stopped
+        its motion, or its link is lost) or is cut after `timeout_s`."""
         link, self._link = self._link, None
-        if link is not None:
+        if link is None:
+            return
+        idle = link.lock.acquire(timeout=self.timeout_s)
+        try:
             link.close()
             link.ctx.destroy(linger=0)
-
-    def close(self) -> None:
-        """Say bye (ending the session; the server stops a motion it ran) and close."""
-        link = self._link
-        if link is not None and self.connected:
-            with contextlib.suppress(BridgeTimeout, BridgeDisconnected, ProtocolError):
-                self._call("bye", {}, timeout_s=0.5, retries=0)  # else the server times it out
-        # A call running in another thread ends now (bye stopped its motion): let it finish.
-        idle = link is not None and link.lock.acquire(timeout=self.timeout_s)
-        try:
-            self._drop_link()
         finally:
             if idle:
                 link.lock.release()
+
+    def close(self) -> None:
+        """Say bye (ending the session; the server stops a motion it ran) and close."""
+        if self._link is not None and self.connected:
+            with contextlib.suppress(BridgeTimeout, BridgeDisconnected, ProtocolError):
+                self._call("bye", {}, timeout_s=0.5, retries=0)  # else the server times it out
+        self._drop_link()
         self._lost = "closed"
 
     def __enter__(self) -> BridgeClient:
@@ -384,11 +452,72 @@ class BridgeClient:
         timeout_s: float | None = None,
         retries: int | None = None,
     ) -> tuple[Any, tuple]:
-        """Send command `name`, wait for its reply; return (checked body, array frames)."""
+        """Send command `name`, wait for its reply; return (checked body, array frames).
+        With `recover`, a lost link is handshaken again first (see the module docstring)."""
         link = self._link
         beat = link.heartbeat if link is not None else None
         if link is None or self._lost is not None or (beat is not None and beat.lost):
-            link = self._require_link(name)  # raises, unless the link came back meanwhile
+            if self.recover and link is not None and name != "bye":
+                self._recover(link)
+                link = self._link
+            else:
+                link = self._require_link(name)  # raises, unless the link came back meanwhile
+        try:
+            return self._request(link, name, args, timeout_s, retries)
+        except BridgeDisconnected as lost:
+            beat = link.heartbeat
+            if not (self.recover and name != "bye" and beat is not None and beat.lost):
+                raise  # (closed under it, or no recovery wanted)
+            recovery = self._recover(link)
+            if COMMANDS.get(name).control:
+                known = recovery.line() if recovery else "connect() was called meanwhile"
+                raise CommandInterrupted(
+                    f"{name} (request {lost.request_id}) was under way when the link was lost; "
+                    f"whether it ran is unknown, so it was not repeated; {known}",
+                    recovery,
+                ) from None
+        return self._request(self._link, name, args, timeout_s, retries)  # a read: ask anew
+
+    def _recover(self, lost: _Link) -> Recovery | None:
+        """Handshake again after link `lost`, read the state, tell the listeners; once for
+        all the threads that found it lost (None: `connect()` was called meanwhile). A
+        failed handshake raises `BridgeDisconnected`."""
+        with self._recovering:
+            if self._link is not lost:  # another thread handshook meanwhile (or closed)
+                self._require_link("recovery")
+                return self.last_recovery
+            beat = lost.heartbeat
+            reason = (beat.lost if beat is not None else None) or self._lost or "link closed"
+            down_s = time.monotonic() - (beat.heard if beat is not None else 0.0)
+            try:
+                hello = self.connect()
+                state = protocol.state_from_wire(self._request(self._link, "state", {})[0])
+            except BridgeError as err:
+                self._lost = f"{_cut(reason)}; a new handshake failed: {_cut(str(err))}"
+                raise BridgeDisconnected(
+                    f"lost the bridge at {self.url} ({self._lost}); the robot state is unknown"
+                ) from None
+            stop = hello.get("last_stop")
+            recovery = Recovery(
+                reason,
+                hello["session"],
+                state,
+                stop["reason"] if stop is not None and stop["ago_s"] <= down_s else None,
+            )
+            self.last_recovery = recovery
+        for listener in self.listeners:
+            listener(recovery)
+        return recovery
+
+    def _request(
+        self,
+        link: _Link,
+        name: str,
+        args: dict[str, Any],
+        timeout_s: float | None = None,
+        retries: int | None = None,
+    ) -> tuple[Any, tuple]:
+        """Send command `name` on `link` and wait for its reply (no recovery)."""
         timeout = timeout_s if timeout_s is not None else self.timeout_s
         urgent = name in URGENT
         with link.urgent_lock if urgent else link.lock:
@@ -453,11 +582,13 @@ class BridgeClient:
                 )
             if beat is not None and beat.lost is not None:
                 self._lost = beat.lost
-                raise BridgeDisconnected(
+                lost = BridgeDisconnected(
                     f"{name}: lost the bridge at {self.url} ({beat.lost}); the robot state is "
                     "unknown (the server stops a robot whose client goes silent): call connect() "
                     "for a new handshake"
                 )
+                lost.request_id = rid
+                raise lost
             if want_send:  # rare: not connected yet; wake when writable (or a slice passed)
                 socket.poll(RECEIVE_SLICE_MS, zmq.POLLIN | zmq.POLLOUT)
                 continue
@@ -574,6 +705,12 @@ class RemoteEpisode:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _cut(text: str) -> str:
+    """`text` on one line, at most `TEXT_CHARS` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= TEXT_CHARS else line[: TEXT_CHARS - 3] + "..."
 
 
 def _num(value: object) -> object:

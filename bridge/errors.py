@@ -14,7 +14,27 @@ class BridgeTimeout(BridgeError):
 
 
 class BridgeDisconnected(BridgeError):
-    """The link to the server is lost: the robot state is unknown until a new handshake."""
+    """The link to the server is lost: the robot state is unknown until a new handshake.
+
+    Attributes:
+        request_id: the request under way when the link was lost, if any.
+    """
+
+    request_id: int | None = None
+
+
+class CommandInterrupted(BridgeDisconnected):
+    """A command was under way when the link was lost; the client handshook again and read
+    the state, but whether (or how far) the command ran is unknown: it is not repeated.
+
+    Attributes:
+        recovery: what the client knows since (`bridge.client.Recovery`; None when
+            `connect()` was called meanwhile).
+    """
+
+    def __init__(self, message: str, recovery: object) -> None:
+        super().__init__(message)
+        self.recovery = recovery
 
 
 class BridgeRefused(BridgeError):

@@ -155,12 +155,13 @@ def _skill_knowledge(kb: KnowledgeBase | None) -> ParamDefaults | None:
 
 
 def open_episode(episode: Episode, options: RunOptions) -> TabletopEnv | RemoteEpisode:
-    """The episode's scene: a local simulator, or the simulator behind a bridge."""
+    """The episode's scene: a local simulator, or the simulator behind a bridge (whose
+    client handshakes again after a lost link: see `bridge.client.Recovery`)."""
     if options.robot is None:
         return TabletopEnv.from_episode(episode, WorldConfig(gui=options.gui))
     from bridge.client import connect_robot
 
-    client = connect_robot(options.robot, keys=options.keys)
+    client = connect_robot(options.robot, keys=options.keys, recover=True)
     return client.start_episode(episode)
 
 
@@ -204,6 +205,8 @@ def run_episode(
         )
         for subscriber in subscribers:
             bus.subscribe(subscriber)
+        if isinstance(env, RemoteEpisode):  # a lost link and what is known since, in the trace
+            env.robot.listeners.append(lambda r: bus.publish("bridge", **r.to_dict()))
         knowledge_calls: list[Event] = []
         bus.subscribe(lambda e: knowledge_calls.append(e) if e.kind == "knowledge" else None)
         source = make_object_source(options.objects, env)

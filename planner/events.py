@@ -32,6 +32,7 @@ EVENT_KINDS = (
     "forgotten",
     "done",
     "error",
+    "bridge",  # the robot's bridge lost its link and handshook again (one line: what is known)
 )
 
 

@@ -12,6 +12,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from fakes import FakeRobot
@@ -65,8 +66,12 @@ class SlowRobot(FakeRobot):
         )
 
     def camera(self, name: str) -> CameraFrame:
-        """A frame that takes option ``camera_ms`` (default 0) to grab, as a real camera's does."""
+        """A frame that takes option ``camera_ms`` (default 0) to grab, as a real camera's does;
+        with option ``hold=PATH``, not before file PATH exists (a test decides when)."""
         time.sleep(float(self.options.get("camera_ms", 0)) / 1000)
+        hold = self.options.get("hold")
+        while hold is not None and not Path(hold).exists():
+            time.sleep(TICK_S)
         return super().camera(name)
 
     def stop(self) -> None:

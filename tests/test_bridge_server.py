@@ -29,11 +29,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bridge import auth, protocol
-from bridge.client import BridgeClient, connect_robot
+from bridge.client import BridgeClient, _Heartbeat, connect_robot
 from bridge.errors import (
     BridgeDisconnected,
     BridgeRefused,
     BridgeTimeout,
+    CommandInterrupted,
     EpisodeRefused,
     ProtocolError,
 )
@@ -501,6 +502,142 @@ def test_a_restarted_server_runs_nothing_queued_before(procs, tmp_path, clients)
     client.connect()
     assert client.session != old_session and client.state().ee_pose.position[1] == 0.0
     assert "move_ee" not in client.status()["executed"]
+
+
+# --- a starved client -----------------------------------------------------------------------
+@pytest.fixture
+def starve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], threading.Event]]:
+    """`starve(session)` holds that session's heartbeat thread before its next beat, as a
+    starved process would be, until the returned event is set (at the latest at the end)."""
+    gates: dict[str, threading.Event] = {}
+    encode = protocol.encode_heartbeat
+
+    def held(session: str, t: float) -> list[bytes]:
+        gate = gates.get(session)
+        if gate is not None:
+            gate.wait(30.0)
+        return encode(session, t)
+
+    def starve_session(session: str) -> threading.Event:
+        gates[session] = threading.Event()
+        return gates[session]
+
+    monkeypatch.setattr(protocol, "encode_heartbeat", held)
+    yield starve_session
+    for gate in gates.values():
+        gate.set()
+
+
+def test_a_starved_heartbeat_thread_waits_for_the_reply_to_its_next_beat(starve) -> None:
+    router = zmq.Context.instance().socket(zmq.ROUTER)
+    router.linger = 0
+    port = router.bind_to_random_port("tcp://127.0.0.1")
+    dealer = zmq.Context.instance().socket(zmq.DEALER)
+    dealer.connect(f"tcp://127.0.0.1:{port}")
+    beat = _Heartbeat(dealer, "s1", 0.05, 1.0, 0.0)
+
+    def answer(seconds: float) -> int:
+        """Answer the heartbeats waiting and those coming within `seconds`; how many."""
+        n, end = 0, time.monotonic() + seconds
+        while router.poll(max(0.0, end - time.monotonic()) * 1000):
+            routing, *parts = router.recv_multipart()
+            t = protocol.decode_client(parts).t
+            reply = protocol.encode_heartbeat_reply(True, [], time.monotonic(), t, None)
+            router.send_multipart([routing, *reply])
+            n += 1
+        return n
+
+    beat.start()
+    try:
+        assert answer(0.2) >= 2
+        gate = starve("s1")
+        answer(0.2)  # a beat already on its way
+        time.sleep(1.3)  # starved for longer than the link timeout: nothing sent meanwhile
+        gate.set()
+        assert router.poll(5000)  # the next beat comes
+        time.sleep(0.3)  # and the (equally starved) server answers it late, within the timeout
+        answer(0.0)
+        time.sleep(0.1)
+        assert beat.lost is None
+        wait_for(lambda: beat.lost, 5.0)  # a beat left unanswered for 1 s still loses the link
+        assert beat.lost.startswith("no heartbeat reply for")
+    finally:
+        beat.close()
+        router.close()
+
+
+def test_a_starved_client_is_told_of_the_watchdog_stop_and_goes_on(
+    procs, tmp_path, clients, starve
+) -> None:
+    server = start_server(procs, tmp_path)
+    client = clients(server.url, recover=True)
+    observer = clients(server.url, role="observe")
+    told: list = []
+    client.listeners.append(told.append)
+    first = client.session
+    outcome: dict = {}
+    mover = threading.Thread(target=lambda: outcome.update(result=client.move_ee(FAR, 0.05)))
+    mover.start()
+    wait_for(lambda: observer.status().get("busy") == "move_ee")
+    gate = starve(first)
+    server.wait_event("watchdog", 5.0)  # the server stays strict: a silent client is stopped
+    mover.join(5.0)
+    stopped = outcome["result"]
+    assert stopped.stopped and not stopped.reached
+    gate.set()
+    wait_for(lambda: not client.connected, 5.0)  # its next beat hears the session ended
+    near = Pose.top_down(0.5, stopped.final.position[1] - 0.02, 0.3)
+    assert client.move_ee(near, 0.2).reached  # after a new handshake, from the safe stop
+    assert client.session not in (None, first)
+    [recovery] = told
+    assert recovery.lost.startswith("session ended (watchdog: no message from 'heed'")
+    assert recovery.server_stop.startswith("watchdog: no message from 'heed'")
+    assert recovery.state.ee_pose.position == pytest.approx(stopped.final.position, abs=1e-3)
+    line = recovery.line()
+    assert "\n" not in line and len(line) < 600 and "robot stopped by the server" in line
+    status = observer.status()
+    assert status["executed"]["move_ee"] == 2 and status["watchdog_stops"] == 1
+
+
+def test_a_command_under_way_when_the_link_is_lost_is_reported_not_repeated(
+    procs, tmp_path, clients, starve
+) -> None:
+    hold = tmp_path / "camera-may-answer"
+    server = start_server(procs, tmp_path, SLOW, "*", "-o", f"hold={hold}")
+    client = clients(server.url, recover=True)
+    observer = clients(server.url, role="observe")
+    viewer = clients(server.url, role="observe")  # (a client's calls wait for each other)
+    camera = threading.Thread(target=lambda: viewer.camera("front"), daemon=True)
+    failed: dict = {}
+
+    def move() -> None:
+        try:
+            client.move_ee(FAR, 0.05)
+        except Exception as err:  # recorded for the asserts below
+            failed["error"] = err
+
+    mover = threading.Thread(target=move)
+    try:
+        camera.start()  # the robot thread is busy until `hold` exists: a move waits behind it
+        wait_for(lambda: observer.status().get("busy") == "camera")
+        mover.start()
+        wait_for(lambda: client._link.heartbeat.running)  # the server lists the move as queued
+        gate = starve(client.session)
+        server.wait_event("session_end", 5.0)
+        gate.set()
+        mover.join(10.0)
+    finally:
+        hold.touch()
+    error = failed["error"]
+    assert isinstance(error, CommandInterrupted)
+    message = str(error)
+    assert message.startswith("move_ee (request ") and "not repeated" in message
+    assert "session ended (watchdog" in message and "\n" not in message
+    assert error.recovery.state.ee_pose.position[1] == 0.0 and client.connected
+    camera.join(10.0)
+    assert "move_ee" not in observer.status()["executed"]  # the queued move never ran
+    assert client.move_ee(Pose.top_down(0.5, 0.02, 0.3), 0.2).reached
+    assert observer.status()["executed"]["move_ee"] == 1
 
 
 def test_a_retried_request_runs_once(shared) -> None:
