@@ -196,3 +196,20 @@ def test_a_condition_negated_on_the_table_or_about_its_subject_is_read(said, mov
     """ "not" turns the answer round, "on the table" means standing on it, and "it" in the
     order is what the condition is about."""
     assert moves(propose(said, CONDITION_SCENE).code) == moved
+
+
+def test_otherwise_is_done_when_the_condition_does_not_hold():
+    cans = scene(
+        ("red can", 0.45, -0.1),
+        ("blue can", 0.45, 0.1),  # the red can is right of the blue
+        ("yellow block", 0.6, 0.2),
+        ("white block", 0.6, -0.2),
+        ("gray bowl", 0.4, 0.25),
+    )
+    said = (
+        "if the red can is to the left of the blue can, put the yellow block in the bowl; "
+        "otherwise put the white block in it"
+    )
+    proposal = propose(said, cans)
+    assert moves(proposal.code) == [("white block", "gray bowl")]
+    assert "what you said otherwise" in proposal.thought

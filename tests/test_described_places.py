@@ -164,3 +164,74 @@ def test_bare_colours_of_a_row_take_the_kind_of_the_group_said_after():
     )
     assert {"left_of": ["red block", "orange block"]} in predicates
     assert {"unmoved": ["red can"]} in predicates
+
+
+def test_whichever_thing_is_closer_to_something_says_which_one():
+    things = scene(
+        ("orange block", 0.55, 0.05),
+        ("cyan block", 0.40, -0.2),
+        ("brown bowl", 0.62, 0.15),
+        ("white can", 0.50, -0.05),
+    )
+    said = "take whichever block is closer to the bowl and put it in front of the can"
+    assert {"in_front_of": ["orange block", "white can"]} in goal(said, things)
+
+
+def test_but_neither_nor_leaves_both_out():
+    blocks = scene(
+        ("black block", 0.4, 0.2),
+        ("yellow block", 0.4, 0.05),
+        ("red block", 0.4, -0.1),
+        ("white block", 0.4, -0.25),
+        ("pink bowl", 0.6, 0.0),
+    )
+    said = "put all the blocks in the pink bowl, but neither the red one nor the black one"
+    predicates = goal(said, blocks)
+    assert {"unmoved": ["black block", "red block"]} in predicates
+    assert not any(raw.get("in", [None])[0] in ("red block", "black block") for raw in predicates)
+
+
+def test_any_n_of_a_group_moves_that_many():
+    blocks = scene(
+        ("pink block", 0.4, 0.2),
+        ("orange block", 0.4, 0.05),
+        ("black block", 0.4, -0.1),
+        ("cyan block", 0.4, -0.25),
+        ("green bowl", 0.6, 0.0),
+    )
+    predicates = goal("thre cubes in teh green bowl, any three", blocks)
+    assert sum(1 for raw in predicates if "in" in raw) == 3
+
+
+def test_dont_typed_without_its_apostrophe_and_a_push_said_not_to_lift():
+    things = scene(("black bar", 0.5, 0.0), ("blue can", 0.6, 0.2))
+    predicates = goal("slide the bar 8 cm towards me, dont pick it up", things)
+    assert {"shifted": ["black bar", [-0.08, 0.0]]} in predicates
+
+
+def test_a_remark_about_oneself_after_a_comma_is_no_part_of_the_order():
+    things = scene(
+        ("yellow can", 0.6, 0.1), ("purple block", 0.45, -0.15), ("white bowl", 0.4, 0.2)
+    )
+    predicates = goal("swap the can and the block, I had them the wrong way round", things)
+    assert {"at_start_of": ["yellow can", "purple block"]} in predicates
+
+
+def test_a_reason_then_use_the_other_one_for_a_thing():
+    bowls = scene(("blue bowl", 0.6, 0.15), ("white bowl", 0.6, -0.15), ("yellow block", 0.4, 0.0))
+    said = "the blue bowl is dirty, so use the other one for the yellow cube"
+    assert {"in": ["yellow block", "white bowl"]} in goal(said, bowls)
+
+
+def test_a_state_to_leave_the_table_in_is_an_order():
+    cans = scene(("blue can", 0.5, -0.1), ("red can", 0.4, -0.2), ("green block", 0.6, 0.1))
+    said = "the table should have all the cans on the left side when you're done"
+    predicates = goal(said, cans)
+    assert {"at": ["blue can", "left side"]} in predicates
+    assert {"at": ["red can", "left side"]} in predicates
+
+
+def test_things_in_each_other_s_spots_trade_places():
+    blocks = scene(("red block", 0.42, 0.12), ("blue block", 0.58, -0.1), ("green can", 0.4, -0.2))
+    said = "the red and blue blocks are in each other's spots, could you fix that?"
+    assert {"at_start_of": ["red block", "blue block"]} in goal(said, blocks)

@@ -176,7 +176,7 @@ class EmbeddedPlanner:
                 return Proposal(
                     f"I ask before acting, once: {said}", f"ask({said!r})", served_by="parser"
                 )
-            todo = [conditional.command] if met else []
+            todo = [conditional.command if met else conditional.otherwise]
             text = "; ".join(p for p in [*todo, conditional.rest] if p)
             read_as += f" {said}"
             if not text:  # it does not hold and nothing else was asked: move nothing
@@ -406,7 +406,11 @@ def _condition_met(conditional: Conditional, context: PlannerContext) -> tuple[b
         verdict = agreed(reply), f"You answered {reply[:80]!r}."
     met, shown = verdict
     said = f"You asked for it only if {conditional.condition}: {shown}"
-    return met, said + (" So I do it." if met else " So I do not.")
+    if met:
+        return met, said + " So I do it."
+    return met, said + (
+        " So I do what you said otherwise." if conditional.otherwise else " So I do not."
+    )
 
 
 def _says_only(thought: str, said: str, context: PlannerContext, frame: str) -> Proposal:

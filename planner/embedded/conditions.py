@@ -35,6 +35,7 @@ _FULL = re.compile(
     r"(?:in|on|at|inside) (?P<place2>.+)$"
 )
 _COPULA = re.compile(r"^(?P<a>.+?) (?P<verb>is|are) (?P<rest>.+)$")
+_OTHERWISE = re.compile(r"^(?:otherwise|else|if not|or else|failing that),? (?P<cmd>.+)$")
 _THERE_IS = re.compile(r"^there (?:is|are) (?P<a>.+?)(?: (?:on|in) the table)?$")
 _ON_TABLE = re.compile(r"^(?:still )?(?:on|sitting on|lying on|standing on) the (?:table|desk)$")
 _POINTING = re.compile(r"\b(?P<prep>in|into|inside|on|onto|on top of) (?:it|that)\b")
@@ -49,11 +50,14 @@ class Conditional:
         command: what to do when it holds, with "it" and "there" spelt out when they
             stand for the place the condition names.
         rest: what the instruction says after the conditional order (done either way).
+        otherwise: what to do when the condition does not hold ("...; otherwise put the
+            white block in it"), "" when nothing is said.
     """
 
     condition: str
     command: str
     rest: str = ""
+    otherwise: str = ""
 
 
 def read_condition(text: str) -> Conditional | None:
@@ -70,7 +74,19 @@ def read_condition(text: str) -> Conditional | None:
     first, *rest = split_clauses(command) or [command]
     place = _place(condition)
     first = _spelt_out(first, place) if place else _subject_spelt_out(first, condition)
-    return Conditional(condition, first, "; ".join(rest))
+    otherwise = ""
+    if rest and (m := _OTHERWISE.match(rest[0])):  # "...; otherwise put the white block in it"
+        otherwise = _same_place(m.group("cmd"), first)
+        rest = rest[1:]
+    return Conditional(condition, first, "; ".join(rest), otherwise)
+
+
+def _same_place(command: str, before: str) -> str:
+    """ "otherwise put the white block in it": "it" is the place the order before named."""
+    m = re.search(r"\b(?:in|into|on|onto) (?P<place>(?:the|a|an) [a-z ]+?)$", before)
+    if m is None:
+        return command
+    return re.sub(r"\b(in|into|on|onto) (?:it|there)\b", rf"\1 {m.group('place')}", command)
 
 
 def _subject_spelt_out(command: str, condition: str) -> str:

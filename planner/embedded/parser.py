@@ -196,6 +196,8 @@ _SPLIT_RE = re.compile(
     r",?\s*\bonce (?:that is|you are) done\b|,?\s*\band also\b|"
     r",?\s*\b(?:and|but|so)\s+(?=(?:" + _VERB_ALT + r"|do not|never)\b)|"
     r",\s*(?=(?:" + _VERB_ALT + r"|" + _GERUND_ALT + r"|do not|never)\b)|"
+    r",\s*(?=(?:i|we) (?:had|have|was|were|am|just)\b)|"  # "..., i had them the wrong way round"
+    r",?\s*\b(?:and |so )?(?=use (?:the|a|an) [a-z ]+ for\b)|"  # "..., so use the other one for"
     r",?\s*\band\s+(?=(?:the|a|an|both|all|each|every)\b[^,;.]*?\b(?:goes|go|belongs?|"
     r"(?:should|needs to|has to|must) go)\b))\s*"
 )
@@ -463,6 +465,8 @@ def _relation_targets(rest: str, distance: float | None) -> list[Candidate]:
         for m in re.finditer(pattern, rest):
             if any(a <= m.start() < b for a, b in taken) or _after_superlative(rest, m.start()):
                 continue
+            if _SAYS_WHERE_IT_IS.search(rest[: m.start()]):  # "whichever block is closer to"
+                continue
             if not parse_np(m.group("ref")).names_thing:
                 continue
             taken.append((m.start(), m.start("ref")))
@@ -522,7 +526,10 @@ def _after_superlative(rest: str, start: int) -> bool:
 
 
 def _offset_target(rest: str, distance: float | None) -> tuple[str, Target | None]:
-    """ "X 10 cm to the left", "X a bit forward", "X toward me"."""
+    """ "X 10 cm to the left", "X a bit forward", "X toward me"; not "the block that is
+    closer to the bowl", which says which block."""
+    if re.search(r"\b(?:is|are) (?:closer|nearer|further|farther)\b", rest):
+        return rest, None
     m = re.search(
         r"\b(?:to|towards|toward)(?: the)? (?P<dir>left|right|front|back)(?: side)?$", rest
     )
@@ -1107,7 +1114,11 @@ def parse_clause(clause: str) -> Frame:
         return Frame("exclude", objects=exclusion, text=clause)
     clause = _restate(clause)
     clause, trailing = _trailing_exclusion(clause)
+    any_n = _ANY_N.search(clause)  # "the cubes in the green bowl, any 3": 3 of them
+    clause = clause[: any_n.start()] if any_n else clause
     frame = _parse_intent(clause)
+    if any_n and frame.objects is not None and frame.objects.wants_many:
+        frame = replace(frame, objects=replace(frame.objects, count=int(any_n.group("n"))))
     ref = frame.target.ref if frame.target is not None else None
     if trailing and ref is not None and frame.target is not None:
         # "put the red block in a bowl, just not the white one": the bowl; "put all the
@@ -1121,6 +1132,9 @@ def parse_clause(clause: str) -> Frame:
     if trailing and frame.objects is not None:
         frame = _excluding(frame, trailing)
     return frame
+
+
+_ANY_N = re.compile(r",?\s*\b(?:any|whichever|just)\s+(?P<n>\d+)(?: of (?:them|those))?$")
 
 
 def _without(np_: NounPhrase, excluded: tuple[NounPhrase, ...]) -> NounPhrase:
@@ -1186,7 +1200,7 @@ _TRAILING_EXCLUSION = re.compile(
     rf"(?:,?\s*\b(?:but|except|apart from|other than|excluding|save|besides|aside from|"
     rf"without|leaving(?: out)?|not including)\b(?:\s+(?:for|not|leave|keep|leaving|"
     rf"(?:{_NEGATIVE})\s+(?:move|touch|include|put)))?|,\s*(?:but\s+)?(?:not|none of)\b)"
-    rf"\s+(?:any of\s+|none of\s+)?"
+    rf"\s+(?:any of\s+|none of\s+|neither\s+)?"
     rf"(?P<ex>(?:the|any|all|that|those|this|these|it|them)\b.*?){_KEEP_WORDS}$"
 )
 
@@ -1209,8 +1223,17 @@ def _trailing_exclusion(clause: str) -> tuple[str, tuple[NounPhrase, ...]]:
     return before, tuple(parse_np(p) for p in items if p.strip())
 
 
+_EACH_OTHERS = re.compile(
+    r"^(?P<pair>.+?) (?:are|were|got|have been|ended up) (?:put )?in each other(?:'s|s)? "
+    r"(?:spots|places|positions|homes)(?:,? (?:fix|sort|correct|swap) (?:that|it|this|them)"
+    r"(?: out| back)?)?$"
+)
+_WHEN_DONE = re.compile(
+    r",?\s*\b(?:when|once|by the time) (?:you are|you have) (?:done|finished)$|,?\s*\bat the end$"
+)
 _WISH = re.compile(
-    r"^(?:i (?:would like|want|need|would love|wish|would prefer|prefer)(?: to (?:have|see|get))?|"
+    r"^(?:(?:the|this) (?:table|desk) (?:should|must|needs to) (?:have|end up with)|"
+    r"i (?:would like|want|need|would love|wish|would prefer|prefer)(?: to (?:have|see|get))?|"
     r"make sure|ensure|see to it|have|get|let|can i have|could i have|i would like to have)"
     r"\s+(?:that\s+)?"
 )
@@ -1346,6 +1369,16 @@ def _restate(clause: str) -> str:
     m = re.match(r"^fill (?:up )?(?P<container>.+?) (?:up )?with (?P<things>.+)$", clause)
     if m:  # "fill the bowl with the blocks"
         return f"put {m.group('things')} in {m.group('container')}"
+    m = re.match(
+        r"^(?:so )?use (?P<place>(?:the|a|an) .+?) for (?P<things>(?:the|a|an|this|that) .+)$",
+        clause,
+    )
+    if m:  # "use the other bowl for the yellow cube"
+        return f"put {m.group('things')} in {m.group('place')}"
+    clause = _WHEN_DONE.sub("", clause)  # "... when you're done": the state to leave
+    m = _EACH_OTHERS.match(clause)
+    if m:  # "the red and blue blocks are in each other's spots": they trade places
+        return f"swap {m.group('pair')}"
     if _strip_verb(clause)[0]:
         return clause
     body = _MODAL_START.sub("", _WISH.sub("", clause))
@@ -1411,6 +1444,7 @@ _REMARK = re.compile(
 )
 _OBJECT_PRONOUN = re.compile(r"\b(?:(?:the )?(?:\d+|both|all|each) of )?(?:it|them)\b")
 _HAS_VERB = re.compile(rf"\b(?:{_VERB_ALT})\b").search
+_NO_LIFT = re.compile(r"^(?:and )?do not (?:pick|lift|raise) (?:it|them)(?: up)?$")
 _SAYS_WHERE_IT_GOES = re.compile(r"\b(?:belongs?|goes|go|lives?|stays?|should|must|needs?)\b")
 _BARE_NP = re.compile(r"^(?:the|these|those|all the|both) [a-z0-9 ]+$")
 _PERSON_REMARK = re.compile(  # "somebody left the green can lying around", "i keep knocking"
@@ -1432,6 +1466,10 @@ def _with_topics(clauses: list[str]) -> list[str]:
         topic = _topic(clause)
         if topic and _strip_verb(after)[0] and _OBJECT_PRONOUN.search(after):
             clauses[i + 1] = _OBJECT_PRONOUN.sub(topic, after, count=1)
+            continue
+        if topic and re.search(r"\bthe other one\b", after):  # "the blue bowl is dirty, so
+            noun = parse_np(topic).word or "one"  # use the other one": not the blue bowl
+            clauses[i + 1] = after.replace("the other one", f"the {noun} other than {topic}", 1)
             continue
         out.append(clause)
     return out
@@ -1466,6 +1504,8 @@ def parse_instruction(text: str) -> list[Frame]:
     for clause in clauses:
         if _COMMENTARY.search(clause) and not _HAS_VERB(clause):
             continue  # "right beside it is fine", "my wrist is sore": a remark, not an order
+        if frames and frames[-1].intent == "push" and _NO_LIFT.match(clause):
+            continue  # "slide the bar 8 cm towards me, don't pick it up": how to push
         previous = frames[-1] if frames else None
         if previous is not None and previous.target is not None and _RESTATES.match(clause):
             continue

@@ -49,7 +49,7 @@ _TAIL = re.compile(r"(?:\s+(?:or not|anywhere|on (?:the )?table|right now|now|at
 _WHERE = re.compile(r"\bwhere (?P<np2>.+?) (?:is|are)$|\bwhere (?:(?:is|are) )?(?P<np>.+?)$")
 _WHICH = re.compile(r"^which (?P<np>\w+(?: \w+)?) (?:is|are) (?P<rest>.+)$")
 _WHICH_NEAREST = re.compile(  # "which bowl is the red block closest to": the bowl closest to it
-    r"^which (?P<np>\w+(?: \w+)?) (?:is|are) (?P<subject>.+?) "
+    r"^which (?P<np>\w+(?: \w+)?) (?:(?:is|are) (?P<subject>.+?)|(?P<subject2>.+?) (?:is|are)) "
     r"(?P<sup>closest|nearest|furthest|farthest|closer|nearer|further|farther) (?:to|from)$"
 )
 _ANYTHING_IN = re.compile(
@@ -156,7 +156,8 @@ def answer(question: Question, scene: Sequence[ObjectState]) -> str | None:
             axis, pick = SUPERLATIVES[said.group(1)]
             return f"The {pick(pair, key=MEASURES[axis]).name}."
     if m := _WHICH_NEAREST.match(q):
-        said = f"the {m.group('np')} {m.group('sup')} to {m.group('subject')}"
+        subject = m.group("subject") or m.group("subject2")
+        said = f"the {m.group('np')} {m.group('sup')} to {subject}"
         return _which(grounder, said)
     if m := _WHICH.match(q):
         return _which(grounder, f"the {m.group('np')} {m.group('rest')}")

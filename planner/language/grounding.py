@@ -395,8 +395,8 @@ def parse_np(text: str) -> NounPhrase:
     main = parts[0].strip(" ,")
     exclude: tuple[NounPhrase, ...] = ()
     if len(parts) == 2 and parts[1].strip(" ,"):
-        exclude = tuple(
-            parse_np(p)
+        exclude = tuple(  # "but neither the red one nor the black one"
+            parse_np(re.sub(r"^(?:neither|either|not)\s+", "", p))
             for p in re.split(r"\s*(?:,|\band\b|\bor\b|\bnor\b)\s*", parts[1])
             if p.strip(" ,")
         )

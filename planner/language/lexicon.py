@@ -415,6 +415,7 @@ _CONTRACTIONS = (
     (r"\b(it|that|what|there|here|which|who)'s\b", r"\1 is"),
     (r"\bwhats\b", "what is"),
     (r"\b(there|that|here)s\b", r"\1 is"),  # typed without the apostrophe
+    (r"\b(do|does|did|is|are|was|were|has|have|should|would|could)nt\b", r"\1 not"),  # "dont"
     (r"\b(what|which|where|how|colou?r|size)'s\b", r"\1 is"),
     (r"\bu\b", "you"),
     (r"\bur\b", "your"),
