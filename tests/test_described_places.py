@@ -235,3 +235,9 @@ def test_things_in_each_other_s_spots_trade_places():
     blocks = scene(("red block", 0.42, 0.12), ("blue block", 0.58, -0.1), ("green can", 0.4, -0.2))
     said = "the red and blue blocks are in each other's spots, could you fix that?"
     assert {"at_start_of": ["red block", "blue block"]} in goal(said, blocks)
+
+
+def test_an_order_said_before_the_tower_it_is_about():
+    blocks = scene(("red block", 0.4, 0.2), ("blue block", 0.5, -0.1), ("yellow block", 0.6, 0.1))
+    said = "bottom to top it should read blue, yellow, red. build that tower for me"
+    assert {"stacked": ["blue block", "yellow block", "red block"]} in goal(said, blocks)

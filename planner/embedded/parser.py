@@ -1498,7 +1498,7 @@ def _topic(clause: str) -> str | None:
 
 def parse_instruction(text: str) -> list[Frame]:
     """The frames of an instruction, one per thing to do, in order."""
-    clauses = _with_topics(split_clauses(resolve_there(text, strict=True)))
+    clauses = _order_said_first(_with_topics(split_clauses(resolve_there(text, strict=True))))
     frames: list[Frame] = []
     pending: tuple[NounPhrase, ...] = ()  # "do not touch the green block, put the others..."
     for clause in clauses:
@@ -1549,6 +1549,31 @@ def parse_instruction(text: str) -> list[Frame]:
 
 
 _SIDES = ("left_of", "right_of", "behind", "in_front_of")
+
+
+_THAT_ARRANGEMENT = re.compile(r"^(?:that|the|this|such an?|an?) (?:tower|stack|pile|row|line)$")
+
+
+def _order_said_first(clauses: list[str]) -> list[str]:
+    """ "bottom to top it should read blue, yellow, red. build that tower": the order said
+    before the tower it is about goes after it, where `_ordering` reads it."""
+    out: list[str] = []
+    i = 0
+    while i < len(clauses):
+        if i + 1 < len(clauses):
+            after = parse_clause(clauses[i + 1])
+            said = after.objects.text if after.objects is not None else ""
+            if (
+                after.intent in ("stack", "line")
+                and _THAT_ARRANGEMENT.match(said)
+                and _ordering(after, clauses[i]) is not None
+            ):
+                out += [clauses[i + 1], clauses[i]]
+                i += 2
+                continue
+        out.append(clauses[i])
+        i += 1
+    return out
 
 
 def _names_group_of(previous: Frame | None, frame: Frame) -> bool:
