@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from memory.embedder import MiniLMEmbedder
 from planner.language.exemplars import ExemplarMatcher
 from planner.language.forget import parse_forget
-from planner.language.lexicon import normalize, normalize_rule, resolve_there
+from planner.language.lexicon import normalize, normalize_rule, resolve_there, spell_out_it
 from planner.language.meanings import parse_meaning
 from planner.language.never_rules import parse_never
 from planner.language.orders import AS_ARRANGED, parse_order, parse_row_moves
@@ -300,7 +300,7 @@ class CorrectionInterpreter:
             before = normalize(" . ".join(parts[:i]))
             said = normalize(part)
             if subject is not None:
-                said = re.sub(r"(?<=\S )\b(?:it|them)\b", subject, said, count=1)  # not a subject
+                said = spell_out_it(said, subject)
             joined = resolve_there(f"{before} . {said}", strict=True) if before else said
             orders.append(joined.removeprefix(f"{before} . ") if before else said)
         return " . ".join(o for o in orders if o)

@@ -188,14 +188,7 @@ def rule_statement(rule: PlacementRule) -> str:
 
 def _plural_phrase(np_: NounPhrase) -> str:
     noun = plural(_noun(np_)) if np_.category else "objects"
-    return " ".join([*_size_word(np_), *np_.colors, noun])
-
-
-def _size_word(np_: NounPhrase) -> list[str]:
-    """ "big" or "small" when the phrase picks things by size ("big blocks go ...")."""
-    if not np_.sized:
-        return []
-    return ["big" if np_.superlative[1] == "max" else "small"]
+    return " ".join([*([np_.size_word] if np_.size_word else []), *np_.colors, noun])
 
 
 def _the(np_: NounPhrase) -> str:
@@ -232,6 +225,6 @@ def _attributes(np_: NounPhrase) -> dict[str, Any]:
         out["category"] = np_.category
     if np_.colors:
         out["color"] = np_.colors[0] if len(np_.colors) == 1 else list(np_.colors)
-    if np_.sized:
-        out["size"] = _size_word(np_)[0]
+    if np_.size_word:
+        out["size"] = np_.size_word
     return out

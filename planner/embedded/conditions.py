@@ -16,7 +16,7 @@ from perception import geometry
 from planner.embedded.parser import find_region, split_clauses
 from planner.embedded.questions import Question, answer
 from planner.language.grounding import Grounder, GroundingError, parse_np
-from planner.language.lexicon import CONTAINERS, normalize
+from planner.language.lexicon import CONTAINERS, normalize, spell_out_it
 from skills.objects import ObjectState
 
 _LEADING = re.compile(r"^(?:only )?if (?P<cond>[^,;]+?)(?:,|\s+then\b)\s*(?:then\s+)?(?P<cmd>.+)$")
@@ -96,7 +96,7 @@ def _subject_spelt_out(command: str, condition: str) -> str:
     if m is None or not parse_np(m.group("a")).names_thing or parse_np(m.group("a")).pronoun:
         return command
     subject = re.sub(r"^(?:a|an|any|some)\b", "the", m.group("a"))
-    return re.sub(r"(?<=\S )\b(?:it|them)\b", subject, command, count=1)
+    return spell_out_it(command, subject)
 
 
 def _place(condition: str) -> str | None:

@@ -1552,6 +1552,7 @@ _SIDES = ("left_of", "right_of", "behind", "in_front_of")
 
 
 _THAT_ARRANGEMENT = re.compile(r"^(?:that|the|this|such an?|an?) (?:tower|stack|pile|row|line)$")
+_ARRANGEMENT_NOUN = re.compile(r"\b(?:tower|stack|pile|row|line)\b")
 
 
 def _order_said_first(clauses: list[str]) -> list[str]:
@@ -1560,7 +1561,7 @@ def _order_said_first(clauses: list[str]) -> list[str]:
     out: list[str] = []
     i = 0
     while i < len(clauses):
-        if i + 1 < len(clauses):
+        if i + 1 < len(clauses) and _ARRANGEMENT_NOUN.search(clauses[i + 1]):  # parse only then
             after = parse_clause(clauses[i + 1])
             said = after.objects.text if after.objects is not None else ""
             if (

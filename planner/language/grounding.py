@@ -364,10 +364,17 @@ class NounPhrase:
         )
 
     @property
+    def size_word(self) -> str | None:
+        """ "big" or "small" when the phrase picks its objects by their size ("the big
+        ones", "the smallest"), None otherwise (also for "the nearest one")."""
+        if self.superlative is None or self.superlative[0] not in SIZE_AXES:
+            return None
+        return "big" if self.superlative[1] == "max" else "small"
+
+    @property
     def sized(self) -> bool:
-        """Whether the phrase picks its objects by their size ("the big ones", "the
-        smallest"), not by where they are ("the nearest one")."""
-        return self.superlative is not None and self.superlative[0] in SIZE_AXES
+        """Whether the phrase picks its objects by their size, not by where they are."""
+        return self.size_word is not None
 
     @property
     def names_thing(self) -> bool:
@@ -648,10 +655,12 @@ class Grounder:
     mentioned: list[str] = field(default_factory=list)
     current: Sequence[ObjectState] = ()
 
+    def __post_init__(self) -> None:
+        self._current_by_name = {o.name: o for o in self.current}
+
     def _now(self, objs: Sequence[ObjectState]) -> list[ObjectState]:
         """The objects as they are now (the same names)."""
-        now = {o.name: o for o in self.current}
-        return [now.get(o.name, o) for o in objs]
+        return [self._current_by_name.get(o.name, o) for o in objs]
 
     def candidates(
         self, np_: NounPhrase, default_categories: Sequence[str] = GRASPABLE
@@ -883,9 +892,7 @@ def describes(np_: NounPhrase, obj: ObjectState, kinds: Sequence[str] = GRASPABL
     size it says ("big blocks") against the usual size of the kind, not the scene's."""
     if not Grounder([obj]).candidates(np_, kinds):
         return False
-    if not np_.sized:
-        return True
-    return size_class(obj) == ("big" if np_.superlative[1] == "max" else "small")
+    return not np_.sized or size_class(obj) == np_.size_word
 
 
 def _inherit(ex: NounPhrase, base: NounPhrase) -> NounPhrase:

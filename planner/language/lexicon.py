@@ -657,6 +657,12 @@ _IN_THERE = re.compile(r"\b(?P<rel>in|into|on|onto) there\b")
 _BESIDE_BEFORE = re.compile(r"\b(?P<rel>next to|beside|near|by) $")  # just before a place
 
 
+def spell_out_it(text: str, thing: str) -> str:
+    """The first "it"/"them" of `text` that is not its subject ("put the bar on it", not "it's
+    been cleaned") replaced by the thing it stands for."""
+    return re.sub(r"(?<=\S )\b(?:it|them)\b", thing, text, count=1)
+
+
 def resolve_there(text: str, strict: bool = False) -> str:
     """ "orange bowl. purple things go there now", "by the cyan bowl. the green block sits
     beside it": "there" (or "beside it") replaced by the last place named before it (the

@@ -31,6 +31,9 @@ from planner.language.lexicon import (
 PLACE, ACTION, MANNER = "place", "action", "manner"
 MAX_PHRASE_WORDS = 5  # longer "phrases" are sentences, not words being defined
 
+_NAMED_PLACE = re.compile(  # "the cubby's the bottom left corner": a new word for a place
+    r"^(?P<phrase>(?:the |my )?[a-z]+)(?:'s| is) (?P<means>(?:the|my) .+)$"
+)
 _QUOTES = re.compile(r"[\"“”‘’`]|(?<!\w)'|'(?!\w)")
 _TEACH = (
     re.compile(
@@ -46,9 +49,7 @@ _TEACH = (
     re.compile(
         r"^(?P<phrase>(?:the |my )?[a-z]+(?: [a-z]+)?)(?:'s| is) what i call (?P<means>.+)$"
     ),
-    re.compile(  # "the cubby's the bottom left corner": a name of its own for a place
-        r"^(?P<phrase>(?:the |my )?[a-z]+)(?:'s| is) (?P<means>(?:the|my) .+)$"
-    ),
+    _NAMED_PLACE,
     re.compile(r"^(?P<means>.+?)[!.,]? (?:that's|that is|thats) what (?P<phrase>.+?) means$"),
     re.compile(r"^(?P<means>.+?)[!.,]? (?:that's|that is|thats) what i mean by (?P<phrase>.+)$"),
     re.compile(
@@ -56,7 +57,6 @@ _TEACH = (
         r" (?P<means>.+)$"
     ),
 )
-_NAMED_PLACE = 4  # the pattern of "<a new word> is <a place>", which needs the word unknown
 _THAT_PLACE = re.compile(r"^(?:that|this|the same) (corner|side|edge|end|spot|place)$")
 _REGION_HEADS = ("corner", "side", "edge", "end")
 _PUT_IT = re.compile(
@@ -156,7 +156,7 @@ def parse_meaning(text: str) -> Meaning | None:
         placed = _PUT_IT.match(means)  # "stash something" is "put it in the bottom left corner"
         if placed and _is_place(placed.group("place")):
             means = placed.group("place")
-        if pattern is _TEACH[_NAMED_PLACE] and (not _is_place(means) or _known(phrase)):
+        if pattern is _NAMED_PLACE and (not _is_place(means) or _known(phrase)):
             continue  # "the red block is the one on the left" describes, it names nothing
         if _is_place(means):
             key = [w for w in phrase.split() if w not in _FRAME_WORDS]

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from planner.language.grounding import Grounder, NounPhrase, parse_np, share_kind
+from planner.language.grounding import Grounder, NounPhrase, describes, parse_np, share_kind
 from planner.language.lexicon import GRASPABLE, normalize, normalize_rule, sentences
 from skills.objects import ObjectState
 
@@ -89,7 +89,7 @@ class OrderRule:
     def rank(self, obj: ObjectState) -> int | None:
         """The place in the order of the first item `obj` fits, or None."""
         for index, item in enumerate(self.items):
-            if Grounder([obj]).candidates(item, GRASPABLE):
+            if describes(item, obj):  # "big" items by the usual size, as rules read them
                 return index
         return None
 
