@@ -15,7 +15,7 @@ import pytest
 from heed.episode import RunOptions, run_episode
 from perception.geometry import REGIONS
 from planner.chat import ChatPlanner
-from planner.llm import ChatMessage, LLMConfigError, llama_local, make_chat_model
+from planner.llm import ChatMessage, LLMConfigError, llama_decode, llama_local, make_chat_model
 from planner.llm.catalog import CATALOG, package_file
 from sim.suite import parse_suite
 from skills.primitives import DIRECTIONS
@@ -65,6 +65,67 @@ def test_the_model_loads_once_and_repeating_prefixes_are_not_evaluated_again():
     assert other.cached_tokens < 8  # at most the chat template's opening tokens
     assert again.cached_tokens >= cold.prompt_tokens - 30  # everything but the new task turn
     assert again.cached_tokens > cold.cached_tokens
+
+
+@needs_smollm2
+@needs_llama
+def test_a_new_process_reads_the_system_prompt_state_another_one_saved(monkeypatch):
+    """The system prompt's KV state goes to disk (under $HEEDBOT_MODELS); a process that
+    finds it there does not evaluate those tokens again, and the reply is the same."""
+    system = ChatMessage.system("You write short Python programs for a robot arm. " * 12)
+    task = [system, ChatMessage.user("Instruction: put the red block in the bowl")]
+    options = {**OPTIONS, "n_ctx": 2048}  # a model of its own: another process's first call
+    first = make_chat_model("local:smollm2-135m", options).complete(task, 8, cache_prefix=1)
+    folder = llama_local.models_dir() / llama_local.STATES_DIR
+    assert len(list(folder.glob("*.kv"))) == 1 and first.cached_tokens < 8
+    for loaded in llama_local._MODELS.values():  # as a new process finds it: memory empty
+        loaded.states = type(loaded.states)(loaded.states.capacity, loaded.states.files)
+        loaded.llama.reset()
+    again = make_chat_model("local:smollm2-135m", options).complete(task, 8, cache_prefix=1)
+    assert again.cached_tokens >= 100 and again.text == first.text
+    for state in folder.glob("*.kv"):
+        state.write_bytes(b"not a state")  # a damaged file costs an evaluation, not a failure
+    for loaded in llama_local._MODELS.values():
+        loaded.states = type(loaded.states)(loaded.states.capacity, loaded.states.files)
+        loaded.llama.reset()
+    damaged = make_chat_model("local:smollm2-135m", options).complete(task, 8, cache_prefix=1)
+    assert damaged.text == first.text and damaged.cached_tokens < 8
+    assert b"not a state" not in b"".join(f.read_bytes() for f in folder.glob("*.kv"))
+
+
+@needs_smollm2
+@needs_llama
+def test_a_grammar_shortlist_decodes_what_masking_the_whole_vocabulary_does():
+    """Greedy decoding that offers the grammar the best 40 tokens picks, token by token,
+    what llama.cpp's sampler chain picks after masking all 49k; a grammar whose tokens the
+    model would never rank that high falls back to the whole vocabulary."""
+    from llama_cpp import LlamaGrammar
+
+    from planner.chat import step_grammar
+    from skills.objects import ObjectState
+
+    model = make_chat_model("local:smollm2-135m", OPTIONS)
+    llama = llama_local._load(model.path, model.config).llama
+    scene = [
+        ObjectState("red block", "block", "red", (0.45, 0.1, 0.02), (0.04, 0.04, 0.04)),
+        ObjectState("blue bowl", "bowl", "blue", (0.6, -0.1, 0.03), (0.17, 0.17, 0.05)),
+    ]
+    tokens = llama.tokenize(b"Instruction: put the red block in the blue bowl\nThought:")
+    for grammar in (step_grammar(scene), 'root ::= "zq" [0-9]{3} "xw"'):
+        llama.reset()
+        chain = llama(
+            tokens,
+            max_tokens=48,
+            temperature=0,
+            top_k=1,
+            grammar=LlamaGrammar.from_string(grammar, verbose=False),
+        )
+        llama.reset()
+        llama.eval(tokens)
+        ours = llama_decode.decode(llama, 48, (), llama_decode.Grammar(llama, grammar))
+        assert ours.text == chain["choices"][0]["text"]
+        assert ours.tokens == chain["usage"]["completion_tokens"]
+    assert ours.text.startswith("zq") and ours.text.endswith("xw") and ours.finish_reason == "stop"
 
 
 @needs_smollm2

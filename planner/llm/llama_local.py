@@ -8,24 +8,26 @@ Two caches keep prompt evaluation to what is new:
 - the leading messages a caller marks as repeating (`cache_prefix`: the system prompt,
   the API listing, the worked examples) have their KV state saved at each assistant turn
   boundary, in a bounded LRU, and restored when a later prompt starts the same way even
-  after other prompts came between (another task with the same examples).
+  after other prompts came between (another task with the same examples); the system
+  prompt's state also goes to disk for the next process (`kv_states`).
 `Completion.cached_tokens` says how many prompt tokens a call did not evaluate. A GBNF
-grammar constrains decoding when given.
+grammar constrains decoding when given (`llama_decode`: the grammar is asked about the
+model's best few tokens, not the whole vocabulary).
 """
 
 from __future__ import annotations
 
 import atexit
-import ctypes
 import importlib.util
 import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from planner.llm.base import (
     CHAT_MODELS,
@@ -38,8 +40,11 @@ from planner.llm.base import (
     truncate_at_stop,
     validate_request,
 )
-from planner.llm.catalog import resolve_model
+from planner.llm.catalog import models_dir, resolve_model
+from planner.llm.kv_states import PrefixStates, StateFiles
+from planner.llm.llama_decode import Grammar, GrammarError, decode
 
+STATES_DIR = "kv-states"  # under the models folder: system-prompt KV states on disk
 THREADS_ENV = "HEEDBOT_LLM_THREADS"  # threads per model when n_threads is 0 (eval workers)
 INSTALL_HINT = "pip install 'heedbot[local]' (or `make local`; llama.cpp compiles in a few minutes)"
 
@@ -55,6 +60,8 @@ class LlamaLocalConfig:
         seed: sampling seed (decoding is greedy at temperature 0 anyway).
         prefix_states: most saved prompt-prefix KV states (each ~30 MB for a 1.5B model
             at 1,000 tokens); 0 keeps only llama.cpp's own previous-prompt reuse.
+        disk_states: most system-prompt KV states kept on disk (under
+            ``$HEEDBOT_MODELS/kv-states``) for the next process; 0 keeps none.
     """
 
     n_ctx: int = 8192
@@ -62,12 +69,15 @@ class LlamaLocalConfig:
     n_batch: int = 512
     seed: int = 0
     prefix_states: int = 24
+    disk_states: int = 4
 
     def __post_init__(self) -> None:
         if self.n_ctx < 256:
             raise ValueError(f"n_ctx must be >= 256, got {self.n_ctx}")
-        if self.n_threads < 0 or self.n_batch < 1 or self.prefix_states < 0:
-            raise ValueError("n_threads and prefix_states must be >= 0 and n_batch >= 1")
+        if min(self.n_threads, self.prefix_states, self.disk_states) < 0 or self.n_batch < 1:
+            raise ValueError(
+                "n_threads, prefix_states and disk_states must be >= 0 and n_batch >= 1"
+            )
 
 
 _MODELS: dict[tuple[str, int, int, int], _Loaded] = {}
@@ -85,57 +95,6 @@ class _Loaded:
     lock: threading.Lock
     load_s: float
     states: PrefixStates
-
-
-class PrefixStates:
-    """KV states of prompt prefixes (token tuples), least recently used dropped first.
-
-    A state is llama.cpp's sequence data for the prefix's tokens, restored into the
-    context with the token history llama-cpp-python keeps beside it."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._states: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._states)
-
-    def longest(self, tokens: Sequence[int]) -> tuple[int, ...]:
-        """The longest stored prefix of `tokens` (empty when none is stored)."""
-        best: tuple[int, ...] = ()
-        for key in self._states:
-            if len(best) < len(key) <= len(tokens) and tuple(tokens[: len(key)]) == key:
-                best = key
-        return best
-
-    def save(self, llama: Any, key: tuple[int, ...]) -> None:
-        """Stores the context's state, which must hold exactly `key`."""
-        if self.capacity == 0 or key in self._states:
-            return
-        import llama_cpp
-
-        size = llama_cpp.llama_state_seq_get_size(llama._ctx.ctx, 0)
-        buffer = (ctypes.c_uint8 * size)()
-        written = llama_cpp.llama_state_seq_get_data(llama._ctx.ctx, buffer, size, 0)
-        self._states[key] = bytes(memoryview(buffer)[:written])  # one copy, no int list
-        while len(self._states) > self.capacity:
-            self._states.popitem(last=False)
-
-    def restore(self, llama: Any, key: tuple[int, ...]) -> bool:
-        """Loads a stored state into the context; False when llama.cpp refuses it."""
-        import llama_cpp
-
-        data = self._states[key]
-        self._states.move_to_end(key)
-        llama._ctx.kv_cache_seq_rm(-1, 0, -1)
-        buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
-        if not llama_cpp.llama_state_seq_set_data(llama._ctx.ctx, buffer, len(data), 0):
-            llama.reset()
-            return False
-        llama.input_ids[: len(key)] = key
-        llama.n_tokens = len(key)
-        llama._requires_eval = True  # logits are not restored: the next decode refreshes them
-        return True
 
 
 @atexit.register
@@ -191,8 +150,20 @@ def _open(path: Path, config: LlamaLocalConfig, threads: int) -> _Loaded:
         Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos, add_generation_prompt=False),
         threading.Lock(),
         time.perf_counter() - start,
-        PrefixStates(config.prefix_states),
+        PrefixStates(config.prefix_states, _state_files(path, config)),
     )
+
+
+def _state_files(path: Path, config: LlamaLocalConfig) -> StateFiles | None:
+    """Where the system prompt's KV state is kept between processes (None: nowhere)."""
+    if config.disk_states == 0:
+        return None
+    import llama_cpp
+
+    stat = path.stat()
+    model_id = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|"
+    model_id += f"{llama_cpp.__version__}|{config.n_ctx}"
+    return StateFiles(models_dir() / STATES_DIR, model_id, keep=config.disk_states)
 
 
 @CHAT_MODELS.register("local")
@@ -205,7 +176,8 @@ class LlamaLocalModel:
         self.path = path
         self.config = config or LlamaLocalConfig()
         self._label = label or str(path)
-        self._grammars: dict[str, Any] = {}
+        self._grammars: dict[str, Grammar] = {}
+        self._rng = np.random.default_rng(self.config.seed)
 
     @classmethod
     def from_spec(cls, target: str, options: Mapping[str, Any] | None = None) -> LlamaLocalModel:
@@ -255,29 +227,30 @@ class LlamaLocalModel:
             start = time.perf_counter()
             cached = self._prepare(model, tokens, boundaries)
             try:
-                out = llama(
-                    tokens,
-                    max_tokens=max_tokens,
-                    temperature=temperature,
-                    top_k=1 if temperature == 0 else 40,
-                    stop=stops or None,
-                    grammar=self._grammar(grammar) if grammar else None,
-                )
+                rules = self._grammar(llama, grammar) if grammar else None
+                self._evaluate(llama, tokens)
+                out = decode(llama, max_tokens, stops, rules, temperature, rng=self._rng)
             except (ValueError, RuntimeError) as exc:
                 raise LLMError(f"llama.cpp failed: {one_line(str(exc), 160)}") from exc
             latency = time.perf_counter() - start
-        choice = out["choices"][0]
-        text, _ = truncate_at_stop(choice["text"], stops)
-        usage = out.get("usage") or {}
+        text, _ = truncate_at_stop(out.text, stops)
         return Completion(
             text=text,
-            prompt_tokens=int(usage.get("prompt_tokens", len(tokens))),
-            completion_tokens=int(usage.get("completion_tokens", 0)),
+            prompt_tokens=len(tokens),
+            completion_tokens=out.tokens,
             latency_s=latency,
             model=self.name,
-            finish_reason=choice.get("finish_reason"),
+            finish_reason=out.finish_reason,
             cached_tokens=cached,
         )
+
+    @staticmethod
+    def _evaluate(llama: Any, tokens: list) -> None:
+        """Evaluates the prompt past what the context already holds (at least its last
+        token, whose logits the first reply token comes from)."""
+        current = llama.input_ids[: llama.n_tokens].tolist()
+        llama.n_tokens = min(llama.longest_token_prefix(current, tokens), len(tokens) - 1)
+        llama.eval(tokens[llama.n_tokens :])
 
     def _tokens(self, model: _Loaded, template: Any, messages: Sequence[ChatMessage]) -> list:
         try:
@@ -315,26 +288,26 @@ class LlamaLocalModel:
         llama, states = model.llama, model.states
         current = llama.input_ids[: llama.n_tokens].tolist()
         reused = llama.longest_token_prefix(current, tokens)
+        if boundaries and len(boundaries[0]) > reused:
+            states.from_disk(boundaries[0])  # the system prompt, as another process left it
         stored = states.longest(tokens)
-        if len(stored) > reused and states.restore(llama, stored):
-            reused = len(stored)
+        if len(stored) > reused:
+            reused = len(stored) if states.restore(llama, stored) else 0
         cached = reused
-        for prefix in boundaries:
+        for i, prefix in enumerate(boundaries):
             if len(prefix) <= reused:
                 continue
             llama.n_tokens = reused  # eval() drops the KV state past n_tokens first
             llama.eval(list(prefix[reused:]))
             reused = len(prefix)
-            states.save(llama, prefix)
+            states.save(llama, prefix, to_disk=i == 0)
         return cached
 
-    def _grammar(self, text: str) -> Any:
-        """The compiled grammar (compiling costs milliseconds; the scene repeats per task)."""
-        from llama_cpp import LlamaGrammar
-
+    def _grammar(self, llama: Any, text: str) -> Grammar:
+        """The parsed grammar (parsing costs milliseconds; the scene repeats per task)."""
         if text not in self._grammars:
             try:
-                self._grammars = {text: LlamaGrammar.from_string(text, verbose=False)}
-            except ValueError as exc:
+                self._grammars = {text: Grammar(llama, text)}
+            except GrammarError as exc:
                 raise LLMError(f"invalid reply grammar: {one_line(str(exc))}") from exc
         return self._grammars[text]
