@@ -293,20 +293,33 @@ PROMPT_RELATIONS = ("on", "in")
 """Relations prompts and Observations list; the others follow from the positions."""
 
 
+def _orders(nodes: Sequence[ObjectState], label: str) -> list[str]:
+    """`label`'s objects from left to right and from the robot outwards."""
+    left_to_right = sorted(nodes, key=lambda n: (-n.position[1], n.name))
+    near_to_far = sorted(nodes, key=lambda n: (n.position[0], n.name))
+    return [
+        f"{label} from left to right: {', '.join(n.name for n in left_to_right)}",
+        f"{label} from nearest the robot to farthest: {', '.join(n.name for n in near_to_far)}",
+    ]
+
+
 def scene_text(objects: Iterable[ObjectState]) -> str:
     """The scene as a planner reads it: objects in metres, on/in relations, then the
-    objects in order from left to right and from the robot outwards (superlatives and
-    ordinals - "leftmost", "second from the right", "closest to me" - without arithmetic)."""
+    objects from left to right and from the robot outwards, all of them (when there are
+    several kinds) and each kind of two or more (superlatives and ordinals - "the leftmost
+    block", "second from the right", "closest to me" - read off a list, no arithmetic)."""
     graph = SceneGraph.build(objects)
     text = graph.to_text(PROMPT_RELATIONS)
     if len(graph.nodes) < 2:
         return text
-    left_to_right = sorted(graph.nodes, key=lambda n: (-n.position[1], n.name))
-    near_to_far = sorted(graph.nodes, key=lambda n: (n.position[0], n.name))
-    return (
-        f"{text}\norder from left to right: {', '.join(n.name for n in left_to_right)}"
-        f"\norder from nearest the robot to farthest: {', '.join(n.name for n in near_to_far)}"
-    )
+    kinds: dict[str, list[ObjectState]] = {}
+    for node in graph.nodes:
+        kinds.setdefault(node.category, []).append(node)
+    lines = [text, *(_orders(graph.nodes, "order") if len(kinds) > 1 else [])]
+    for kind, nodes in sorted(kinds.items()):
+        if len(nodes) >= 2:
+            lines += _orders(nodes, f"{kind}s")
+    return "\n".join(lines)
 
 
 def scene_changes(before: Iterable[ObjectState], after: Iterable[ObjectState]) -> list[str]:

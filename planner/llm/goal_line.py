@@ -14,11 +14,15 @@ from collections.abc import Sequence
 
 from perception.predicates import PREDICATES
 from planner.goals import Goal, RawPredicate
+from skills.primitives import DIRECTIONS
 
 DICT_ARGS = ("count", "spread", "holding")  # kinds whose arguments are not a list
 LINE_KINDS = tuple(k for k in PREDICATES.names() if k not in DICT_ARGS)
 NEAR_DEFAULT = 0.12  # near(a, b) without a distance: footprints this close
 MAX_PREDICATES = 8
+TOWER = "stacked"  # bottom first; stacked(a, b) is on(b, a)
+INSIDE = "in"  # a thing the robot moves, in a bowl or on a zone
+SHIFT = "shifted"  # shifted(a, "left", 0.1) on the line, as push says it
 _LINE = re.compile(r"^\s*(?:\*\*)?goal(?:\*\*)?\s*:\s*(?P<body>.*)$", re.I | re.M)
 _CALL = re.compile(r"(?P<kind>[a-z_]+)\((?P<args>[^()]*)\)")
 
@@ -28,9 +32,22 @@ def render(predicates: Sequence[RawPredicate]) -> str:
     calls = []
     for raw in predicates:
         ((kind, args),) = raw.items()
+        if kind == SHIFT and isinstance(args, list) and len(args) == 2:
+            args = [args[0], *_said_shift(args[1])]  # shifted(a, "left", 0.1), as push says
         if kind in LINE_KINDS and isinstance(args, list):
             calls.append(f"{kind}({', '.join(_literal(a) for a in args)})")
     return "; ".join(calls) or "none"
+
+
+def _said_shift(shift: Sequence[float]) -> list:
+    """(dx, dy) as push says it: a direction word and a distance when along one axis."""
+    dx, dy = shift
+    for word in ("left", "right", "away", "front"):
+        ux, uy = DIRECTIONS[word]
+        distance = dx * ux + dy * uy
+        if distance > 0 and abs(dx - ux * distance) + abs(dy - uy * distance) < 1e-9:
+            return [word, round(distance, 4)]
+    raise ValueError(f"shifted by ({dx:g}, {dy:g}) is along no axis: say it as two pushes")
 
 
 def _literal(value: object) -> str:
@@ -54,6 +71,9 @@ def read(text: str) -> Goal | None:
             return Goal.unstated(f"its goal could not be read: {call.group(0)[:80]}")
         if kind == "near" and len(args) == 2:
             args.append(NEAR_DEFAULT)
+        if kind == SHIFT and len(args) == 3 and args[1] in DIRECTIONS:
+            (ux, uy), distance = DIRECTIONS[args[1]], float(args[2])
+            args = [args[0], [round(ux * distance, 4), round(uy * distance, 4)]]
         predicates.append({kind: args})
     if not predicates:
         return Goal.unstated(f"its goal could not be read: {body[:80]}")
@@ -65,16 +85,29 @@ def strip(text: str) -> str:
     return _LINE.sub("", text, count=1)
 
 
-def grammar_rules(has_objects: bool) -> list[str]:
+def grammar_rules(has_objects: bool, movable: bool = False, containers: bool = False) -> list[str]:
     """GBNF rules of the goal line's body (`goal`; `preds` when it states predicates),
-    over the grammar's `object`, `number` and `region` rules."""
+    over the grammar's `object`, `movable`, `container`, `number` and `region` rules.
+
+    Typed where the kind says what its objects are: a tower (bottom first) holds things
+    the robot moves, ``in`` puts one of them in a container, and ``shifted`` moves one a
+    distance in a direction, the words `push` takes."""
     if not has_objects:
         return ['goal ::= "none"']
-    kinds = " | ".join(f'"{k}"' for k in LINE_KINDS)
+    typed = {TOWER: movable, INSIDE: movable and containers, SHIFT: movable}
+    kinds = " | ".join(f'"{k}"' for k in LINE_KINDS if k not in typed)
+    shapes = []
+    if typed[TOWER]:
+        shapes.append(f'"{TOWER}(" movable (", " movable){{1,7}} ")"')
+    if typed[INSIDE]:
+        shapes.append(f'"{INSIDE}(" movable ", " container ")"')
+    if typed[SHIFT]:
+        shapes.append(f'"{SHIFT}(" movable ", " direction ", " number ")"')
+    shapes.append('goal-kind "(" garg (", " garg)* ")"')
     return [
         'goal ::= "none" | preds',
         f'preds ::= pred ("; " pred){{0,{MAX_PREDICATES - 1}}}',
-        'pred ::= goal-kind "(" garg (", " garg)* ")"',
+        f"pred ::= {' | '.join(shapes)}",
         f"goal-kind ::= {kinds}",
         "garg ::= object | number | region",
     ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from planner.llm import goal_line
 from planner.sandbox.schema import FunctionSpec, Param
@@ -58,21 +59,47 @@ def _rule(name: str) -> str:
     return name.replace("_", "-")
 
 
-def _value(param: Param, places: bool, moves: bool = False) -> str:
-    """The rule an argument of this parameter matches; the objects a skill moves (`moves`)
-    are only those the robot can pick up."""
-    role = ARG_ROLES.get(param.name)
-    if role == "target":
-        return "target" if places else "object | vec2"
-    if moves and role in ("object", "objects"):
-        return f"movable{role.removeprefix('object')}"
-    if role is not None:
-        return role
-    if param.type in ("float", "int"):
-        return "number"
-    if param.type in ("vec2", "vec", "vec3"):
-        return "vec2"
-    raise ValueError(f"no grammar for parameter {param.name!r} ({param.type}): add it to ARG_ROLES")
+@dataclass(frozen=True)
+class _Pool:
+    """What object arguments may name: every object, and those a skill moves."""
+
+    objects: int
+    movable: int
+    places: bool
+
+    def value(self, param: Param, moves: bool = False) -> str:
+        """The rule an argument of this parameter matches; the objects a skill moves
+        (`moves`) are only those the robot can pick up, and a list holds as many distinct
+        objects as the parameter takes and the scene has."""
+        role = ARG_ROLES.get(param.name)
+        if role == "target":
+            return "target" if self.places else "object | vec2"
+        if role in ("object", "objects"):
+            item = "movable" if moves else "object"
+            if role == "object":
+                return item
+            most = min(param.max_len, self.movable if moves else self.objects)
+            return f'"[" {item} (", " {item}){{{param.min_len - 1},{most - 1}}} "]"'
+        if role is not None:
+            return role
+        if param.type in ("float", "int"):
+            return "number"
+        if param.type in ("vec2", "vec", "vec3"):
+            return "vec2"
+        raise ValueError(
+            f"no grammar for parameter {param.name!r} ({param.type}): add it to ARG_ROLES"
+        )
+
+    def fits(self, spec: FunctionSpec, moves: bool) -> bool:
+        """Whether the scene has objects enough for every object argument of `spec`."""
+        have = self.movable if moves else self.objects
+        for param in spec.params:
+            role = ARG_ROLES.get(param.name)
+            if role in ("object", "target") and self.objects == 0:
+                return False
+            if (role == "object" and have == 0) or (role == "objects" and have < param.min_len):
+                return False
+        return True
 
 
 def _chain(values: Sequence[str]) -> str:
@@ -83,14 +110,14 @@ def _chain(values: Sequence[str]) -> str:
     return f"{values[0]} {tail}".strip()
 
 
-def _call(spec: FunctionSpec, places: bool, moves: bool = False) -> str:
+def _call(spec: FunctionSpec, pool: _Pool, moves: bool = False) -> str:
     """``name(required, optional..., keyword=value...)``: required arguments by position,
     then optional ones by position (in order, as many as wanted), then by keyword."""
-    required = [f"({_value(p, places, moves)})" for p in spec.params if not p.optional]
+    required = [f"({pool.value(p, moves)})" for p in spec.params if not p.optional]
     optional = [p for p in spec.params if p.optional]
     body = ' ", " '.join(required)
     if optional:
-        values = [f"({_value(p, places, moves)})" for p in optional]
+        values = [f"({pool.value(p, moves)})" for p in optional]
         keyword = (
             "("
             + " | ".join(f'"{p.name}=" {v}' for p, v in zip(optional, values, strict=True))
@@ -106,11 +133,6 @@ def _call(spec: FunctionSpec, places: bool, moves: bool = False) -> str:
 def _alternatives(rule: str, functions: Sequence[str]) -> str:
     """``rule ::= (fn-a | fn-b ...) "\\n"``: one line calling one of `functions`."""
     return f"{rule} ::= (" + " | ".join(f"fn-{_rule(n)}" for n in functions) + ') "\\n"'
-
-
-def _needs_objects(spec: FunctionSpec, movable: bool = False) -> bool:
-    roles = ("object", "objects") if movable else ("object", "objects", "target")
-    return any(ARG_ROLES.get(p.name) in roles for p in spec.params)
 
 
 def reply_grammar(
@@ -136,13 +158,15 @@ def reply_grammar(
         must_act: no "Goal: none" reply of words alone (the task was read as impossible
             while the scene lists what it needs).
     """
+    containers = [o for o in objects if o not in set(movable)]  # bowls and zones
+    pool = _Pool(len(set(objects)), len(set(movable)), places=False)
     usable = {
         name: (spec, group)
         for name, (spec, group) in functions.items()
-        if (objects or not _needs_objects(spec))
-        and (movable or group != MOVING_GROUP or not _needs_objects(spec, movable=True))
+        if pool.fits(spec, moves=group == MOVING_GROUP)
     }
     place_names = [n for n, (_, g) in usable.items() if g == PLACE_GROUP]
+    pool = replace(pool, places=bool(place_names))
     statements = [n for n, (_, g) in usable.items() if g in STATEMENT_GROUPS]
     if not statements:
         raise ValueError("the API declares no statement functions")
@@ -167,18 +191,18 @@ def reply_grammar(
         'text ::= "\\"" [^"\\\\\\n]{0,160} "\\""',
         f"region ::= {_quoted(regions)}",
         f"direction ::= {_quoted(directions)} | vec2",
-        *goal_line.grammar_rules(bool(objects)),
+        *goal_line.grammar_rules(bool(objects), bool(movable), bool(containers)),
     ]
     if objects:
         lines.append(f"object ::= {_quoted(objects)}")
-        lines.append('objects ::= "[" object (", " object)* "]"')
-    if movable:
-        lines.append(f"movable ::= {_quoted(movable)}")
-        lines.append('movables ::= "[" movable (", " movable)* "]"')
         places = " | ".join(f"fn-{_rule(n)}" for n in place_names)
         lines.append("target ::= object | vec2" + (f" | {places}" if places else ""))
+    if movable:
+        lines.append(f"movable ::= {_quoted(movable)}")
+    if containers:
+        lines.append(f"container ::= {_quoted(containers)}")
     for name in [*statements, *place_names]:
         spec, group = usable[name]
-        call = _call(spec, bool(place_names), moves=group == MOVING_GROUP)
+        call = _call(spec, pool, moves=group == MOVING_GROUP)
         lines.append(f"fn-{_rule(name)} ::= {call}")
     return "\n".join(lines) + "\n"

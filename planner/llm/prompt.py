@@ -16,9 +16,10 @@ from collections.abc import Sequence
 
 from perception.scene_graph import scene_text
 from planner.context import PlannerContext, TaskCorrection
-from planner.llm import goal_line
+from planner.llm import goal_line, mentions
 from planner.llm.base import ChatMessage
 from planner.llm.examples import Example
+from skills.objects import ObjectState
 
 SYSTEM = """You control a robot arm over a table by writing short Python programs.
 Frame: x points away from the robot (front = small x, behind = large x), y to the robot's
@@ -36,12 +37,28 @@ Rules:
   a ... here."); if a phrase fits several objects equally, the whole program is one
   ask("Which ...?"). Answer questions with say(...) and move nothing.
 - If a step failed, fix the cause and continue from the scene as it is now.
+How requests become calls (A, B, C: objects as the scene names them):
+- "put/set/stack A on (top of) B", "A onto B", "A in B": put_first_on_second(A, B); A
+  moves, B stays.
+- A tower of three or more: stack([A, B, C]) lists the bottom first; "A at the bottom,
+  then B, then C" and "C on top of B on top of A" are both stack([A, B, C]).
+- "A to the left of / right of / behind / in front of B": put_first_on_second(A,
+  left_of(B)) (right_of, behind, in_front_of); 15 cm is 0.15. "Next to / beside / near
+  B": free_spot_near(B); "between B and C": between(B, C); a corner, the middle or a side
+  of the table: region_pos(...).
+- "Every X except A", "the X other than A", "the X that are not red": one call for each
+  X the words leave in; A stays. "Two of the X": exactly two.
+- "The leftmost X" is the first name on the scene's line "Xs from left to right", "the
+  rightmost X" the last; "the X closest to me / the robot" is the first name on "Xs from
+  nearest the robot to farthest", "the X farthest away" the last.
+- "Push/slide/nudge A left 10 cm": push(A, "left", 0.10); towards me is "front".
 Reply with one line "Thought: ...", one line "Goal: ..." and then one ```python block.
 The Goal line says what will hold when the task is done, as checks on the scene:
-in(a, container), on(a, b), stacked(bottom, ..., top), left_of(a, b), right_of(a, b),
-in_front_of(a, b), behind(a, b), near(a, b), between(a, b, c), at(a, region),
-line(a, b, c), unmoved(a, ...), turned(a, degrees), raised(a, metres),
-at_start_of(a, b); separated by "; ". Write "Goal: none" for a question or a refusal.{situations}"""
+in(a, container), on(a, b) (a on top of b), stacked(bottom, ..., top), left_of(a, b),
+right_of(a, b), in_front_of(a, b), behind(a, b), near(a, b), between(a, b, c),
+at(a, region), line(a, b, c), unmoved(a, ...), turned(a, degrees), raised(a, metres),
+shifted(a, direction, metres) (as push), at_start_of(a, b); separated by "; ".
+Write "Goal: none" for a question or a refusal.{situations}"""
 
 MAX_HISTORY = 6  # most earlier steps shown; older ones are dropped
 
@@ -52,19 +69,26 @@ def assistant_reply(thought: str, code: str, goal: Sequence[dict] = ()) -> str:
     return f"Thought: {thought}\nGoal: {body}\n```python\n{code.rstrip()}\n```"
 
 
-def _task_turn(instruction: str, scene: str, knowledge: Sequence[str] = ()) -> str:
+def _task_turn(
+    instruction: str,
+    scene: str,
+    objects: Sequence[ObjectState],
+    knowledge: Sequence[str] = (),
+) -> str:
+    """The task as the model first sees it; named objects the scene lacks are said."""
     parts = [f"Instruction: {instruction}"]
     if knowledge:
         parts += ["Remember (what you were taught before):", *[f"- {k}" for k in knowledge]]
     parts += ["Scene:", scene]
-    return "\n".join(parts)
+    missing = mentions.note(instruction, objects)
+    return "\n".join([*parts, missing] if missing else parts)
 
 
 def example_turn(example: Example) -> str:
     """An example's task as a real task's turn shows it, scene and all: a reply that picks
     "the nearest block" must be seen picking it off the scene, or a small model copies
     the example's answer instead of reading its own scene."""
-    return _task_turn(example.instruction, scene_text(example.scene))
+    return _task_turn(example.instruction, scene_text(example.scene), example.scene)
 
 
 def _correction_text(correction: TaskCorrection) -> str:
@@ -121,7 +145,8 @@ def build_messages(
             ChatMessage.assistant(assistant_reply(example.thought, example.program, example.goal)),
         ]
     first_scene = context.initial_scene_text or context.scene_text
-    task = _task_turn(context.instruction, first_scene, context.knowledge)
+    objects = context.initial_scene or context.scene
+    task = _task_turn(context.instruction, first_scene, objects, context.knowledge)
     history = context.history[-MAX_HISTORY:]
     if not history:
         latest = _latest_turn(context, None)
