@@ -415,12 +415,12 @@ class SkillApi:
     @api_function(
         "skill",
         "stack(objs)",
-        Param("objs", "strs", min_len=3, max_len=8),
+        Param("objs", "strs", min_len=2, max_len=8),
         returns="True",
     )
     def stack(self, objs: list[str]) -> bool:
-        """Build one tower of three or more objs listed bottom first: the first stays, each next
-        goes on top (one object on another is put_first_on_second(top, bottom))."""
+        """Build one tower of objs listed bottom first: the first stays, each next goes on top
+        (stack([bottom, top]) is put_first_on_second(top, bottom))."""
         if len(set(objs)) != len(objs):
             raise ApiError("stack(): an object is listed twice")
         for lower, upper in pairwise(objs):
