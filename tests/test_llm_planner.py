@@ -428,8 +428,21 @@ def test_the_grammar_ties_the_goal_line_to_the_program():
     """A stated goal comes with motion, "Goal: none" with words alone, and done() is never
     a whole program: a small model can not end a task it has not acted on or answered."""
     lines = {line.split(" ::= ")[0]: line for line in step_grammar(SCENE).splitlines()}
-    assert '("none\\n```python\\n" speak stmt-talk{0,11} | ' in lines["root"]
+    assert '(("none" | still) "\\n```python\\n" speak stmt-talk{0,11} | ' in lines["root"]
+    assert lines["still"] == 'still ::= "unmoved(" object (", " object)* ")"'  # a question's goal
     assert 'preds "\\n```python\\n" act stmt{0,11})' in lines["root"]
     assert "fn-done" not in lines["speak"] and "fn-say" in lines["speak"]
     assert "fn-say" not in lines["act"] and "fn-put-first-on-second" in lines["act"]
     assert "fn-stack" not in lines["stmt-talk"]
+
+
+def test_a_question_answered_under_a_goal_that_keeps_things_still_moves_nothing(run_with, world):
+    """A question's goal may be unmoved(...) beside an answer in words (the grammar once
+    demanded motion after any stated goal, and a model moved a block to answer a count)."""
+    start = positions(world)
+    said = 'say("There are three blocks.")\ndone()'
+    answer = assistant_reply("A question: answer it.", said, [{"unmoved": ["red block"]}])
+    model = StubChatModel([answer], supports_grammar=True)
+    outcome, _ = run_with(ChatPlanner(model), "how many blocks are there?")
+    assert outcome.steps == 1 and outcome.status == "verified", outcome.status
+    assert positions(world) == start

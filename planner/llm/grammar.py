@@ -175,9 +175,9 @@ def reply_grammar(
     speaking = [n for n in talking if n != ENDING]
     n = max_statements
     body = f'goal "\\n```python\\n" stmt{{1,{n}}}'
-    if objects and acting and speaking:  # a stated goal needs motion; "none" goes with words
+    if objects and acting and speaking:  # a goal needs motion; none (or unmoved): words
         acts = f'preds "\\n```python\\n" act stmt{{0,{n - 1}}}'
-        words = f'"none\\n```python\\n" speak stmt-talk{{0,{n - 1}}}'
+        words = f'("none" | still) "\\n```python\\n" speak stmt-talk{{0,{n - 1}}}'
         body = acts if must_act else f"({words} | {acts})"
     lines = [
         f'root ::= "Thought: " thought "\\nGoal: " {body} "```"',
@@ -195,6 +195,8 @@ def reply_grammar(
     ]
     if objects:
         lines.append(f"object ::= {_quoted(objects)}")
+        # a goal that only keeps things where they are goes with words alone (a question)
+        lines.append('still ::= "unmoved(" object (", " object)* ")"')
         places = " | ".join(f"fn-{_rule(n)}" for n in place_names)
         lines.append("target ::= object | vec2" + (f" | {places}" if places else ""))
     if movable:
