@@ -402,6 +402,11 @@ def test_goal_lines_read_back_what_they_render():
     raw += [{"shifted": ["a", [0.0, 0.15]]}, {"shifted": ["b", [-0.1, 0.0]]}]
     assert goal_line.read("Goal: " + goal_line.render(raw)).predicates == tuple(raw)
     assert 'shifted("a", "left", 0.15); shifted("b", "front", 0.1)' in goal_line.render(raw)
+    # a diagonal shift has no push words: left off the line, as other kinds that do not fit
+    assert goal_line.render([{"shifted": ["a", [0.1, 0.1]]}]) == "none"
+    assert goal_line.read('Goal: shifted("a", [0.1, 0.1], 0.1)').predicates == (
+        {"shifted": ["a", [0.1, 0.1], 0.1]},
+    )  # not read as a push: the check reports it malformed instead of raising here
     assert goal_line.read('Goal: near("a", "b")').predicates == ({"near": ["a", "b", 0.12]},)
     assert not goal_line.read("Goal: none").predicates
     assert goal_line.read("Thought: no goal here") is None
@@ -417,7 +422,7 @@ def test_the_grammar_makes_the_goal_line_name_scene_objects():
     pred = grammar.split("pred ::= ")[1].split("\n")[0]
     assert pred.startswith(
         '"stacked(" movable (", " movable){1,7} ")" | "in(" movable ", " container ")" | '
-        '"shifted(" movable ", " direction ", " number ")" | '
+        '"shifted(" movable ", " direction-word ", " number ")" | '
     )
     kinds = grammar.split("goal-kind ::= ")[1].split("\n")[0]
     assert '"stacked"' not in kinds and '"in"' not in kinds and '"shifted"' not in kinds

@@ -33,21 +33,23 @@ def render(predicates: Sequence[RawPredicate]) -> str:
     for raw in predicates:
         ((kind, args),) = raw.items()
         if kind == SHIFT and isinstance(args, list) and len(args) == 2:
-            args = [args[0], *_said_shift(args[1])]  # shifted(a, "left", 0.1), as push says
+            said = _said_shift(args[1])  # shifted(a, "left", 0.1), as push says it
+            args = [args[0], *said] if said else None  # a diagonal shift has no words
         if kind in LINE_KINDS and isinstance(args, list):
             calls.append(f"{kind}({', '.join(_literal(a) for a in args)})")
     return "; ".join(calls) or "none"
 
 
-def _said_shift(shift: Sequence[float]) -> list:
-    """(dx, dy) as push says it: a direction word and a distance when along one axis."""
+def _said_shift(shift: Sequence[float]) -> list | None:
+    """(dx, dy) as push says it: a direction word and a distance when along one axis,
+    else None."""
     dx, dy = shift
     for word in ("left", "right", "away", "front"):
         ux, uy = DIRECTIONS[word]
         distance = dx * ux + dy * uy
         if distance > 0 and abs(dx - ux * distance) + abs(dy - uy * distance) < 1e-9:
             return [word, round(distance, 4)]
-    raise ValueError(f"shifted by ({dx:g}, {dy:g}) is along no axis: say it as two pushes")
+    return None
 
 
 def _literal(value: object) -> str:
@@ -71,7 +73,7 @@ def read(text: str) -> Goal | None:
             return Goal.unstated(f"its goal could not be read: {call.group(0)[:80]}")
         if kind == "near" and len(args) == 2:
             args.append(NEAR_DEFAULT)
-        if kind == SHIFT and len(args) == 3 and args[1] in DIRECTIONS:
+        if kind == SHIFT and len(args) == 3 and isinstance(args[1], str) and args[1] in DIRECTIONS:
             (ux, uy), distance = DIRECTIONS[args[1]], float(args[2])
             args = [args[0], [round(ux * distance, 4), round(uy * distance, 4)]]
         predicates.append({kind: args})
@@ -87,7 +89,8 @@ def strip(text: str) -> str:
 
 def grammar_rules(has_objects: bool, movable: bool = False, containers: bool = False) -> list[str]:
     """GBNF rules of the goal line's body (`goal`; `preds` when it states predicates),
-    over the grammar's `object`, `movable`, `container`, `number` and `region` rules.
+    over the grammar's `object`, `movable`, `container`, `number`, `region` and
+    `direction-word` rules.
 
     Typed where the kind says what its objects are: a tower (bottom first) holds things
     the robot moves, ``in`` puts one of them in a container, and ``shifted`` moves one a
@@ -102,7 +105,7 @@ def grammar_rules(has_objects: bool, movable: bool = False, containers: bool = F
     if typed[INSIDE]:
         shapes.append(f'"{INSIDE}(" movable ", " container ")"')
     if typed[SHIFT]:
-        shapes.append(f'"{SHIFT}(" movable ", " direction ", " number ")"')
+        shapes.append(f'"{SHIFT}(" movable ", " direction-word ", " number ")"')
     shapes.append('goal-kind "(" garg (", " garg)* ")"')
     return [
         'goal ::= "none" | preds',

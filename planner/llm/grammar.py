@@ -190,7 +190,8 @@ def reply_grammar(
         'vec2 ::= "[" number ", " number "]"',
         'text ::= "\\"" [^"\\\\\\n]{0,160} "\\""',
         f"region ::= {_quoted(regions)}",
-        f"direction ::= {_quoted(directions)} | vec2",
+        f"direction-word ::= {_quoted(directions)}",
+        "direction ::= direction-word | vec2",
         *goal_line.grammar_rules(bool(objects), bool(movable), bool(containers)),
     ]
     if objects:
