@@ -300,17 +300,20 @@ def _doubt(code: str, scene: Sequence[ObjectState]) -> str | None:
     return None
 
 
-def moved_by(code: str) -> set[str]:
-    """The objects a program hands to the skills that move things (their object arguments,
-    not their targets); empty when the code does not parse."""
+def _calls(code: str) -> list[ast.Call]:
+    """The calls of a program to functions by name; none when the code does not parse."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
-        return set()
+        return []
+    return [c for c in ast.walk(tree) if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)]
+
+
+def _moved_by(calls: Sequence[ast.Call]) -> set[str]:
+    """The objects a program's calls hand to the skills that move things (their object
+    arguments, not their targets)."""
     moved = set()
-    for call in ast.walk(tree):
-        if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):
-            continue
+    for call in calls:
         if call.func.id not in API or API.get(call.func.id).group != "skill":
             continue
         params = API.get(call.func.id).spec.params
@@ -326,18 +329,12 @@ def moved_by(code: str) -> set[str]:
     return moved
 
 
-def _put_pairs(code: str) -> set[tuple[str, str]]:
-    """(object, target) of each put_first_on_second(obj, "target") a program makes."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return set()
+def _put_pairs(calls: Sequence[ast.Call]) -> set[tuple[str, str]]:
+    """(object, target) of each put_first_on_second(obj, "target") among a program's calls."""
     return {
         (call.args[0].value, call.args[1].value)
-        for call in ast.walk(tree)
-        if isinstance(call, ast.Call)
-        and isinstance(call.func, ast.Name)
-        and call.func.id == "put_first_on_second"
+        for call in calls
+        if call.func.id == "put_first_on_second"
         and len(call.args) == 2
         and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args)
     }
@@ -348,7 +345,8 @@ def _consistent(goal: Goal, code: str) -> Goal:
     program moves is a copied or slipped word, and would fail a task done as written; and
     ``stacked(a, b)`` (b on a, bottom first) beside a program that puts a on b is the
     notation misread, not the task: it says on(a, b), as the program does."""
-    moved, puts = moved_by(code), _put_pairs(code)
+    calls = _calls(code)
+    moved, puts = _moved_by(calls), _put_pairs(calls)
     kept = []
     for predicate in goal.predicates:
         if "unmoved" in predicate and isinstance(predicate["unmoved"], list):
