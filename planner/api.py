@@ -18,6 +18,7 @@ from typing import Any
 from perception import geometry
 from planner.corrections import ParamChange
 from planner.events import EventBus
+from planner.language.grounding import GroundingError, find_described
 from planner.sandbox.executor import SandboxExecutor, SandboxLimits
 from planner.sandbox.schema import FunctionSpec, Param
 from skills.errors import HeedError
@@ -53,7 +54,7 @@ class ApiFunction:
     """A declared API function: its schema and which group it belongs to."""
 
     spec: FunctionSpec
-    group: str  # "skill" | "arm" | "place" | "query" | "interaction"
+    group: str  # "skill" | "arm" | "place" | "select" | "query" | "interaction"
     signature: str
 
 
@@ -150,6 +151,7 @@ class SkillApi:
         self.manner: dict[str, dict[str, Any]] = {}  # skill -> params the wording asks for
         self.last_object: dict[str, str] = {}  # skill -> object of its latest call
         self.asked: dict[str, str] = {}  # this task's questions (normalised) -> answers
+        self.task_scene: tuple[ObjectState, ...] = ()  # where find() grounds descriptions
 
     def sandbox(self, limits: SandboxLimits | None = None) -> SandboxExecutor:
         """A sandbox whose programs call this API: schemas from the declarations, the
@@ -167,6 +169,7 @@ class SkillApi:
         and how it said to move."""
         self.asked = {}
         self.manner = {}
+        self.task_scene = ()
 
     def set_manner(self, changes: Sequence[ParamChange]) -> None:
         """Task-wide parameters from how the instruction says to move ("carefully": slower),
@@ -429,6 +432,23 @@ class SkillApi:
 
     @api_function(
         "skill",
+        "put_all(objs, target)",
+        Param("objs", "strs", min_len=1, max_len=8),
+        Param("target", "str|vec"),
+        returns="True",
+    )
+    def put_all(self, objs: list[str], target: str | list[float]) -> bool:
+        """Put each of objs on/in target (an object's name), one after the other."""
+        if len(set(objs)) != len(objs):
+            raise ApiError("put_all(): an object is listed twice")
+        if not isinstance(target, str) and len(objs) > 1:
+            raise ApiError("put_all(): several objects can not go to one point; name a bowl")
+        for obj in objs:
+            self.put_first_on_second(obj, target)
+        return True
+
+    @api_function(
+        "skill",
         "line_up(objs, spacing=0.08)",
         Param("objs", "strs", min_len=2, max_len=8),
         Param("spacing", "float", optional=True, default=0.08),
@@ -492,6 +512,29 @@ class SkillApi:
 
     def objects_source(self) -> list[ObjectState]:
         return self.source.objects()
+
+    # --- finding objects by the words that describe them ------------------------------------
+    @api_function("select", "find(description)", Param("description", "str"), returns="name")
+    def find(self, description: str) -> str:
+        """The one object the words describe ("leftmost block", "block nearest to the cyan
+        bowl", "biggest purple object"), as the scene was when the task began."""
+        return self._described(description, many=False)[0]
+
+    @api_function(
+        "select", "find_all(description)", Param("description", "str"), returns="list of names"
+    )
+    def find_all(self, description: str) -> list[str]:
+        """The objects the words describe ("blocks except the purple one", "objects that are
+        not red", "two blocks"), as the scene was when the task began."""
+        return self._described(description, many=True)
+
+    def _described(self, description: str, many: bool) -> list[str]:
+        now = self.objects_source()
+        try:
+            found = find_described(description, self.task_scene or now, now, many)
+        except GroundingError as error:
+            raise ApiError(f"{'find_all' if many else 'find'}(): {error}") from error
+        return [o.name for o in found]
 
     @api_function("query", "get_pos(obj)", Param("obj", "str"), returns="[x, y, z]")
     def get_pos(self, obj: str) -> list[float]:
@@ -616,6 +659,7 @@ def api_listing() -> str:
         ("skill", "# robot skills on objects (raise an error when they fail)"),
         ("arm", "# the arm and gripper alone: these move no object"),
         ("place", "# places: positions [x, y] to give put_first_on_second or place"),
+        ("select", "# objects by description: use the name they give as an object"),
         ("query", "# scene queries"),
         ("interaction", "# talking and ending"),
     ):

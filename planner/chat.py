@@ -33,6 +33,7 @@ from planner.llm import (
     classify,
     goal_line,
     parse_reply,
+    phrases,
 )
 from planner.llm.examples import Example, ExampleLibrary, default_library
 from planner.llm.grammar import ARG_ROLES, reply_grammar
@@ -140,11 +141,16 @@ class ChatPlanner:
                 )
                 reply, parsed = _merge(reply, retry), _parse(retry.text)
         code = parsed.code or f"say({'I could not write a program for this step.'!r})"
-        goal = goal_line.read(reply.text)
+        scene = context.initial_scene or context.scene  # where find("...") grounds its words
+
+        def ground(text: str) -> tuple[str, list[str]]:
+            return phrases.ground(text, scene, context.scene)
+
+        goal = goal_line.read(reply.text, ground)
         if goal is None and parsed.code is not None:
             goal = Goal.unstated("the model stated no goal")
         elif goal is not None and parsed.code is not None:
-            goal = _consistent(goal, parsed.code)
+            goal = _consistent(goal, ground(parsed.code)[0])
         return Proposal(
             parsed.thought,
             code,

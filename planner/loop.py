@@ -292,6 +292,7 @@ class ReActLoop:
         if not outcome.history:
             self.initial_scene_text = text
             self.initial_scene = scene
+            self.api.task_scene = scene  # find("leftmost block") means it as the user saw it
         return PlannerContext(
             instruction=instruction,
             scene=scene,

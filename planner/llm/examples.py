@@ -44,6 +44,8 @@ class Example:
             or question into tasks that only sound alike.
         goal: the success predicates the program is verified against (shown as the
             reply's Goal line; empty for a refusal or a question).
+        goal_said: the Goal line as the reply says it when it names objects by their
+            description (``in(find("leftmost block"), "green bowl")``); "" to show `goal`.
     """
 
     id: str
@@ -55,6 +57,7 @@ class Example:
     aliases: tuple[str, ...] = ()
     situational: bool = False
     goal: tuple[dict, ...] = ()
+    goal_said: str = ""
 
     def phrasings(self) -> tuple[str, ...]:
         return (self.instruction, *self.aliases)
@@ -88,6 +91,7 @@ def load_examples(path: Path = LIBRARY) -> tuple[Example, ...]:
             aliases=tuple(item.get("aliases", ())),
             situational=bool(item.get("situational", False)),
             goal=tuple(item["success"]) if item.get("ends", "done") == "done" else (),
+            goal_said=item.get("goal", ""),
         )
         for item in data["examples"]
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from perception.predicates import PREDICATES
 from planner.goals import Goal, RawPredicate
@@ -25,6 +25,7 @@ INSIDE = "in"  # a thing the robot moves, in a bowl or on a zone
 SHIFT = "shifted"  # shifted(a, "left", 0.1) on the line, as push says it
 _LINE = re.compile(r"^\s*(?:\*\*)?goal(?:\*\*)?\s*:\s*(?P<body>.*)$", re.I | re.M)
 _CALL = re.compile(r"(?P<kind>[a-z_]+)\((?P<args>[^()]*)\)")
+Grounding = Callable[[str], tuple[str, list[str]]]  # text -> its names, and what failed
 
 
 def render(predicates: Sequence[RawPredicate]) -> str:
@@ -56,21 +57,29 @@ def _literal(value: object) -> str:
     return f'"{value}"' if isinstance(value, str) else f"{value:g}"
 
 
-def read(text: str) -> Goal | None:
-    """The goal a reply states (None: the reply has no Goal line)."""
+def read(text: str, ground: Grounding | None = None) -> Goal | None:
+    """The goal a reply states (None: the reply has no Goal line); `ground` gives the names
+    of the objects its ``find("...")`` calls describe."""
     m = _LINE.search(text)
     if m is None:
         return None
     body = m.group("body").strip().strip("`")
     if body.lower().startswith("none"):
         return Goal.unstated("the planner said no goal can be checked")
+    if ground is not None:
+        body, problems = ground(body)
+        if problems:
+            return Goal.unstated(f"its goal names what the scene does not settle: {problems[0]}")
     predicates = []
-    for call in _CALL.finditer(body):
+    for call in list(_CALL.finditer(body))[:MAX_PREDICATES]:
         kind = call.group("kind")
         try:
             args = list(ast.literal_eval(f"[{call.group('args')}]"))
         except (ValueError, SyntaxError):
             return Goal.unstated(f"its goal could not be read: {call.group(0)[:80]}")
+        if kind == INSIDE and len(args) == 2 and isinstance(args[0], list):  # find_all(...)
+            predicates += [{kind: [name, args[1]]} for name in args[0]]
+            continue
         if kind == "near" and len(args) == 2:
             args.append(NEAR_DEFAULT)
         if kind == SHIFT and len(args) == 3 and isinstance(args[1], str) and args[1] in DIRECTIONS:
@@ -79,7 +88,7 @@ def read(text: str) -> Goal | None:
         predicates.append({kind: args})
     if not predicates:
         return Goal.unstated(f"its goal could not be read: {body[:80]}")
-    return Goal(tuple(predicates[:MAX_PREDICATES]))
+    return Goal(tuple(predicates))
 
 
 def strip(text: str) -> str:
@@ -87,14 +96,17 @@ def strip(text: str) -> str:
     return _LINE.sub("", text, count=1)
 
 
-def grammar_rules(has_objects: bool, movable: bool = False, containers: bool = False) -> list[str]:
+def grammar_rules(
+    has_objects: bool, movable: bool = False, containers: bool = False, many: str = ""
+) -> list[str]:
     """GBNF rules of the goal line's body (`goal`; `preds` when it states predicates),
     over the grammar's `object`, `movable`, `container`, `number`, `region` and
     `direction-word` rules.
 
     Typed where the kind says what its objects are: a tower (bottom first) holds things
-    the robot moves, ``in`` puts one of them in a container, and ``shifted`` moves one a
-    distance in a direction, the words `push` takes."""
+    the robot moves, ``in`` puts one of them (or each of `many`: a call naming several,
+    ``find_all(...)``) in a container, and ``shifted`` moves one a distance in a
+    direction, the words `push` takes."""
     if not has_objects:
         return ['goal ::= "none"']
     typed = {TOWER: movable, INSIDE: movable and containers, SHIFT: movable}
@@ -103,7 +115,8 @@ def grammar_rules(has_objects: bool, movable: bool = False, containers: bool = F
     if typed[TOWER]:
         shapes.append(f'"{TOWER}(" movable (", " movable){{1,7}} ")"')
     if typed[INSIDE]:
-        shapes.append(f'"{INSIDE}(" movable ", " container ")"')
+        things = f"(movable | {many})" if many else "movable"
+        shapes.append(f'"{INSIDE}(" {things} ", " container ")"')
     if typed[SHIFT]:
         shapes.append(f'"{SHIFT}(" movable ", " direction-word ", " number ")"')
     shapes.append('goal-kind "(" garg (", " garg)* ")"')

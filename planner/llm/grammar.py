@@ -2,8 +2,9 @@
 
 A reply is one ``Thought:`` line, one ``Goal:`` line (the task's success predicates,
 `planner.llm.goal_line`) and one ```python block of calls to API functions, one per
-line. Object arguments are string literals naming objects of the current scene, places
-are relation calls (``left_of("red block", 0.1)``), ``[x, y]`` or an object, and regions
+line. Object arguments are string literals naming objects of the current scene or a
+description the planner grounds (``find("leftmost block")``; ``find_all(...)`` for a list),
+places are relation calls (``left_of("red block", 0.1)``), ``[x, y]`` or an object, and regions
 and push directions are the words the skills know. A model decoding under this grammar
 (llama.cpp's GBNF) can not write an unknown function, a misspelt object, an import or
 prose where code belongs.
@@ -25,6 +26,7 @@ STATEMENT_GROUPS = ("skill", "arm", "interaction")  # what a line of the program
 TALK_GROUP = "interaction"  # say, ask, refuse, done: a program of these alone moves nothing
 ENDING = "done"  # never a program alone: the task is either acted on or answered in words
 PLACE_GROUP = "place"  # functions that give a position, used as a target argument
+SELECT_GROUP = "select"  # functions that name objects from words, used as object arguments
 MOVING_GROUP = "skill"  # functions whose object arguments are objects the robot moves
 MAX_STATEMENTS = 12
 MAX_THOUGHT_CHARS = 200
@@ -41,6 +43,7 @@ ARG_ROLES: Mapping[str, str] = {
     "question": "text",
     "reason": "text",
     "offset": "vec2",
+    "description": "phrase",
 }
 """What a parameter of a given name may be given; numbers need no entry (their type says)."""
 
@@ -66,6 +69,7 @@ class _Pool:
     objects: int
     movable: int
     places: bool
+    many: str = ""  # the rule of a call naming several objects ("fn-find-all"), if any
 
     def value(self, param: Param, moves: bool = False) -> str:
         """The rule an argument of this parameter matches; the objects a skill moves
@@ -79,7 +83,8 @@ class _Pool:
             if role == "object":
                 return item
             most = min(param.max_len, self.movable if moves else self.objects)
-            return f'"[" {item} (", " {item}){{{param.min_len - 1},{most - 1}}} "]"'
+            listed = f'"[" {item} (", " {item}){{{param.min_len - 1},{most - 1}}} "]"'
+            return f"{listed} | {self.many}" if self.many else listed
         if role is not None:
             return role
         if param.type in ("float", "int"):
@@ -166,7 +171,10 @@ def reply_grammar(
         if pool.fits(spec, moves=group == MOVING_GROUP)
     }
     place_names = [n for n, (_, g) in usable.items() if g == PLACE_GROUP]
-    pool = replace(pool, places=bool(place_names))
+    selects = [n for n, (_, g) in usable.items() if g == SELECT_GROUP] if objects else []
+    finds_one = [f"fn-{_rule(n)}" for n in selects if not usable[n][0].returns.startswith("list")]
+    finds_many = [f"fn-{_rule(n)}" for n in selects if usable[n][0].returns.startswith("list")]
+    pool = replace(pool, places=bool(place_names), many=" | ".join(finds_many))
     statements = [n for n, (_, g) in usable.items() if g in STATEMENT_GROUPS]
     if not statements:
         raise ValueError("the API declares no statement functions")
@@ -189,22 +197,24 @@ def reply_grammar(
         'number ::= "-"? [0-9]{1,3} ("." [0-9]{1,4})?',
         'vec2 ::= "[" number ", " number "]"',
         'text ::= "\\"" [^"\\\\\\n]{0,160} "\\""',
+        'phrase ::= "\\"" [a-z0-9 ,\'-]{1,80} "\\""',
         f"region ::= {_quoted(regions)}",
         f"direction-word ::= {_quoted(directions)}",
         "direction ::= direction-word | vec2",
-        *goal_line.grammar_rules(bool(objects), bool(movable), bool(containers)),
+        *goal_line.grammar_rules(bool(objects), bool(movable), bool(containers), pool.many),
     ]
+    described = "".join(f" | {rule}" for rule in finds_one)  # find("leftmost block")
     if objects:
-        lines.append(f"object ::= {_quoted(objects)}")
+        lines.append(f"object ::= {_quoted(objects)}{described}")
         # a goal that only keeps things where they are goes with words alone (a question)
         lines.append('still ::= "unmoved(" object (", " object)* ")"')
         places = " | ".join(f"fn-{_rule(n)}" for n in place_names)
         lines.append("target ::= object | vec2" + (f" | {places}" if places else ""))
     if movable:
-        lines.append(f"movable ::= {_quoted(movable)}")
+        lines.append(f"movable ::= {_quoted(movable)}{described}")
     if containers:
         lines.append(f"container ::= {_quoted(containers)}")
-    for name in [*statements, *place_names]:
+    for name in [*statements, *place_names, *selects]:
         spec, group = usable[name]
         call = _call(spec, pool, moves=group == MOVING_GROUP)
         lines.append(f"fn-{_rule(name)} ::= {call}")

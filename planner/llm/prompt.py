@@ -46,11 +46,11 @@ How requests become calls (A, B, C: objects as the scene names them):
   left_of(B)) (right_of, behind, in_front_of); 15 cm is 0.15. "Next to / beside / near
   B": free_spot_near(B); "between B and C": between(B, C); a corner, the middle or a side
   of the table: region_pos(...).
-- "Every X except A", "the X other than A", "the X that are not red": one call for each
-  X the words leave in; A stays. "Two of the X": exactly two.
-- "The leftmost X" is the first name on the scene's line "Xs from left to right", "the
-  rightmost X" the last; "the X closest to me / the robot" is the first name on "Xs from
-  nearest the robot to farthest", "the X farthest away" the last.
+- An object picked out by position, size or a relation ("the leftmost X", "the X
+  closest to me", "the second X from the right", "the biggest X", "the X nearest to B"):
+  find("leftmost X") with the instruction's own words, used where a name goes, also in
+  the Goal line. Several ("every X except A", "the X that are not red", "two of the
+  X"): find_all("X except A"), and put_all(find_all(...), B) puts each in B.
 - "Push/slide/nudge A left 10 cm": push(A, "left", 0.10); towards me is "front".
 Reply with one line "Thought: ...", one line "Goal: ..." and then one ```python block.
 The Goal line says what will hold when the task is done, as checks on the scene:
@@ -63,10 +63,16 @@ Write "Goal: none" for a question or a refusal.{situations}"""
 MAX_HISTORY = 6  # most earlier steps shown; older ones are dropped
 
 
-def assistant_reply(thought: str, code: str, goal: Sequence[dict] = ()) -> str:
-    """A reply in the one format the planner asks for (and its grammar allows)."""
-    body = goal_line.render(goal)
+def assistant_reply(thought: str, code: str, goal: Sequence[dict] | str = ()) -> str:
+    """A reply in the one format the planner asks for (and its grammar allows); `goal` is
+    predicates, or the Goal line's body as said."""
+    body = goal if isinstance(goal, str) else goal_line.render(goal)
     return f"Thought: {thought}\nGoal: {body}\n```python\n{code.rstrip()}\n```"
+
+
+def _example_reply(example: Example) -> str:
+    """An example's reply, its Goal line as the example says it."""
+    return assistant_reply(example.thought, example.program, example.goal_said or example.goal)
 
 
 def _task_turn(
@@ -127,10 +133,7 @@ def system_prompt(api: str, situations: Sequence[Example] = ()) -> str:
     """The system prompt: the API listing, the rules and the examples whose right answer
     depends on the scene (a missing or an ambiguous object), which every task may need and
     which the prefix cache keeps for good."""
-    shown = "".join(
-        f"\n\n{example_turn(e)}\n{assistant_reply(e.thought, e.program, e.goal)}"
-        for e in situations
-    )
+    shown = "".join(f"\n\n{example_turn(e)}\n{_example_reply(e)}" for e in situations)
     return SYSTEM.format(api=api, situations=f"\nWhen the scene decides:{shown}" if shown else "")
 
 
@@ -142,7 +145,7 @@ def build_messages(
     for example in examples:
         messages += [
             ChatMessage.user(example_turn(example)),
-            ChatMessage.assistant(assistant_reply(example.thought, example.program, example.goal)),
+            ChatMessage.assistant(_example_reply(example)),
         ]
     first_scene = context.initial_scene_text or context.scene_text
     objects = context.initial_scene or context.scene
