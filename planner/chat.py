@@ -114,7 +114,8 @@ class ChatPlanner:
         examples = self._examples_for(context.instruction)
         messages = build_messages(context, examples, self._library().situational())
         arm = bool(ARM_WORDS.search(context.instruction))
-        grammar = step_grammar(context.scene, arm) if self.constrain else None
+        ask = not context.answers  # one question per task: then act on its answer or refuse
+        grammar = step_grammar(context.scene, arm, ask=ask) if self.constrain else None
         prefix = 1 + 2 * len(examples)
         reply = self._complete(messages, grammar, cache_prefix=prefix)
         parsed = _parse(reply.text)
@@ -133,7 +134,7 @@ class ChatPlanner:
             doubt = _doubt(parsed.code, context.scene)
             if doubt is not None:  # look again, once: the answer then stands
                 if grammar is not None and doubt != LOOK_AGAIN:  # a refusal proved false
-                    grammar = step_grammar(context.scene, arm, refuse=False)
+                    grammar = step_grammar(context.scene, arm, refuse=False, ask=ask)
                 retry = self._complete(
                     [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(doubt)],
                     grammar,
@@ -256,15 +257,19 @@ class ChatPlanner:
         )
 
 
-def step_grammar(scene: Sequence[ObjectState], arm: bool = True, refuse: bool = True) -> str:
+def step_grammar(
+    scene: Sequence[ObjectState], arm: bool = True, refuse: bool = True, ask: bool = True
+) -> str:
     """The reply grammar for a step in this scene: API calls on the objects it holds. The
     arm-only motions are left out unless the instruction speaks of the arm (`arm`): a small
     model reaches for move_to() to "move" an object. `refuse` False leaves out refusing and
-    any reply of words alone: the program must act."""
+    any reply of words alone: the program must act. `ask` False leaves out asking: a task
+    asks once, then acts on the answer or refuses."""
+    left_out = {*(() if refuse else ("refuse",)), *(() if ask else ("ask",))}
     functions = {
         name: (API.get(name).spec, API.get(name).group)
         for name in API
-        if (arm or API.get(name).group != "arm") and (refuse or name != "refuse")
+        if (arm or API.get(name).group != "arm") and name not in left_out
     }
     movable = [o.name for o in scene if o.category in GRASPABLE_CATEGORIES]
     return reply_grammar(

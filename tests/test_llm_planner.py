@@ -535,3 +535,13 @@ def test_the_grammar_takes_descriptions_where_names_go():
     assert not accepts(described('put_first_on_second(find("x"), find_all("y"))', "none"))
     assert not accepts(described('say(find("leftmost block"))', "none"))
 
+
+def test_a_task_asks_once_then_acts_on_the_answer_or_refuses(run_with):
+    """After its question is answered (even "I don't know") the grammar offers no ask():
+    a model that asked the same question every step once ran out of steps that way."""
+    question = assistant_reply("Which bowl?", 'ask("Which block should go in the bowl?")')
+    model = StubChatModel([question, reply(PUT)], supports_grammar=True)
+    run_with(ChatPlanner(model), "put a block in the bowl")
+    first, second = model.grammars
+    assert "fn-ask ::=" in first and "fn-ask" not in second
+    assert "fn-refuse ::=" in second and "fn-say ::=" in second
