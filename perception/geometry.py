@@ -327,6 +327,8 @@ def _region_polygons() -> dict[str, Polygon]:
 
 REGIONS: Mapping[str, Polygon] = MappingProxyType(_region_polygons())
 """Named workspace regions (top = far edge, +x; left = +y). Sides include their corners."""
+SIDES = tuple(name for name in REGIONS if name.endswith(" side"))
+"""The regions along the table's edges, where a row can run."""
 
 _REGION_WORDS = {
     "upper": "top",

@@ -449,30 +449,48 @@ class SkillApi:
 
     @api_function(
         "skill",
-        "line_up(objs, spacing=0.08)",
+        "line_up(objs, spacing=0.08, along=None)",
         Param("objs", "strs", min_len=2, max_len=8),
         Param("spacing", "float", optional=True, default=0.08),
+        _opt("along", "str"),
         returns="True",
     )
-    def line_up(self, objs: list[str], spacing: float = 0.08) -> bool:
+    def line_up(self, objs: list[str], spacing: float = 0.08, along: str | None = None) -> bool:
         """Put objs in a row from left to right in the order listed, from the first one (which
-        moves only when the row would not fit the table)."""
+        moves only when the row would not fit the table); along a side of the table ("top
+        side", "left side", ...) the row runs by that edge (front to back along a left or
+        right side)."""
         if len(set(objs)) != len(objs):
             raise ApiError("line_up(): an object is listed twice")
         if not 0.03 <= spacing <= 0.3:
             raise ApiError(f"line_up(): spacing {spacing:g} must be in [0.03, 0.3] metres")
+        spots = self._row(objs, spacing) if along is None else self._edge_row(objs, spacing, along)
+        for obj, spot in zip(objs, spots, strict=True):
+            if math.dist(spot, self._object(obj).position[:2]) > 0.01:
+                self.put_first_on_second(obj, spot)
+        return True
+
+    def _row(self, objs: list[str], spacing: float) -> list[list[float]]:
+        """Spots of a row from left to right through the first object, shifted to fit."""
         x, y, _ = self._object(objs[0]).position
         low, high = WORKSPACE_Y[0] + ROW_MARGIN, WORKSPACE_Y[1] - ROW_MARGIN
         span = (len(objs) - 1) * spacing
         if span > high - low:
             raise ApiError(f"line_up(): {len(objs)} objects {spacing:g} m apart do not fit")
         y = min(max(y, low + span), high)  # the row moves, the first object with it, to fit
-        spots = [self._on_table("line_up", x, y - i * spacing) for i in range(len(objs))]
-        moved = math.dist(spots[0], self._object(objs[0]).position[:2]) > 0.01
-        for obj, spot in zip(objs, spots, strict=True):
-            if obj != objs[0] or moved:
-                self.put_first_on_second(obj, spot)
-        return True
+        return [self._on_table("line_up", x, y - i * spacing) for i in range(len(objs))]
+
+    def _edge_row(self, objs: list[str], spacing: float, along: str) -> list[list[float]]:
+        """Spots of a row centred on a side of the table, along its edge."""
+        side = geometry.normalize_region(along)
+        if side not in geometry.SIDES:
+            sides = ", ".join(geometry.SIDES)
+            raise ApiError(f"line_up(): along takes a side of the table: {sides}")
+        x, y = geometry.region_point(side)
+        half = (len(objs) - 1) * spacing / 2
+        if side in ("top side", "bottom side"):  # across the table, from left to right
+            return [self._on_table("line_up", x, y + half - i * spacing) for i in range(len(objs))]
+        return [self._on_table("line_up", x - half + i * spacing, y) for i in range(len(objs))]
 
     @api_function("arm", "open_gripper()", returns="True")
     def open_gripper(self) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from perception import geometry
 from perception.scene_graph import scene_changes, scene_text
 from planner.api import API, SkillApi, api_listing
 from planner.chat import CORRECTABLE, ChatPlanner, step_grammar
@@ -305,6 +306,23 @@ def test_relations_swap_line_up_and_lift(run_with, world):
     assert math.dist(now["red block"][:2], start["green block"][:2]) > 0.05  # then lined up
     assert now["red block"][1] == pytest.approx(now["yellow block"][1] - 0.1, abs=0.02)
     assert api.skills.held() == "green block" and now["green block"][2] > 0.09
+
+
+def test_a_row_runs_along_the_side_it_is_asked_for(run_with, world):
+    """line_up(..., along="left side"): a column front to back by the left edge, in the
+    order listed; a place that is no side is an error that names the sides."""
+    program = 'line_up(["yellow block", "red block", "green block"], along="left side")\ndone()'
+    outcome, _ = run_with(ChatPlanner(StubChatModel([reply(program)])), "line them up")
+    assert outcome.status == "unverified", outcome.history[-1].observation
+    now = positions(world)
+    edge = geometry.region_point("left side")[1]
+    xs = [now[n][0] for n in ("yellow block", "red block", "green block")]
+    assert all(abs(now[n][1] - edge) < 0.02 for n in ("yellow block", "red block", "green block"))
+    assert xs == sorted(xs) and xs[2] - xs[0] == pytest.approx(0.16, abs=0.02)
+    corner = 'line_up(["yellow block", "red block"], along="top left corner")'
+    outcome, _ = run_with(ChatPlanner(StubChatModel([reply(corner)])), "line", max_steps=1)
+    said = outcome.history[0].observation
+    assert "along takes a side of the table: top side, bottom side" in said
 
 
 def test_a_correction_no_pattern_reads_goes_to_the_model(run_with):

@@ -19,6 +19,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from perception import geometry
 from planner.llm import goal_line
 from planner.sandbox.schema import FunctionSpec, Param
 
@@ -38,6 +39,7 @@ ARG_ROLES: Mapping[str, str] = {
     "b": "object",
     "target": "target",
     "region": "region",
+    "along": "side",
     "direction": "direction",
     "text": "text",
     "question": "text",
@@ -199,6 +201,7 @@ def reply_grammar(
         'text ::= "\\"" [^"\\\\\\n]{0,160} "\\""',
         'phrase ::= "\\"" [a-z0-9 ,\'-]{1,80} "\\""',
         f"region ::= {_quoted(regions)}",
+        f"side ::= {_quoted([r for r in regions if r in geometry.SIDES] or regions)}",
         f"direction-word ::= {_quoted(directions)}",
         "direction ::= direction-word | vec2",
         *goal_line.grammar_rules(bool(objects), bool(movable), bool(containers), pool.many),

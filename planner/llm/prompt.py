@@ -45,7 +45,8 @@ How requests become calls (A, B, C: objects as the scene names them):
 - "A to the left of / right of / behind / in front of B": put_first_on_second(A,
   left_of(B)) (right_of, behind, in_front_of); 15 cm is 0.15. "Next to / beside / near
   B": free_spot_near(B); "between B and C": between(B, C); a corner, the middle or a side
-  of the table: region_pos(...).
+  of the table: region_pos(...). A row along a side or edge: line_up([...], along="left
+  side") (top side = far edge, bottom side = near edge).
 - An object picked out by position, size or a relation ("the leftmost X", "the X
   closest to me", "the second X from the right", "the biggest X", "the X nearest to B"):
   find("leftmost X") with the instruction's own words, used where a name goes, also in
