@@ -130,8 +130,8 @@ class ChatPlanner:
                 [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(REPROMPT)]
             )
             reply, parsed = _merge(reply, retry), _parse(retry.text)
-        elif parsed.code is not None and not context.history:
-            doubt = _doubt(parsed.code, context.scene)
+        elif parsed.code is not None:
+            doubt = _doubt(parsed.code, context.scene, first=not context.history)
             if doubt is not None:  # look again, once: the answer then stands
                 if grammar is not None and doubt != LOOK_AGAIN:  # a refusal proved false
                     grammar = step_grammar(context.scene, arm, refuse=False, ask=ask)
@@ -294,12 +294,13 @@ def _json_list(text: str) -> list[dict]:
     return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
-def _doubt(code: str, scene: Sequence[ObjectState]) -> str | None:
-    """Why a first program deserves a second look, or None: it declares the task finished
-    before anything moved, or refuses (or says, with no refusal) that it "can not see" an
-    object the scene lists (under another word for its kind, too: a cube is a block)."""
+def _doubt(code: str, scene: Sequence[ObjectState], first: bool = True) -> str | None:
+    """Why a program deserves a second look, or None: as the `first` of a task it declares
+    the task finished before anything moved; at any step it refuses (or says, with no
+    refusal) that it "can not see" an object the scene lists (under another word for its
+    kind, too: a cube is a block) - after a failed goal check, too."""
     if code.strip() == "done()":
-        return LOOK_AGAIN
+        return LOOK_AGAIN if first else None
     if code.lstrip().startswith(("refuse(", "say(")):  # "I can not see ..." said either way
         said = SYNONYMS.sub(lambda m: KIND_WORDS[m.group(1)], code.lower())
         listed = [o for o in scene if re.search(rf"\bsee (?:an? |the |any )?{o.name}\b", said)]

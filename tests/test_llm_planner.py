@@ -374,6 +374,12 @@ def test_a_refusal_for_an_object_the_scene_lists_is_retried_without_refusing():
     assert ChatPlanner(said).propose(context()).code == PUT  # said, not refused: the same
     retry = said.grammars[1].splitlines()[0]
     assert '"none' not in retry and "preds" in retry  # the second look must act
+    # after a failed goal check, too (a model refused "a yellow block" it had just moved)
+    checked = StepRecord("t", PUT, "goal check: NOT met", False)
+    later = StubChatModel([refusal, reply(PUT)], supports_grammar=True)
+    assert ChatPlanner(later).propose(context(history=(checked,))).code == PUT
+    ended = StubChatModel([reply("done()")], supports_grammar=True)  # done() later may be so
+    assert ChatPlanner(ended).propose(context(history=(checked,))).code == "done()"
 
 
 def test_arm_motions_are_offered_only_when_the_instruction_speaks_of_the_arm():
