@@ -70,6 +70,8 @@ def test_words_that_fit_several_or_none_are_errors_never_a_guess():
         names("yellow block")
     with pytest.raises(GroundingError, match="find_all"):
         names("blocks except the red one")  # several where one is asked for
+    with pytest.raises(GroundingError, match="not where they should go"):
+        names("red blocks in the cyan bowl", many=True)  # where they go, copied in
 
 
 def test_the_scene_as_the_task_began_decides_and_the_objects_come_as_they_are_now():

@@ -910,7 +910,16 @@ def find_described(
     if np_.wants_many and not many:
         said = description[:60]
         raise GroundingError(f"{said!r} describes several objects: find_all() gives a list")
-    return Grounder(scene, current=current).resolve(np_, GRASPABLE)
+    try:
+        return Grounder(scene, current=current).resolve(np_, GRASPABLE)
+    except NotFound as missing:
+        if np_.location is None:
+            raise
+        relation, where = np_.location  # "the red things on the zone": where they go, maybe
+        raise GroundingError(
+            f"{description[:60]!r} names nothing: no such thing is {relation} "
+            f"{where.text[:40]} (describe the objects alone, not where they should go)"
+        ) from missing
 
 
 def _inherit(ex: NounPhrase, base: NounPhrase) -> NounPhrase:
