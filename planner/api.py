@@ -417,15 +417,15 @@ class SkillApi:
 
     @api_function(
         "skill",
-        "stack(objs)",
+        "build_tower(objs)",
         Param("objs", "strs", min_len=2, max_len=8),
         returns="True",
     )
-    def stack(self, objs: list[str]) -> bool:
+    def build_tower(self, objs: list[str]) -> bool:
         """Build one tower of objs listed bottom first: the first stays, each next goes on top
-        (stack([bottom, top]) is put_first_on_second(top, bottom))."""
+        (build_tower([bottom, top]) is put_first_on_second(top, bottom))."""
         if len(set(objs)) != len(objs):
-            raise ApiError("stack(): an object is listed twice")
+            raise ApiError("build_tower(): an object is listed twice")
         for lower, upper in pairwise(objs):
             self.put_first_on_second(upper, lower)
         return True

@@ -62,6 +62,6 @@ def test_nearest_examples_come_in_library_order_and_fit_the_instruction():
     assert len(chosen) == 3
     order = [e.id for e in EXAMPLES]
     assert [order.index(e.id) for e in chosen] == sorted(order.index(e.id) for e in chosen)
-    assert any(e.program.startswith("stack(") for e in chosen)
+    assert any(e.program.startswith("build_tower(") for e in chosen)
     swaps = library.nearest("could you exchange where the two cans are?", 3)
     assert "swap" in {e.id for e in swaps}

@@ -138,9 +138,9 @@ def test_object_lists_hold_what_the_function_takes_and_the_scene_has():
         for i, c in enumerate(("red", "green", "blue", "pink"))
     )
     lines = {line.split(" ::= ")[0]: line for line in step_grammar(blocks[:1]).splitlines()}
-    assert "fn-stack" not in lines and "fn-line-up" not in lines
+    assert "fn-build-tower" not in lines and "fn-line-up" not in lines
     lines = {line.split(" ::= ")[0]: line for line in step_grammar(blocks[:2]).splitlines()}
-    assert '("[" movable (", " movable){1,1} "]" | fn-find-all)' in lines["fn-stack"]
+    assert '("[" movable (", " movable){1,1} "]" | fn-find-all)' in lines["fn-build-tower"]
     lines = {line.split(" ::= ")[0]: line for line in step_grammar(blocks).splitlines()}
     assert '("[" movable (", " movable){1,3} "]" | fn-find-all)' in lines["fn-line-up"]
 
@@ -345,7 +345,7 @@ def test_a_correction_no_pattern_reads_goes_to_the_model(run_with):
 
 
 def test_api_places_refuse_off_table_points_and_duplicates(run_with):
-    model = StubChatModel([reply('stack(["red block", "red block"])\ndone()')] * 3)
+    model = StubChatModel([reply('build_tower(["red block", "red block"])\ndone()')] * 3)
     outcome, _ = run_with(ChatPlanner(model), "stack", max_steps=1)
     assert "listed twice" in outcome.history[0].observation
 
@@ -464,7 +464,7 @@ def test_the_grammar_ties_the_goal_line_to_the_program():
     assert 'preds "\\n```python\\n" act stmt{0,11})' in lines["root"]
     assert "fn-done" not in lines["speak"] and "fn-say" in lines["speak"]
     assert "fn-say" not in lines["act"] and "fn-put-first-on-second" in lines["act"]
-    assert "fn-stack" not in lines["stmt-talk"]
+    assert "fn-build-tower" not in lines["stmt-talk"]
 
 
 def test_a_question_answered_under_a_goal_that_keeps_things_still_moves_nothing(run_with, world):
