@@ -117,7 +117,7 @@ def _relation(name: str, direction: tuple[float, float], where: str) -> Callable
         return self._offset(name, obj, distance, *direction)
 
     relation.__name__ = name
-    relation.__doc__ = f"The point distance metres {where}."
+    relation.__doc__ = f"The point distance metres {where}, never on obj itself."
     params = (Param("obj", "str"), Param("distance", "float", optional=True, default=0.1))
     return api_function("place", f"{name}(obj, distance=0.1)", *params, returns="[x, y]")(relation)
 
@@ -586,7 +586,11 @@ class SkillApi:
     def _offset(self, name: str, obj: str, distance: float, dx: float, dy: float) -> list[float]:
         if not 0.0 < distance <= 0.5:
             raise ApiError(f"{name}(): distance {distance:g} must be in (0, 0.5] metres")
-        x, y, _ = self._object(obj).position
+        state = self._object(obj)
+        x, y, _ = state.position
+        min_x, min_y, max_x, max_y = geometry.footprint(state).bounds
+        half = abs(dx) * (max_x - min_x) / 2 + abs(dy) * (max_y - min_y) / 2
+        distance = max(distance, half + FREE_SPOT_RADIUS)  # "left of the bowl" is not in it
         return self._on_table(name, x + dx * distance, y + dy * distance)
 
     @staticmethod

@@ -308,6 +308,16 @@ def test_relations_swap_line_up_and_lift(run_with, world):
     assert api.skills.held() == "green block" and now["green block"][2] > 0.09
 
 
+def test_a_place_beside_an_object_is_never_on_it(run_with, world):
+    """left_of("blue bowl", 0.05) is 5 cm from the centre of a 17 cm bowl: inside it. The
+    point moves out until a block clears the bowl's rim."""
+    program = 'put_first_on_second("red block", left_of("blue bowl", 0.05))\ndone()'
+    outcome, _ = run_with(ChatPlanner(StubChatModel([reply(program)])), "left of the bowl")
+    assert outcome.status == "unverified", outcome.history[-1].observation
+    red, bowl = positions(world)["red block"], positions(world)["blue bowl"]
+    assert red[1] - bowl[1] >= 0.085 + 0.02 and abs(red[0] - bowl[0]) < 0.02
+
+
 def test_a_row_runs_along_the_side_it_is_asked_for(run_with, world):
     """line_up(..., along="left side"): a column front to back by the left edge, in the
     order listed; a place that is no side is an error that names the sides."""
