@@ -417,16 +417,18 @@ class SkillApi:
 
     @api_function(
         "skill",
-        "build_tower(objs)",
-        Param("objs", "strs", min_len=2, max_len=8),
+        "build_tower(bottom=obj, above=[obj, ...])",
+        Param("bottom", "str", named=True),
+        Param("above", "strs", min_len=1, max_len=7, named=True),
         returns="True",
     )
-    def build_tower(self, objs: list[str]) -> bool:
-        """Build one tower of objs listed bottom first: the first stays, each next goes on top
-        (build_tower([bottom, top]) is put_first_on_second(top, bottom))."""
-        if len(set(objs)) != len(objs):
+    def build_tower(self, bottom: str, above: list[str]) -> bool:
+        """Build one tower: bottom stays where it is and the objects above go on it, the lowest
+        first (build_tower(bottom=B, above=[A]) is put_first_on_second(A, B))."""
+        tower = [bottom, *above]
+        if len(set(tower)) != len(tower):
             raise ApiError("build_tower(): an object is listed twice")
-        for lower, upper in pairwise(objs):
+        for lower, upper in pairwise(tower):
             self.put_first_on_second(upper, lower)
         return True
 

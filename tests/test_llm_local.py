@@ -146,7 +146,8 @@ def test_a_real_model_plans_an_episode_end_to_end(tmp_path: Path):
         "max_steps": 2,
     }
     episode = parse_suite({"name": "smoke", "episodes": [raw]}, "smoke").episodes[0]
-    planner = ChatPlanner(make_chat_model(SPEC, OPTIONS), max_tokens=96)
+    options = {**OPTIONS, "n_ctx": 8192} if HAS_LLAMA else OPTIONS  # room for two steps
+    planner = ChatPlanner(make_chat_model(SPEC, options), max_tokens=256)  # a reply ends
     result = run_episode(episode, planner, RunOptions(objects="ground_truth", runs_dir=tmp_path))
     trace = Path(result.run_dir, "trace.jsonl").read_text().splitlines()
     events = [json.loads(line) for line in trace]

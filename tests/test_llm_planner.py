@@ -140,7 +140,10 @@ def test_object_lists_hold_what_the_function_takes_and_the_scene_has():
     lines = {line.split(" ::= ")[0]: line for line in step_grammar(blocks[:1]).splitlines()}
     assert "fn-build-tower" not in lines and "fn-line-up" not in lines
     lines = {line.split(" ::= ")[0]: line for line in step_grammar(blocks[:2]).splitlines()}
-    assert '("[" movable (", " movable){1,1} "]" | fn-find-all)' in lines["fn-build-tower"]
+    assert lines["fn-build-tower"] == (  # named: the name says which object stays below
+        'fn-build-tower ::= "build_tower(" "bottom=" (movable) ", " "above=" '
+        '("[" movable (", " movable){0,1} "]" | fn-find-all) ")"'
+    )
     lines = {line.split(" ::= ")[0]: line for line in step_grammar(blocks).splitlines()}
     assert '("[" movable (", " movable){1,3} "]" | fn-find-all)' in lines["fn-line-up"]
 
@@ -355,7 +358,8 @@ def test_a_correction_no_pattern_reads_goes_to_the_model(run_with):
 
 
 def test_api_places_refuse_off_table_points_and_duplicates(run_with):
-    model = StubChatModel([reply('build_tower(["red block", "red block"])\ndone()')] * 3)
+    twice = 'build_tower(bottom="red block", above=["red block"])\ndone()'
+    model = StubChatModel([reply(twice)] * 3)
     outcome, _ = run_with(ChatPlanner(model), "stack", max_steps=1)
     assert "listed twice" in outcome.history[0].observation
 

@@ -35,6 +35,8 @@ MAX_THOUGHT_CHARS = 200
 ARG_ROLES: Mapping[str, str] = {
     "obj": "object",
     "objs": "objects",
+    "bottom": "base",
+    "above": "objects",
     "a": "object",
     "b": "object",
     "target": "target",
@@ -80,6 +82,8 @@ class _Pool:
         role = ARG_ROLES.get(param.name)
         if role == "target":
             return "target" if self.places else "object | vec2"
+        if role == "base":  # what others go on: an object the robot could move, left still
+            return "movable"
         if role in ("object", "objects"):
             item = "movable" if moves else "object"
             if role == "object":
@@ -98,15 +102,18 @@ class _Pool:
         )
 
     def fits(self, spec: FunctionSpec, moves: bool) -> bool:
-        """Whether the scene has objects enough for every object argument of `spec`."""
+        """Whether the scene has objects enough for every object argument of `spec`, all
+        of them distinct (a swap needs two, a tower one below and one above)."""
         have = self.movable if moves else self.objects
+        needed = 0
         for param in spec.params:
             role = ARG_ROLES.get(param.name)
-            if role in ("object", "target") and self.objects == 0:
+            if role == "target" and self.objects == 0:
                 return False
-            if (role == "object" and have == 0) or (role == "objects" and have < param.min_len):
+            if role == "base" and self.movable == 0:
                 return False
-        return True
+            needed += {"object": 1, "base": 1, "objects": param.min_len}.get(role or "", 0)
+        return needed <= have and (needed == 0 or self.objects > 0)
 
 
 def _chain(values: Sequence[str]) -> str:
@@ -118,9 +125,14 @@ def _chain(values: Sequence[str]) -> str:
 
 
 def _call(spec: FunctionSpec, pool: _Pool, moves: bool = False) -> str:
-    """``name(required, optional..., keyword=value...)``: required arguments by position,
-    then optional ones by position (in order, as many as wanted), then by keyword."""
-    required = [f"({pool.value(p, moves)})" for p in spec.params if not p.optional]
+    """``name(required, optional..., keyword=value...)``: required arguments by position
+    (by name where the parameter says so), then optional ones by position (in order, as
+    many as wanted), then by keyword."""
+    required = [
+        (f'"{p.name}=" ' if p.named else "") + f"({pool.value(p, moves)})"
+        for p in spec.params
+        if not p.optional
+    ]
     optional = [p for p in spec.params if p.optional]
     body = ' ", " '.join(required)
     if optional:

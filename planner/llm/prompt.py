@@ -40,8 +40,8 @@ Rules:
 How requests become calls (A, B, C: objects as the scene names them):
 - "put/set/stack A on (top of) B", "A onto B", "A in B", "B under A":
   put_first_on_second(A, B); A moves, B stays.
-- A tower of three or more: build_tower([A, B, C]) lists the bottom first; "A at the
-  bottom, then B, then C" and "C on top of B on top of A" are both build_tower([A, B, C]).
+- A tower: build_tower(bottom=A, above=[B, C]): A stays at the bottom, B goes on A and C
+  on B; "A at the bottom, then B, then C" and "C on top of B on top of A" are both that.
   List only what the tower holds.
 - "A to the left of / right of / behind / in front of B": put_first_on_second(A,
   left_of(B)) (right_of, behind, in_front_of); 15 cm is 0.15. "Next to / beside / near

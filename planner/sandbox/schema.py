@@ -40,6 +40,8 @@ class Param:
         min_len: fewest numbers in a "vec", strings in a "strs".
         max_len: most numbers in a "vec", strings in a "strs".
         max_chars: longest string accepted (for "str", "str|vec" and inside "any_json").
+        named: written ``name=value`` even where it is required: its name says its role
+            (``build_tower(bottom=..., above=[...])``), which a position would not.
     """
 
     name: str
@@ -49,6 +51,7 @@ class Param:
     min_len: int = 2
     max_len: int = 3
     max_chars: int = 200
+    named: bool = False
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier() or self.name.startswith("_"):
