@@ -82,6 +82,7 @@ class ReActLoop:
         self.initial_scene_text = ""
         self.initial_scene: tuple[ObjectState, ...] = ()
         self.goal: Goal | None = None
+        self.goal_open = True  # whether a step may still state the task's goal
         self.programs: tuple[RememberedProgram, ...] = ()
         self.order: str | None = None  # what a teaching instruction also asks to be done
         self.defined: set[str] = set()
@@ -98,7 +99,7 @@ class ReActLoop:
         self.programs = tuple(programs)
         outcome = TaskOutcome(status="failed", reason="the steps ran out")
         self.api.new_task()
-        self.goal = None
+        self.goal, self.goal_open = None, True
         self.bus.publish(
             "start", instruction=instruction, backend=self.backend.name, knowledge=list(knowledge)
         )
@@ -130,12 +131,12 @@ class ReActLoop:
                 completion_tokens=proposal.completion_tokens,
                 cached_tokens=proposal.meta.get("cached_tokens", 0),
             )
-            self._take_goal(proposal, outcome)
+            kept = self._take_goal(proposal, outcome)
             self.bus.publish("code", code=proposal.code)
             result, overhead = self._execute(proposal, context, outcome, t0, model_s)
             outcome.overhead_s.append(overhead)
             log = self.api.new_program()
-            observation = self._observe(result, log, context.scene)
+            observation = "\n".join(filter(None, [self._observe(result, log, context.scene), kept]))
             ok = result.ok
             verdict = ""
             if log.ended == "done" and ok:
@@ -147,6 +148,7 @@ class ReActLoop:
                 StepRecord(proposal.thought, proposal.code, observation, ok, stated)
             )
             outcome.questions.extend(log.questions)
+            self.goal_open = self.goal_open or bool(log.questions)  # an answer says more
             self._take_teaching([answer for _, answer in log.questions])
             outcome.repeated_questions += len(log.repeated)
             outcome.steps = step
@@ -172,17 +174,20 @@ class ReActLoop:
         return outcome
 
     # --- goals -------------------------------------------------------------------------------
-    def _take_goal(self, proposal: Proposal, outcome: TaskOutcome) -> None:
-        """Keep the goal a proposal states (a later statement replaces an earlier one)."""
-        if proposal.goal is not None and proposal.goal != self.goal:
-            self.goal = proposal.goal
-            outcome.goal = [dict(p) for p in proposal.goal.predicates]
-            self.bus.publish(
-                "goal",
-                predicates=outcome.goal,
-                reason=proposal.goal.reason,
-                text=proposal.goal.describe(),
-            )
+    def _take_goal(self, proposal: Proposal, outcome: TaskOutcome) -> str:
+        """Keep the goal a proposal states. Once a goal with predicates stands it is what the
+        instruction asks: a later step can not restate it (a model that missed its goal
+        rewrote it to what it had done, and verified that) until a task correction or an
+        answer changes what was asked. Returns the Observation's line when it was kept."""
+        goal = proposal.goal
+        if goal is None or goal == self.goal:
+            return ""
+        if not self.goal_open:
+            return f"goal kept: {self.goal.describe()} (the instruction has not changed)"
+        self.goal, self.goal_open = goal, not goal.predicates
+        outcome.goal = [dict(p) for p in goal.predicates]
+        self.bus.publish("goal", predicates=outcome.goal, reason=goal.reason, text=goal.describe())
+        return ""
 
     def _verify(self, outcome: TaskOutcome) -> tuple[str, list[str]]:
         """After done(): ``verified`` when the stated goal holds on the perceived scene,
@@ -258,6 +263,7 @@ class ReActLoop:
         if correction.kind == "skill":
             applied = self.api.adjust(correction.changes)
         elif correction.kind == "task":
+            self.goal_open = True  # "no, the other bowl": the goal is said anew
             scene = tuple(self.api.objects_source())
             self.task_corrections.append(
                 TaskCorrection(text, correction.intent, self.last_moves, scene)

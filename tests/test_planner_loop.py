@@ -258,3 +258,44 @@ def test_a_correction_no_pattern_read_never_moves_the_robot_it_is_asked_about(ha
     (record,) = outcome.corrections
     assert record["read_by"] in ("embedding", "default") and record["intent"] == "unclear"
     assert backend.seen[1].corrections[0].intent == "unclear"
+
+
+IN_GREEN = Goal(({"in": ["green block", "blue bowl"]},))
+GREEN_PROGRAM = 'put_first_on_second("green block", "blue bowl")\ndone()'
+
+
+def restating(backend: ScriptedBackend, goal: Goal, program: str) -> Callable:
+    """A step that states another goal than the backend's first (and writes `program`)."""
+
+    def step(context) -> str:
+        backend.goal = goal
+        return program
+
+    return step
+
+
+def test_a_later_step_can_not_rewrite_the_goal_it_missed(harness, scene):
+    """The goal says what the instruction asks: a step that misses it and restates the goal
+    as what it did is not verified; the Observation says the goal was kept."""
+    backend = ScriptedBackend([GREEN_PROGRAM], goal=IN_BOWL)
+    backend.steps.append(restating(backend, IN_GREEN, "done()"))
+    loop, _ = harness(backend, max_steps=2)
+    outcome = loop.run("put the red block in the blue bowl")
+    assert outcome.status == "failed" and outcome.goal == [{"in": ["red block", "blue bowl"]}]
+    assert "goal kept: in(red block, blue bowl)" in outcome.history[1].observation
+
+
+def test_a_correction_or_an_answer_lets_the_goal_be_said_anew(harness, scene):
+    backend = ScriptedBackend([GREEN_PROGRAM], goal=IN_BOWL)
+    backend.steps.append(restating(backend, IN_GREEN, "done()"))
+    loop, _ = harness(backend, max_steps=2)
+    said: list[str] = []
+    loop.corrector = lambda acted: None if said else said.append("no, the green block") or said[-1]
+    outcome = loop.run("put the red block in the blue bowl")
+    assert outcome.corrections[0]["kind"] == "task"
+    assert outcome.status == "verified" and outcome.goal == [{"in": ["green block", "blue bowl"]}]
+    asking = ScriptedBackend(['ask("Which block?")'], goal=IN_BOWL)
+    asking.steps.append(restating(asking, IN_GREEN, GREEN_PROGRAM))
+    loop, _ = harness(asking, answers={"Which": "the green one"}, max_steps=2)
+    outcome = loop.run("put a block in the blue bowl")
+    assert outcome.status == "verified" and outcome.goal == [{"in": ["green block", "blue bowl"]}]
