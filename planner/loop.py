@@ -148,7 +148,6 @@ class ReActLoop:
                 StepRecord(proposal.thought, proposal.code, observation, ok, stated)
             )
             outcome.questions.extend(log.questions)
-            self.goal_open = self.goal_open or bool(log.questions)  # an answer says more
             self._take_teaching([answer for _, answer in log.questions])
             outcome.repeated_questions += len(log.repeated)
             outcome.steps = step
@@ -158,6 +157,9 @@ class ReActLoop:
             last_failed = not ok
             self.last_moves = self._moves(context.scene)
             acted = any(r["skill"] not in LOOKING for r in log.results)
+            if self.goal is not None and self.goal.predicates and (acted or verdict == "failed"):
+                self.goal_open = False  # acted on, or checked: the goal stands
+            self.goal_open = self.goal_open or bool(log.questions)  # an answer says more
             text = self.corrector(acted) if self.corrector else None
             if text is not None:
                 if self._take_correction(text, outcome, context) == "stop":
@@ -175,16 +177,15 @@ class ReActLoop:
 
     # --- goals -------------------------------------------------------------------------------
     def _take_goal(self, proposal: Proposal, outcome: TaskOutcome) -> str:
-        """Keep the goal a proposal states. Once a goal with predicates stands it is what the
-        instruction asks: a later step can not restate it (a model that missed its goal
-        rewrote it to what it had done, and verified that) until a task correction or an
-        answer changes what was asked. Returns the Observation's line when it was kept."""
+        """Keep the goal a proposal states, unless a step acted on the goal already or it was
+        checked: then it stands until a task correction or an answer (a model that missed
+        its goal restated it as what it had done). Returns the Observation's line if kept."""
         goal = proposal.goal
         if goal is None or goal == self.goal:
             return ""
-        if not self.goal_open:
+        if not self.goal_open and self.goal is not None:
             return f"goal kept: {self.goal.describe()} (the instruction has not changed)"
-        self.goal, self.goal_open = goal, not goal.predicates
+        self.goal = goal
         outcome.goal = [dict(p) for p in goal.predicates]
         self.bus.publish("goal", predicates=outcome.goal, reason=goal.reason, text=goal.describe())
         return ""

@@ -299,3 +299,12 @@ def test_a_correction_or_an_answer_lets_the_goal_be_said_anew(harness, scene):
     loop, _ = harness(asking, answers={"Which": "the green one"}, max_steps=2)
     outcome = loop.run("put a block in the blue bowl")
     assert outcome.status == "verified" and outcome.goal == [{"in": ["green block", "blue bowl"]}]
+
+
+def test_a_goal_nothing_acted_on_may_still_be_restated(harness, scene):
+    """A step that neither moved anything nor had its goal checked leaves it open."""
+    backend = ScriptedBackend(['say("Let me look.")'], goal=IN_BOWL)
+    backend.steps.append(restating(backend, IN_GREEN, GREEN_PROGRAM))
+    loop, _ = harness(backend, max_steps=2)
+    outcome = loop.run("put the green block in the blue bowl")
+    assert outcome.status == "verified" and outcome.goal == [{"in": ["green block", "blue bowl"]}]
