@@ -9,6 +9,7 @@ The implementation runs in the planner's process (never in the worker) on `Skill
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ UNITS = (
     "degrees for every angle."
 )
 FREE_SPOT_RADIUS = 0.03  # room a free spot leaves: a block's half-diagonal
+DESCRIBED = re.compile(r'\b(?P<fn>find_all|find)\("(?P<words>[^"\\\n]*)"\)')
+"""A call naming objects by the words that describe them: words, not names, inside."""
 ROW_MARGIN = 0.04  # how far a lined-up row stays from the table's sides
 
 
@@ -440,11 +443,11 @@ class SkillApi:
         returns="True",
     )
     def put_all(self, objs: list[str], target: str | list[float]) -> bool:
-        """Put each of objs on/in target (an object's name), one after the other."""
-        if len(set(objs)) != len(objs):
-            raise ApiError("put_all(): an object is listed twice")
+        """Put each of objs on/in target (a bowl or zone for several), one after the other."""
+        if len(set(objs)) != len(objs) or target in objs:
+            raise ApiError("put_all(): an object is listed twice, or as its own target")
         if not isinstance(target, str) and len(objs) > 1:
-            raise ApiError("put_all(): several objects can not go to one point; name a bowl")
+            raise ApiError("put_all(): several objects need a bowl or zone, not one point")
         for obj in objs:
             self.put_first_on_second(obj, target)
         return True
@@ -458,10 +461,9 @@ class SkillApi:
         returns="True",
     )
     def line_up(self, objs: list[str], spacing: float = 0.08, along: str | None = None) -> bool:
-        """Put objs in a row from left to right in the order listed, from the first one (which
-        moves only when the row would not fit the table); along a side of the table ("top
-        side", "left side", ...) the row runs by that edge (front to back along a left or
-        right side)."""
+        """Put objs in a row from left to right in the order listed, from the first one; along
+        a side ("top side", "left side") the row runs by that edge, front to back by a left
+        or right side."""
         if len(set(objs)) != len(objs):
             raise ApiError("line_up(): an object is listed twice")
         if not 0.03 <= spacing <= 0.3:
@@ -484,12 +486,19 @@ class SkillApi:
 
     def _edge_row(self, objs: list[str], spacing: float, along: str) -> list[list[float]]:
         """Spots of a row centred on a side of the table, along its edge."""
-        side = geometry.normalize_region(along)
+        try:
+            side = geometry.normalize_region(along)
+        except ValueError:
+            side = ""
         if side not in geometry.SIDES:
             sides = ", ".join(geometry.SIDES)
             raise ApiError(f"line_up(): along takes a side of the table: {sides}")
         x, y = geometry.region_point(side)
         half = (len(objs) - 1) * spacing / 2
+        (x0, x1), (y0, y1) = WORKSPACE_X, WORKSPACE_Y
+        room = (y1 - y0 if side in ("top side", "bottom side") else x1 - x0) / 2 - ROW_MARGIN
+        if half > room:
+            raise ApiError(f"line_up(): {len(objs)} objects {spacing:g} m apart do not fit")
         if side in ("top side", "bottom side"):  # across the table, from left to right
             return [self._on_table("line_up", x, y + half - i * spacing) for i in range(len(objs))]
         return [self._on_table("line_up", x - half + i * spacing, y) for i in range(len(objs))]
@@ -590,9 +599,7 @@ class SkillApi:
             raise ApiError(f"{name}(): distance {distance:g} must be in (0, 0.5] metres")
         state = self._object(obj)
         x, y, _ = state.position
-        min_x, min_y, max_x, max_y = geometry.footprint(state).bounds
-        half = abs(dx) * (max_x - min_x) / 2 + abs(dy) * (max_y - min_y) / 2
-        distance = max(distance, half + FREE_SPOT_RADIUS)  # "left of the bowl" is not in it
+        distance = max(distance, state.half_extent(dx, dy) + FREE_SPOT_RADIUS)  # not on it
         return self._on_table(name, x + dx * distance, y + dy * distance)
 
     @staticmethod

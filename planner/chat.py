@@ -278,6 +278,7 @@ def step_grammar(
         list(geometry.REGIONS),
         list(DIRECTIONS),
         movable,
+        geometry.SIDES,
         must_act=not refuse,
     )
 

@@ -26,6 +26,7 @@ from memory.records import (
     Provenance,
     utc_now,
 )
+from planner.api import DESCRIBED
 from planner.goals import Goal
 from planner.language.lexicon import COLOR_SYNONYMS, COLORS, category_of, normalize, singular
 from planner.outcome import TaskOutcome
@@ -79,8 +80,10 @@ def remembered(
     instruction: str, code: str, goal: Sequence[dict], scene: Sequence[ObjectState]
 ) -> dict[str, Any] | None:
     """The change of a ``program`` record for a verified task, or None when the program
-    can not be replayed elsewhere (it names coordinates, talks, or an unknown object)."""
-    if SCENE_BOUND.search(code) or not goal:
+    can not be replayed elsewhere: it names coordinates, talks, names an unknown object, or
+    picks objects by description (`find()` would choose anew where the goal names the old
+    choice)."""
+    if SCENE_BOUND.search(code) or DESCRIBED.search(code) or not goal:
         return None
     by_name = {o.name: o for o in scene}
     in_code = _NAME.findall(code)

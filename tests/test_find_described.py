@@ -98,3 +98,7 @@ def test_a_goal_line_reads_descriptions_as_the_names_they_ground_to():
     )
     unsettled = goal_line.read('Goal: in(find("block"), "cyan bowl")', ground)
     assert not unsettled.predicates and "Which block do you mean" in unsettled.reason
+    still = goal_line.read('Goal: unmoved(find_all("blocks except the red one"))', ground)
+    assert still.predicates == ({"unmoved": ["blue block", "green block", "purple block"]},)
+    unread = goal_line.read("Goal: in(find('leftmost block'), \"cyan bowl\")", ground)
+    assert not unread.predicates and "by description only" in unread.reason

@@ -332,10 +332,13 @@ def test_a_row_runs_along_the_side_it_is_asked_for(run_with, world):
     xs = [now[n][0] for n in ("yellow block", "red block", "green block")]
     assert all(abs(now[n][1] - edge) < 0.02 for n in ("yellow block", "red block", "green block"))
     assert xs == sorted(xs) and xs[2] - xs[0] == pytest.approx(0.16, abs=0.02)
-    corner = 'line_up(["yellow block", "red block"], along="top left corner")'
+    corner = 'line_up(["yellow block", "red block"], along="far edge")'
     outcome, _ = run_with(ChatPlanner(StubChatModel([reply(corner)])), "line", max_steps=1)
     said = outcome.history[0].observation
     assert "along takes a side of the table: top side, bottom side" in said
+    many = 'line_up(["yellow block", "red block", "green block"], 0.3, along="left side")'
+    outcome, _ = run_with(ChatPlanner(StubChatModel([reply(many)])), "line", max_steps=1)
+    assert "3 objects 0.3 m apart do not fit" in outcome.history[0].observation
 
 
 def test_a_correction_no_pattern_reads_goes_to_the_model(run_with):

@@ -64,6 +64,7 @@ def test_anything_but_colours_and_kinds_changed_is_not_replayed(now):
     [
         'put_first_on_second("red block", [0.40, 0.10])\ndone()',  # table coordinates
         'say("there are 2 blocks")\ndone()',  # talk about one scene
+        'put_first_on_second(find("leftmost block"), "blue bowl")\ndone()',  # chosen anew
     ],
 )
 def test_programs_bound_to_one_scene_are_not_kept(code):

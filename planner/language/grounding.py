@@ -902,10 +902,8 @@ def find_described(
     current: Sequence[ObjectState] = (),
     many: bool = False,
 ) -> list[ObjectState]:
-    """The objects a description names in `scene` ("leftmost block", "block nearest to the
-    cyan bowl", "blocks except the purple one"), as `current` has them: exactly one unless
-    `many`. Raises `GroundingError` (ambiguous, missing, unknown or plural) with a message
-    for the program's author."""
+    """The objects a description ("leftmost block", "blocks except the red one") names in
+    `scene`, as `current` has them: one unless `many`; else a `GroundingError` saying why."""
     np_ = parse_np(normalize(description))
     if np_.wants_many and not many:
         said = description[:60]

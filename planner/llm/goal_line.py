@@ -25,6 +25,7 @@ INSIDE = "in"  # a thing the robot moves, in a bowl or on a zone
 SHIFT = "shifted"  # shifted(a, "left", 0.1) on the line, as push says it
 _LINE = re.compile(r"^\s*(?:\*\*)?goal(?:\*\*)?\s*:\s*(?P<body>.*)$", re.I | re.M)
 _CALL = re.compile(r"(?P<kind>[a-z_]+)\((?P<args>[^()]*)\)")
+_DESCRIBED = re.compile(r"\bfind(?:_all)?\(")
 Grounding = Callable[[str], tuple[str, list[str]]]  # text -> its names, and what failed
 
 
@@ -70,6 +71,8 @@ def read(text: str, ground: Grounding | None = None) -> Goal | None:
         body, problems = ground(body)
         if problems:
             return Goal.unstated(f"its goal names what the scene does not settle: {problems[0]}")
+    if _DESCRIBED.search(body):  # not grounded: no scene to ground in, or not as written
+        return Goal.unstated(f"its goal names objects by description only: {body[:80]}")
     predicates = []
     for call in list(_CALL.finditer(body))[:MAX_PREDICATES]:
         kind = call.group("kind")
@@ -80,6 +83,8 @@ def read(text: str, ground: Grounding | None = None) -> Goal | None:
         if kind == INSIDE and len(args) == 2 and isinstance(args[0], list):  # find_all(...)
             predicates += [{kind: [name, args[1]]} for name in args[0]]
             continue
+        if kind != SHIFT:  # unmoved(find_all(...)): the names, one argument each
+            args = [x for a in args for x in (a if isinstance(a, list) else [a])]
         if kind == "near" and len(args) == 2:
             args.append(NEAR_DEFAULT)
         if kind == SHIFT and len(args) == 3 and isinstance(args[1], str) and args[1] in DIRECTIONS:

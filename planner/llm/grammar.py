@@ -19,7 +19,6 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from perception import geometry
 from planner.llm import goal_line
 from planner.sandbox.schema import FunctionSpec, Param
 
@@ -102,18 +101,14 @@ class _Pool:
         )
 
     def fits(self, spec: FunctionSpec, moves: bool) -> bool:
-        """Whether the scene has objects enough for every object argument of `spec`, all
-        of them distinct (a swap needs two, a tower one below and one above)."""
-        have = self.movable if moves else self.objects
-        needed = 0
-        for param in spec.params:
-            role = ARG_ROLES.get(param.name)
-            if role == "target" and self.objects == 0:
-                return False
-            if role == "base" and self.movable == 0:
-                return False
-            needed += {"object": 1, "base": 1, "objects": param.min_len}.get(role or "", 0)
-        return needed <= have and (needed == 0 or self.objects > 0)
+        """Whether the scene has as many distinct objects as the object arguments of `spec`
+        need (a swap two, a tower one below and one above)."""
+        roles = [(ARG_ROLES.get(p.name), p) for p in spec.params]
+        needed = sum(p.min_len if r == "objects" else r in ("object", "base") for r, p in roles)
+        targets = any(r == "target" for r, _ in roles)  # the rule exists with objects only
+        return needed <= (self.movable if moves else self.objects) and not (
+            targets and self.objects == 0
+        )
 
 
 def _chain(values: Sequence[str]) -> str:
@@ -160,6 +155,7 @@ def reply_grammar(
     regions: Sequence[str],
     directions: Sequence[str],
     movable: Sequence[str] = (),
+    sides: Sequence[str] = (),
     max_statements: int = MAX_STATEMENTS,
     must_act: bool = False,
 ) -> str:
@@ -173,6 +169,7 @@ def reply_grammar(
         directions: push directions.
         movable: the objects the robot can pick up; the objects a `skill` acts on are
             these (a bowl or a zone is never picked, stacked or swapped).
+        sides: the regions along the table's edges a row may run by (default: any region).
         max_statements: most lines in the program.
         must_act: no "Goal: none" reply of words alone (the task was read as impossible
             while the scene lists what it needs).
@@ -213,7 +210,7 @@ def reply_grammar(
         'text ::= "\\"" [^"\\\\\\n]{0,160} "\\""',
         'phrase ::= "\\"" [a-z0-9 ,\'-]{1,80} "\\""',
         f"region ::= {_quoted(regions)}",
-        f"side ::= {_quoted([r for r in regions if r in geometry.SIDES] or regions)}",
+        f"side ::= {_quoted(sides or regions)}",
         f"direction-word ::= {_quoted(directions)}",
         "direction ::= direction-word | vec2",
         *goal_line.grammar_rules(bool(objects), bool(movable), bool(containers), pool.many),
@@ -228,7 +225,7 @@ def reply_grammar(
     if movable:
         lines.append(f"movable ::= {_quoted(movable)}{described}")
     if containers:
-        lines.append(f"container ::= {_quoted(containers)}")
+        lines.append(f"container ::= {_quoted(containers)}{described}")
     for name in [*statements, *place_names, *selects]:
         spec, group = usable[name]
         call = _call(spec, pool, moves=group == MOVING_GROUP)

@@ -11,10 +11,9 @@ import json
 import re
 from collections.abc import Sequence
 
+from planner.api import DESCRIBED
 from planner.language.grounding import GroundingError, find_described
 from skills.objects import ObjectState
-
-CALL = re.compile(r'\b(?P<fn>find_all|find)\("(?P<words>[^"\\\n]*)"\)')
 
 
 def ground(
@@ -33,4 +32,4 @@ def ground(
             return m.group(0)
         return json.dumps(found) if many else json.dumps(found[0])
 
-    return CALL.sub(name, text), problems
+    return DESCRIBED.sub(name, text), problems
