@@ -474,13 +474,19 @@ class SkillApi:
                 self.put_first_on_second(obj, spot)
         return True
 
+    @staticmethod
+    def _span(objs: list[str], spacing: float, room: float) -> float:
+        """The length of a row of objs, which must fit in `room` metres."""
+        span = (len(objs) - 1) * spacing
+        if span > room:
+            raise ApiError(f"line_up(): {len(objs)} objects {spacing:g} m apart do not fit")
+        return span
+
     def _row(self, objs: list[str], spacing: float) -> list[list[float]]:
         """Spots of a row from left to right through the first object, shifted to fit."""
         x, y, _ = self._object(objs[0]).position
         low, high = WORKSPACE_Y[0] + ROW_MARGIN, WORKSPACE_Y[1] - ROW_MARGIN
-        span = (len(objs) - 1) * spacing
-        if span > high - low:
-            raise ApiError(f"line_up(): {len(objs)} objects {spacing:g} m apart do not fit")
+        span = self._span(objs, spacing, high - low)
         y = min(max(y, low + span), high)  # the row moves, the first object with it, to fit
         return [self._on_table("line_up", x, y - i * spacing) for i in range(len(objs))]
 
@@ -494,12 +500,10 @@ class SkillApi:
             sides = ", ".join(geometry.SIDES)
             raise ApiError(f"line_up(): along takes a side of the table: {sides}")
         x, y = geometry.region_point(side)
-        half = (len(objs) - 1) * spacing / 2
+        across = side in ("top side", "bottom side")  # across the table, from left to right
         (x0, x1), (y0, y1) = WORKSPACE_X, WORKSPACE_Y
-        room = (y1 - y0 if side in ("top side", "bottom side") else x1 - x0) / 2 - ROW_MARGIN
-        if half > room:
-            raise ApiError(f"line_up(): {len(objs)} objects {spacing:g} m apart do not fit")
-        if side in ("top side", "bottom side"):  # across the table, from left to right
+        half = self._span(objs, spacing, (y1 - y0 if across else x1 - x0) - 2 * ROW_MARGIN) / 2
+        if across:
             return [self._on_table("line_up", x, y + half - i * spacing) for i in range(len(objs))]
         return [self._on_table("line_up", x - half + i * spacing, y) for i in range(len(objs))]
 
