@@ -33,6 +33,15 @@ def test_every_example_is_a_valid_suite_episode():
     assert all(o.pose is not None for e in suite.episodes for o in e.objects)
 
 
+def test_the_goal_line_shows_every_predicate_the_example_is_checked_against():
+    """`on:` is a predicate, not YAML 1.1's True, in the prompt as in the test."""
+    for example, item in zip(EXAMPLES, RAW["examples"], strict=True):
+        if example.ends == "done" and not example.goal_said:
+            assert example.goal == tuple(item["success"]), example.id
+            sayable = [p for p in example.goal if next(iter(p)) in goal_line.LINE_KINDS]
+            assert goal_line.render(example.goal).count("(") == len(sayable), example.id
+
+
 @pytest.mark.parametrize("item", RAW["examples"], ids=[e["id"] for e in RAW["examples"]])
 def test_the_program_achieves_the_goal(item: dict, tmp_path: Path):
     """...and the Goal line it shows, its find() calls grounded in its scene, holds too."""

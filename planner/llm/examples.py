@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from memory.embedder import EmbedderUnavailable, MiniLMEmbedder, default_embedder
+from perception.predicate_yaml import read_predicate_yaml
 from skills.objects import ObjectState
 
 LIBRARY = Path(__file__).with_name("data") / "examples.yaml"
@@ -78,7 +78,7 @@ def _state(raw: dict, sizes: dict[str, list[float]]) -> ObjectState:
 
 def load_examples(path: Path = LIBRARY) -> tuple[Example, ...]:
     """The examples in a library file (the verification fields are left to the test)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = read_predicate_yaml(path.read_text(encoding="utf-8"))
     sizes = data["sizes"]
     examples = tuple(
         Example(
