@@ -14,7 +14,7 @@ import ast
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 from memory.records import KnowledgeRecord
@@ -32,6 +32,7 @@ from planner.llm import (
     ParsedReply,
     classify,
     goal_line,
+    mentions,
     parse_reply,
     phrases,
 )
@@ -111,11 +112,15 @@ class ChatPlanner:
         self._chosen: tuple[str, list[Example]] | None = None
 
     def propose(self, context: PlannerContext) -> Proposal:
+        first = context.initial_scene or context.scene  # the scene the words were said of
         examples = self._examples_for(context.instruction)
         messages = build_messages(context, examples, self._library().situational())
         arm = bool(ARM_WORDS.search(context.instruction))
         ask = not context.answers  # one question per task: then act on its answer or refuse
-        grammar = step_grammar(context.scene, arm, ask=ask) if self.constrain else None
+        # what the words name is settled until a correction or an answer says otherwise
+        said = not (context.corrections or context.answers)
+        still = mentions.unnamed_alike(context.instruction, first) if said else []
+        grammar = step_grammar(context.scene, arm, ask=ask, still=still) if self.constrain else None
         prefix = 1 + 2 * len(examples)
         reply = self._complete(messages, grammar, cache_prefix=prefix)
         parsed = _parse(reply.text)
@@ -134,7 +139,7 @@ class ChatPlanner:
             doubt = _doubt(parsed.code, context.scene, first=not context.history)
             if doubt is not None:  # look again, once: the answer then stands
                 if grammar is not None and doubt != LOOK_AGAIN:  # a refusal proved false
-                    grammar = step_grammar(context.scene, arm, refuse=False, ask=ask)
+                    grammar = step_grammar(context.scene, arm, refuse=False, ask=ask, still=still)
                 retry = self._complete(
                     [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(doubt)],
                     grammar,
@@ -142,10 +147,9 @@ class ChatPlanner:
                 )
                 reply, parsed = _merge(reply, retry), _parse(retry.text)
         code = parsed.code or f"say({'I could not write a program for this step.'!r})"
-        scene = context.initial_scene or context.scene  # where find("...") grounds its words
 
-        def ground(text: str) -> tuple[str, list[str]]:
-            return phrases.ground(text, scene, context.scene)
+        def ground(text: str) -> tuple[str, list[str]]:  # find("...") in the first scene
+            return phrases.ground(text, first, context.scene)
 
         goal = goal_line.read(reply.text, ground)
         if goal is None and parsed.code is not None:
@@ -258,20 +262,25 @@ class ChatPlanner:
 
 
 def step_grammar(
-    scene: Sequence[ObjectState], arm: bool = True, refuse: bool = True, ask: bool = True
+    scene: Sequence[ObjectState],
+    arm: bool = True,
+    refuse: bool = True,
+    ask: bool = True,
+    still: Collection[str] = (),
 ) -> str:
     """The reply grammar for a step in this scene: API calls on the objects it holds. The
     arm-only motions are left out unless the instruction speaks of the arm (`arm`): a small
     model reaches for move_to() to "move" an object. `refuse` False leaves out refusing and
     any reply of words alone: the program must act. `ask` False leaves out asking: a task
-    asks once, then acts on the answer or refuses."""
+    asks once, then acts on the answer or refuses. Objects in `still` may be named but not
+    moved (`mentions.unnamed_alike`)."""
     left_out = {*(() if refuse else ("refuse",)), *(() if ask else ("ask",))}
     functions = {
         name: (API.get(name).spec, API.get(name).group)
         for name in API
         if (arm or API.get(name).group != "arm") and name not in left_out
     }
-    movable = [o.name for o in scene if o.category in GRASPABLE_CATEGORIES]
+    movable = [o.name for o in scene if o.category in GRASPABLE_CATEGORIES and o.name not in still]
     return reply_grammar(
         functions,
         [o.name for o in scene],

@@ -1,10 +1,11 @@
-"""The task turn says which objects the instruction names that the scene does not hold."""
+"""The task turn says which objects the instruction names that the scene does not hold,
+and what the scene calls one it names in other words."""
 
 from __future__ import annotations
 
 import pytest
 
-from planner.llm.mentions import note, unseen
+from planner.llm.mentions import note, unnamed_alike, unseen
 from skills.objects import ObjectState
 
 BLOCK = (0.04, 0.04, 0.04)
@@ -35,8 +36,83 @@ def test_named_objects_the_scene_lacks(instruction: str, missing: list[str]) -> 
     assert unseen(instruction, SCENE) == missing
 
 
-def test_the_note_is_one_line_or_nothing() -> None:
-    assert note("put the purple block and the white bar in the bowl", SCENE) == (
+def test_the_note_is_a_line_of_what_is_missing_or_nothing() -> None:
+    assert note("put the purple block and the white bar in the blue bowl", SCENE) == (
         "Not in the scene: purple block, white bar."
     )
     assert note("put the red block in the blue bowl", SCENE) == ""
+
+
+@pytest.mark.parametrize(
+    ("instruction", "said"),
+    [
+        (
+            "put the grey can in the bowl",
+            "Named here: grey can = gray can; bowl = blue bowl.",
+        ),
+        (
+            "drop the red cube into the dish",
+            "Named here: red cube = red block; dish = blue bowl.",
+        ),
+        (
+            "put the pink cube in the dish",
+            "Not in the scene: pink cube.\nNamed here: dish = blue bowl.",
+        ),
+    ],
+)
+def test_the_note_gives_the_scene_name_of_an_object_said_otherwise(
+    instruction: str, said: str
+) -> None:
+    assert note(instruction, SCENE) == said
+
+
+def test_several_fits_are_left_to_the_model() -> None:
+    """Words after the noun may pick one ("the block nearest to me"): no name is given for
+    a noun several objects fit, nor for several objects ("the blocks")."""
+    two = (*SCENE, ObjectState("green block", "block", "green", (0.4, -0.1, 0.02), BLOCK))
+    assert note("put the block nearest to me in the blue bowl", two) == ""
+    assert note("put the blocks in the blue bowl", two) == ""
+    assert note("put every cube in the blue bowl", SCENE) == ""
+
+
+def test_an_object_named_as_the_scene_names_it_is_said_when_its_colour_repeats() -> None:
+    """ "The red block" beside a red can: a small model takes one for the other."""
+    red_can = ObjectState("red can", "cylinder", "red", (0.4, -0.1, 0.045), (0.06, 0.06, 0.09))
+    assert note("put the red block in the blue bowl", (*SCENE, red_can)) == (
+        "Named here: red block = red block."
+    )
+
+
+RED_CAN = ObjectState("red can", "cylinder", "red", (0.4, -0.1, 0.045), (0.06, 0.06, 0.09))
+BLUE_BLOCK = ObjectState("blue block", "block", "blue", (0.4, 0.2, 0.02), BLOCK)
+
+
+@pytest.mark.parametrize(
+    ("instruction", "still"),
+    [
+        ("swap the red can and the blue block", ["red block", "blue bowl"]),
+        ("put the red can in the blue bowl, not the red block", ["red block", "blue block"]),
+        ("put the red can next to the red block", []),
+        ("put the red can and the other red one in the blue bowl", []),  # "one": any object
+        ("put every red thing in the blue bowl", []),
+        ("put the red can on a block", []),  # any block may be meant
+        ("push the can left", []),  # no colour said
+        ("put the red bar in the blue bowl", ["red block", "red can", "blue block"]),  # no bar
+    ],
+)
+def test_objects_that_look_like_a_named_one_but_are_not_named(
+    instruction: str, still: list[str]
+) -> None:
+    assert unnamed_alike(instruction, (*SCENE, RED_CAN, BLUE_BLOCK)) == still
+
+
+def test_a_bare_name_that_fits_several_is_said_to_say_nothing_of_which() -> None:
+    bowls = (
+        *SCENE,
+        ObjectState("green bowl", "bowl", "green", (0.6, 0.2, 0.025), (0.17,) * 2 + (0.05,)),
+    )
+    assert note("put the red block in the bowl.", bowls) == (
+        "Named here: bowl = blue bowl or green bowl (nothing says which)."
+    )
+    assert note("put the red block in the bowl nearest to me", bowls) == ""
+    assert "which" not in note("put the red block in the green bowl, the can by the bowl", bowls)

@@ -130,6 +130,16 @@ def test_the_grammar_names_only_scene_objects_and_api_functions():
     assert "object" not in step_grammar(()).split("stmt ::=")[1].split("\n")[0]
 
 
+def test_an_object_held_still_may_be_named_but_not_moved():
+    red_can = ObjectState("red can", "cylinder", "red", (0.5, 0.2, 0.045), (0.06, 0.06, 0.09))
+    lines = {
+        line.split(" ::= ")[0]: line
+        for line in step_grammar((*SCENE, red_can), still=["red block"]).splitlines()
+    }
+    assert '"\\"red block\\""' not in lines["movable"] and '"\\"red can\\""' in lines["movable"]
+    assert '"\\"red block\\""' in lines["object"]  # a place by it, a goal that it stays
+
+
 def test_object_lists_hold_what_the_function_takes_and_the_scene_has():
     """No list names more objects than the scene has, so a model can not loop on one
     name; a function whose list the scene can not fill is not offered."""

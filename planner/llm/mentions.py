@@ -1,24 +1,30 @@
-"""What an instruction names that the scene does not hold: "the purple block" where no
-block is purple, "the bowl" on a table without bowls, "the ball" anywhere.
+"""Which scene objects an instruction's words name: "the pink can" is the pink cylinder,
+"the mat" one of two zones, "the purple block" nothing where no block is purple.
 
 The reply grammar only lets a model name objects the scene lists, so a small model asked
-for a missing object quietly takes another one. The task turn therefore says which named
-objects are not there (a fact read off the scene, like its order lines); what to do about
-it - refuse, or carry on when the words only say what is not wanted - stays the model's
-choice.
+for a missing object quietly takes another one, and one told of "the pink can" takes the
+pink block. The task turn therefore says which named objects are not there and what the
+scene calls the others (facts read off the scene, like its order lines); what to do about
+them - refuse, ask, or carry on when the words only say what is not wanted - stays the
+model's choice.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from planner.language.lexicon import (
     CATEGORY_GROUPS,
     COLOR_SYNONYMS,
     COLORS,
+    EVERYTHING_WORDS,
     absent_kind,
+    categories,
     category_of,
+    is_generic,
     singular,
 )
 from skills.objects import ObjectState
@@ -33,6 +39,8 @@ DETERMINERS = frozenset(
     {"the", "a", "an", "any", "each", "every", "all", "both", "some", "other"}
     | {"one", "two", "three", "four", "five"}
 )
+_CLAUSE_END = re.compile(r"\s*(?:$|[.,;:!?]|and\b|then\b|please\b)")
+EVERY = frozenset({"every", "each", "all", "both"})  # a singular noun that means several
 _DENIED = re.compile(
     r"\b(?:not|no|without|never|except|but|apart from|other than)\W+(?:\w+\W+){0,2}$"
 )
@@ -47,14 +55,34 @@ def _kind(noun: str, colored: bool) -> tuple[str, ...] | None:
     return (noun,) if colored and absent_kind(noun) else None
 
 
-def unseen(instruction: str, scene: Iterable[ObjectState]) -> list[str]:
-    """The objects `instruction` names ("purple block", "bowl") of which the scene holds
-    none, each once, in the order said; a name after "not", "no", "except" is left out,
-    and a noun counts only after a determiner or a colour ("can you" is no can)."""
+@dataclass(frozen=True)
+class Mention:
+    """An object the instruction names by kind ("the pink can", "the mat", "blocks") and
+    the scene objects those words fit."""
+
+    words: str
+    fits: tuple[str, ...]
+    many: bool = False  # several meant: "the blocks", "every block"
+    color: str | None = None  # the colour said, as the scene names colours
+    bare: bool = False  # "the mat" ending its clause: no words after it say which
+
+    def unsettled(self) -> bool:
+        """Whether the words fit several objects and nothing said picks one."""
+        return self.bare and not self.many and len(self.fits) > 1
+
+    def one(self) -> str | None:
+        """The one scene object a singular mention fits; None when it is not one."""
+        return None if self.many or len(self.fits) != 1 else self.fits[0]
+
+
+def mentioned(instruction: str, scene: Iterable[ObjectState]) -> list[Mention]:
+    """The objects `instruction` names by kind, each once, in the order said; a name after
+    "not", "no", "except" is left out, and a noun counts only after a determiner or a
+    colour ("can you" is no can)."""
     objects = list(scene)
     text = instruction.lower()
     words = list(re.finditer(r"[a-z]+", text))
-    missing: list[str] = []
+    found: dict[str, Mention] = {}
     for i, m in enumerate(words):
         noun = singular(m.group())
         before = [w.group() for w in words[max(0, i - 2) : i]]
@@ -66,14 +94,67 @@ def unseen(instruction: str, scene: Iterable[ObjectState]) -> list[str]:
             continue
         if _DENIED.search(text[: m.start()]):
             continue
-        fits = [o for o in objects if o.category in kinds and color in (None, o.color)]
-        name = " ".join(w for w in (color, noun) if w)
-        if not fits and name not in missing:
-            missing.append(name)
-    return missing
+        fits = tuple(o.name for o in objects if o.category in kinds and color in (None, o.color))
+        said = " ".join(before[-1:] if color else []) + (" " if color else "") + m.group()
+        many = noun != m.group() or article in EVERY
+        bare = article == "the" and _CLAUSE_END.match(text, m.end()) is not None
+        found.setdefault(said, Mention(said, fits, many, color, bare))
+    return list(found.values())
+
+
+def unnamed_alike(instruction: str, scene: Iterable[ObjectState]) -> list[str]:
+    """The objects no word of `instruction` names that have the colour of one it names by
+    colour and kind (the red block beside "the red can"): a small model moves one for the
+    other. None when a word could name any object ("the red one", "every red thing"); a
+    kind said without a colour ("a single block") names every object of that kind."""
+    objects = list(scene)
+    text = instruction.lower()
+    words = re.findall(r"[a-z]+", text)
+    if any(is_generic(w) for w in words) or any(w in text for w in EVERYTHING_WORDS):
+        return []
+    said = mentioned(instruction, objects)
+    named = {name for m in said for name in m.fits}
+    uncoloured = {
+        kind
+        for before, word in zip(["", *words], words, strict=False)
+        if (category := category_of(singular(word)))
+        and COLOR_SYNONYMS.get(before, before) not in COLORS
+        for kind in categories(category)
+    }
+    named |= {o.name for o in objects if o.category in uncoloured}
+    colors = {m.color for m in said if m.color}
+    return [o.name for o in objects if o.color in colors and o.name not in named]
+
+
+def unseen(instruction: str, scene: Iterable[ObjectState]) -> list[str]:
+    """The objects `instruction` names ("purple block", "bowl") of which the scene holds
+    none."""
+    return [m.words for m in mentioned(instruction, scene) if not m.fits]
 
 
 def note(instruction: str, scene: Iterable[ObjectState]) -> str:
-    """One line for the task turn ("" when everything named is there)."""
-    missing = unseen(instruction, scene)
-    return f"Not in the scene: {', '.join(missing)}." if missing else ""
+    """Lines for the task turn: what the instruction names that the scene lacks, and which
+    scene object it names where a model could take another - the scene calls it otherwise
+    ("pink can" = pink cylinder), or another object has its colour - or that nothing says
+    which of several it means ("the mat." by two mats). Other several fits are left to the
+    model: words after the noun may pick one ("the can nearest to me")."""
+    objects = list(scene)
+    said = mentioned(instruction, objects)
+    missing = [m.words for m in said if not m.fits]
+    colors = Counter(o.color for o in objects)
+    color_of = {o.name: o.color for o in objects}
+    named = [
+        f"{m.words} = {one}"
+        for m in said
+        if (one := m.one()) and (one != m.words or colors[color_of[one]] > 1)
+    ]
+    picked = {m.one() for m in said}  # "the bowl" after "the green bowl" is that bowl
+    named += [
+        f"{m.words} = {' or '.join(m.fits)} (nothing says which)"
+        for m in said
+        if m.unsettled() and not picked & set(m.fits)
+    ]
+    lines = [f"Not in the scene: {', '.join(missing)}."] if missing else []
+    if named:
+        lines.append(f"Named here: {'; '.join(named)}.")
+    return "\n".join(lines)
