@@ -109,11 +109,11 @@ class ChatPlanner:
         self.examples = examples
         self.n_examples = n_examples
         self.constrain = constrain and model.supports_grammar
-        self._chosen: tuple[str, list[Example]] | None = None
+        self._chosen: tuple[tuple[str, frozenset[str]], list[Example]] | None = None
 
     def propose(self, context: PlannerContext) -> Proposal:
         first = context.initial_scene or context.scene  # the scene the words were said of
-        examples = self._examples_for(context.instruction)
+        examples = self._examples_for(context.instruction, frozenset(o.color for o in first))
         messages = build_messages(context, examples, self._library().situational())
         arm = bool(ARM_WORDS.search(context.instruction))
         ask = not context.answers  # one question per task: then act on its answer or refuse
@@ -172,10 +172,11 @@ class ChatPlanner:
             served_by="llm",
         )
 
-    def _examples_for(self, instruction: str) -> list[Example]:
-        """The examples for a task, chosen once per instruction."""
-        if self._chosen is None or self._chosen[0] != instruction:
-            self._chosen = (instruction, self._library().nearest(instruction, self.n_examples))
+    def _examples_for(self, instruction: str, colors: frozenset[str]) -> list[Example]:
+        """The examples for a task, chosen once per instruction and scene colours."""
+        if self._chosen is None or self._chosen[0] != (instruction, colors):
+            chosen = self._library().nearest(instruction, self.n_examples, colors)
+            self._chosen = ((instruction, colors), chosen)
         return self._chosen[1]
 
     def _library(self) -> ExampleLibrary:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,13 @@ from fakes import ScriptedBackend
 
 from heed.episode import RunOptions, run_episode
 from planner.llm import goal_line, phrases
-from planner.llm.examples import LIBRARY, ExampleLibrary, load_examples
+from planner.llm.examples import (
+    LIBRARY,
+    RECOLOUR,
+    RECOLOURED,
+    ExampleLibrary,
+    load_examples,
+)
 from sim.objects import OBJECT_TYPES
 from sim.suite import parse_suite, read_suite_yaml
 
@@ -42,10 +50,21 @@ def test_the_goal_line_shows_every_predicate_the_example_is_checked_against():
             assert goal_line.render(example.goal).count("(") == len(sayable), example.id
 
 
+def _recoloured(item: dict) -> dict:
+    """A library entry with its colours swapped as `Example.recoloured` swaps them."""
+    words = re.compile(r"\b(?:" + "|".join(RECOLOUR) + r")\b")
+    return json.loads(words.sub(lambda m: RECOLOUR[m.group()], json.dumps(item)))
+
+
+@pytest.mark.parametrize("recolour", [False, True], ids=["as-written", "recoloured"])
 @pytest.mark.parametrize("item", RAW["examples"], ids=[e["id"] for e in RAW["examples"]])
-def test_the_program_achieves_the_goal(item: dict, tmp_path: Path):
-    """...and the Goal line it shows, its find() calls grounded in its scene, holds too."""
+def test_the_program_achieves_the_goal(item: dict, recolour: bool, tmp_path: Path):
+    """...and the Goal line it shows, its find() calls grounded in its scene, holds too; so
+    does the example recoloured, as a prompt may show it."""
     example = next(e for e in EXAMPLES if e.id == item["id"])
+    if recolour:
+        example, item = example.recoloured(), _recoloured(item)
+        assert example.instruction == item["instruction"]
     said = ()
     if example.goal_said:
         goal = goal_line.read(
@@ -74,3 +93,20 @@ def test_nearest_examples_come_in_library_order_and_fit_the_instruction():
     assert any(e.program.startswith("build_tower(") for e in chosen)
     swaps = library.nearest("could you exchange where the two cans are?", 3)
     assert "swap" in {e.id for e in swaps}
+
+
+def test_an_example_sharing_the_scenes_colours_is_shown_recoloured():
+    """A small model copies an example's names into a scene that has them too."""
+    library = ExampleLibrary(EXAMPLES)
+    task = "build a tower: blue at the bottom, then yellow, red on top"
+    scene = {"blue", "yellow", "red", "green"}
+    plain = library.nearest(task, 3)
+    shown = library.nearest(task, 3, scene)
+    for before, after in zip(plain, shown, strict=True):
+        other = before.recoloured()
+        fewer = len(other.colors() & scene) < len(before.colors() & scene)
+        assert after == (other if fewer else before)
+    tower = next(e for e in shown if e.id.startswith("stack-top-down"))  # yellow, green, blue
+    assert tower.id.endswith(RECOLOURED) and not tower.colors() & scene
+    assert set(re.findall(r'"(\w+) block"', tower.program)) == tower.colors()
+    assert library.nearest(task, 3, {"gray"}) == plain  # no colour in common: as written

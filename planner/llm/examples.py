@@ -12,8 +12,8 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +21,16 @@ import numpy as np
 from memory.embedder import EmbedderUnavailable, MiniLMEmbedder, default_embedder
 from perception.predicate_yaml import read_predicate_yaml
 from skills.objects import ObjectState
+from skills.palette import PALETTE
 
 LIBRARY = Path(__file__).with_name("data") / "examples.yaml"
 ENDINGS = ("done", "refused", "asked")
+_ORDER = tuple(PALETTE)
+RECOLOUR = dict(zip(_ORDER, _ORDER[6:] + _ORDER[:6], strict=True))
+"""Each colour's stand-in in a recoloured example: a fixed permutation that moves every
+colour, so an example has one other look and its prompt prefix still repeats across tasks."""
+RECOLOURED = "/recoloured"  # the suffix of a recoloured example's id
+_COLOR_WORD = re.compile(r"\b(?:" + "|".join(_ORDER) + r")\b")
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,36 @@ class Example:
 
     def phrasings(self) -> tuple[str, ...]:
         return (self.instruction, *self.aliases)
+
+    def colors(self) -> frozenset[str]:
+        return frozenset(o.color for o in self.scene)
+
+    def recoloured(self) -> Example:
+        """The same example with every colour swapped for another (`RECOLOUR`): shown
+        instead where the task's scene has the example's colours, whose names a small
+        model otherwise copies from the example's answer."""
+
+        def words(text: str) -> str:
+            return _COLOR_WORD.sub(lambda m: RECOLOUR[m.group()], text)
+
+        def names(value: object) -> object:
+            if isinstance(value, str):
+                return words(value)
+            if isinstance(value, list | tuple):
+                return type(value)(names(v) for v in value)
+            return {k: names(v) for k, v in value.items()} if isinstance(value, dict) else value
+
+        scene = tuple(replace(o, name=words(o.name), color=RECOLOUR[o.color]) for o in self.scene)
+        return replace(
+            self,
+            id=f"{self.id}{RECOLOURED}",
+            instruction=words(self.instruction),
+            scene=scene,
+            thought=words(self.thought),
+            program=words(self.program),
+            goal=names(self.goal),  # type: ignore[arg-type]
+            goal_said=words(self.goal_said),
+        )
 
 
 def _state(raw: dict, sizes: dict[str, list[float]]) -> ObjectState:
@@ -170,14 +207,15 @@ class ExampleLibrary:
         self._embedder = embedder
         self._vectors: np.ndarray | None = None
 
-    def nearest(self, instruction: str, k: int = 3) -> list[Example]:
+    def nearest(self, instruction: str, k: int = 3, colors: Collection[str] = ()) -> list[Example]:
         """The `k` examples most similar to `instruction`, in library order: tasks of one
         kind then get the same examples in the same order, so a local engine reuses their
-        evaluation from one task to the next."""
+        evaluation from one task to the next. Each is shown recoloured where that shares
+        fewer colours with the task's scene (`colors`)."""
         scores = self._scores(instruction)
         candidates = [i for i, e in enumerate(self.examples) if not e.situational]
         chosen = sorted(candidates, key=lambda i: (-scores[i], i))[:k]
-        return [self.examples[i] for i in sorted(chosen)]
+        return [_least_alike(self.examples[i], set(colors)) for i in sorted(chosen)]
 
     def situational(self) -> list[Example]:
         """The examples chosen by the scene rather than the words (shown to every task)."""
@@ -204,6 +242,12 @@ class ExampleLibrary:
         for owner, score in zip(owners, similarity, strict=True):
             best[owner] = max(best[owner], score)
         return best
+
+
+def _least_alike(example: Example, colors: set[str]) -> Example:
+    """`example`, or its recolouring when that shares fewer colours with `colors`."""
+    other = example.recoloured()
+    return other if len(other.colors() & colors) < len(example.colors() & colors) else example
 
 
 @functools.cache
