@@ -156,6 +156,10 @@ class ChatPlanner:
             goal = Goal.unstated("the model stated no goal")
         elif goal is not None and parsed.code is not None:
             goal = _consistent(goal, ground(parsed.code)[0])
+            if said and goal.predicates:  # a goal is checked as far as it follows the words
+                named = {a for p in goal.predicates for a in _strings(p)}
+                gaps = mentions.unsaid(context.instruction, first, named)
+                goal = replace(goal, unchecked=(*goal.unchecked, *gaps)) if gaps else goal
         return Proposal(
             parsed.thought,
             code,
@@ -386,6 +390,15 @@ def _consistent(goal: Goal, code: str) -> Goal:
     if not kept:
         return Goal.unstated("its goal only said that objects it moves stay where they are")
     return replace(goal, predicates=tuple(kept))
+
+
+def _strings(value: object) -> list[str]:
+    """Every string inside a predicate in its YAML form (the names it speaks of)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    return [s for v in value for s in _strings(v)] if isinstance(value, list | tuple) else []
 
 
 def _parse(text: str) -> ParsedReply:

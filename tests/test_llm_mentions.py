@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from planner.llm.mentions import note, unnamed_alike, unseen
+from planner.llm.mentions import note, unnamed_alike, unsaid, unseen
 from skills.objects import ObjectState
 
 BLOCK = (0.04, 0.04, 0.04)
@@ -116,3 +116,21 @@ def test_a_bare_name_that_fits_several_is_said_to_say_nothing_of_which() -> None
     )
     assert note("put the red block in the bowl nearest to me", bowls) == ""
     assert "which" not in note("put the red block in the green bowl, the can by the bowl", bowls)
+
+
+def test_a_goal_leaves_out_what_the_words_name_or_guesses_which() -> None:
+    bowls = (
+        *SCENE,
+        ObjectState("green bowl", "bowl", "green", (0.6, 0.2, 0.025), (0.17,) * 2 + (0.05,)),
+    )
+    assert unsaid("put the red block in the blue bowl", bowls, {"red block", "blue bowl"}) == []
+    assert unsaid("put the red block in the blue bowl", bowls, {"blue bowl"}) == [
+        "the red block the instruction names"
+    ]
+    assert unsaid("put the red block in the bowl", bowls, {"red block", "green bowl"}) == [
+        "'bowl' fits blue bowl and green bowl; the goal takes the green bowl"
+    ]
+    assert (
+        unsaid("put the red block in the bowl nearest to me", bowls, {"red block", "green bowl"})
+        == []
+    )

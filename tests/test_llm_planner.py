@@ -449,6 +449,21 @@ def test_a_goal_line_the_scene_refutes_sends_the_model_back(run_with, world):
     assert "goal check: NOT met" in model.calls[1][-1].content
 
 
+def test_a_goal_that_leaves_out_what_the_words_name_is_no_verification(run_with, world):
+    """Met, but the goal says nothing of the blue bowl the words name: the model wrote its
+    goal from its own reading, so the task is done as far as that goes - unverified."""
+    text = assistant_reply(
+        "Put it down.",
+        'put_first_on_second("red block", "blue bowl")\ndone()',
+        [{"unmoved": ["green block"]}],
+    )
+    planner = ChatPlanner(StubChatModel([text], supports_grammar=True))
+    outcome, _ = run_with(planner, "put the red block in the blue bowl")
+    assert outcome.status == "unverified"
+    assert "the red block the instruction names" in outcome.reason
+    assert "the blue bowl the instruction names" in outcome.reason
+
+
 def test_goal_lines_read_back_what_they_render():
     raw = [{"stacked": ["a", "b"]}, {"near": ["a", "c", 0.05]}, {"at": ["a", "top left corner"]}]
     raw += [{"shifted": ["a", [0.0, 0.15]]}, {"shifted": ["b", [-0.1, 0.0]]}]

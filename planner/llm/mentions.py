@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from planner.language.lexicon import (
@@ -95,7 +95,7 @@ def mentioned(instruction: str, scene: Iterable[ObjectState]) -> list[Mention]:
         if _DENIED.search(text[: m.start()]):
             continue
         fits = tuple(o.name for o in objects if o.category in kinds and color in (None, o.color))
-        said = " ".join(before[-1:] if color else []) + (" " if color else "") + m.group()
+        said = f"{before[-1]} {m.group()}" if color else m.group()  # the words as written
         many = noun != m.group() or article in EVERY
         bare = article == "the" and _CLAUSE_END.match(text, m.end()) is not None
         found.setdefault(said, Mention(said, fits, many, color, bare))
@@ -126,6 +126,26 @@ def unnamed_alike(instruction: str, scene: Iterable[ObjectState]) -> list[str]:
     return [o.name for o in objects if o.color in colors and o.name not in named]
 
 
+def _open(said: Sequence[Mention]) -> list[Mention]:
+    """The bare names that fit several objects and that no other name settles ("the bowl"
+    after "the green bowl" is that bowl)."""
+    picked = {m.one() for m in said}
+    return [m for m in said if m.unsettled() and not picked & set(m.fits)]
+
+
+def unsaid(instruction: str, scene: Iterable[ObjectState], names: Collection[str]) -> list[str]:
+    """What a goal speaking of `names` leaves out of `instruction`: an object the words name
+    as the only one of its colour and kind, or which of several a bare name means (a guess
+    is no goal the words set)."""
+    said = mentioned(instruction, scene)
+    gaps = [f"the {m.one()} the instruction names" for m in said if m.one() not in {None, *names}]
+    for m in _open(said):
+        guessed = [n for n in m.fits if n in names]
+        if guessed:
+            gaps.append(f"'{m.words}' fits {' and '.join(m.fits)}; the goal takes the {guessed[0]}")
+    return gaps
+
+
 def unseen(instruction: str, scene: Iterable[ObjectState]) -> list[str]:
     """The objects `instruction` names ("purple block", "bowl") of which the scene holds
     none."""
@@ -148,12 +168,7 @@ def note(instruction: str, scene: Iterable[ObjectState]) -> str:
         for m in said
         if (one := m.one()) and (one != m.words or colors[color_of[one]] > 1)
     ]
-    picked = {m.one() for m in said}  # "the bowl" after "the green bowl" is that bowl
-    named += [
-        f"{m.words} = {' or '.join(m.fits)} (nothing says which)"
-        for m in said
-        if m.unsettled() and not picked & set(m.fits)
-    ]
+    named += [f"{m.words} = {' or '.join(m.fits)} (nothing says which)" for m in _open(said)]
     lines = [f"Not in the scene: {', '.join(missing)}."] if missing else []
     if named:
         lines.append(f"Named here: {'; '.join(named)}.")
