@@ -95,6 +95,30 @@ def test_a_new_process_reads_the_system_prompt_state_another_one_saved(monkeypat
 
 @needs_smollm2
 @needs_llama
+def test_a_new_process_starts_after_the_examples_another_one_evaluated():
+    """The whole repeating head (system prompt and examples) goes to disk too: a later
+    process given a task of the same kind evaluates only its task turn."""
+    system = ChatMessage.system("You write short Python programs for a robot arm. " * 12)
+    example = [
+        ChatMessage.user("Instruction: stack the blocks " * 8),
+        ChatMessage.assistant("done()"),
+    ]
+    head = [system, *example]
+    options = {**OPTIONS, "n_ctx": 3072}  # a model of its own: another process's first call
+    model = make_chat_model("local:smollm2-135m", options)
+    first = model.complete([*head, ChatMessage.user("Instruction: push it")], 4, cache_prefix=3)
+    folder = llama_local.models_dir() / llama_local.STATES_DIR
+    assert len(list(folder.glob("*.kv"))) == 2 and first.cached_tokens < 8  # system; head
+    for loaded in llama_local._MODELS.values():  # as a new process finds it: memory empty
+        loaded.states = type(loaded.states)(loaded.states.capacity, loaded.states.files)
+        loaded.llama.reset()
+    task = [*head, ChatMessage.user("Instruction: put the red block in the bowl")]
+    again = make_chat_model("local:smollm2-135m", options).complete(task, 4, cache_prefix=3)
+    assert again.cached_tokens >= again.prompt_tokens - 20  # all but the task turn
+
+
+@needs_smollm2
+@needs_llama
 def test_a_grammar_shortlist_decodes_what_masking_the_whole_vocabulary_does():
     """Greedy decoding that offers the grammar the best 40 tokens picks, token by token,
     what llama.cpp's sampler chain picks after masking all 49k; a grammar whose tokens the

@@ -1,11 +1,12 @@
 """Saved llama.cpp KV states of prompt prefixes, so repeating prompt heads are evaluated once.
 
 In memory, a bounded LRU of prefixes (the system prompt, worked examples) that later prompts
-start with. On disk, the system prompt's state alone: every process of a model reads the
-same one, so a new `heed run` starts its first step where the last process left off
-instead of evaluating some 2,000 tokens (about 25 s on two CPU cores). A disk state is named
-by a hash of the model file, the llama.cpp version, the context size and the tokens, and
-the folder keeps only the newest few.
+start with. On disk, the heads a caller marks (the system prompt; the system prompt with a
+task's examples): every process of a model reads the same ones, so a new `heed run` starts
+its first step where the last process left off instead of evaluating some 2,000-3,000
+tokens (25-40 s on two CPU cores). A disk state is named by a hash of the model file, the
+llama.cpp version, the context size and the tokens, and the folder keeps only the newest
+few.
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ class StateFiles:
 
 
 class PrefixStates:
-    """KV states of prompt prefixes (token tuples), least recently used dropped first; the
-    first prefix a prompt marks (its system prompt) also goes to `files` when given.
+    """KV states of prompt prefixes (token tuples), least recently used dropped first; those
+    saved `to_disk` also go to `files` when given.
 
     A state is llama.cpp's sequence data for the prefix's tokens, restored into the
     context with the token history llama-cpp-python keeps beside it."""
