@@ -29,6 +29,7 @@ SCENE = (
         ("put the blocks that are not purple blocks in the bowl", []),
         ("put the red block in the tray", []),  # a tray is a bowl or a zone
         ("put the red block on the spot next to the bowl", []),  # a place, not a zone
+        ("put the red block on the green square", ["green square"]),  # a coloured one: a zone
         ("line up the three cylinders", []),
     ],
 )

@@ -33,8 +33,10 @@ KIND_NOUNS = frozenset(
     {"block", "cube", "brick", "bar", "stick", "rod", "cylinder", "can", "tin", "bowl", "dish"}
     | {"zone", "mat", "pad", "plate", "tray", "container"}
 )
-"""Nouns that name a kind of object in any sentence ("spot", "area", "square" often
-name places instead, and are left to the model)."""
+"""Nouns that name a kind of object in any sentence."""
+COLOURED_KIND_NOUNS = frozenset({"square", "area", "spot", "patch", "tile"})
+"""Nouns that name a zone only after a colour ("the grey square"): "the spot next to the
+bowl" is a place, left to the model."""
 DETERMINERS = frozenset(
     {"the", "a", "an", "any", "each", "every", "all", "both", "some", "other"}
     | {"one", "two", "three", "four", "five"}
@@ -49,7 +51,7 @@ _DENIED = re.compile(
 def _kind(noun: str, colored: bool) -> tuple[str, ...] | None:
     """The categories a noun names; (noun,) for a coloured kind no scene has ("green
     ball"); else None (not an object word)."""
-    if noun in KIND_NOUNS:
+    if noun in KIND_NOUNS or (colored and noun in COLOURED_KIND_NOUNS):
         category = category_of(noun)
         return CATEGORY_GROUPS.get(category, (category,)) if category else None
     return (noun,) if colored and absent_kind(noun) else None
