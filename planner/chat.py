@@ -120,7 +120,13 @@ class ChatPlanner:
         # what the words name is settled until a correction or an answer says otherwise
         said = not (context.corrections or context.answers)
         still = mentions.unnamed_alike(context.instruction, first) if said else []
-        grammar = step_grammar(context.scene, arm, ask=ask, still=still) if self.constrain else None
+        # a first step whose words name what is not here, or leave open which: words only
+        talk = said and not context.history and mentions.unclear(context.instruction, first)
+        grammar = (
+            step_grammar(context.scene, arm, ask=ask, still=still, talk=talk)
+            if self.constrain
+            else None
+        )
         prefix = 1 + 2 * len(examples)
         reply = self._complete(messages, grammar, cache_prefix=prefix)
         parsed = _parse(reply.text)
@@ -135,7 +141,7 @@ class ChatPlanner:
                 [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(REPROMPT)]
             )
             reply, parsed = _merge(reply, retry), _parse(retry.text)
-        elif parsed.code is not None:
+        elif parsed.code is not None and not talk:
             doubt = _doubt(parsed.code, context.scene, first=not context.history)
             if doubt is not None:  # look again, once: the answer then stands
                 if grammar is not None and doubt != LOOK_AGAIN:  # a refusal proved false
@@ -272,13 +278,14 @@ def step_grammar(
     refuse: bool = True,
     ask: bool = True,
     still: Collection[str] = (),
+    talk: bool = False,
 ) -> str:
     """The reply grammar for a step in this scene: API calls on the objects it holds. The
     arm-only motions are left out unless the instruction speaks of the arm (`arm`): a small
     model reaches for move_to() to "move" an object. `refuse` False leaves out refusing and
     any reply of words alone: the program must act. `ask` False leaves out asking: a task
     asks once, then acts on the answer or refuses. Objects in `still` may be named but not
-    moved (`mentions.unnamed_alike`)."""
+    moved (`mentions.unnamed_alike`); `talk` allows only words (`mentions.unclear`)."""
     left_out = {*(() if refuse else ("refuse",)), *(() if ask else ("ask",))}
     functions = {
         name: (API.get(name).spec, API.get(name).group)
@@ -294,6 +301,7 @@ def step_grammar(
         movable,
         geometry.SIDES,
         must_act=not refuse,
+        must_talk=talk and refuse,
     )
 
 

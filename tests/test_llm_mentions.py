@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from planner.llm.mentions import note, unnamed_alike, unsaid, unseen
+from planner.llm.mentions import note, unclear, unnamed_alike, unsaid, unseen
 from skills.objects import ObjectState
 
 BLOCK = (0.04, 0.04, 0.04)
@@ -135,3 +135,14 @@ def test_a_goal_leaves_out_what_the_words_name_or_guesses_which() -> None:
         unsaid("put the red block in the bowl nearest to me", bowls, {"red block", "green bowl"})
         == []
     )
+
+
+def test_unclear_words_name_what_is_missing_or_leave_open_which() -> None:
+    bowls = (
+        *SCENE,
+        ObjectState("green bowl", "bowl", "green", (0.6, 0.2, 0.025), (0.17,) * 2 + (0.05,)),
+    )
+    assert unclear("put the purple block in the blue bowl", SCENE)
+    assert unclear("put the red block in the bowl.", bowls)
+    assert not unclear("put the red block in the blue bowl", bowls)
+    assert not unclear("if there is a purple block, put it in the blue bowl", SCENE)

@@ -158,6 +158,7 @@ def reply_grammar(
     sides: Sequence[str] = (),
     max_statements: int = MAX_STATEMENTS,
     must_act: bool = False,
+    must_talk: bool = False,
 ) -> str:
     """The GBNF grammar of a reply for a scene holding `objects`.
 
@@ -173,6 +174,8 @@ def reply_grammar(
         max_statements: most lines in the program.
         must_act: no "Goal: none" reply of words alone (the task was read as impossible
             while the scene lists what it needs).
+        must_talk: only a reply of words - a question, a refusal, an answer (the words name
+            what the scene lacks, or fit several objects and nothing says which).
     """
     containers = [o for o in objects if o not in set(movable)]  # bowls and zones
     pool = _Pool(len(set(objects)), len(set(movable)), places=False)
@@ -197,7 +200,7 @@ def reply_grammar(
     if objects and acting and speaking:  # a goal needs motion; none (or unmoved): words
         acts = f'preds "\\n```python\\n" act stmt{{0,{n - 1}}}'
         words = f'("none" | still) "\\n```python\\n" speak stmt-talk{{0,{n - 1}}}'
-        body = acts if must_act else f"({words} | {acts})"
+        body = acts if must_act else words if must_talk else f"({words} | {acts})"
     lines = [
         f'root ::= "Thought: " thought "\\nGoal: " {body} "```"',
         f"thought ::= [^\\n`]{{1,{MAX_THOUGHT_CHARS}}}",

@@ -148,6 +148,20 @@ def unsaid(instruction: str, scene: Iterable[ObjectState], names: Collection[str
     return gaps
 
 
+_CONDITION = re.compile(r"\b(?:if|unless|whether|in case)\b")
+
+
+def unclear(instruction: str, scene: Iterable[ObjectState]) -> bool:
+    """Whether the words name an object the scene lacks, or a bare name fits several and
+    nothing says which - a step then asks or refuses before anything moves. Words that
+    make the task depend on the scene ("if there is a purple block ...") are left to the
+    model."""
+    said = mentioned(instruction, scene)
+    return not _CONDITION.search(instruction.lower()) and (
+        any(not m.fits for m in said) or bool(_open(said))
+    )
+
+
 def unseen(instruction: str, scene: Iterable[ObjectState]) -> list[str]:
     """The objects `instruction` names ("purple block", "bowl") of which the scene holds
     none."""
