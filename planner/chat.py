@@ -59,6 +59,10 @@ REFUSED_PRESENT = (
 )
 RESAMPLES = 1  # new samples drawn when the model repeats a program that already failed
 ARM_WORDS = re.compile(r"\b(arm|gripper|hand|claw|fingers?|end.effector|wrist)\b", re.I)
+QUESTION = re.compile(  # "is there a purple bowl?", not "could you put ...?"
+    r"^\W*(?:is|are|was|were|does|do|did|has|have|what|which|where|how|who|whose)\b[^?]*\?\W*$",
+    re.I,
+)
 KIND_WORDS = {"cube": "block", "can": "cylinder", "dish": "bowl", "mat": "zone", "pad": "zone"}
 SYNONYMS = re.compile(rf"\b({'|'.join(KIND_WORDS)})\b")
 RESAMPLE_TEMPERATURE = 0.7
@@ -122,8 +126,9 @@ class ChatPlanner:
         still = mentions.unnamed_alike(context.instruction, first) if said else []
         # a first step whose words name what is not here, or leave open which: words only
         talk = said and not context.history and mentions.unclear(context.instruction, first)
+        say = not talk or bool(QUESTION.match(context.instruction))  # a remark is no answer
         grammar = (
-            step_grammar(context.scene, arm, ask=ask, still=still, talk=talk)
+            step_grammar(context.scene, arm, ask=ask, still=still, talk=talk, say=say)
             if self.constrain
             else None
         )
@@ -279,14 +284,20 @@ def step_grammar(
     ask: bool = True,
     still: Collection[str] = (),
     talk: bool = False,
+    say: bool = True,
 ) -> str:
     """The reply grammar for a step in this scene: API calls on the objects it holds. The
     arm-only motions are left out unless the instruction speaks of the arm (`arm`): a small
     model reaches for move_to() to "move" an object. `refuse` False leaves out refusing and
     any reply of words alone: the program must act. `ask` False leaves out asking: a task
     asks once, then acts on the answer or refuses. Objects in `still` may be named but not
-    moved (`mentions.unnamed_alike`); `talk` allows only words (`mentions.unclear`)."""
-    left_out = {*(() if refuse else ("refuse",)), *(() if ask else ("ask",))}
+    moved (`mentions.unnamed_alike`); `talk` allows only words (`mentions.unclear`), and
+    `say` False leaves out saying (words that need a question or a refusal)."""
+    left_out = {
+        *(() if refuse else ("refuse",)),
+        *(() if ask else ("ask",)),
+        *(() if say else ("say",)),
+    }
     functions = {
         name: (API.get(name).spec, API.get(name).group)
         for name in API

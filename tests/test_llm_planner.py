@@ -410,8 +410,8 @@ def test_a_refusal_for_an_object_the_scene_lists_is_retried_without_refusing():
 
 
 def test_words_naming_what_is_not_here_get_words_before_anything_moves():
-    """A first step for "the purple block" (none here) may only refuse, ask or say; after
-    an answer, or for words the scene settles, it may act."""
+    """A first step for "the purple block" (none here) may only refuse or ask (or say, when
+    the words are a question); after an answer, or for words the scene settles, it may act."""
     model = StubChatModel([reply(PUT)] * 3, supports_grammar=True)
     missing = "put the purple block in the blue bowl"
     ChatPlanner(model).propose(context(instruction=missing))
@@ -419,7 +419,11 @@ def test_words_naming_what_is_not_here_get_words_before_anything_moves():
     ChatPlanner(model).propose(context(instruction=missing, answers=(("Which?", "red"),)))
     roots = [g.splitlines()[0] for g in model.grammars]
     assert "preds" not in roots[0] and "speak" in roots[0]
+    assert "fn-say" not in model.grammars[0]  # a remark is no answer: ask or refuse
     assert "preds" in roots[1] and "preds" in roots[2]
+    asked = StubChatModel([reply('say("No.")')], supports_grammar=True)
+    ChatPlanner(asked).propose(context(instruction="is there a purple block here?"))
+    assert "fn-say" in asked.grammars[0] and "preds" not in asked.grammars[0].splitlines()[0]
 
 
 def test_arm_motions_are_offered_only_when_the_instruction_speaks_of_the_arm():
