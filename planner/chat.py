@@ -58,6 +58,7 @@ REFUSED_PRESENT = (
     "instruction needs is missing from the scene; otherwise write the program that does it."
 )
 RESAMPLES = 1  # new samples drawn when the model repeats a program that already failed
+WORDS_FIRST = ("ask", "refuse", "say")  # the calls of a reply that talks before moving
 ARM_WORDS = re.compile(r"\b(arm|gripper|hand|claw|fingers?|end.effector|wrist)\b", re.I)
 QUESTION = re.compile(  # "is there a purple bowl?", not "could you put ...?"
     r"^\W*(?:is|are|was|were|does|do|did|has|have|what|which|where|how|who|whose)\b[^?]*\?\W*$",
@@ -124,11 +125,9 @@ class ChatPlanner:
         # what the words name is settled until a correction or an answer says otherwise
         said = not (context.corrections or context.answers)
         still = mentions.unnamed_alike(context.instruction, first) if said else []
-        # a first step whose words name what is not here, or leave open which: words only
-        talk = said and not context.history and mentions.unclear(context.instruction, first)
-        say = not talk or bool(QUESTION.match(context.instruction))  # a remark is no answer
+        talk = _words_first(context, first) if said and not context.history else ()
         grammar = (
-            step_grammar(context.scene, arm, ask=ask, still=still, talk=talk, say=say)
+            step_grammar(context.scene, arm, ask=ask, still=still, talk=talk)
             if self.constrain
             else None
         )
@@ -283,21 +282,18 @@ def step_grammar(
     refuse: bool = True,
     ask: bool = True,
     still: Collection[str] = (),
-    talk: bool = False,
-    say: bool = True,
+    talk: Collection[str] = (),
 ) -> str:
     """The reply grammar for a step in this scene: API calls on the objects it holds. The
     arm-only motions are left out unless the instruction speaks of the arm (`arm`): a small
     model reaches for move_to() to "move" an object. `refuse` False leaves out refusing and
     any reply of words alone: the program must act. `ask` False leaves out asking: a task
     asks once, then acts on the answer or refuses. Objects in `still` may be named but not
-    moved (`mentions.unnamed_alike`); `talk` allows only words (`mentions.unclear`), and
-    `say` False leaves out saying (words that need a question or a refusal)."""
-    left_out = {
-        *(() if refuse else ("refuse",)),
-        *(() if ask else ("ask",)),
-        *(() if say else ("say",)),
-    }
+    moved (`mentions.unnamed_alike`); `talk` names the only calls a reply of words alone
+    may make (`_words_first`)."""
+    left_out = {*(() if refuse else ("refuse",)), *(() if ask else ("ask",))}
+    if talk:
+        left_out |= set(WORDS_FIRST) - set(talk)
     functions = {
         name: (API.get(name).spec, API.get(name).group)
         for name in API
@@ -312,7 +308,7 @@ def step_grammar(
         movable,
         geometry.SIDES,
         must_act=not refuse,
-        must_talk=talk and refuse,
+        must_talk=bool(talk) and refuse,
     )
 
 
@@ -409,6 +405,17 @@ def _consistent(goal: Goal, code: str) -> Goal:
     if not kept:
         return Goal.unstated("its goal only said that objects it moves stay where they are")
     return replace(goal, predicates=tuple(kept))
+
+
+def _words_first(context: PlannerContext, scene: Sequence[ObjectState]) -> tuple[str, ...]:
+    """The calls a task's first step may make when its words say to talk before moving:
+    ask or refuse when they name what `scene` lacks, ask when a bare name fits several
+    (`mentions.unclear`), and say too when the words are a question; () when acting may do."""
+    why = mentions.unclear(context.instruction, scene)
+    if not why:
+        return ()
+    question = ("say",) if QUESTION.match(context.instruction) else ()
+    return ("ask", *question) if why == mentions.OPEN else ("ask", "refuse", *question)
 
 
 def _strings(value: object) -> list[str]:

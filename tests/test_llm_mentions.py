@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from planner.llm.mentions import note, unclear, unnamed_alike, unsaid, unseen
+from planner.llm.mentions import MISSING, OPEN, note, unclear, unnamed_alike, unsaid, unseen
 from skills.objects import ObjectState
 
 BLOCK = (0.04, 0.04, 0.04)
@@ -142,7 +142,7 @@ def test_unclear_words_name_what_is_missing_or_leave_open_which() -> None:
         *SCENE,
         ObjectState("green bowl", "bowl", "green", (0.6, 0.2, 0.025), (0.17,) * 2 + (0.05,)),
     )
-    assert unclear("put the purple block in the blue bowl", SCENE)
-    assert unclear("put the red block in the bowl.", bowls)
-    assert not unclear("put the red block in the blue bowl", bowls)
-    assert not unclear("if there is a purple block, put it in the blue bowl", SCENE)
+    assert unclear("put the purple block in the blue bowl", SCENE) == MISSING
+    assert unclear("put the red block in the bowl.", bowls) == OPEN
+    assert unclear("put the red block in the blue bowl", bowls) == ""
+    assert unclear("if there is a purple block, put it in the blue bowl", SCENE) == ""

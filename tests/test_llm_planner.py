@@ -411,7 +411,8 @@ def test_a_refusal_for_an_object_the_scene_lists_is_retried_without_refusing():
 
 def test_words_naming_what_is_not_here_get_words_before_anything_moves():
     """A first step for "the purple block" (none here) may only refuse or ask (or say, when
-    the words are a question); after an answer, or for words the scene settles, it may act."""
+    the words are a question), one for "the bowl" by two bowls only ask; after an answer, or
+    for words the scene settles, it may act."""
     model = StubChatModel([reply(PUT)] * 3, supports_grammar=True)
     missing = "put the purple block in the blue bowl"
     ChatPlanner(model).propose(context(instruction=missing))
@@ -421,9 +422,15 @@ def test_words_naming_what_is_not_here_get_words_before_anything_moves():
     assert "preds" not in roots[0] and "speak" in roots[0]
     assert "fn-say" not in model.grammars[0]  # a remark is no answer: ask or refuse
     assert "preds" in roots[1] and "preds" in roots[2]
-    asked = StubChatModel([reply('say("No.")')], supports_grammar=True)
+    asked = StubChatModel([reply('say("No.")'), reply('ask("Which?")')], supports_grammar=True)
     ChatPlanner(asked).propose(context(instruction="is there a purple block here?"))
     assert "fn-say" in asked.grammars[0] and "preds" not in asked.grammars[0].splitlines()[0]
+    two = (
+        *SCENE,
+        ObjectState("green bowl", "bowl", "green", (0.6, 0.2, 0.025), (0.17, 0.17, 0.05)),
+    )
+    ChatPlanner(asked).propose(context(instruction="put the red block in the bowl.", scene=two))
+    assert "fn-ask" in asked.grammars[1] and "fn-refuse" not in asked.grammars[1]  # all here
 
 
 def test_arm_motions_are_offered_only_when_the_instruction_speaks_of_the_arm():

@@ -148,18 +148,19 @@ def unsaid(instruction: str, scene: Iterable[ObjectState], names: Collection[str
     return gaps
 
 
+MISSING, OPEN = "missing", "open"  # why words call for talk before motion (`unclear`)
 _CONDITION = re.compile(r"\b(?:if|unless|whether|in case)\b")
 
 
-def unclear(instruction: str, scene: Iterable[ObjectState]) -> bool:
-    """Whether the words name an object the scene lacks, or a bare name fits several and
-    nothing says which - a step then asks or refuses before anything moves. Words that
-    make the task depend on the scene ("if there is a purple block ...") are left to the
-    model."""
+def unclear(instruction: str, scene: Iterable[ObjectState]) -> str:
+    """Why a step should talk before anything moves: `MISSING` when the words name an
+    object the scene lacks, `OPEN` when a bare name fits several and nothing says which, ""
+    when neither - or when the words make the task depend on the scene ("if there is a
+    purple block ..."), which is left to the model."""
+    if _CONDITION.search(instruction.lower()):
+        return ""
     said = mentioned(instruction, scene)
-    return not _CONDITION.search(instruction.lower()) and (
-        any(not m.fits for m in said) or bool(_open(said))
-    )
+    return MISSING if any(not m.fits for m in said) else OPEN if _open(said) else ""
 
 
 def unseen(instruction: str, scene: Iterable[ObjectState]) -> list[str]:
