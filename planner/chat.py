@@ -410,12 +410,14 @@ def _consistent(goal: Goal, code: str) -> Goal:
 def _words_first(context: PlannerContext, scene: Sequence[ObjectState]) -> tuple[str, ...]:
     """The calls a task's first step may make when its words say to talk before moving:
     ask or refuse when they name what `scene` lacks, ask when a bare name fits several
-    (`mentions.unclear`), and say too when the words are a question; () when acting may do."""
+    (`mentions.unclear`); a question is answered (say) or asked back, never refused ("is
+    there a purple bowl?" - no). () when acting may do."""
     why = mentions.unclear(context.instruction, scene)
     if not why:
         return ()
-    question = ("say",) if QUESTION.match(context.instruction) else ()
-    return ("ask", *question) if why == mentions.OPEN else ("ask", "refuse", *question)
+    if QUESTION.match(context.instruction):
+        return ("say", "ask")
+    return ("ask",) if why == mentions.OPEN else ("ask", "refuse")
 
 
 def _strings(value: object) -> list[str]:

@@ -425,6 +425,7 @@ def test_words_naming_what_is_not_here_get_words_before_anything_moves():
     asked = StubChatModel([reply('say("No.")'), reply('ask("Which?")')], supports_grammar=True)
     ChatPlanner(asked).propose(context(instruction="is there a purple block here?"))
     assert "fn-say" in asked.grammars[0] and "preds" not in asked.grammars[0].splitlines()[0]
+    assert "fn-refuse" not in asked.grammars[0]  # a question is answered, not refused
     two = (
         *SCENE,
         ObjectState("green bowl", "bowl", "green", (0.6, 0.2, 0.025), (0.17, 0.17, 0.05)),
