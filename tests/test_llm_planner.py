@@ -150,9 +150,11 @@ def test_object_lists_hold_what_the_function_takes_and_the_scene_has():
     lines = {line.split(" ::= ")[0]: line for line in step_grammar(blocks[:1]).splitlines()}
     assert "fn-build-tower" not in lines and "fn-line-up" not in lines
     lines = {line.split(" ::= ")[0]: line for line in step_grammar(blocks[:2]).splitlines()}
+    assert "fn-build-tower" not in lines  # a pair is put_first_on_second: the moved one first
+    lines = {line.split(" ::= ")[0]: line for line in step_grammar(blocks[:3]).splitlines()}
     assert lines["fn-build-tower"] == (  # named: the name says which object stays below
         'fn-build-tower ::= "build_tower(" "bottom=" (movable) ", " "above=" '
-        '("[" movable (", " movable){0,1} "]" | fn-find-all) ")"'
+        '("[" movable (", " movable){1,2} "]" | fn-find-all) ")"'
     )
     lines = {line.split(" ::= ")[0]: line for line in step_grammar(blocks).splitlines()}
     assert '("[" movable (", " movable){1,3} "]" | fn-find-all)' in lines["fn-line-up"]

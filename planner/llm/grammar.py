@@ -30,12 +30,16 @@ SELECT_GROUP = "select"  # functions that name objects from words, used as objec
 MOVING_GROUP = "skill"  # functions whose object arguments are objects the robot moves
 MAX_STATEMENTS = 12
 MAX_THOUGHT_CHARS = 200
+LEAST_ABOVE = 2
+"""Objects a reply's tower holds above its bottom, at least: a pair is put_first_on_second,
+whose first argument is the object moved - a small model writes "stack the green block on
+the red block" as build_tower(bottom="green block", ...), the object named first first."""
 
 ARG_ROLES: Mapping[str, str] = {
     "obj": "object",
     "objs": "objects",
     "bottom": "base",
-    "above": "objects",
+    "above": "objects",  # at least `LEAST_ABOVE` in a reply (see there)
     "a": "object",
     "b": "object",
     "target": "target",
@@ -88,7 +92,8 @@ class _Pool:
             if role == "object":
                 return item
             most = min(param.max_len, self.movable if moves else self.objects)
-            listed = f'"[" {item} (", " {item}){{{param.min_len - 1},{most - 1}}} "]"'
+            least = _least(param)
+            listed = f'"[" {item} (", " {item}){{{least - 1},{most - 1}}} "]"'
             return f"{listed} | {self.many}" if self.many else listed
         if role is not None:
             return role
@@ -104,11 +109,16 @@ class _Pool:
         """Whether the scene has as many distinct objects as the object arguments of `spec`
         need (a swap two, a tower one below and one above)."""
         roles = [(ARG_ROLES.get(p.name), p) for p in spec.params]
-        needed = sum(p.min_len if r == "objects" else r in ("object", "base") for r, p in roles)
+        needed = sum(_least(p) if r == "objects" else r in ("object", "base") for r, p in roles)
         targets = any(r == "target" for r, _ in roles)  # the rule exists with objects only
         return needed <= (self.movable if moves else self.objects) and not (
             targets and self.objects == 0
         )
+
+
+def _least(param: Param) -> int:
+    """The fewest objects a reply's list for `param` holds."""
+    return max(param.min_len, LEAST_ABOVE if param.name == "above" else 1)
 
 
 def _chain(values: Sequence[str]) -> str:
