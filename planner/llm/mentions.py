@@ -48,6 +48,12 @@ _DENIED = re.compile(
 )
 
 
+def _color(word: str) -> str | None:
+    """The colour a word names, as the scene names colours ("grey" -> gray), or None."""
+    color = COLOR_SYNONYMS.get(word, word)
+    return color if color in COLORS else None
+
+
 def _kind(noun: str, colored: bool) -> tuple[str, ...] | None:
     """The categories a noun names; (noun,) for a coloured kind no scene has ("green
     ball"); else None (not an object word)."""
@@ -88,8 +94,7 @@ def mentioned(instruction: str, scene: Iterable[ObjectState]) -> list[Mention]:
     for i, m in enumerate(words):
         noun = singular(m.group())
         before = [w.group() for w in words[max(0, i - 2) : i]]
-        color = COLOR_SYNONYMS.get(before[-1], before[-1]) if before else None
-        color = color if color in COLORS else None
+        color = _color(before[-1]) if before else None
         article = before[-2 if color else -1] if len(before) >= (2 if color else 1) else ""
         kinds = _kind(noun, color is not None)
         if kinds is None or not (color or article in DETERMINERS or article.isdigit()):
@@ -119,8 +124,7 @@ def unnamed_alike(instruction: str, scene: Iterable[ObjectState]) -> list[str]:
     uncoloured = {
         kind
         for before, word in zip(["", *words], words, strict=False)
-        if (category := category_of(singular(word)))
-        and COLOR_SYNONYMS.get(before, before) not in COLORS
+        if (category := category_of(singular(word))) and _color(before) is None
         for kind in categories(category)
     }
     named |= {o.name for o in objects if o.category in uncoloured}
