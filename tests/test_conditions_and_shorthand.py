@@ -11,7 +11,8 @@ from tabletop_scenes import moves, scene
 from planner.context import PlannerContext
 from planner.embedded.backend import EmbeddedPlanner
 from planner.embedded.conditions import holds, read_condition
-from planner.embedded.questions import answer, read_question
+from planner.embedded.questions import answer
+from planner.language.questions import only_asks, read_question
 
 ROW = scene(
     ("pink block", 0.40, -0.20), ("gray block", 0.62, 0.18), ("black block", 0.45, 0.10),
@@ -87,6 +88,10 @@ def test_a_question_after_a_lead_in_is_answered_and_moves_nothing():
 def test_a_yes_no_question_naming_an_action_may_still_be_an_order():
     assert read_question("is it ok to stack the blocks?").may_be_order()
     assert not read_question("is the gray block heavy?").may_be_order()
+    assert only_asks("Tell me, what colour is the can?") and only_asks("How many bowls? Thanks.")
+    assert not only_asks("is it ok to stack the blocks?")
+    assert not only_asks("Is the can in the bowl? If not, put it there.")
+    assert not only_asks("Can you put the can in the bowl?")
 
 
 def test_units_said_in_words_and_pushes_longer_than_one_stroke():

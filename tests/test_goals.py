@@ -7,8 +7,8 @@ from tabletop_scenes import moves, propose, scene
 
 from planner.context import PlannerContext
 from planner.embedded.backend import EmbeddedPlanner
-from planner.embedded.questions import read_question
 from planner.goals import Goal, check_goal
+from planner.language.questions import read_question
 
 SCENE = scene(
     ("red block", 0.45, 0.10),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from planner.embedded.parser import ALL_VERBS
 from planner.language.spelling import correct, one_edit
+from planner.language.verbs import ALL_VERBS
 
 NAMES = ("red block", "yellow bowl", "green block", "orange can")
 

@@ -20,8 +20,8 @@ from planner.context import PlannerContext, Proposal, StepRecord, TaskCorrection
 from planner.distill import distill
 from planner.embedded.compiler import RULE_QUESTION, Compiler, Plan, agreed
 from planner.embedded.conditions import Conditional, holds, read_condition
-from planner.embedded.parser import ALL_VERBS, Frame, parse_clause, parse_instruction
-from planner.embedded.questions import Question, answer, read_question
+from planner.embedded.parser import Frame, parse_clause, parse_instruction
+from planner.embedded.questions import answer
 from planner.goals import Goal
 from planner.language.exemplars import ExemplarMatcher
 from planner.language.forget import remembered
@@ -30,6 +30,7 @@ from planner.language.lexicon import CONTAINERS
 from planner.language.meanings import apply_meanings, meanings_in, parse_meaning
 from planner.language.never_rules import never_in
 from planner.language.orders import OrderRule, orders_in, parse_row_moves
+from planner.language.questions import Question, read_question
 from planner.language.rules import (
     SCOPE_QUESTION,
     PlacementRule,
@@ -42,6 +43,7 @@ from planner.language.rules import (
     strip_replan_lead,
 )
 from planner.language.spelling import correct
+from planner.language.verbs import ALL_VERBS
 from planner.outcome import CorrectedTask
 from skills.objects import ObjectState
 

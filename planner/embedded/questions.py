@@ -1,18 +1,16 @@
 """Questions about the scene ("how many blocks are there?", "where is the red block?",
 "is the can in a bowl?") answered in words from the perceived scene, never with motion.
 
-`read_question` tells a question from an order ("can you put ..." is an order) and
-`answer` says what the scene shows, or None when the question is not one it can answer.
+`answer` says what the scene shows to a question `planner.language.questions.read_question`
+read, or None when the question is not one it can answer.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from perception import geometry
-from planner.embedded.parser import ALL_VERBS
 from planner.language.grounding import (
     MEASURES,
     SUPERLATIVE_RE,
@@ -22,30 +20,17 @@ from planner.language.grounding import (
     GroundingError,
     parse_np,
 )
-from planner.language.lexicon import CONTAINERS, GRASPABLE, normalize
+from planner.language.lexicon import CONTAINERS, GRASPABLE
+from planner.language.questions import Question
 from skills.objects import ObjectState
 
-_ASKING = re.compile(
-    r"^(?:please\s+)?(?:(?:can|could|would|will) you (?:please )?(?:tell me|see|count|check|"
-    r"say|find out)|do you (?:see|know|notice)|tell me|"
-    r"i(?: want| would like|'d like| d like) to know|"
-    r"i (?:wonder|am wondering|was wondering|am curious)|"
-    r"how many|how much|what|which|where|who|whose|is|are|does|do(?! not)|did|has|have|was|"
-    r"were)\b"
-)
 _ASKED_AS_STATEMENT = re.compile(  # "tell me ...", "i wonder ...": the question after it
     r"^(?:(?:can|could|would) you (?:please )?(?:tell me|say|check),? |tell me,? |"
     r"i (?:want|would like) to know,? |i (?:wonder|am wondering|was wondering|am curious),? )"
 )
-_WH = re.compile(r"^(?:please\s+)?(?:how many|how much|what|which|where|who|whose)\b")
 _COUNT = re.compile(
     r"\bhow many (?P<np>.+?)(?: (?:are|is) there| there (?:are|is)| do you see| can you see|$)"
 )
-_INTERJECTION = re.compile(
-    r"^(?:(?:hey|hi|hello|ok|okay|so|um+|uh+|well|say|excuse me|quick question|one question|"
-    r"before you do anything|before anything else|first)\b\s*[,!:-]*\s*)+"
-)
-_TAIL = re.compile(r"(?:\s+(?:or not|anywhere|on (?:the )?table|right now|now|at))+$")
 _WHERE = re.compile(r"\bwhere (?P<np2>.+?) (?:is|are)$|\bwhere (?:(?:is|are) )?(?P<np>.+?)$")
 _WHICH = re.compile(r"^which (?P<np>\w+(?: \w+)?) (?:is|are) (?P<rest>.+)$")
 _WHICH_NEAREST = re.compile(  # "which bowl is the red block closest to": the bowl closest to it
@@ -90,51 +75,6 @@ RELATION_TESTS = {
     "near": geometry.is_near,
 }
 EVERYTHING = GRASPABLE + CONTAINERS
-_VERBS = frozenset(v.split()[0] for v in ALL_VERBS)
-
-
-@dataclass(frozen=True)
-class Question:
-    """A question about the scene: its normalised text, and whether it asks for facts
-    ("how many", "what", "where": never an order) rather than yes or no."""
-
-    text: str
-    wh: bool = False
-
-    def may_be_order(self) -> bool:
-        """A yes/no question naming an action ("is it ok to stack the blocks?") may be an
-        order put politely; one without an action verb never moves anything."""
-        return not self.wh and bool(set(re.findall(r"[a-z]+", self.text)) & _VERBS)
-
-
-def read_question(text: str) -> Question | None:
-    """The question `text` asks, or None when it is an order. A lead-in set off by a comma
-    or a colon ("out of curiosity, is ...?", "sorry, quick question: what ...?") is passed
-    over when it holds no order of its own."""
-    first = text.split("?", 1)[0] + ("?" if "?" in text else "")  # the question, not what follows
-    first = _INTERJECTION.sub("", " ".join(first.lower().split()))
-    parts = re.split(r"(?<=[,:;])\s+|\s+-+\s+", first)
-    for i in range(len(parts)):
-        lead, rest = " ".join(parts[:i]), " ".join(parts[i:])
-        if i and (not rest.endswith("?") or set(re.findall(r"[a-z]+", lead)) & _VERBS):
-            break  # a clause with a verb of its own is an order, not a lead-in
-        if (question := _question(rest)) is not None:
-            return question
-    return None
-
-
-def _question(first: str) -> Question | None:
-    raw = re.sub(r"\bwhats\b", "what is", _INTERJECTION.sub("", first).strip(" .!,:"))
-    t = _TAIL.sub("", normalize(raw)).strip(" .!?,")
-    if _ASKING.match(raw) is None or _is_request(raw) or t.split(" ", 1)[0] in _VERBS:
-        return None  # "can the red block go in the bowl?" is an order
-    return Question(t, wh=_WH.match(raw) is not None)
-
-
-def _is_request(raw: str) -> bool:
-    """ "can you put the block in the bowl?" is an order put politely."""
-    m = re.match(r"^(?:please\s+)?(?:can|could|would|will) you (?:please )?(?P<verb>\w+)", raw)
-    return m is not None and m.group("verb") not in ("tell", "see", "count", "check", "say")
 
 
 def answer(question: Question, scene: Sequence[ObjectState]) -> str | None:
