@@ -24,6 +24,8 @@ from planner.context import PlannerContext, Proposal
 from planner.corrections import Correction, ParamChange
 from planner.distill import distill
 from planner.goals import Goal
+from planner.language.lexicon import category_of
+from planner.language.questions import only_asks
 from planner.llm import (
     ChatMessage,
     ChatModel,
@@ -60,12 +62,6 @@ REFUSED_PRESENT = (
 RESAMPLES = 1  # new samples drawn when the model repeats a program that already failed
 WORDS_FIRST = ("ask", "refuse", "say")  # the calls of a reply that talks before moving
 ARM_WORDS = re.compile(r"\b(arm|gripper|hand|claw|fingers?|end.effector|wrist)\b", re.I)
-QUESTION = re.compile(  # "is there a purple bowl?", not "could you put ...?"
-    r"^\W*(?:is|are|was|were|does|do|did|has|have|what|which|where|how|who|whose)\b[^?]*\?\W*$",
-    re.I,
-)
-KIND_WORDS = {"cube": "block", "can": "cylinder", "dish": "bowl", "mat": "zone", "pad": "zone"}
-SYNONYMS = re.compile(rf"\b({'|'.join(KIND_WORDS)})\b")
 RESAMPLE_TEMPERATURE = 0.7
 DRAFT_KEYS = ("kind", "statement", "change")
 CORRECTABLE = {  # skill parameters a correction may change, as the model names them
@@ -136,7 +132,7 @@ class ChatPlanner:
         parsed = _parse(reply.text)
         failed = {s.code.strip() for s in context.history if not s.ok}
         for _ in range(RESAMPLES):  # greedy decoding repeats itself: sample something new
-            if parsed.code is None or parsed.code.strip() not in failed:
+            if parsed.code is None or not (parsed.code.strip() in failed or _twice(parsed.code)):
                 break
             retry = self._complete(messages, grammar, prefix, temperature=RESAMPLE_TEMPERATURE)
             reply, parsed = _merge(reply, retry), _parse(retry.text)
@@ -288,9 +284,9 @@ def step_grammar(
     arm-only motions are left out unless the instruction speaks of the arm (`arm`): a small
     model reaches for move_to() to "move" an object. `refuse` False leaves out refusing and
     any reply of words alone: the program must act. `ask` False leaves out asking: a task
-    asks once, then acts on the answer or refuses. Objects in `still` may be named but not
-    moved (`mentions.unnamed_alike`); `talk` names the only calls a reply of words alone
-    may make (`_words_first`)."""
+    asks once, then acts on the answer or refuses. Objects in `still` may only be named in
+    a goal that they stay: not moved, nor a place (`mentions.unnamed_alike`); `talk` names
+    the only calls a reply of words alone may make (`_words_first`)."""
     left_out = {*(() if refuse else ("refuse",)), *(() if ask else ("ask",))}
     if talk:
         left_out |= set(WORDS_FIRST) - set(talk)
@@ -309,6 +305,7 @@ def step_grammar(
         geometry.SIDES,
         must_act=not refuse,
         must_talk=bool(talk) and refuse,
+        fixed=still,
     )
 
 
@@ -332,7 +329,7 @@ def _doubt(code: str, scene: Sequence[ObjectState], first: bool = True) -> str |
     if code.strip() == "done()":
         return LOOK_AGAIN if first else None
     if code.lstrip().startswith(("refuse(", "say(")):  # "I can not see ..." said either way
-        said = SYNONYMS.sub(lambda m: KIND_WORDS[m.group(1)], code.lower())
+        said = re.sub(r"[a-z]+", lambda m: category_of(m.group()) or m.group(), code.lower())
         listed = [o for o in scene if re.search(rf"\bsee (?:an? |the |any )?{o.name}\b", said)]
         if listed:
             where = ", ".join(
@@ -369,6 +366,21 @@ def _moved_by(calls: Sequence[ast.Call]) -> set[str]:
                     if isinstance(n, ast.Constant) and isinstance(n.value, str)
                 }
     return moved
+
+
+def _twice(code: str) -> bool:
+    """Whether a call that moves things names one object twice (a tower of the red block on
+    the red block, a row listing it twice): a greedy model writes it again at every step."""
+    for call in _calls(code):
+        if call.func.id in API and API.get(call.func.id).group == "skill":
+            said = [
+                n.value
+                for n in ast.walk(call)
+                if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            ]
+            if len(said) != len(set(said)):
+                return True
+    return False
 
 
 def _put_pairs(calls: Sequence[ast.Call]) -> set[tuple[str, str]]:
@@ -408,15 +420,16 @@ def _consistent(goal: Goal, code: str) -> Goal:
 
 
 def _words_first(context: PlannerContext, scene: Sequence[ObjectState]) -> tuple[str, ...]:
-    """The calls a task's first step may make when its words say to talk before moving:
-    ask or refuse when they name what `scene` lacks, ask when a bare name fits several
-    (`mentions.unclear`); a question is answered (say) or asked back, never refused ("is
-    there a purple bowl?" - no). () when acting may do."""
+    """The calls a task's first step may make when its words say to talk before moving: a
+    question about the scene is answered (say) or asked back, never refused ("is there a
+    purple bowl?" - no) nor acted on; otherwise ask or refuse when the words name what
+    `scene` lacks, ask when a bare name fits several (`mentions.unclear`). () when acting
+    may do."""
+    if only_asks(context.instruction):
+        return ("say", "ask")
     why = mentions.unclear(context.instruction, scene)
     if not why:
         return ()
-    if QUESTION.match(context.instruction):
-        return ("say", "ask")
     return ("ask",) if why == mentions.OPEN else ("ask", "refuse")
 
 

@@ -130,14 +130,23 @@ def test_the_grammar_names_only_scene_objects_and_api_functions():
     assert "object" not in step_grammar(()).split("stmt ::=")[1].split("\n")[0]
 
 
-def test_an_object_held_still_may_be_named_but_not_moved():
+def test_an_object_held_still_may_only_be_kept_where_it_is():
+    """ "The red can" beside a red block no word names: a small model put things on the
+    object alike, or moved it; a goal may still say that it stays."""
     red_can = ObjectState("red can", "cylinder", "red", (0.5, 0.2, 0.045), (0.06, 0.06, 0.09))
+    still = ["red block", "blue bowl"]
     lines = {
         line.split(" ::= ")[0]: line
-        for line in step_grammar((*SCENE, red_can), still=["red block"]).splitlines()
+        for line in step_grammar((*SCENE, red_can), still=still).splitlines()
     }
     assert '"\\"red block\\""' not in lines["movable"] and '"\\"red can\\""' in lines["movable"]
-    assert '"\\"red block\\""' in lines["object"]  # a place by it, a goal that it stays
+    for rule in ("object", "container"):  # no place on it or by it
+        assert not any(f'"\\"{name}\\""' in lines.get(rule, "") for name in still), rule
+    assert all(f'"\\"{name}\\""' in lines["any-object"] for name in still)
+    assert '"unmoved(" any-object' in lines["pred"] and '"unmoved(" any-object' in lines["still"]
+    alone = {line.split(" ::= ")[0]: line for line in step_grammar(SCENE, still=still).splitlines()}
+    assert alone["any-object"] == "any-object ::= object"  # none would be left: none held
+    assert '"\\"red block\\""' in alone["object"]
 
 
 def test_object_lists_hold_what_the_function_takes_and_the_scene_has():
@@ -387,6 +396,11 @@ def test_done_before_anything_moved_is_looked_at_again_and_repeats_are_resampled
     model = StubChatModel([reply(PUT), reply('swap("red block", "red block")')])
     proposal = ChatPlanner(model).propose(context(history=(failed,)))
     assert len(model.calls) == 2 and proposal.code.startswith("swap(")
+    # an object named twice by a moving call is sampled again, once, at the first step too
+    model = StubChatModel([reply('swap("red block", "red block")'), reply(PUT)])
+    assert ChatPlanner(model).propose(context()).code == PUT
+    model = StubChatModel([reply('say("red block, red block")'), reply(PUT)])
+    assert ChatPlanner(model).propose(context()).code.startswith("say(")  # words may repeat
 
 
 def test_a_refusal_for_an_object_the_scene_lists_is_retried_without_refusing():
@@ -434,6 +448,23 @@ def test_words_naming_what_is_not_here_get_words_before_anything_moves():
     )
     ChatPlanner(asked).propose(context(instruction="put the red block in the bowl.", scene=two))
     assert "fn-ask" in asked.grammars[1] and "fn-refuse" not in asked.grammars[1]  # all here
+
+
+def test_a_question_about_the_scene_gets_words_only_an_order_put_as_one_may_act():
+    """ "Which block is nearest the bowl?" is answered (or asked back) in words even when
+    everything it names is here; "could you put ...?" and a question followed by an order
+    may act."""
+    model = StubChatModel([reply('say("The red block.")')] * 4, supports_grammar=True)
+    for instruction in (
+        "Which block is nearest to the blue bowl?",
+        "could you put the red block in the blue bowl?",
+        "Is the red block in the blue bowl? If not, put it there.",
+        "Is it ok to stack the red block on the blue bowl?",
+    ):
+        ChatPlanner(model).propose(context(instruction=instruction))
+    roots = [g.splitlines()[0] for g in model.grammars]
+    assert "preds" not in roots[0] and "fn-refuse" not in model.grammars[0]
+    assert all("preds" in root for root in roots[1:])
 
 
 def test_arm_motions_are_offered_only_when_the_instruction_speaks_of_the_arm():
@@ -529,7 +560,8 @@ def test_the_grammar_ties_the_goal_line_to_the_program():
     a whole program: a small model can not end a task it has not acted on or answered."""
     lines = {line.split(" ::= ")[0]: line for line in step_grammar(SCENE).splitlines()}
     assert '(("none" | still) "\\n```python\\n" speak stmt-talk{0,11} | ' in lines["root"]
-    assert lines["still"] == 'still ::= "unmoved(" object (", " object)* ")"'  # a question's goal
+    still = 'still ::= "unmoved(" any-object (", " any-object)* ")"'
+    assert lines["still"] == still  # a question's goal
     assert 'preds "\\n```python\\n" act stmt{0,11})' in lines["root"]
     assert "fn-done" not in lines["speak"] and "fn-say" in lines["speak"]
     assert "fn-say" not in lines["act"] and "fn-put-first-on-second" in lines["act"]

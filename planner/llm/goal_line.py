@@ -23,6 +23,7 @@ MAX_PREDICATES = 8
 TOWER = "stacked"  # bottom first; stacked(a, b) is on(b, a)
 INSIDE = "in"  # a thing the robot moves, in a bowl or on a zone
 SHIFT = "shifted"  # shifted(a, "left", 0.1) on the line, as push says it
+KEPT = "unmoved"  # may name any object, even one no other call may name
 _LINE = re.compile(r"^\s*(?:\*\*)?goal(?:\*\*)?\s*:\s*(?P<body>.*)$", re.I | re.M)
 _CALL = re.compile(r"(?P<kind>[a-z_]+)\((?P<args>[^()]*)\)")
 _DESCRIBED = re.compile(r"\bfind(?:_all)?\(")
@@ -105,17 +106,18 @@ def grammar_rules(
     has_objects: bool, movable: bool = False, containers: bool = False, many: str = ""
 ) -> list[str]:
     """GBNF rules of the goal line's body (`goal`; `preds` when it states predicates),
-    over the grammar's `object`, `movable`, `container`, `number`, `region` and
-    `direction-word` rules.
+    over the grammar's `object`, `any-object`, `movable`, `container`, `number`, `region`
+    and `direction-word` rules.
 
     Typed where the kind says what its objects are: a tower (bottom first) holds things
     the robot moves, ``in`` puts one of them (or each of `many`: a call naming several,
     ``find_all(...)``) in a container, and ``shifted`` moves one a distance in a
-    direction, the words `push` takes."""
+    direction, the words `push` takes; ``unmoved`` may name any object (`any-object`),
+    even one held still that no other predicate may name."""
     if not has_objects:
         return ['goal ::= "none"']
     typed = {TOWER: movable, INSIDE: movable and containers, SHIFT: movable}
-    kinds = " | ".join(f'"{k}"' for k in LINE_KINDS if k not in typed)
+    kinds = " | ".join(f'"{k}"' for k in LINE_KINDS if k not in {*typed, KEPT})
     shapes = []
     if typed[TOWER]:
         shapes.append(f'"{TOWER}(" movable (", " movable){{1,7}} ")"')
@@ -124,6 +126,7 @@ def grammar_rules(
         shapes.append(f'"{INSIDE}(" {things} ", " container ")"')
     if typed[SHIFT]:
         shapes.append(f'"{SHIFT}(" movable ", " direction-word ", " number ")"')
+    shapes.append(f'"{KEPT}(" any-object (", " any-object)* ")"')
     shapes.append('goal-kind "(" garg (", " garg)* ")"')
     return [
         'goal ::= "none" | preds',

@@ -16,7 +16,7 @@ parameter name (`ARG_ROLES`); a test keeps every declared parameter covered.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from planner.llm import goal_line
@@ -169,6 +169,7 @@ def reply_grammar(
     max_statements: int = MAX_STATEMENTS,
     must_act: bool = False,
     must_talk: bool = False,
+    fixed: Collection[str] = (),
 ) -> str:
     """The GBNF grammar of a reply for a scene holding `objects`.
 
@@ -186,7 +187,11 @@ def reply_grammar(
             while the scene lists what it needs).
         must_talk: only a reply of words - a question, a refusal, an answer (the words name
             what the scene lacks, or fit several objects and nothing says which).
+        fixed: objects held still: named only in a goal that they stay (``unmoved``), never
+            moved, nor a place or a reference point (none when that would leave no object).
     """
+    everything = list(objects)
+    objects = [o for o in objects if o not in set(fixed)] or everything
     containers = [o for o in objects if o not in set(movable)]  # bowls and zones
     pool = _Pool(len(set(objects)), len(set(movable)), places=False)
     usable = {
@@ -231,8 +236,10 @@ def reply_grammar(
     described = "".join(f" | {rule}" for rule in finds_one)  # find("leftmost block")
     if objects:
         lines.append(f"object ::= {_quoted(objects)}{described}")
+        kept = _quoted(everything) if len(everything) > len(objects) else "object"
+        lines.append(f"any-object ::= {kept}")  # what a goal may keep where it is
         # a goal that only keeps things where they are goes with words alone (a question)
-        lines.append('still ::= "unmoved(" object (", " object)* ")"')
+        lines.append('still ::= "unmoved(" any-object (", " any-object)* ")"')
         places = " | ".join(f"fn-{_rule(n)}" for n in place_names)
         lines.append("target ::= object | vec2" + (f" | {places}" if places else ""))
     if movable:
