@@ -29,6 +29,7 @@ RELEASE_REACH = 0.07  # how far the opened fingers reach from a release point al
 PICK_REACH = 0.065  # how far the opened fingers reach from an object's centre to grasp it
 CLEAR_REACH = 0.04  # fingers this far from every neighbour are clear either way round
 MAX_PUSH_M = 0.4  # the longest single push: a longer one is made of several
+MAX_LIFT_M = 0.4  # the highest lift above where the object stood
 FLAT_CATEGORIES = frozenset({"zone"})
 GRASPABLE_CATEGORIES = frozenset({"block", "bar", "cylinder"})  # what `pick` can lift
 CONTAINER_FLOOR = {"bowl": 0.008}  # height of a container's inner floor above its bottom
@@ -430,8 +431,8 @@ class Skills:
         metres above where its bottom was, straight above where it was picked."""
 
         def body() -> SkillResult:
-            if not 0.0 < height <= 0.4:
-                raise _Failure(f"lift height {height} m must be in (0, 0.4]")
+            if not 0.0 < height <= MAX_LIFT_M:
+                raise _Failure(f"lift height {height} m must be in (0, {MAX_LIFT_M}]")
             start = find_object(self.objects, obj)
             if self.held() != obj:
                 picked = self.pick(obj, params)

@@ -141,3 +141,60 @@ def test_a_thing_alone_before_an_order_is_its_it_but_a_statement_stays_an_order(
     cans = scene(("yellow can", 0.45, -0.1), ("cyan can", 0.5, 0.1), ("purple can", 0.4, 0.2))
     lined = goal("Now the cans - would you line the three of them up?", cans)
     assert any("line" in p for p in lined)
+
+
+CORNERS = scene(
+    ("white block", 0.40, 0.10), ("black block", 0.50, -0.22), ("pink block", 0.58, 0.06),
+    ("black can", 0.62, -0.15), ("orange bowl", 0.45, 0.20),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        (  # "the green one" in a tower of blocks is a block, though a green can is there too
+            "Build a tower: pink block at the bottom, then the white one, then black on top.",
+            {"stacked": ["pink block", "white block", "black block"]},
+        ),
+        (  # a tower said as positions after a colon: not three moves
+            "I'd like a stack of three: the white cube on top, the black cube in the middle and "
+            "the pink cube underneath it all.",
+            {"stacked": ["pink block", "black block", "white block"]},
+        ),
+        (  # a sequence: what to start with is what "it" is next; the last goes on top
+            "Start with the pink block, put the black cube on it, and finish off with the white "
+            "one on top.",
+            {"stacked": ["black block", "white block"]},
+        ),
+        (
+            "Have the pink block and the white block trade places.",  # an order, not a question
+            {"at_start_of": ["pink block", "white block"]},
+        ),
+        (
+            "let the pink and white blocks swap places",
+            {"at_start_of": ["white block", "pink block"]},
+        ),
+        (
+            "Shift the white cube to the right-hand corner nearest the robot.",
+            {"at": ["white block", "bottom right corner"]},
+        ),
+        (
+            "put the pink block in the left corner furthest from me",
+            {"at": ["pink block", "top left corner"]},
+        ),
+        (
+            "move the black block so it sits in front of the orange bowl, on my side of it",
+            {"in_front_of": ["black block", "orange bowl"]},
+        ),
+        (
+            "put the white block on the robot's side of the bowl",
+            {"in_front_of": ["white block", "orange bowl"]},
+        ),
+        (
+            "put the white block on the far side of the bowl",
+            {"behind": ["white block", "orange bowl"]},
+        ),
+    ],
+)
+def test_towers_sequences_swaps_and_places_said_every_day(instruction: str, expected: dict):
+    assert expected in goal(instruction, CORNERS)

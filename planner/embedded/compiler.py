@@ -28,6 +28,7 @@ from planner.language.grounding import (
     NounPhrase,
     Unknown,
     parse_np,
+    share_kind,
 )
 from planner.language.lexicon import CONTAINERS, GRASPABLE, categories, normalize
 from planner.language.never_rules import NeverRule
@@ -35,7 +36,7 @@ from planner.language.orders import ROW, STACK, OrderRule, RowMove, moved_in_row
 from planner.language.rules import PlacementRule
 from skills.frames import WORKSPACE_X, WORKSPACE_Y
 from skills.objects import ROUND_CATEGORIES, ObjectState
-from skills.primitives import MAX_PUSH_M
+from skills.primitives import MAX_LIFT_M, MAX_PUSH_M
 
 EDGE_MARGIN = 0.05  # keep placed centres this far inside the workspace edge
 CLEARANCE = 0.03  # free space kept around a placed object
@@ -53,6 +54,7 @@ RULE_QUESTION = "You told me "  # how a question about breaking a taught rule be
 BESIDE = {"left_of", "right_of", "in_front_of", "behind", "near", "between"}  # relations
 REGION_MARGIN = 0.015  # a spot for a region keeps the centre this far inside its edge
 NEAR_LIMIT = 0.12  # "next to": footprints at most this far apart
+LIFT_DEFAULT_M = 0.10  # "lift the block up": held this high, said out loud
 NEAR_SLACK = 0.03  # "2 cm from": the near check never asks for footprints closer than this
 PUSH_WORDS = {(0.0, 1.0): "left", (0.0, -1.0): "right", (1.0, 0.0): "away", (-1.0, 0.0): "front"}
 PUSH_FINGER_REACH = 0.05  # the finger starts this far behind the pushed object
@@ -1153,16 +1155,19 @@ class Compiler:
             self._move_onto(frame.objects, Target("on", frame.target.ref), tower=True)
             return
         kind = frame.objects if frame.objects and frame.objects.category else None
-        fill = len(frame.order) < 2 and (frame.objects is not None or not frame.order)
+        said_group = frame.objects is not None and bool(frame.objects.text)  # not "a tower:"
+        ends = bool(frame.base) + bool(frame.top)
+        fill = len(frame.order) + ends < 2 or (len(frame.order) < 2 and said_group)
         group = self._resolve(frame.objects or parse_np("all blocks")) if fill else []
         said = frame.order[::-1] if frame.arrange == "top to bottom" else frame.order
+        low, high = (frame.base,) if frame.base else (), (frame.top,) if frame.top else ()
+        named = [*low, *said, *high]
+        if kind is None:  # "red block at the bottom, then the green one": a block
+            named = list(share_kind(named))
+        cut = len(named) - len(high)
         base, middle, top = (  # "stack the blocks: yellow on top": the yellow block
             [self._resolve_one(_of_kind(np_, kind), GRASPABLE) for np_ in nps]
-            for nps in (
-                (frame.base,) if frame.base else (),
-                said,
-                (frame.top,) if frame.top else (),
-            )
+            for nps in (named[: len(low)], named[len(low) : cut], named[cut:])
         )
         if frame.loose:  # "a tower with the gray, yellow and black blocks": which, not how
             group, middle = middle, []
@@ -1369,6 +1374,38 @@ class Compiler:
         )
         self._put(self.virtual[b.name], spot_a, f"where the {a.name} was")
         self._put(self.virtual[a.name], spot_b, f"where the {b.name} was")
+
+    def _compile_rotate(self, frame: Frame) -> None:
+        """An object turned in place by the angle said (counter-clockwise seen from above)."""
+        obj = self._resolve_one(frame.objects, GRASPABLE)
+        if frame.angle is None:
+            raise NeedsQuestion(f"How far should I turn the {obj.name}, in degrees?")
+        if frame.angle % 360.0 == 0.0:
+            raise Impossible(f"a full turn of the {obj.name} would leave it as it is.")
+        angle = (frame.angle + 180.0) % 360.0 - 180.0  # 270 degrees one way is 90 the other
+        self.plan.lines.append(f'rotate("{obj.name}", {angle:g})')
+        self._expect("turned", [obj.name, abs(angle)])
+
+    def _compile_lift(self, frame: Frame) -> None:
+        """An object held up in the air, its bottom the height said above where it stood
+        (a stated default when none is said); "hold it there" after a lift adds nothing."""
+        obj = self._resolve_one(frame.objects, GRASPABLE)
+        start = next(o for o in self.scene if o.name == obj.name)
+        if frame.height is None and obj.position[2] > start.position[2]:
+            return  # already held up by this plan
+        height = frame.height
+        if height is None:
+            height = LIFT_DEFAULT_M
+            said = f"{height * 100:g} cm"
+            self._note(f"You did not say how high, so I hold the {obj.name} {said} up.")
+        if not 0.0 < height <= MAX_LIFT_M:
+            raise Impossible(
+                f"I can hold things at most {MAX_LIFT_M * 100:g} cm up, not {height * 100:g} cm."
+            )
+        self.plan.lines.append(f'lift("{obj.name}", {height:.3f})')
+        self._expect("raised", [obj.name, round(height, 3)])
+        x, y, z = obj.position
+        self.virtual[obj.name] = replace(obj, position=(x, y, z + height))
 
     def _compile_exclude(self, frame: Frame) -> None:
         """ "Do not touch the red block" on its own: nothing to do, and it must stay."""

@@ -35,7 +35,7 @@ from planner.language.lexicon import (
     resolve_there,
     strip_lead_in,
 )
-from planner.language.verbs import ALL_VERBS, PUSH_VERBS
+from planner.language.verbs import ALL_VERBS, LIFT_VERBS, PUSH_VERBS, TURN_VERBS
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,8 @@ class Target:
 class Frame:
     """One thing to do, with its slots."""
 
-    intent: str  # move|stack|push|line|triangle|match|distribute|swap|spread|clear|exclude|unknown
+    intent: str  # move|stack|push|line|triangle|match|distribute|swap|spread|clear|rotate|lift|
+    # exclude|unknown
     objects: NounPhrase | None = None
     target: Target | None = None
     order: tuple[NounPhrase, ...] = ()  # stack: the middle of the tower, bottom to top
@@ -67,6 +68,8 @@ class Frame:
     guess: str = ""  # the clause as read by similarity alone: confirm it before acting
     arrange: str = ""  # line: "left to right", "right to left", "front to back", "back to front"
     loose: bool = False  # stack: `order` is only how the objects were listed, not an order
+    angle: float | None = None  # rotate: degrees, counter-clockwise seen from above
+    height: float | None = None  # lift: metres up from where it stands
 
 
 _VERB_ALT = "|".join(sorted((re.escape(v) for v in ALL_VERBS), key=len, reverse=True))
@@ -88,6 +91,7 @@ _SPLIT_RE = re.compile(
     r"\s*(?:;|\.\s|[?!]\s|,?\s*\band then\b|,?\s*\bthen\b|,?\s*\bafter that\b|"
     r",?\s*\bafterwards\b|,?\s*\b(?:and )?finally\b|,?\s*\bnext\b(?!\s+to\b)|"
     r",?\s*\b(?:and )?(?:lastly|last of all|last but not least|to finish)\b|"
+    r",?\s*\b(?:and )?(?=(?:finish|end)(?: off| up)? with\b)|"
     r",?\s*\bonce (?:that is|you are) done\b|,?\s*\band also\b|"
     r",?\s*\b(?:and|but|so)\s+(?=(?:" + _VERB_ALT + r"|do not|never)\b)|"
     r",\s*(?=(?:" + _VERB_ALT + r"|" + _GERUND_ALT + r"|do not|never)\b)|"
@@ -180,18 +184,45 @@ def _last_verb(text: str) -> int | None:
     return found[-1].end() if found else None
 
 
+_ARRANGED = re.compile(r"\b(?:stack|stacks|stacked|pile|piled|tower|row|line|column)\b")
+
+
 def split_clauses(text: str) -> list[str]:
     """The clauses of an instruction, each normalised and starting with its verb if any."""
     text = _repaired(normalize(text))
-    _, colon, details = text.partition(":")
-    if colon and _all_moves(details):  # "sort the blocks by size: big ones into ..., ..."
+    summary, colon, details = text.partition(":")
+    if colon and not _ARRANGED.search(summary) and _all_moves(details):
+        # "sort the blocks by size: big ones into ..., ...", not "a tower: red on top, ..."
         return split_clauses(details)  # the details say all the summary did, and where
     parts = [  # "..., and after that ...": the "and" joins, it belongs to neither clause
         re.sub(r"(?:,\s*|\s+)(?:and|but|so)$", "", p.strip(" ,.")).strip(" ,.")
         for p in _SPLIT_RE.split(text)
     ]
     clauses = [base_verb(strip_lead_in(p), ALL_VERBS) for p in parts if p and p.strip(" ,.")]
-    return [part for c in clauses if c for part in _ungap(_by_means(c))]
+    return _in_sequence([part for c in clauses if c for part in _ungap(_by_means(c))])
+
+
+_START_WITH = re.compile(r"^(?:start|begin)(?: off)? with (?P<np>.+)$")
+_FINISH_WITH = re.compile(
+    r"^(?:finish|end)(?: off| up)? with (?P<np>.+?)(?: (?:on top|at the top|on the top|last))?$"
+)
+
+
+def _in_sequence(clauses: list[str]) -> list[str]:
+    """Steps said as a sequence: "start with the yellow block, put the red one on it, and
+    finish with the blue one on top" - the first names what "it" is next, the last goes on
+    what was placed before it."""
+    clauses, out = list(clauses), []
+    for i, clause in enumerate(clauses):
+        start, finish = _START_WITH.match(clause), _FINISH_WITH.match(clause)
+        after = clauses[i + 1] if i + 1 < len(clauses) else ""
+        if start and re.search(r"\bit\b", after):
+            clauses[i + 1] = re.sub(r"\bit\b", start.group("np"), after, count=1)
+        elif finish and out:
+            out.append(f"put {finish.group('np')} on it")
+        else:
+            out.append(clause)
+    return out
 
 
 def _all_moves(text: str) -> bool:
@@ -845,12 +876,13 @@ def _frame_distribute(clause: str, rest: str) -> Frame:
 def _frame_swap(clause: str, rest: str) -> Frame:
     """Two objects trade places: "swap where the red can and the green block are"."""
     rest = re.sub(
-        r"\b(?:where|the (?:positions?|places?|spots?) of|places|positions|round|around|over|"
-        r"trade|with each other|so .*|are|is)\b",
+        r"\b(?:where|the (?:positions?|places?|spots?) of|places|positions|spots|round|around|"
+        r"over|trade|swap|switch|exchange|with each other|so .*|are|is)\b",
         " ",
         rest,
     )
     rest = re.sub(r"\s+\bwith\b\s+", " and ", rest)
+    rest = re.sub(r"^\s*(?:have|get|let|make)\s+", "", rest)  # "have the two trade places"
     return Frame("swap", objects=parse_np(re.sub(r"\s+", " ", rest).strip(" ,")), text=clause)
 
 
@@ -944,6 +976,68 @@ def _frame_move(clause: str, rest: str) -> Frame:
     return Frame("move", objects=parse_np(head), target=target, text=clause)
 
 
+_TURNS = {"quarter": 90.0, "half": 180.0}
+_ANGLE_RE = re.compile(
+    r"\b(?:by |through |about |around )?(?:(?P<n>\d+(?:\.\d+)?) ?(?:degrees?|deg)\b|"
+    r"(?:an? |one )?(?P<part>quarter|half)(?: of a)? (?:turn|rotation|spin)\b|"
+    r"(?:a |one )?right angle\b)"
+)
+_TURN_TAIL = re.compile(r",|\b(?:by|through|around|round|in place|where|so|until|while|keeping)\b")
+_SENSE_RE = re.compile(r"\b(?P<ccw>counter ?clockwise|anti ?clockwise)\b|\bclockwise\b")
+_ROTATE_RE = re.compile(  # "spin the bar", or "turn"/"give" with how far ("a quarter turn")
+    r"^(?:rotate|twist|spin|swivel|pivot)\b|"
+    r"^(?:turn|give|angle)\b(?=.*(?:\d (?:degrees?|deg)\b|(?:quarter|half)(?: of a)? "
+    r"(?:turn|rotation|spin)\b|right angle\b))"
+)
+
+
+def _frame_rotate(clause: str, rest: str) -> Frame:
+    """An object turned in place: "rotate the red bar by 45 degrees", "give the rod a quarter
+    turn clockwise"; the angle is None when the words do not say how far."""
+    m = _ANGLE_RE.search(rest)
+    angle = None
+    if m is not None:
+        angle = float(m.group("n")) if m.group("n") else _TURNS.get(m.group("part") or "", 90.0)
+    sense = _SENSE_RE.search(rest)
+    if angle is not None and sense is not None and not sense.group("ccw"):
+        angle = -angle  # clockwise seen from above
+    head = _SENSE_RE.sub(" ", _ANGLE_RE.sub(" ", rest))
+    head = _TURN_TAIL.split(head)[0]
+    head = re.sub(rf"^(?:{'|'.join(TURN_VERBS)}|give|angle)\s+", "", head.strip())
+    return Frame("rotate", objects=parse_np(head.strip(" ,")), text=clause, angle=angle)
+
+
+_ALOFT = (  # words that say an object is to stay up, not go somewhere
+    r"(?:up )?in(?:to)? the air|off the (?:table|ground|surface)|above the (?:table|ground)|"
+    r"up high|aloft|high up|clear of the table"
+)
+_AIRBORNE = rf"{_ALOFT}|up|high|higher"  # after a height: "10 cm up"
+_HEIGHT_RE = re.compile(rf"(?P<n>\d+(?:\.\d+)?) ?(?P<u>cm|mm|m)\b(?: (?:{_AIRBORNE}))?")
+_GOES_TO = (  # a place named after the verb: "lift the block into the bowl" is a move
+    r"(?!.*\b(?:in|into|onto|on|to|inside|next to|beside|toward|towards)\b (?!the air\b)"
+    r"(?:the|a|an)\b)"
+)
+_LIFT_RE = re.compile(  # "lift the block 10 cm", "hold the cube 15 cm above the table"
+    rf"^(?:lift|raise|hoist|elevate)\b{_GOES_TO}(?=.*(?:\d (?:cm|mm|m)\b|\b(?:{_ALOFT}|up)\b))|"
+    rf"^(?:put|place|set|move|get|bring|have)\b{_GOES_TO}(?=.*\b(?:{_ALOFT})\b)|"
+    rf"^(?:hold|pick up|pick|grab|take|keep)\b{_GOES_TO}"
+    rf"(?=.*(?:\d (?:cm|mm|m) (?:{_AIRBORNE})\b|\b(?:{_ALOFT})\b))|"
+    r"^hold (?:it|them|that)(?: (?:there|steady|still|in place|like that|up|aloft))*$"  # held on
+)
+
+
+def _frame_lift(clause: str, rest: str) -> Frame:
+    """An object picked up and held in the air: "lift the green block 10 cm off the table",
+    "pick up the can and keep it in the air, 20 cm up"; height None when not said."""
+    m = _HEIGHT_RE.search(rest)
+    height = parse_distance(m.group(0)) if m is not None else None
+    head = re.split(rf",|\band\b|\bby\b|\b\d|\b(?:{_AIRBORNE})\b", rest)[0]
+    head = re.sub(r"^(?:up|about|around)\s+|\s+(?:up|about|around)$", "", head.strip())
+    head = re.sub(rf"^(?:{'|'.join(LIFT_VERBS)}|put|place|set|move|get|bring|have)\s+", "", head)
+    head = re.sub(r"(?:\s+(?:there|steady|still|in place|like that|aloft))+$", "", head)
+    return Frame("lift", objects=parse_np(head.strip(" ,")), text=clause, height=height)
+
+
 _CLEAR_RE = re.compile(
     r"^(?:clear|empty)(?: out)? (?P<c>.+)$|^(?:take|get|remove|move) (?:everything|all|"
     r"all the (?:things|objects|stuff)) (?:out of|from) (?P<from>.+)$"
@@ -959,9 +1053,16 @@ def _frame_clear(clause: str, rest: str) -> Frame:
 
 FrameBuilder = Callable[[str, str], Frame]
 SHAPE_RULES: tuple[tuple[re.Pattern[str], FrameBuilder], ...] = (
+    (_ROTATE_RE, _frame_rotate),
+    (_LIFT_RE, _frame_lift),
     (_CLEAR_RE, _frame_clear),
     (_DISTRIBUTE_RE, _frame_distribute),
-    (re.compile(r"^(?:swap|switch|exchange)\b|\btrade places\b"), _frame_swap),
+    (
+        re.compile(
+            r"^(?:swap|switch|exchange)\b|\b(?:trade|swap|switch|exchange) (?:places|spots)\b"
+        ),
+        _frame_swap,
+    ),
     (re.compile(r"\b(?:triangle|triangular)\b"), _frame_shape),
     (
         re.compile(

@@ -153,9 +153,13 @@ NUMBER_WORDS = {
     "ten": "10",
     "eleven": "11",
     "twelve": "12",
+    "thirteen": "13",
+    "fourteen": "14",
     "fifteen": "15",
-    "twenty": "20",
-    "thirty": "30",
+    "sixteen": "16",
+    "seventeen": "17",
+    "eighteen": "18",
+    "nineteen": "19",
     "a couple of": "2",
     "couple of": "2",
     "a couple": "2",
@@ -164,6 +168,19 @@ NUMBER_WORDS = {
     "only one": "1",
     "exactly one": "1",
     "one single": "1",
+}
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+NUMBER_WORDS |= {tens: str(20 + 10 * i) for i, tens in enumerate(_TENS)}
+NUMBER_WORDS |= {  # "forty five" ("forty-five" once dashes are spaces)
+    f"{tens} {unit}": str(20 + 10 * i + j + 1)
+    for i, tens in enumerate(_TENS)
+    for j, unit in enumerate(_UNITS)
+}
+NUMBER_WORDS |= {
+    f"{a}hundred{b}": str(100 + n)
+    for a in ("a ", "one ")
+    for b, n in (("", 0), (" and eighty", 80))
 }
 ORDINALS = {
     "first": 1,
@@ -460,7 +477,13 @@ _REASON = re.compile(  # "..., it's in my way", "so it is out of the way while i
 )
 _RESTATEMENT = re.compile(  # "..., i.e. on the side closer to you": says it again
     r",?\s*\b(?:i\.\s?e\.|e\.\s?g\.|in other words|that is to say)\s*,?[^.;!?]*|"
-    r",\s*(?:on|at|to) the (?:far|near|other|back|front) side of (?:it|that|them)\b[^.;!?]*"
+    r",\s*(?:on|at|to) (?:the (?:far|near|other|back|front)|my|your|our|the robot'?s) side of "
+    r"(?:it|that|them)\b[^.;!?]*"
+)
+_CORNER_BY_DISTANCE = re.compile(  # "the right-hand corner nearest the robot": the near right
+    r"\b(?P<side>left|right)(?: hand)? corner (?:that is |which is )?(?P<how>nearest|closest|"
+    r"nearer|closer|furthest|farthest|further|farther)(?: to| from| away from)? (?:the robot|me|"
+    r"us|you|the base)\b"
 )
 _GERUNDS = re.compile(r"^(?P<verb>\w+?)ing\b")
 _LEAD_IN = re.compile(
@@ -496,6 +519,11 @@ def _one_unit(m: re.Match[str]) -> str:
     return "0.5 " if m.group(1) else "1 "
 
 
+def _corner_by_distance(m: re.Match[str]) -> str:
+    near = m["how"].startswith(("near", "clos"))
+    return f"{'near' if near else 'far'} {m['side']} corner"
+
+
 def normalize(text: str) -> str:
     """Lower-case, expand contractions, drop politeness, unify spellings and number words."""
     t = text.lower().replace("’", "'").replace("‘", "'")
@@ -503,6 +531,12 @@ def normalize(text: str) -> str:
     t = re.sub(r"\s+[-–—]+\s+", ", ", t).replace("-", " ")  # a spaced dash breaks a clause
     t = re.sub(r"\([^)]*\)", " ", t)  # a remark in brackets only restates the order
     t = _RESTATEMENT.sub(" ", t)
+    t = _CORNER_BY_DISTANCE.sub(_corner_by_distance, t)
+    # "on my side of the bowl" is in front of it; the table's sides are regions
+    t = re.sub(
+        r"\bon (?:my|your|our|the robot'?s|the near|this) side of\b(?! the table)", "in front of", t
+    )
+    t = re.sub(r"\bon the (?:far|other|back) side of\b(?! the table)", "behind", t)
     for pattern, repl in _CONTRACTIONS:
         t = re.sub(pattern, repl, t)
     t = _REASON.sub("", t)
@@ -514,6 +548,7 @@ def normalize(text: str) -> str:
     )
     t = re.sub(r"\bof their\b(?=\s*(?:[,.;!?]|$))", "of them", t)
     t = re.sub(r"\bof its\b(?=\s*(?:[,.;!?]|$))", "of it", t)
+    t = re.sub(r"\s*(?:°|º)", " degrees", t)  # "45°"
     t = re.sub(r"[^a-z0-9.,;:'?! ]+", " ", t).replace("'", " ")
     t = re.sub(r"(?<=[a-z])\.(?=[a-z])", " ", t)
     t = _COLOR_RE.sub(lambda m: COLOR_SYNONYMS[m.group(1)], t)

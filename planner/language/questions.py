@@ -26,6 +26,9 @@ _INTERJECTION = re.compile(
 )
 _TAIL = re.compile(r"(?:\s+(?:or not|anywhere|on (?:the )?table|right now|now|at))+$")
 _VERBS = frozenset(v.split()[0] for v in ALL_VERBS)
+_CAUSATIVE = re.compile(  # an order to make things do something, said without a "?"
+    r"^\W*(?:please\s+)?(?:have|has|get|let)\s+(?:the|a|an|all|both|each|every|my|your)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ def read_question(text: str) -> Question | None:
     """The question `text` asks, or None when it is an order. A lead-in set off by a comma
     or a colon ("out of curiosity, is ...?", "sorry, quick question: what ...?") is passed
     over when it holds no order of its own."""
+    if "?" not in text and _CAUSATIVE.match(text.lower()):
+        return None  # "have the two blocks trade places."
     first = text.split("?", 1)[0] + ("?" if "?" in text else "")  # the question, not what follows
     first = _INTERJECTION.sub("", " ".join(first.lower().split()))
     parts = re.split(r"(?<=[,:;])\s+|\s+-+\s+", first)

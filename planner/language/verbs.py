@@ -108,4 +108,12 @@ OTHER_VERBS = (
     "switch",
     "exchange",
 )
-ALL_VERBS = MOVE_VERBS + PUSH_VERBS + OTHER_VERBS
+TURN_VERBS = ("rotate", "turn", "twist", "spin", "swivel", "pivot")
+LIFT_VERBS = ("lift", "raise", "hoist", "elevate", "hold")  # held up in the air
+ALL_VERBS = (
+    MOVE_VERBS
+    + PUSH_VERBS
+    + OTHER_VERBS
+    + TURN_VERBS
+    + tuple(v for v in LIFT_VERBS if v not in MOVE_VERBS)
+)
