@@ -868,6 +868,9 @@ def test_a_request_over_the_limit_fails_before_sending(shared, clients) -> None:
     huge = [{"in": ["x" * 60000]}] * 300
     with pytest.raises(ProtocolError, match="over the 16 MiB limit"):
         client.check(huge)
+    with pytest.raises(ProtocolError, match="predicates holds a non-finite number nan"):
+        client.check([{"in": ["red block", float("nan")]}])  # refused here as there
+    assert client.connected and client.state().gripper_width > 0
 
 
 def test_fuzzed_messages_never_crash_the_server(shared, clients) -> None:
