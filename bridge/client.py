@@ -37,9 +37,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import zmq
 
 from bridge import auth, codec, protocol
+from bridge.commands import (
+    CameraArgs,
+    CheckArgs,
+    CloseArgs,
+    EpisodeArgs,
+    Hello,
+    HelloArgs,
+    MoveArgs,
+    Nothing,
+    OpenArgs,
+    PoseArgs,
+)
 from bridge.errors import (
     BridgeConfigError,
     BridgeDisconnected,
@@ -49,6 +62,7 @@ from bridge.errors import (
     ProtocolError,
 )
 from bridge.protocol import COMMANDS, Endpoint, HeartbeatReply, Reply
+from bridge.wire import Wire
 from skills.objects import ObjectState
 from skills.robot import CameraFrame, GripperResult, MotionResult, Pose, RobotSpec, RobotState
 
@@ -61,6 +75,7 @@ RECEIVE_SLICE_MS = 20  # how often a waiting call looks at the heartbeat's news
 URGENT = frozenset({"stop", "bye"})  # sent on a socket of their own
 SOCKETS = ("command", "heartbeat", "urgent")  # the sockets of one handshake
 TEXT_CHARS = 160  # longest text a `Recovery` line quotes
+NOTHING = Nothing()
 
 
 def _mib(n: int) -> str:
@@ -172,7 +187,7 @@ class _Link:
     routing_ids: dict[str, str]  # ROUTER identity of each of `SOCKETS`
     command: zmq.Socket
     session: str = ""
-    hello: dict[str, Any] = field(default_factory=dict)
+    hello: Hello | None = None
     offset: float = 0.0
     heartbeat: _Heartbeat | None = None
     urgent: zmq.Socket | None = None  # stop and bye: never queued behind a running command
@@ -266,11 +281,13 @@ class StreamSubscriber:
         if not self.socket.poll(timeout_s * 1000):
             return None
         pub = protocol.decode_publication(self.socket.recv_multipart())
-        value: Any = pub.body
+        value: Any
         if pub.topic == "state":
             value = protocol.state_from_wire(pub.body)
         elif pub.topic.startswith("camera/"):
             value = protocol.camera_from_wire(pub.body, pub.blobs)
+        else:  # an event: {kind, message}
+            value = msgspec.structs.asdict(pub.body)
         return StreamMessage(pub.topic, pub.seq, pub.t, pub.stamp, value)
 
     def close(self) -> None:
@@ -345,12 +362,8 @@ class BridgeClient:
         ids = {name: secrets.token_hex(16) for name in SOCKETS}
         link = _Link(ctx, ids, self._socket(ctx, ids["command"]))
         rid = next(self._ids)
-        args = {
-            "role": self.role,
-            "client": self.client,
-            "client_id": self._client_id,
-            "routing_ids": [ids["heartbeat"], ids["urgent"]],
-        }
+        routing_ids = (ids["heartbeat"], ids["urgent"])
+        args = HelloArgs(self.role, self.client, self._client_id, routing_ids)
         frames = protocol.encode_request(rid, "", None, "hello", args)
         t0 = time.monotonic()
         try:
@@ -359,26 +372,26 @@ class BridgeClient:
             link.close()
             ctx.destroy(linger=0)
             raise
-        if body["protocol"] != protocol.VERSION:
+        if body.protocol != protocol.VERSION:
             link.close()
             ctx.destroy(linger=0)
             raise ProtocolError(
-                f"server speaks protocol {body['protocol']}, this client {protocol.VERSION}"
+                f"server speaks protocol {body.protocol}, this client {protocol.VERSION}"
             )
-        link.session, link.hello = body["session"], body
-        link.offset = body["time"] - (t0 + time.monotonic()) / 2
+        link.session, link.hello = body.session, body
+        link.offset = body.time - (t0 + time.monotonic()) / 2
         beat = self._socket(ctx, ids["heartbeat"])
         link.heartbeat = _Heartbeat(
             beat,
             link.session,
-            body["heartbeat_s"],
-            max(body["watchdog_s"], 2 * body["heartbeat_s"]),
+            body.heartbeat_s,
+            max(body.watchdog_s, 2 * body.heartbeat_s),
             link.offset,
         )
         link.heartbeat.start()
-        self._spec = protocol.spec_from_wire(body["spec"])
+        self._spec = protocol.spec_from_wire(body.spec)
         self._link, self._lost = link, None
-        return body
+        return msgspec.to_builtins(body)
 
     def _socket(self, ctx: zmq.Context, routing_id: str) -> zmq.Socket:
         return _client_socket(ctx, self.url, self.keys, self.max_message_bytes, routing_id)
@@ -401,7 +414,7 @@ class BridgeClient:
         """Say bye (ending the session; the server stops a motion it ran) and close."""
         if self._link is not None and self.connected:
             with contextlib.suppress(BridgeTimeout, BridgeDisconnected, ProtocolError):
-                self._call("bye", {}, timeout_s=0.5, retries=0)  # else the server times it out
+                self._call("bye", NOTHING, timeout_s=0.5, retries=0)  # else the server times it out
         self._drop_link()
         self._lost = "closed"
 
@@ -429,7 +442,8 @@ class BridgeClient:
     @property
     def server(self) -> dict[str, Any]:
         """What the server said at the handshake (robot, watchdog, stream port, ...)."""
-        return dict(self._link.hello) if self._link is not None else {}
+        link = self._link
+        return msgspec.to_builtins(link.hello) if link is not None and link.hello else {}
 
     def _require_link(self, name: str) -> _Link:
         link = self._link
@@ -448,7 +462,7 @@ class BridgeClient:
     def _call(
         self,
         name: str,
-        args: dict[str, Any],
+        args: Wire,
         timeout_s: float | None = None,
         retries: int | None = None,
     ) -> tuple[Any, tuple]:
@@ -490,19 +504,20 @@ class BridgeClient:
             reason = (beat.lost if beat is not None else None) or self._lost or "link closed"
             down_s = time.monotonic() - (beat.heard if beat is not None else 0.0)
             try:
-                hello = self.connect()
-                state = protocol.state_from_wire(self._request(self._link, "state", {})[0])
+                self.connect()
+                hello = self._link.hello
+                state = protocol.state_from_wire(self._request(self._link, "state", NOTHING)[0])
             except BridgeError as err:
                 self._lost = f"{_cut(reason)}; a new handshake failed: {_cut(str(err))}"
                 raise BridgeDisconnected(
                     f"lost the bridge at {self.url} ({self._lost}); the robot state is unknown"
                 ) from None
-            stop = hello.get("last_stop")
+            stop = hello.last_stop
             recovery = Recovery(
                 reason,
-                hello["session"],
+                hello.session,
                 state,
-                stop["reason"] if stop is not None and stop["ago_s"] <= down_s else None,
+                stop.reason if stop and stop.ago_s <= down_s else None,
             )
             self.last_recovery = recovery
         for listener in self.listeners:
@@ -513,7 +528,7 @@ class BridgeClient:
         self,
         link: _Link,
         name: str,
-        args: dict[str, Any],
+        args: Wire,
         timeout_s: float | None = None,
         retries: int | None = None,
     ) -> tuple[Any, tuple]:
@@ -530,10 +545,10 @@ class BridgeClient:
             deadline = time.monotonic() + offset + timeout
             try:
                 frames = protocol.encode_request(rid, link.session, deadline, name, args)
-            except (TypeError, ValueError) as err:
+            except (TypeError, ValueError, msgspec.EncodeError) as err:
                 raise ProtocolError(f"{name}: cannot encode the arguments: {err}") from None
             size = len(frames[0])  # one header, no arrays
-            limit = link.hello["max_message_bytes"]
+            limit = link.hello.max_message_bytes
             if size > limit:
                 raise ProtocolError(
                     f"{name}: request of {size} bytes is over the {_mib(limit)} limit"
@@ -611,70 +626,72 @@ class BridgeClient:
         return self._spec
 
     def state(self) -> RobotState:
-        return protocol.state_from_wire(self._call("state", {})[0])
+        return protocol.state_from_wire(self._call("state", NOTHING)[0])
 
     def clock(self) -> float:
-        return self._call("clock", {})[0]["t"]
+        return self._call("clock", NOTHING)[0].t
 
     def inverse_kinematics(self, pose: Pose) -> tuple[float, ...]:
-        return self._call("inverse_kinematics", {"pose": protocol.pose_to_wire(pose)})[0]["joints"]
+        return self._call("inverse_kinematics", PoseArgs(protocol.pose_to_wire(pose)))[0].joints
 
     def move_ee(self, pose: Pose, speed: float) -> MotionResult:
-        args = {"pose": protocol.pose_to_wire(pose), "speed": _num(speed)}
+        args = MoveArgs(protocol.pose_to_wire(pose), _num(speed))
         return protocol.motion_from_wire(self._call("move_ee", args)[0])
 
     def open_gripper(self, width: float | None = None) -> GripperResult:
-        args = {"width": None if width is None else _num(width)}
+        args = OpenArgs(None if width is None else _num(width))
         return protocol.gripper_from_wire(self._call("open_gripper", args)[0])
 
     def close_gripper(self, force: float) -> GripperResult:
-        return protocol.gripper_from_wire(self._call("close_gripper", {"force": _num(force)})[0])
+        args = CloseArgs(_num(force))
+        return protocol.gripper_from_wire(self._call("close_gripper", args)[0])
 
     def camera(self, name: str, codec: str | None = None) -> CameraFrame:
         """A frame from camera `name`; `codec` overrides the server's RGB encoding."""
-        args = {"name": name} if codec is None else {"name": name, "codec": codec}
+        args = CameraArgs(name) if codec is None else CameraArgs(name, codec)
         body, blobs = self._call("camera", args)
         return protocol.camera_from_wire(body, blobs)
 
     def stop(self) -> None:
         """Stop the robot now (on a socket of its own: never queued behind a motion)."""
-        self._call("stop", {})
+        self._call("stop", NOTHING)
 
     # --- bridge extras ---------------------------------------------------------------------
     def ping(self) -> float:
         """Round-trip time of a ping, seconds."""
         t0 = time.perf_counter()
-        self._call("ping", {})
+        self._call("ping", NOTHING)
         return time.perf_counter() - t0
 
     def status(self) -> dict[str, Any]:
         """The server's status: robot state, who controls it, counters, stream rates."""
-        return self._call("status", {})[0]
+        return msgspec.to_builtins(self._call("status", NOTHING)[0])
 
     def subscribe(self, topics: Sequence[str] = ("state",)) -> StreamSubscriber:
         """A subscriber to the server's stream (topics ``state``, ``camera/NAME``, ``event``)."""
-        port = self._require_link("subscribe").hello["stream_port"]
+        port = self._require_link("subscribe").hello.stream_port
         return StreamSubscriber(self.endpoint.url(port), topics, self.keys_dir)
 
     # --- episodes (a simulator behind the bridge) ------------------------------------------
     def start_episode(self, episode: Episode) -> RemoteEpisode:
         """Set up `episode` on the simulator behind the bridge (refused by hardware)."""
-        body, _ = self._call("episode.reset", {"episode": episode.to_dict()})
-        initial = [protocol.object_from_wire(o) for o in body["objects"]]
+        args = _free_form(EpisodeArgs, "episode.reset", episode.to_dict())
+        body, _ = self._call("episode.reset", args)
+        initial = [protocol.object_from_wire(o) for o in body.objects]
         return RemoteEpisode(self, episode, {o.name: o for o in initial})
 
     def objects(self) -> list[ObjectState]:
         """Ground-truth object states from the simulator behind the bridge."""
-        body, _ = self._call("episode.objects", {})
-        return [protocol.object_from_wire(o) for o in body["objects"]]
+        body, _ = self._call("episode.objects", NOTHING)
+        return [protocol.object_from_wire(o) for o in body.objects]
 
     def check(self, predicates: Sequence[object] | None = None) -> list[PredicateResult]:
         """Evaluate predicates (parsed or YAML form; None: the episode's own) on the server."""
         from perception.predicates import PredicateResult
 
-        raw = None if predicates is None else [_raw_predicate(p) for p in predicates]
-        body, _ = self._call("episode.check", {"predicates": raw})
-        return [PredicateResult(r["ok"], r["detail"]) for r in body["results"]]
+        raw = None if predicates is None else tuple(_raw_predicate(p) for p in predicates)
+        body, _ = self._call("episode.check", _free_form(CheckArgs, "episode.check", raw))
+        return [PredicateResult(r.ok, r.detail) for r in body.results]
 
 
 @dataclass
@@ -719,6 +736,14 @@ def _num(value: object) -> object:
         return float(value) if not isinstance(value, bool | str) else value
     except (TypeError, ValueError):
         return value
+
+
+def _free_form(kind: type[Wire], name: str, value: object) -> Wire:
+    """Arguments holding a free-form value, checked as the server will check them."""
+    try:
+        return kind(codec.builtins(value))
+    except (TypeError, ValueError) as err:
+        raise ProtocolError(f"{name}: {err}") from None
 
 
 def _raw_predicate(p: object) -> object:

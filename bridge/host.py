@@ -22,13 +22,30 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import zmq
+from msgspec import UNSET
 
-from bridge import codec, protocol
+from bridge import codec, protocol, wire
 from bridge.codec import Frames
+from bridge.commands import (
+    COMMANDS,
+    CameraArgs,
+    CheckArgs,
+    CloseArgs,
+    Command,
+    EpisodeArgs,
+    Joints,
+    MoveArgs,
+    Objects,
+    OpenArgs,
+    PoseArgs,
+    Result,
+    Results,
+    Time,
+)
 from bridge.drivers import EpisodeHost
 from bridge.errors import BridgeRefused, EpisodeRefused
-from bridge.protocol import COMMANDS, Command
 from bridge.sessions import Sessions
+from bridge.wire import Wire
 from skills.errors import HeedError
 from skills.registry import Registry
 from skills.robot import Robot, RobotState
@@ -46,7 +63,7 @@ class Job(NamedTuple):
     session: str
     id: int
     command: Command
-    args: dict[str, Any]
+    args: Wire
     deadline: float
 
 
@@ -107,10 +124,10 @@ class Streamer:
                 codec.send(self.socket, msg, zmq.NOBLOCK)
 
     def event(self, kind: str, message: str) -> None:
-        self.send("event", 0.0, {"kind": kind[:32], "message": message[:1024]})
+        self.send("event", 0.0, wire.Event(kind[:32], message[:1024]))
 
 
-HANDLERS: Registry[Callable[[RobotHost, dict[str, Any]], Answer]] = Registry("bridge handler")
+HANDLERS: Registry[Callable[[RobotHost, Any], Answer]] = Registry("bridge handler")
 
 
 class RobotHost:
@@ -171,7 +188,7 @@ class RobotHost:
             return protocol.encode_error(job.id, err)
         return self._reply(job.id, job.command.name, job.args)
 
-    def _reply(self, rid: int, name: str, args: dict[str, Any]) -> list:
+    def _reply(self, rid: int, name: str, args: Wire) -> list:
         """Run command `name` and encode its reply (or error); the caller holds `lock`."""
         try:
             body, frames = self._handlers[name](self, args)
@@ -194,7 +211,7 @@ class RobotHost:
                 "not run"
             )
 
-    def try_now(self, rid: int, command: Command, args: dict[str, Any]) -> list | None:
+    def try_now(self, rid: int, command: Command, args: Wire) -> list | None:
         """The reply of quick read `rid` run right now (session and deadline just checked
         by the server loop), or None when the robot is busy."""
         if not self.lock.acquire(blocking=False):
@@ -260,67 +277,67 @@ class RobotHost:
 
 # --- handlers: one per robot command ----------------------------------------------------------
 @HANDLERS.register("state")
-def _state(host: RobotHost, args: dict) -> Answer:
+def _state(host: RobotHost, args: Any) -> Answer:
     return protocol.state_to_wire(host.robot.state()), None
 
 
 @HANDLERS.register("clock")
-def _clock(host: RobotHost, args: dict) -> Answer:
-    return {"t": float(host.robot.clock())}, None
+def _clock(host: RobotHost, args: Any) -> Answer:
+    return Time(float(host.robot.clock())), None
 
 
 @HANDLERS.register("inverse_kinematics")
-def _ik(host: RobotHost, args: dict) -> Answer:
-    q = host.robot.inverse_kinematics(protocol.pose_from_wire(args["pose"]))
-    return {"joints": protocol.floats(q)}, None
+def _ik(host: RobotHost, args: PoseArgs) -> Answer:
+    q = host.robot.inverse_kinematics(protocol.pose_from_wire(args.pose))
+    return Joints(protocol.floats(q)), None
 
 
 @HANDLERS.register("move_ee")
-def _move(host: RobotHost, args: dict) -> Answer:
-    result = host.safe.move_ee(protocol.pose_from_wire(args["pose"]), args["speed"])
+def _move(host: RobotHost, args: MoveArgs) -> Answer:
+    result = host.safe.move_ee(protocol.pose_from_wire(args.pose), args.speed)
     return protocol.motion_to_wire(result), None
 
 
 @HANDLERS.register("open_gripper")
-def _open(host: RobotHost, args: dict) -> Answer:
-    return protocol.gripper_to_wire(host.safe.open_gripper(args["width"])), None
+def _open(host: RobotHost, args: OpenArgs) -> Answer:
+    return protocol.gripper_to_wire(host.safe.open_gripper(args.width)), None
 
 
 @HANDLERS.register("close_gripper")
-def _close(host: RobotHost, args: dict) -> Answer:
-    return protocol.gripper_to_wire(host.safe.close_gripper(args["force"])), None
+def _close(host: RobotHost, args: CloseArgs) -> Answer:
+    return protocol.gripper_to_wire(host.safe.close_gripper(args.force)), None
 
 
 @HANDLERS.register("camera")
-def _camera(host: RobotHost, args: dict) -> Answer:
+def _camera(host: RobotHost, args: CameraArgs) -> Answer:
     frames = Frames.empty()
-    frame = host.robot.camera(args["name"])
-    codec = args.get("codec", host.streamer.codec)
-    return protocol.camera_to_wire(frame, frames, codec), frames
+    frame = host.robot.camera(args.name)
+    image_codec = host.streamer.codec if args.codec is UNSET else args.codec
+    return protocol.camera_to_wire(frame, frames, image_codec), frames
 
 
-def _objects(host: RobotHost) -> dict:
-    return {"objects": [protocol.object_to_wire(o) for o in host.episodes().objects()]}
+def _objects(host: RobotHost) -> Objects:
+    return Objects(tuple(protocol.object_to_wire(o) for o in host.episodes().objects()))
 
 
 @HANDLERS.register("episode.reset")
-def _reset(host: RobotHost, args: dict) -> Answer:
+def _reset(host: RobotHost, args: EpisodeArgs) -> Answer:
     episodes = host.episodes()
-    if not isinstance(args["episode"], dict):
+    if not isinstance(args.episode, dict):
         raise EpisodeRefused("episode.reset needs an episode map (Episode.to_dict())")
-    episodes.reset_episode(args["episode"])
+    episodes.reset_episode(args.episode)
     return _objects(host), None
 
 
 @HANDLERS.register("episode.objects")
-def _episode_objects(host: RobotHost, args: dict) -> Answer:
+def _episode_objects(host: RobotHost, args: Any) -> Answer:
     return _objects(host), None
 
 
 @HANDLERS.register("episode.check")
-def _check(host: RobotHost, args: dict) -> Answer:
-    results = host.episodes().check(args["predicates"])
-    return {"results": [{"ok": bool(ok), "detail": str(d)[:2048]} for ok, d in results]}, None
+def _check(host: RobotHost, args: CheckArgs) -> Answer:
+    results = host.episodes().check(args.predicates)
+    return Results(tuple(Result(bool(ok), str(d)[:2048]) for ok, d in results)), None
 
 
 _unhandled = [n for n in COMMANDS if COMMANDS.get(n).robot and n not in HANDLERS]

@@ -1,4 +1,4 @@
-"""The bridge protocol: message kinds, the command table, and the wire form of robot types.
+"""The bridge protocol: message kinds, the wire form of robot types, and errors on the wire.
 
 Client to server (DEALER -> ROUTER), one msgpack header then array frames:
 
@@ -17,42 +17,30 @@ error ``{kind, message[, limit, value]}``) and heartbeat reply ``{v, type: "hb",
 session_ok, running, t, echo, reason}``. The state stream (PUB) sends a topic frame
 (``state``, ``camera/<name>``, ``event``), then ``{v, type: "pub", seq, t, stamp, body}``.
 
-Every header is decoded strictly (`bridge.codec`) and checked against its schema on
-both sides; command arguments and replies have one schema each in `COMMANDS`.
+Every header is decoded strictly into its msgspec struct (`bridge.wire`, `bridge.codec`)
+on both sides; command arguments and replies have one struct each (`bridge.commands`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any, NamedTuple
 
+import msgspec
 import numpy as np
+from msgspec import UNSET
+from msgspec.msgpack import Decoder
 
-from bridge import codec
-from bridge.codec import ARRAY, Frames
+from bridge import codec, wire
+from bridge.codec import Frames
+from bridge.commands import COMMANDS, Command
 from bridge.errors import BridgeBusy, BridgeError, BridgeRefused, EpisodeRefused, ProtocolError
-from bridge.schema import (
-    MAX_INT,
-    Bool,
-    Field,
-    Int,
-    Later,
-    ListOf,
-    MapOf,
-    Num,
-    Obj,
-    Opt,
-    Text,
-    Tree,
-    Vec,
-    obj,
-)
+from bridge.wire import MAX_ARRAYS, MAX_INT, VERSION, Heartbeat, HeartbeatReply
 from skills.errors import RobotError, SafetyError, StaleStateError
 from skills.objects import ObjectState
-from skills.registry import Registry
 from skills.robot import (
     CameraFrame,
     GripperResult,
@@ -63,378 +51,141 @@ from skills.robot import (
     RobotState,
 )
 
-VERSION = 2  # 2: sessions bound to their connections (hello's routing_ids), no token in status
 MAX_MESSAGE_BYTES = 16 << 20
-MAX_REQUEST_ID = MAX_INT - 1  # the largest id whose successor is still exact (2**53 - 1)
-NAME = Text(128)
-SESSION = Text(64)
+
 
 # --- wire form of robot types --------------------------------------------------------------
-POSE = obj(position=Vec(3), orientation=Vec(4))
-STATE = obj(
-    joints=ListOf(Num(), 64),
-    ee_pose=POSE,
-    gripper_width=Num(),
-    holding=Opt(NAME),
-    stamp=Num(),
-)
-MOTION = obj(
-    reached=Bool(),
-    target=POSE,
-    final=POSE,
-    error_m=Num(0.0),
-    duration_s=Num(0.0),
-    contact=Opt(NAME),
-    stopped=Bool(),
-)
-GRIPPER = obj(width=Num(), holding=Opt(NAME), force=Num(), duration_s=Num(0.0))
-SPEC = obj(
-    name=NAME,
-    joint_names=ListOf(NAME, 64),
-    lower=ListOf(Num(), 64),
-    upper=ListOf(Num(), 64),
-    gripper_max_width=Num(0.0),
-    gripper_max_force=Num(0.0),
-    cameras=ListOf(NAME, 64),
-    gripper_depth=Num(),
-)
-OBJECT = obj(
-    name=NAME,
-    category=NAME,
-    color=NAME,
-    position=Vec(3),
-    size=Vec(3),
-    yaw=Num(),
-    upright=Bool(),
-    confidence=Num(0.0, 1.0),
-)
-CAMERA = obj(
-    ["segmentation"],
-    camera=NAME,
-    stamp=Num(),
-    rgb=ARRAY,
-    depth=ARRAY,
-    intrinsics=ARRAY,
-    extrinsics=ARRAY,
-    segmentation=ARRAY,
-    labels=ListOf(obj(id=Int(), name=NAME), 4096),
-)
-STOP = obj(reason=Text(256), ago_s=Num(0.0))
-ERROR_KINDS = (
-    "bad_request",
-    "refused",
-    "busy",
-    "episode",
-    "safety",
-    "stale_state",
-    "robot",
-    "internal",
-)
-ERROR = obj(
-    ["limit", "value"],
-    kind=Text(16, ERROR_KINDS),
-    message=Text(4096),
-    limit=NAME,
-    value=Tree(),
-)
-EVENT = obj(kind=Text(32), message=Text(1024))
+def floats(values: Sequence[float]) -> tuple[float, ...]:
+    return tuple(map(float, values))
 
 
-def floats(values: Sequence[float]) -> list[float]:
-    return list(map(float, values))
+def pose_to_wire(pose: Pose) -> wire.Pose:
+    return wire.Pose(floats(pose.position), floats(pose.orientation))
 
 
-def pose_to_wire(pose: Pose) -> dict:
-    return {
-        "position": list(map(float, pose.position)),
-        "orientation": list(map(float, pose.orientation)),
-    }
+def pose_from_wire(p: wire.Pose) -> Pose:
+    return Pose(p.position, p.orientation)
 
 
-def pose_from_wire(d: dict) -> Pose:
-    return Pose(tuple(d["position"]), tuple(d["orientation"]))
+def state_to_wire(s: RobotState) -> wire.State:
+    pose = wire.Pose(floats(s.ee_pose.position), floats(s.ee_pose.orientation))
+    return wire.State(floats(s.joints), pose, float(s.gripper_width), s.holding, float(s.stamp))
 
 
-def state_to_wire(s: RobotState) -> dict:
+def state_from_wire(s: wire.State) -> RobotState:
     pose = s.ee_pose
-    return {
-        "joints": list(map(float, s.joints)),
-        "ee_pose": {
-            "position": list(map(float, pose.position)),
-            "orientation": list(map(float, pose.orientation)),
-        },
-        "gripper_width": float(s.gripper_width),
-        "holding": s.holding,
-        "stamp": float(s.stamp),
-    }
-
-
-def state_from_wire(d: dict) -> RobotState:
-    pose = d["ee_pose"]
     return RobotState(
-        tuple(d["joints"]),
-        Pose(tuple(pose["position"]), tuple(pose["orientation"])),
-        d["gripper_width"],
-        d["holding"],
-        d["stamp"],
+        s.joints, Pose(pose.position, pose.orientation), s.gripper_width, s.holding, s.stamp
     )
 
 
-def motion_to_wire(m: MotionResult) -> dict:
-    return {
-        "reached": bool(m.reached),
-        "target": pose_to_wire(m.target),
-        "final": pose_to_wire(m.final),
-        "error_m": float(m.error_m),
-        "duration_s": float(m.duration_s),
-        "contact": m.contact,
-        "stopped": bool(m.stopped),
-    }
+def motion_to_wire(m: MotionResult) -> wire.Motion:
+    return wire.Motion(
+        bool(m.reached),
+        pose_to_wire(m.target),
+        pose_to_wire(m.final),
+        float(m.error_m),
+        float(m.duration_s),
+        m.contact,
+        bool(m.stopped),
+    )
 
 
-def motion_from_wire(d: dict) -> MotionResult:
-    target, final = pose_from_wire(d["target"]), pose_from_wire(d["final"])
-    return MotionResult(**{**d, "target": target, "final": final})
+def motion_from_wire(m: wire.Motion) -> MotionResult:
+    target, final = pose_from_wire(m.target), pose_from_wire(m.final)
+    return MotionResult(m.reached, target, final, m.error_m, m.duration_s, m.contact, m.stopped)
 
 
-def gripper_to_wire(g: GripperResult) -> dict:
-    return {
-        "width": float(g.width),
-        "holding": g.holding,
-        "force": float(g.force),
-        "duration_s": float(g.duration_s),
-    }
+def gripper_to_wire(g: GripperResult) -> wire.Gripper:
+    return wire.Gripper(float(g.width), g.holding, float(g.force), float(g.duration_s))
 
 
-def gripper_from_wire(d: dict) -> GripperResult:
-    return GripperResult(**d)
+def gripper_from_wire(g: wire.Gripper) -> GripperResult:
+    return GripperResult(g.width, g.holding, g.force, g.duration_s)
 
 
-def spec_to_wire(s: RobotSpec) -> dict:
-    return {
-        "name": s.name,
-        "joint_names": list(s.joint_names),
-        "lower": floats(s.joint_limits.lower),
-        "upper": floats(s.joint_limits.upper),
-        "gripper_max_width": float(s.gripper_max_width),
-        "gripper_max_force": float(s.gripper_max_force),
-        "cameras": list(s.cameras),
-        "gripper_depth": float(s.gripper_depth),
-    }
+def spec_to_wire(s: RobotSpec) -> wire.Spec:
+    return wire.Spec(
+        s.name,
+        tuple(s.joint_names),
+        floats(s.joint_limits.lower),
+        floats(s.joint_limits.upper),
+        float(s.gripper_max_width),
+        float(s.gripper_max_force),
+        tuple(s.cameras),
+        float(s.gripper_depth),
+    )
 
 
-def spec_from_wire(d: dict) -> RobotSpec:
+def spec_from_wire(s: wire.Spec) -> RobotSpec:
     return RobotSpec(
-        name=d["name"],
-        joint_names=tuple(d["joint_names"]),
-        joint_limits=JointLimits(tuple(d["lower"]), tuple(d["upper"])),
-        gripper_max_width=d["gripper_max_width"],
-        gripper_max_force=d["gripper_max_force"],
-        cameras=tuple(d["cameras"]),
-        gripper_depth=d["gripper_depth"],
+        name=s.name,
+        joint_names=s.joint_names,
+        joint_limits=JointLimits(s.lower, s.upper),
+        gripper_max_width=s.gripper_max_width,
+        gripper_max_force=s.gripper_max_force,
+        cameras=s.cameras,
+        gripper_depth=s.gripper_depth,
     )
 
 
-def object_to_wire(o: ObjectState) -> dict:
-    return {
-        "name": o.name,
-        "category": o.category,
-        "color": o.color,
-        "position": floats(o.position),
-        "size": floats(o.size),
-        "yaw": float(o.yaw),
-        "upright": bool(o.upright),
-        "confidence": float(o.confidence),
-    }
+def object_to_wire(o: ObjectState) -> wire.Object:
+    return wire.Object(**dataclasses.asdict(o))  # the same fields (numpy scalars: `codec`)
 
 
-def object_from_wire(d: dict) -> ObjectState:
-    return ObjectState(**{**d, "position": tuple(d["position"]), "size": tuple(d["size"])})
+def object_from_wire(o: wire.Object) -> ObjectState:
+    return ObjectState(**msgspec.structs.asdict(o))
 
 
-def camera_to_wire(f: CameraFrame, frames: Frames, codec_name: str = "jpeg") -> dict:
+def camera_to_wire(f: CameraFrame, frames: Frames, codec_name: wire.Codec = "jpeg") -> wire.Camera:
     """The frame's header body; its arrays are attached to `frames` (RGB with `codec_name`)."""
-    body = {
-        "camera": f.camera,
-        "stamp": float(f.stamp),
-        "rgb": frames.add(np.asarray(f.rgb, dtype=np.uint8), codec_name),
-        "depth": frames.add(np.asarray(f.depth, dtype=np.float32)),
-        "intrinsics": frames.add(np.asarray(f.intrinsics, dtype=np.float64)),
-        "extrinsics": frames.add(np.asarray(f.extrinsics, dtype=np.float64)),
-        "labels": [{"id": int(k), "name": v} for k, v in sorted(f.labels.items())],
-    }
-    if f.segmentation is not None:
-        body["segmentation"] = frames.add(np.asarray(f.segmentation, dtype=np.int32))
-    return body
+    return wire.Camera(
+        camera=f.camera,
+        stamp=float(f.stamp),
+        rgb=frames.add(np.asarray(f.rgb, dtype=np.uint8), codec_name),
+        depth=frames.add(np.asarray(f.depth, dtype=np.float32)),
+        intrinsics=frames.add(np.asarray(f.intrinsics, dtype=np.float64)),
+        extrinsics=frames.add(np.asarray(f.extrinsics, dtype=np.float64)),
+        labels=tuple(wire.Label(int(k), v) for k, v in sorted(f.labels.items())),
+        segmentation=(
+            UNSET
+            if f.segmentation is None
+            else frames.add(np.asarray(f.segmentation, dtype=np.int32))
+        ),
+    )
 
 
-def camera_from_wire(d: dict, blobs: Sequence[bytes | memoryview]) -> CameraFrame:
-    keys = ["rgb", "depth", "intrinsics", "extrinsics"]
-    if "segmentation" in d:
-        keys.append("segmentation")
-    arrays = dict(zip(keys, codec.decode_arrays([d[k] for k in keys], blobs), strict=True))
+def camera_from_wire(c: wire.Camera, blobs: Sequence[bytes | memoryview]) -> CameraFrame:
+    descs = {"rgb": c.rgb, "depth": c.depth, "intrinsics": c.intrinsics, "extrinsics": c.extrinsics}
+    if c.segmentation is not UNSET:
+        descs["segmentation"] = c.segmentation
+    arrays = dict(zip(descs, codec.decode_arrays(list(descs.values()), blobs), strict=True))
     for key, shape in (("intrinsics", (3, 3)), ("extrinsics", (4, 4))):
         if arrays[key].shape != shape:
             raise ProtocolError(f"camera {key} must be {shape}, got {arrays[key].shape}")
-    return CameraFrame(
-        **arrays,
-        labels={item["id"]: item["name"] for item in d["labels"]},
-        camera=d["camera"],
-        stamp=d["stamp"],
-    )
-
-
-# --- commands -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Command:
-    """One request kind.
-
-    Attributes:
-        name: the ``cmd`` field.
-        args: schema of ``args``.
-        reply: schema of the reply body.
-        control: only the controlling session may send it.
-        motion: it moves the robot (the watchdog stops it when the controller goes silent).
-        robot: it calls the robot (else the server loop answers it alone).
-        quick: a read that takes microseconds: run at once when the robot is idle.
-    """
-
-    name: str
-    args: Obj
-    reply: Field
-    control: bool = False
-    motion: bool = False
-    robot: bool = True
-    quick: bool = False
-
-    @cached_property
-    def reply_path(self) -> str:
-        """Where a reply's problems are said to be (``state reply.joints[2]: ...``)."""
-        return f"{self.name} reply"
-
-    @cached_property
-    def request(self) -> Obj:
-        """The whole request header with these arguments: one compiled check for both."""
-        return Obj({**_REQUEST.fields, "args": self.args})
-
-    @cached_property
-    def response(self) -> Obj:
-        """The whole header of a successful reply: one compiled check for both."""
-        return Obj({**_REPLY.fields, "body": self.reply})
-
-
-COMMANDS: Registry[Command] = Registry("bridge command")
-
-
-def _command(name: str, args: Obj, reply: Field, **flags: bool) -> None:
-    COMMANDS.add(name, Command(name, args, reply, **flags))
-
-
-HELLO = obj(
-    ["last_stop"],
-    session=SESSION,
-    robot=NAME,
-    protocol=Int(),
-    time=Num(),
-    watchdog_s=Num(0.0),
-    heartbeat_s=Num(0.0),
-    max_message_bytes=Int(0),
-    stream_port=Int(0, 65535),
-    episodes=Bool(),
-    auth=Text(16, ("curve", "none")),
-    spec=SPEC,
-    last_stop=STOP,
-)
-STATUS = obj(
-    ["state", "controller", "busy", "last_stop"],
-    robot=NAME,
-    protocol=Int(),
-    uptime_s=Num(0.0),
-    auth=Text(16),
-    state=STATE,
-    state_age_s=Num(),
-    busy=NAME,
-    controller=obj(client=NAME, since_s=Num(), heard_ms=Num()),
-    observers=Int(0),
-    watchdog_stops=Int(0),
-    last_stop=STOP,
-    executed=MapOf(Int(0)),
-    refused=Int(0),
-    malformed=Int(0),
-    stream=obj(port=Int(0, 65535), state_hz=Num(0.0), camera_hz=Num(0.0), cameras=ListOf(NAME)),
-)
-OBJECTS = obj(objects=ListOf(OBJECT, 1024))
-NOTHING = obj()
-
-_command(
-    "hello",
-    obj(
-        ["routing_ids"],
-        role=Text(16, ("control", "observe")),
-        client=NAME,
-        client_id=SESSION,
-        routing_ids=ListOf(Text(64), 4),
-    ),
-    HELLO,
-    robot=False,
-)
-_command("bye", NOTHING, NOTHING, robot=False)
-_command("ping", NOTHING, obj(t=Num()), robot=False)
-_command("status", NOTHING, STATUS, robot=False)
-_command("stop", NOTHING, obj(stopped=Bool()), robot=False)
-_command("spec", NOTHING, SPEC, robot=False)
-_command("state", NOTHING, STATE, quick=True)
-_command("clock", NOTHING, obj(t=Num()), quick=True)
-_command("inverse_kinematics", obj(pose=POSE), obj(joints=ListOf(Num(), 64)), quick=True)
-_command("move_ee", obj(pose=POSE, speed=Num()), MOTION, control=True, motion=True)
-_command("open_gripper", obj(width=Opt(Num())), GRIPPER, control=True, motion=True)
-_command("close_gripper", obj(force=Num()), GRIPPER, control=True, motion=True)
-_command("camera", obj(["codec"], name=NAME, codec=Text(8, codec.CODECS)), CAMERA)
-_command("episode.reset", obj(episode=Tree()), OBJECTS, control=True)
-_command("episode.objects", NOTHING, OBJECTS)
-_command(
-    "episode.check",
-    obj(predicates=Opt(ListOf(Tree(), 256))),
-    obj(results=ListOf(obj(ok=Bool(), detail=Text(2048)), 256)),
-)
+    labels = {label.id: label.name for label in c.labels}
+    return CameraFrame(**arrays, labels=labels, camera=c.camera, stamp=c.stamp)
 
 
 # --- messages -------------------------------------------------------------------------------
 # Named tuples: built for every message, and several times cheaper than frozen dataclasses.
 class Request(NamedTuple):
-    """A decoded, checked request; `args` follows its command's schema."""
+    """A decoded, checked request; `args` is its command's argument struct."""
 
     id: int
     session: str
     deadline: float | None
     cmd: Command
-    args: dict[str, Any]
-
-
-class Heartbeat(NamedTuple):
-    """A client's heartbeat."""
-
-    session: str
-    t: float
+    args: wire.Wire
 
 
 class Reply(NamedTuple):
-    """A decoded reply; `body` is unchecked until `check_reply` knows the command."""
+    """A decoded reply; `body` is plain (dicts, lists) until `check_reply` knows the command."""
 
     id: int | None
     ok: bool
     body: Any
     blobs: tuple[bytes | memoryview, ...]
-
-
-class HeartbeatReply(NamedTuple):
-    """The server's answer to a heartbeat."""
-
-    session_ok: bool
-    running: tuple[int, ...]
-    t: float
-    echo: float
-    reason: str | None
 
 
 class Publication(NamedTuple):
@@ -448,98 +199,81 @@ class Publication(NamedTuple):
     blobs: tuple[bytes | memoryview, ...]
 
 
-_VERSIONED = obj(v=Int(), type=Text(8, ("req", "hb", "rep", "pub")))
-_REQUEST = obj(
-    v=Int(),
-    type=Text(8),
-    id=Int(1, MAX_REQUEST_ID),
-    session=SESSION,
-    deadline=Opt(Num()),
-    cmd=Text(64),
-    args=Later(),
-)
-_HEARTBEAT = obj(v=Int(), type=Text(8), session=SESSION, t=Num())
-_REPLY = obj(v=Int(), type=Text(8), id=Opt(Int(0, MAX_INT)), ok=Bool(), body=Later())
-_HEARTBEAT_REPLY = obj(
-    v=Int(),
-    type=Text(8),
-    session_ok=Bool(),
-    running=ListOf(Int(0, MAX_INT), 64),
-    t=Num(),
-    echo=Num(),
-    reason=Opt(Text(1024)),
-)
-_PUBLICATION = obj(v=Int(), type=Text(8), seq=Int(0, MAX_INT), t=Num(), stamp=Num(), body=Later())
+_FROM_CLIENT = Decoder(wire.RequestHeader[msgspec.Raw] | Heartbeat)
+_FROM_SERVER = Decoder(wire.ReplyHeader | HeartbeatReply)
+_STREAMS = {
+    "state": Decoder(wire.PublicationHeader[wire.State]),
+    "camera/": Decoder(wire.PublicationHeader[wire.Camera]),
+    "event": Decoder(wire.PublicationHeader[wire.Event]),
+}
 
 
-_FROM_CLIENT = ("req", "hb")
-_FROM_SERVER = ("rep", "hb")
-
-
-def _header(parts: Sequence[bytes | memoryview], kinds: tuple[str, ...]) -> dict:
-    """The checked header of a message of one of `kinds`, version first."""
+def _frames(parts: Sequence[bytes | memoryview]) -> None:
     if not parts:
         raise ProtocolError("empty message")
-    if len(parts) > 1 + codec.MAX_ARRAYS:
-        raise ProtocolError(f"message has {len(parts)} frames; at most {1 + codec.MAX_ARRAYS}")
-    header = codec.unpack(parts[0])
-    if type(header) is not dict or "v" not in header:
-        raise ProtocolError("header must be a map with a protocol version 'v'")
-    if header["v"] != VERSION:
-        raise ProtocolError(
-            f"protocol version {header['v']!r} is not supported (this side speaks {VERSION})"
-        )
-    kind = header.get("type")
-    if kind not in kinds:
-        raise ProtocolError(f"message type {kind!r} is not expected here ({', '.join(kinds)})")
-    return header
+    if len(parts) > 1 + MAX_ARRAYS:
+        raise ProtocolError(f"message has {len(parts)} frames; at most {1 + MAX_ARRAYS}")
 
 
-def _with_id(err: ProtocolError, header: dict) -> ProtocolError:
-    rid = header.get("id")  # echoed only when a reply may carry it: an id out of range is none
-    valid = isinstance(rid, int) and not isinstance(rid, bool) and 0 <= rid <= MAX_INT
-    err.request_id = rid if valid else None
-    return err
+def _header(data: bytes, decoder: Decoder, kinds: tuple[str, ...]) -> Any:
+    """The header struct of a message of one of `kinds`; a refusal names the version or
+    kind first, when those are what is wrong."""
+    try:
+        return codec.decode(data, decoder, "header")
+    except ProtocolError as err:
+        try:
+            header = codec.plain(data)
+        except ProtocolError:
+            raise err from None  # (the same words)
+        if type(header) is not dict or "v" not in header:
+            raise ProtocolError("header must be a map with a protocol version 'v'") from None
+        if header["v"] != VERSION:
+            raise ProtocolError(
+                f"protocol version {codec.show(header['v'])} is not supported "
+                f"(this side speaks {VERSION})"
+            ) from None
+        kind = header.get("type")
+        if kind not in kinds:
+            raise ProtocolError(
+                f"message type {codec.show(kind)} is not expected here ({', '.join(kinds)})"
+            ) from None
+        err.request_id = _reply_id(header.get("id"))
+        raise
+
+
+def _reply_id(rid: object) -> int | None:
+    """`rid` if a reply may carry it (an id out of range is none)."""
+    return rid if type(rid) is int and 0 <= rid <= MAX_INT else None
 
 
 def decode_client(parts: Sequence[bytes | memoryview]) -> Request | Heartbeat:
     """A request or heartbeat from a client; `ProtocolError` (with `.request_id`) if bad."""
-    header = _header(parts, _FROM_CLIENT)
-    kind = header["type"]
-    if kind == "req" and len(parts) == 1:  # header and arguments in one compiled check
-        try:
-            command = COMMANDS.get(header["cmd"])
-            h = command.request.fast(header)
-        except Exception:  # no such command, or refused: the checks below name the problem
-            pass
-        else:
-            return Request(h["id"], h["session"], h["deadline"], command, h["args"])
-    elif kind == "hb":
-        h = _HEARTBEAT.check(header, "header")
-        return Heartbeat(h["session"], h["t"])
+    _frames(parts)
+    header = _header(parts[0], _FROM_CLIENT, ("req", "hb"))
+    if type(header) is Heartbeat:
+        return header
     try:
         if len(parts) > 1:
             raise ProtocolError("requests carry no array frames")
-        h = _REQUEST.check(header, "header")
         try:
-            command = COMMANDS.get(h["cmd"])
+            command = COMMANDS.get(header.cmd)
         except KeyError:
             known = ", ".join(COMMANDS)
-            raise ProtocolError(f"unknown command {h['cmd']!r}; known: {known}") from None
-        args = command.args.check(h["args"], "args")
+            raise ProtocolError(f"unknown command {header.cmd!r}; known: {known}") from None
+        args = codec.decode(header.args, command.args_decoder, "args")
     except ProtocolError as err:
-        raise _with_id(err, header) from None
-    return Request(h["id"], h["session"], h["deadline"], command, args)
+        err.request_id = header.id
+        raise
+    return Request(header.id, header.session, header.deadline, command, args)
 
 
 def decode_server(parts: Sequence[bytes | memoryview]) -> Reply | HeartbeatReply:
     """A reply or heartbeat reply from the server."""
-    header = _header(parts, _FROM_SERVER)
-    if header["type"] == "hb":
-        h = _HEARTBEAT_REPLY.check(header, "header")
-        return HeartbeatReply(h["session_ok"], h["running"], h["t"], h["echo"], h["reason"])
-    h = _REPLY.check(header, "header")
-    return Reply(h["id"], h["ok"], h["body"], tuple(parts[1:]))
+    _frames(parts)
+    header = _header(parts[0], _FROM_SERVER, ("rep", "hb"))
+    if type(header) is HeartbeatReply:
+        return header
+    return Reply(header.id, header.ok, header.body, tuple(parts[1:]))
 
 
 MISS = object()  # `decode_reply`: not the awaited successful reply
@@ -547,19 +281,17 @@ MISS = object()  # `decode_reply`: not the awaited successful reply
 
 def decode_reply(parts: Sequence[bytes | memoryview], command: Command, rid: int) -> Any:
     """The checked body of a successful reply to request `rid` of `command`, in one step
-    (header and body in one compiled check); `MISS` for any other message, which
+    (header and body in one msgspec call); `MISS` for any other message, which
     `decode_server` and `check_reply` then take apart, naming what is wrong with it."""
-    if not 0 < len(parts) <= 1 + codec.MAX_ARRAYS:
+    if not 0 < len(parts) <= 1 + MAX_ARRAYS:
         return MISS
-    header = codec.unpack(parts[0])
-    if type(header) is not dict or header.get("id") != rid or header.get("ok") is not True:
+    try:
+        header = codec.strict(parts[0], command.reply_decoder)
+    except (ProtocolError, msgspec.DecodeError, ValueError, RecursionError):
         return MISS
-    try:  # what `_header` checks, then the compiled check of header and body
-        if header["v"] == VERSION and header["type"] == "rep":
-            return command.response.fast(header)["body"]
-    except Exception:  # refused: the reference checks say why
-        pass
-    return MISS
+    if type(header) is HeartbeatReply or header.id != rid or header.ok is not True:
+        return MISS
+    return header.body
 
 
 def decode_publication(parts: Sequence[bytes | memoryview]) -> Publication:
@@ -567,95 +299,76 @@ def decode_publication(parts: Sequence[bytes | memoryview]) -> Publication:
     if len(parts) < 2:
         raise ProtocolError("a publication needs a topic frame and a header")
     topic = bytes(parts[0]).decode("utf-8", errors="replace")
-    h = _PUBLICATION.check(_header(parts[1:], ("pub",)), "")
-    if topic == "state":
-        body = STATE.check(h["body"], "body")
-    elif topic.startswith("camera/"):
-        body = CAMERA.check(h["body"], "body")
-    elif topic == "event":
-        body = EVENT.check(h["body"], "body")
-    else:
-        raise ProtocolError(f"unknown stream topic {topic!r}")
-    return Publication(topic, h["seq"], h["t"], h["stamp"], body, tuple(parts[2:]))
+    decoder = _STREAMS.get("camera/" if topic.startswith("camera/") else topic)
+    if decoder is None:
+        raise ProtocolError(f"unknown stream topic {codec.show(topic)}")
+    _frames(parts[1:])
+    h = _header(parts[1], decoder, ("pub",))
+    return Publication(topic, h.seq, h.t, h.stamp, h.body, tuple(parts[2:]))
 
 
 def check_reply(command: Command, reply: Reply) -> Any:
     """The reply body checked against `command`; a failure reply raises its typed error."""
     if not reply.ok:
-        raise error_from_wire(ERROR.check(reply.body, "error"))
-    return command.reply.check(reply.body, command.reply_path)
+        raise error_from_wire(codec.convert(reply.body, wire.Error, "error"))
+    return codec.convert(reply.body, command.reply, f"{command.name} reply")
 
 
-def encode_request(
-    rid: int, session: str, deadline: float | None, cmd: str, args: dict
-) -> list[bytes]:
-    header = {
-        "v": VERSION,
-        "type": "req",
-        "id": rid,
-        "session": session,
-        "deadline": deadline,
-        "cmd": cmd,
-        "args": args,
-    }
-    return [codec.pack(header)]
+def encode_request(rid: int, session: str, deadline: float | None, cmd: str, args: Any) -> list:
+    """A request header; `args` is the command's struct (or a plain dict, as tests send)."""
+    return [codec.pack(wire.RequestHeader(VERSION, rid, session, deadline, cmd, args))]
 
 
 def encode_heartbeat(session: str, t: float) -> list[bytes]:
-    return [codec.pack({"v": VERSION, "type": "hb", "session": session, "t": t})]
+    return [codec.pack(Heartbeat(VERSION, session, t))]
 
 
 def encode_reply(rid: int | None, body: Any, frames: Frames | None = None) -> list:
-    header = {"v": VERSION, "type": "rep", "id": rid, "ok": True, "body": body}
-    return [codec.pack(header), *(frames.blobs if frames else ())]
+    return [
+        codec.pack(wire.ReplyHeader(VERSION, rid, True, body)),
+        *(frames.blobs if frames else ()),
+    ]
 
 
 def encode_error(rid: int | None, err: BaseException) -> list:
-    header = {"v": VERSION, "type": "rep", "id": rid, "ok": False, "body": error_to_wire(err)}
-    return [codec.pack(header)]
+    return [codec.pack(wire.ReplyHeader(VERSION, rid, False, error_to_wire(err)))]
 
 
 def encode_heartbeat_reply(
     session_ok: bool, running: Sequence[int], t: float, echo: float, reason: str | None
 ) -> list[bytes]:
-    header = {
-        "v": VERSION,
-        "type": "hb",
-        "session_ok": session_ok,
-        "running": list(running)[:64],
-        "t": t,
-        "echo": echo,
-        "reason": reason,
-    }
+    header = HeartbeatReply(VERSION, session_ok, tuple(running)[:64], t, echo, reason)
     return [codec.pack(header)]
 
 
 def encode_publication(
     topic: str, seq: int, t: float, stamp: float, body: Any, frames: Frames | None = None
 ) -> list:
-    header = {"v": VERSION, "type": "pub", "seq": seq, "t": t, "stamp": stamp, "body": body}
+    header = wire.PublicationHeader("pub", VERSION, seq, t, stamp, body)
     return [topic.encode(), codec.pack(header), *(frames.blobs if frames else ())]
 
 
 # --- errors on the wire -----------------------------------------------------------------------
 def _plain(value: object) -> object:
     """A value as msgpack can carry it: finite numbers as they are, anything else as text."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, str):
+        return str(value)
     if isinstance(value, int) and abs(value) <= MAX_INT:
-        return value
+        return int(value)
     if isinstance(value, float) and math.isfinite(value):
-        return value
+        return float(value)
     return repr(value)[:200]
 
 
-def error_to_wire(err: BaseException) -> dict:
+def error_to_wire(err: BaseException) -> wire.Error:
     """``{kind, message[, limit, value]}`` for an exception raised while serving."""
     message = str(err).splitlines()[0][:4000] if str(err) else type(err).__name__
     if isinstance(err, SafetyError):
         kind = "stale_state" if isinstance(err, StaleStateError) else "safety"
-        return {"kind": kind, "message": message, "limit": err.limit, "value": _plain(err.value)}
-    kinds: tuple[tuple[type[BaseException], str], ...] = (
+        return wire.Error(kind, message, err.limit, _plain(err.value))
+    kinds: tuple[tuple[type[BaseException], wire.ErrorKind], ...] = (
         (ProtocolError, "bad_request"),
         (EpisodeRefused, "episode"),
         (BridgeBusy, "busy"),
@@ -664,8 +377,8 @@ def error_to_wire(err: BaseException) -> dict:
     )
     for cls, kind in kinds:
         if isinstance(err, cls):
-            return {"kind": kind, "message": message}
-    return {"kind": "internal", "message": f"the driver raised {type(err).__name__}: {message}"}
+            return wire.Error(kind, message)
+    return wire.Error("internal", f"the driver raised {type(err).__name__}: {message}")
 
 
 def _rebuilt(cls: type[SafetyError], message: str, limit: str, value: object) -> SafetyError:
@@ -675,12 +388,11 @@ def _rebuilt(cls: type[SafetyError], message: str, limit: str, value: object) ->
     return err
 
 
-def error_from_wire(e: dict) -> Exception:
+def error_from_wire(e: wire.Error) -> Exception:
     """The typed exception an error body stands for."""
-    kind, message = e["kind"], e["message"]
-    if kind in ("safety", "stale_state"):
-        cls = StaleStateError if kind == "stale_state" else SafetyError
-        return _rebuilt(cls, message, e.get("limit") or "", e.get("value"))
+    if e.kind in ("safety", "stale_state"):
+        cls = StaleStateError if e.kind == "stale_state" else SafetyError
+        return _rebuilt(cls, e.message, e.limit or "", e.value)
     classes: dict[str, type[Exception]] = {
         "bad_request": ProtocolError,
         "refused": BridgeRefused,
@@ -688,7 +400,7 @@ def error_from_wire(e: dict) -> Exception:
         "episode": EpisodeRefused,
         "robot": RobotError,
     }
-    return classes.get(kind, BridgeError)(message)
+    return classes.get(e.kind, BridgeError)(e.message)
 
 
 # --- endpoints ------------------------------------------------------------------------------

@@ -28,13 +28,16 @@ from pathlib import Path
 from typing import Any
 
 import zmq
+from msgspec import UNSET, UnsetType
 
 from bridge import auth, codec, protocol
+from bridge.commands import Controller, Hello, Nothing, Status, Stopped, Stream, Time
 from bridge.drivers import EpisodeHost
 from bridge.errors import BridgeBusy, BridgeConfigError, BridgeError, BridgeRefused, ProtocolError
 from bridge.host import Job, RobotHost, Streamer
-from bridge.protocol import Endpoint, Heartbeat, Request
+from bridge.protocol import Endpoint, Request
 from bridge.sessions import ReplayCache, Session, Sessions, check_retry, fingerprint
+from bridge.wire import Heartbeat, Stop, Wire
 from skills.robot import Robot
 from skills.safety import SafetyLimits
 
@@ -440,96 +443,91 @@ class BridgeServer:
 
     def _hello(self, routing: bytes, peer: str | None, req: Request, now: float) -> None:
         args = req.args
-        again = self.sessions.find_hello(args["client_id"], req.id, routing, peer)
+        again = self.sessions.find_hello(args.client_id, req.id, routing, peer)
         if again is not None:
             check_retry(req.id, again.hello_fingerprint, req.cmd, args)
             self._send(routing, again.hello_reply)
             return
-        if args["role"] == "control" and (c := self.sessions.controller) is not None:
-            if c.client_id != args["client_id"] or c.peer != peer:
+        if args.role == "control" and (c := self.sessions.controller) is not None:
+            if c.client_id != args.client_id or c.peer != peer:
                 raise BridgeRefused(
                     f"the robot is controlled by {c.client!r} (for {now - c.started:.1f} s): "
                     "connect as an observer, or wait until it disconnects"
                 )
             self._end(c, "replaced by a new handshake from the same client")
-        routes = frozenset([routing, *(r.encode() for r in args.get("routing_ids", ()))])
-        s = self.sessions.open(
-            args["client"], args["client_id"], args["role"], req.id, now, routes, peer
+        routes = frozenset([routing, *(r.encode() for r in args.routing_ids)])
+        s = self.sessions.open(args.client, args.client_id, args.role, req.id, now, routes, peer)
+        body = Hello(
+            session=s.id,
+            robot=self.host.spec.name,
+            protocol=protocol.VERSION,
+            time=now,
+            watchdog_s=self.config.watchdog_s,
+            heartbeat_s=self.config.heartbeat_s,
+            max_message_bytes=self.config.max_message_bytes,
+            stream_port=self.stream_port,
+            episodes=isinstance(self.robot, EpisodeHost),
+            auth="curve" if self.config.keys else "none",
+            spec=protocol.spec_to_wire(self.host.spec),
+            last_stop=self._last_stop(now),
         )
-        body = {
-            "session": s.id,
-            "robot": self.host.spec.name,
-            "protocol": protocol.VERSION,
-            "time": now,
-            "watchdog_s": self.config.watchdog_s,
-            "heartbeat_s": self.config.heartbeat_s,
-            "max_message_bytes": self.config.max_message_bytes,
-            "stream_port": self.stream_port,
-            "episodes": isinstance(self.robot, EpisodeHost),
-            "auth": "curve" if self.config.keys else "none",
-            "spec": protocol.spec_to_wire(self.host.spec),
-            **self._last_stop(now),
-        }
         s.hello_reply = protocol.encode_reply(req.id, body)
         s.hello_fingerprint = fingerprint(req.cmd, args)
         self.log("session_start", f"{s.role} session {s.id[:8]} for {s.client!r}", session=s.id)
         self._send(routing, s.hello_reply)
 
-    def _last_stop(self, now: float) -> dict:
+    def _last_stop(self, now: float) -> Stop | UnsetType:
+        """Why and how long ago the robot was last stopped, or UNSET (never)."""
         if self.last_stop is None:
-            return {}
+            return UNSET
         reason, at = self.last_stop
-        return {"last_stop": {"reason": reason, "ago_s": now - at}}
+        return Stop(reason[:256], now - at)
 
-    def _server_command(self, s: Session, req: Request, now: float) -> dict:
+    def _server_command(self, s: Session, req: Request, now: float) -> Wire:
         name = req.cmd.name
         if name == "ping":
-            return {"t": now}
+            return Time(now)
         if name == "spec":
             return protocol.spec_to_wire(self.host.spec)
         if name == "stop":
             self._stop_robot(f"stop requested by {s.client!r}")
-            return {"stopped": True}
+            return Stopped(True)
         if name == "bye":
             self._end(s, "the client said bye")
-            return {}
+            return Nothing()
         if name == "status":
             return self._status(now)
         raise ProtocolError(f"no server handler for {name!r}")
 
-    def _status(self, now: float) -> dict:
+    def _status(self, now: float) -> Status:
         host, c = self.host, self.sessions.controller
-        body: dict[str, Any] = {
-            "robot": host.spec.name,
-            "protocol": protocol.VERSION,
-            "uptime_s": now - self.started,
-            "auth": "curve" if self.config.keys else "none",
-            "observers": sum(1 for s in self.sessions.live() if s.role == "observe"),
-            "watchdog_stops": self.counts["watchdog"],
-            "executed": dict(host.executed),
-            "refused": self.counts["refused"],
-            "malformed": self.counts["malformed"],
-            "stream": {
-                "port": self.stream_port,
-                "state_hz": self.config.state_hz,
-                "camera_hz": self.config.camera_hz,
-                "cameras": list(self.streamer.cameras),
-            },
-            **self._last_stop(now),
-        }
-        if host.latest is not None:
-            state, at = host.latest
-            body["state"] = protocol.state_to_wire(state)
-            body["state_age_s"] = now - at
-        if (job := host.current) is not None:
-            body["busy"] = job.command.name
-        if c is not None:
-            body["controller"] = {
-                "client": c.client,
-                "since_s": now - c.started,
-                "heard_ms": (now - c.heard) * 1000,
-            }
-        return body
+        latest, job = host.latest, host.current
+        return Status(
+            robot=host.spec.name,
+            protocol=protocol.VERSION,
+            uptime_s=now - self.started,
+            auth="curve" if self.config.keys else "none",
+            observers=sum(1 for s in self.sessions.live() if s.role == "observe"),
+            watchdog_stops=self.counts["watchdog"],
+            executed=dict(host.executed),
+            refused=self.counts["refused"],
+            malformed=self.counts["malformed"],
+            stream=Stream(
+                self.stream_port,
+                self.config.state_hz,
+                self.config.camera_hz,
+                tuple(self.streamer.cameras),
+            ),
+            state=UNSET if latest is None else protocol.state_to_wire(latest[0]),
+            state_age_s=UNSET if latest is None else now - latest[1],
+            busy=UNSET if job is None else job.command.name,
+            controller=(
+                UNSET
+                if c is None
+                else Controller(c.client, now - c.started, (now - c.heard) * 1000)
+            ),
+            last_stop=self._last_stop(now),
+        )
 
     def _on_result(self, frames: list) -> None:
         self.host.outstanding -= 1

@@ -7,21 +7,21 @@ import hashlib
 import secrets
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 from bridge import codec
+from bridge.commands import Command
 from bridge.errors import ProtocolError
-from bridge.protocol import Command
+from bridge.wire import Wire
 
 MAX_ENDED = 256  # ended sessions remembered, so late messages get a precise refusal
 
 
-def fingerprint(command: Command, args: dict[str, Any]) -> bytes:
+def fingerprint(command: Command, args: Wire) -> bytes:
     """What a retry must repeat: the command and its checked arguments (16-byte digest)."""
     return hashlib.blake2b(codec.pack([command.name, args]), digest_size=16).digest()
 
 
-def check_retry(rid: int, first: bytes, command: Command, args: dict[str, Any]) -> None:
+def check_retry(rid: int, first: bytes, command: Command, args: Wire) -> None:
     """Refuse a repeat of request `rid` unless it is the request whose fingerprint is `first`."""
     if fingerprint(command, args) != first:
         raise ProtocolError(
