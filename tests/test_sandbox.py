@@ -132,6 +132,10 @@ def test_bad_arguments_never_reach_the_robot(
         "pick(obj='a', object='b')": "unexpected argument 'object'",
         "pick('a' * 500)": "at most 200 characters",
         "pick({1, 2})": "arguments must be plain data",
+        "say(range(3))": "arguments must be plain data (not range)",
+        "say({1: 'x'})": "arguments must be plain data (dict keys must be strings)",
+        "pick('a', force=10 ** 30)": "arguments must be plain data",  # beyond msgpack's ints
+        "pick('a', force=2 ** 60)": "'force' must be a finite number (too large)",
     }
     for source, needle in cases.items():
         result = executor.run(source)
@@ -203,6 +207,20 @@ def test_handler_results_must_be_plain_data(
         robot.answers["get_color"] = "green"
     assert result.error is not None and result.error.type == "SkillError"
     assert "cannot receive" in result.error.message
+
+
+def test_handler_results_may_hold_numpy_floats(
+    executor: SandboxExecutor, robot: RecordingHandler
+) -> None:
+    import numpy as np
+
+    robot.answers["get_pos"] = [np.float64(0.5), np.float64(0.25), float("nan")]
+    try:
+        result = executor.run("x, y, z = get_pos('a')\nprint(x + y, z != z)")
+    finally:
+        robot.answers["get_pos"] = [0.5, 0.1, 0.02]
+    assert result.ok, result.error
+    assert result.output == "0.75 True\n"
 
 
 def test_unforwarded_handler_errors_abort_and_propagate(

@@ -6,13 +6,16 @@ worker process still holds: kernel layers, and a parent that trusts nothing it r
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgpack
 import pytest
 
+from planner.sandbox import protocol
 from planner.sandbox.checker import CheckedProgram, CheckLimits, ProgramRejected, check_program
 from planner.sandbox.executor import ExecutionResult, SandboxExecutor, SandboxLimits
 from planner.sandbox.testing import DEMO_FUNCTIONS, RecordingHandler
@@ -273,6 +276,47 @@ def test_forged_frames_kill_the_worker_and_stop_the_robot(
     assert result.error is not None and result.error.type == "SandboxViolation"
     assert "over the limit" in result.error.message
     assert result.aborted
+    assert_host_safe(host, robot, result)
+
+
+def forged(*pairs: tuple[str, object]) -> bytes:
+    """A frame as a compromised worker could write it: header, then a msgpack map."""
+    body = b"".join(msgpack.packb(key) + msgpack.packb(value) for key, value in pairs)
+    payload = bytes([0x80 + len(pairs)]) + body
+    return protocol.HEADER.pack(len(payload)) + payload
+
+
+CALL = (("kind", "call"), ("name", "pick"), ("args", ["cube"]), ("kwargs", {}))
+FORGED = {
+    "unknown key": (forged(*CALL, ("sudo", True)), "unknown field `sudo`"),
+    "repeated key": (forged(*CALL, ("name", "noop")), "not as msgspec writes it"),
+    "wrong type": (forged(*CALL[:3], ("kwargs", [])), "frame.kwargs: Expected `object`"),
+    "NaN seconds": (
+        forged(("kind", "done"), ("error", None), ("run_s", math.nan), ("wait_s", 0.0)),
+        "frame.run_s: Expected `float` >= 0.0",
+    ),
+    "over-long name": (forged(("kind", "call"), ("name", "p" * 500), *CALL[2:]), "<= 128"),
+    "a parent's frame": (forged(("kind", "ok"), ("value", 1)), "Invalid value 'ok'"),
+}
+
+
+@pytest.mark.parametrize("name", list(FORGED))
+def test_frames_a_compromised_worker_forges_are_refused(
+    name: str, executor: SandboxExecutor, robot: RecordingHandler, host: Host,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    unchecked(executor, monkeypatch)
+    frame, needle = FORGED[name]
+    source = FIND_OS + (
+        "session = noop.__closure__[1].cell_contents\n"
+        f"os['write'](session.write_fd, {frame!r})\n"
+        "while True:\n"
+        "    pass\n"
+    )
+    result = executor.run(source)
+    assert result.error is not None and result.error.type == "SandboxViolation", result.error
+    assert needle in result.error.message and "\n" not in result.error.message
+    assert result.aborted and robot.calls == []
     assert_host_safe(host, robot, result)
 
 

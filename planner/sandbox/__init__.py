@@ -5,10 +5,11 @@
    `ProgramRejected(line, message)` ("line 3: import is not allowed").
 2. **Run in a worker process** (`executor.SandboxExecutor`): one fresh, confined Python
    process per program (rlimits, root dropped, Landlock, seccomp: see README.md), started
-   ahead of time; results on a dedicated pipe as length-prefixed JSON; killed with its
-   process group at the deadline, after which `on_abort` tells the robot to stop. The
-   worker holds only stubs: every API call crosses to the parent, which validates it
-   (`schema.validate_call`), counts it against the call budget and runs the handler.
+   ahead of time; frames on dedicated pipes as length-prefixed msgpack (msgspec structs,
+   `frames.py`); killed with its process group at the deadline, after which `on_abort`
+   tells the robot to stop. The worker holds only stubs: every API call crosses to the
+   parent, which validates it (`schema.validate_call`), counts it against the call budget
+   and runs the handler.
 
 Generic: the executor knows function names and argument schemas (`FunctionSpec`,
 `Param`) and forwards each validated call to `handler(name, args)`; pure helpers that run

@@ -21,8 +21,9 @@ from typing import Any
 
 from planner.sandbox import protocol
 from planner.sandbox.checker import CheckedProgram, CheckLimits, ProgramRejected, check_program
+from planner.sandbox.frames import Call, Done, Failed, Ok, Out, Run, WorkerConfig
 from planner.sandbox.names import BUILTIN_NAMES
-from planner.sandbox.process import SandboxError, WorkerConfig, WorkerProcess
+from planner.sandbox.process import SandboxError, WorkerProcess
 from planner.sandbox.schema import CallRejected, FunctionSpec, validate_call
 from planner.sandbox.worker import TRUNCATED, scrub
 
@@ -297,27 +298,24 @@ class SandboxExecutor:
         lim = self.limits
         state = _Run(started=time.perf_counter())
         try:
-            worker.send({"run": {
-                "source": checked.source, "prelude": checked.prelude,
-                "functions": sorted(self.functions), "helpers": list(self.helpers),
-                "max_calls": lim.max_calls, "max_output_chars": lim.max_output_chars,
-                "max_frame_bytes": lim.max_frame_bytes,
-            }})  # fmt: skip
+            worker.send(protocol.encode(Run(
+                checked.source, checked.prelude, sorted(self.functions), list(self.helpers),
+                lim.max_calls, lim.max_output_chars, lim.max_frame_bytes,
+            )))  # fmt: skip
             state.started = time.perf_counter()
             while True:
                 frame = worker.read(max(0.0, lim.timeout_s - state.program_s()))
                 if frame is None:
                     message = f"the program ran longer than {lim.timeout_s:g} s and was stopped"
                     return self._abort(worker, state, t0, "Timeout", message)
-                kind, body = frame
-                if kind == "out":
-                    self._output(state, body)
-                elif kind == "call":
-                    worker.send(self._call(state, body))
-                elif kind == "done":
-                    return self._done(state, body, t0)
+                if isinstance(frame, Out):
+                    self._output(state, frame.text)
+                elif isinstance(frame, Call):
+                    worker.send(self._call(state, frame))
+                elif isinstance(frame, Done):
+                    return self._done(state, frame, t0)
                 else:
-                    raise protocol.ProtocolError(f"unexpected frame {kind!r}")
+                    raise protocol.ProtocolError(f"unexpected frame {type(frame).__name__}")
         except protocol.WorkerGone:
             message = f"the program's process ended: {worker.exit_reason()}"
             return self._abort(worker, state, t0, "WorkerDied", message)
@@ -330,9 +328,9 @@ class SandboxExecutor:
                 self.on_abort()
             raise
 
-    def _call(self, state: _Run, body: Any) -> dict[str, Any]:
-        call = protocol.fields(body, {"name": str, "args": list, "kwargs": dict})
-        name = call["name"]
+    def _call(self, state: _Run, call: Call) -> bytes:
+        """Validate and run one call; the encoded reply frame."""
+        name = call.name
         spec = self.functions.get(name)
         if spec is None:
             raise protocol.ProtocolError(f"call to unknown function {name[:40]!r}")
@@ -340,41 +338,33 @@ class SandboxExecutor:
         if state.calls > self.limits.max_calls:
             raise protocol.ProtocolError("call budget exceeded")
         try:
-            args = validate_call(spec, call["args"], call["kwargs"])
+            args = validate_call(spec, call.args, call.kwargs)
         except CallRejected as error:
-            return {"error": {"type": "ArgumentError", "message": str(error)}}
+            return protocol.encode(Failed("ArgumentError", str(error)))
         t = time.perf_counter()
         try:
             value = self.handler(name, args)
         except self.forward_errors as error:
-            message = scrub(str(error) or type(error).__name__)
-            return {"error": {"type": "SkillError", "message": message}}
+            return protocol.encode(Failed("SkillError", scrub(str(error) or type(error).__name__)))
         finally:
             state.handler_s += time.perf_counter() - t
         try:
-            protocol.encode({"ok": value})
-        except (TypeError, ValueError):
+            return protocol.encode(Ok(value))
+        except (TypeError, OverflowError, RecursionError):
             message = f"{name}() returned a value the program cannot receive"
-            return {"error": {"type": "SkillError", "message": message}}
-        return {"ok": value}
+            return protocol.encode(Failed("SkillError", message))
 
-    def _output(self, state: _Run, text: Any) -> None:
-        if not isinstance(text, str):
-            raise protocol.ProtocolError("output must be text")
+    def _output(self, state: _Run, text: str) -> None:
         room = self.limits.max_output_chars + len(TRUNCATED) - state.output_chars
         if room > 0:
             state.output.append(text[:room])
             state.output_chars += min(len(text), room)
 
-    def _done(self, state: _Run, body: Any, t0: float) -> ExecutionResult:
-        done = protocol.fields(body, {"error": (dict, type(None)), "run_s": (int, float),
-                                      "wait_s": (int, float)})  # fmt: skip
-        error = None
-        if done["error"] is not None:
-            info = protocol.fields(done["error"], {"type": str, "message": str,
-                                                   "line": (int, type(None))})  # fmt: skip
-            kind = info["type"] if info["type"].isidentifier() else "Error"
-            error = ErrorInfo(kind[:64], scrub(info["message"]), info["line"])
+    def _done(self, state: _Run, done: Done, t0: float) -> ExecutionResult:
+        error, report = None, done.error
+        if report is not None:
+            kind = report.type if report.type.isidentifier() else "Error"
+            error = ErrorInfo(kind[:64], scrub(report.message), report.line)
         wall_s = time.perf_counter() - t0
         return ExecutionResult(
             ok=error is None,
@@ -383,8 +373,8 @@ class SandboxExecutor:
             calls=state.calls,
             wall_s=wall_s,
             handler_s=state.handler_s,
-            run_s=_seconds(done["run_s"], wall_s),
-            wait_s=_seconds(done["wait_s"], wall_s),
+            run_s=min(done.run_s, wall_s),  # (reported by the worker: trusted only this far)
+            wait_s=min(done.wait_s, wall_s),
         )
 
     def _abort(
@@ -404,8 +394,3 @@ class SandboxExecutor:
             run_s=state.program_s(),
             aborted=True,
         )
-
-
-def _seconds(reported: float, most: float) -> float:
-    """A duration the worker reported, trusted only within [0, most]."""
-    return min(max(float(reported), 0.0), most) if math.isfinite(reported) else 0.0

@@ -9,7 +9,6 @@ inherited pipe ends: commands in, frames out.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -18,11 +17,10 @@ import sys
 import tempfile
 import time
 import weakref
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from planner.sandbox import protocol
+from planner.sandbox.frames import Fatal, Ready, WorkerConfig, WorkerFrame
 from planner.sandbox.worker import BOOTSTRAP
 
 ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds `planner/`
@@ -46,23 +44,6 @@ _SIGNALS = {
 
 class SandboxError(RuntimeError):
     """The sandbox itself failed (a worker could not start): a host problem, not the model's."""
-
-
-@dataclass(frozen=True)
-class WorkerConfig:
-    """What a worker is told at start (passed as JSON on its command line)."""
-
-    memory_bytes: int
-    cpu_s: int
-    max_open_files: int
-    drop_user: bool
-    landlock: bool
-    seccomp: bool
-
-    def to_json(self) -> str:
-        layers = {k: getattr(self, k) for k in ("drop_user", "landlock", "seccomp")}
-        limits = {k: v for k, v in asdict(self).items() if k not in layers}
-        return json.dumps({**limits, "layers": layers})
 
 
 class WorkerProcess:
@@ -110,19 +91,18 @@ class WorkerProcess:
             raise SandboxError(f"sandbox worker failed to start: {error}") from None
         if frame is None:
             raise SandboxError(f"sandbox worker did not start within {timeout_s} s")
-        kind, body = frame
-        if kind == "fatal":
-            raise SandboxError(f"sandbox worker failed to start: {str(body)[:300]}")
-        if kind != "ready":
-            raise SandboxError(f"sandbox worker sent {kind!r} before 'ready'")
-        ready = protocol.fields(body, {"layers": dict, "startup_s": (int, float)})
-        self.layers = {str(k): v is True for k, v in ready["layers"].items()}
+        if isinstance(frame, Fatal):
+            raise SandboxError(f"sandbox worker failed to start: {frame.message[:300]}")
+        if not isinstance(frame, Ready):
+            raise SandboxError(f"sandbox worker sent {type(frame).__name__} before Ready")
+        self.layers = dict(frame.layers)
         self.startup_s = time.perf_counter() - self.spawned
 
-    def send(self, message: dict[str, Any], timeout_s: float = 5.0) -> None:
-        protocol.write_frame(self._in_fd, message, timeout_s)
+    def send(self, frame: bytes, timeout_s: float = 5.0) -> None:
+        """Write an encoded frame (`protocol.encode`) to the worker."""
+        protocol.write_frame(self._in_fd, frame, timeout_s)
 
-    def read(self, timeout_s: float | None) -> tuple[str, Any] | None:
+    def read(self, timeout_s: float | None) -> WorkerFrame | None:
         return self.reader.read(timeout_s)
 
     def kill(self) -> None:

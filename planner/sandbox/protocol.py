@@ -1,8 +1,9 @@
-"""Length-prefixed JSON frames between the parent and a worker, on dedicated pipes.
+"""Length-prefixed msgpack frames between the parent and a worker, on dedicated pipes.
 
-A frame is a 4-byte big-endian length and a UTF-8 JSON object with exactly one key (the
-message kind). JSON, never pickle: the parent decodes worker data as plain values only,
-with a size limit, duplicate keys refused and each kind's shape checked.
+A frame is a 4-byte big-endian length and one msgpack map, a struct of `frames` (never
+pickle). The parent decodes what a worker sends strictly: a size limit, the struct's
+shape and types (msgspec), and only the bytes msgspec itself writes for that value, so a
+repeated key or any other encoding a worker could forge is refused.
 
 Worker -> parent: ready, out, call, done, fatal. Parent -> worker: run, ok, error.
 """
@@ -10,16 +11,20 @@ Worker -> parent: ready, out, call, done, fatal. Parent -> worker: run, ok, erro
 from __future__ import annotations
 
 import errno
-import json
 import math
 import os
+import re
 import select
 import struct
 import time
-from typing import Any
+
+import msgspec
+
+from planner.sandbox.frames import Frame, ParentFrame, WorkerFrame
 
 HEADER = struct.Struct(">I")
 MAX_READ = 1 << 16
+SHOW_CHARS = 40  # longest quote of a refused value
 
 
 class ProtocolError(Exception):
@@ -30,29 +35,69 @@ class WorkerGone(Exception):
     """The worker closed its pipe (exited or was killed)."""
 
 
-def encode(message: dict[str, Any]) -> bytes:
-    """One frame: header and compact JSON (NaN/inf kept so schemas can name them)."""
-    payload = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+def _base(value: object) -> object:
+    """A subclass of str, int or float (numpy's float64, str_) as its base value."""
+    for kind in (float, int, str):
+        if isinstance(value, kind):
+            return kind(value)
+    raise TypeError(f"a value of type {type(value).__name__} is not plain data")
+
+
+_encoder = msgspec.msgpack.Encoder(enc_hook=_base)
+_from_worker = msgspec.msgpack.Decoder(WorkerFrame)
+_from_parent = msgspec.msgpack.Decoder(ParentFrame)
+
+
+def encode(frame: Frame) -> bytes:
+    """One frame: header and msgpack payload.
+
+    Raises:
+        TypeError, OverflowError: a value msgpack cannot carry (an object, a huge integer).
+    """
+    payload = _encoder.encode(frame)
     return HEADER.pack(len(payload)) + payload
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise ProtocolError("duplicate key in frame")
-    return result
+def decode(payload: bytes) -> WorkerFrame:
+    """A worker's frame as its struct, strictly (see the module docstring).
 
-
-def decode(payload: bytes) -> tuple[str, Any]:
-    """Decode one frame's payload into (kind, body); strict about shape, not content."""
+    Raises:
+        ProtocolError: undecodable, of the wrong shape, or not as msgspec writes it; the
+            message names the path of the offending value.
+    """
     try:
-        message = json.loads(payload.decode("utf-8"), object_pairs_hook=_unique_keys)
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise ProtocolError(f"undecodable frame: {type(error).__name__}") from None
-    if not isinstance(message, dict) or len(message) != 1:
-        raise ProtocolError("a frame must be an object with one key")
-    ((kind, body),) = message.items()
-    return kind, body
+        frame = _from_worker.decode(payload)
+    except msgspec.ValidationError as error:
+        raise ProtocolError(_where(str(error))) from None
+    except (msgspec.DecodeError, RecursionError) as error:
+        raise ProtocolError(f"undecodable frame: {_quotes_cut(str(error))}") from None
+    if _encoder.encode(frame) != payload:
+        raise ProtocolError("frame not as msgspec writes it (a repeated key?)")
+    return frame
+
+
+def _where(message: str) -> str:
+    """msgspec's refusal as ``frame.path: reason`` (``$.a.b`` becomes ``frame.a.b``)."""
+    reason, _, at = message.partition(" - at `")
+    at = at[:-1]
+    if at.startswith("key` in `"):  # a map key (``key` in `$.kwargs``)
+        at, reason = at[len("key` in `") :], f"{reason} (a map key)"
+    return f"frame{at[1:]}: {_quotes_cut(reason)}"
+
+
+_QUOTED = re.compile(r"'[^']*'|`[^`]*`")
+
+
+def _quotes_cut(message: str) -> str:
+    """The first line of `message`, each quoted value cut to `SHOW_CHARS` characters."""
+    line = message.splitlines()[0] if message else ""
+    return _QUOTED.sub(lambda m: _cut(m.group()), line)
+
+
+def _cut(quoted: str) -> str:
+    if len(quoted) <= SHOW_CHARS:
+        return quoted
+    return quoted[: SHOW_CHARS - 4] + "..." + quoted[-1]
 
 
 # --- parent side: non-blocking, with deadlines ---------------------------------------------
@@ -66,7 +111,7 @@ class FrameReader:
         self._poll = select.poll()
         self._poll.register(fd, select.POLLIN)
 
-    def read(self, timeout_s: float | None) -> tuple[str, Any] | None:
+    def read(self, timeout_s: float | None) -> WorkerFrame | None:
         """The next frame, or None if none is complete within `timeout_s` (None: wait).
 
         Raises:
@@ -105,13 +150,13 @@ class FrameReader:
         return frame
 
 
-def write_frame(fd: int, message: dict[str, Any], timeout_s: float) -> None:
-    """Write a frame to a non-blocking fd within `timeout_s`.
+def write_frame(fd: int, frame: bytes, timeout_s: float) -> None:
+    """Write an encoded frame to a non-blocking fd within `timeout_s`.
 
     Raises:
         WorkerGone: the reader is gone (broken pipe) or did not read in time.
     """
-    data = memoryview(encode(message))
+    data = memoryview(frame)
     deadline = time.monotonic() + timeout_s
     poll = select.poll()
     poll.register(fd, select.POLLOUT)
@@ -133,9 +178,9 @@ def write_frame(fd: int, message: dict[str, Any], timeout_s: float) -> None:
 
 
 # --- worker side: blocking ----------------------------------------------------------------
-def send(fd: int, message: dict[str, Any]) -> None:
+def send(fd: int, frame: Frame) -> None:
     """Write a frame to a blocking fd (worker side)."""
-    write_all(fd, encode(message))
+    write_all(fd, encode(frame))
 
 
 def write_all(fd: int, frame: bytes) -> None:
@@ -145,7 +190,7 @@ def write_all(fd: int, frame: bytes) -> None:
         data = data[os.write(fd, data) :]
 
 
-def receive(fd: int) -> tuple[str, Any]:
+def receive(fd: int) -> ParentFrame:
     """Read one frame from a blocking fd (worker side; the parent is trusted).
 
     Raises:
@@ -153,7 +198,7 @@ def receive(fd: int) -> tuple[str, Any]:
     """
     header = _read_exactly(fd, HEADER.size)
     (size,) = HEADER.unpack(header)
-    return decode(_read_exactly(fd, size))
+    return _from_parent.decode(_read_exactly(fd, size))
 
 
 def _read_exactly(fd: int, size: int) -> bytes:
@@ -165,19 +210,3 @@ def _read_exactly(fd: int, size: int) -> bytes:
         chunks.append(chunk)
         left -= len(chunk)
     return b"".join(chunks)
-
-
-def fields(body: Any, shape: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
-    """Check that a frame body has exactly `shape`'s keys with those types (bool is no int).
-
-    Raises:
-        ProtocolError: a missing, extra or wrongly typed field.
-    """
-    if not isinstance(body, dict) or set(body) != set(shape):
-        raise ProtocolError(f"frame fields must be {sorted(shape)}")
-    for key, kind in shape.items():
-        value = body[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            raise ProtocolError(f"frame field {key!r} has the wrong type")
-    return body

@@ -1,18 +1,17 @@
 """The worker process: runs one checked program, confined, and reports on a pipe.
 
 Started by `process.WorkerProcess` as `python -I -B -c BOOTSTRAP <root> <in-fd> <out-fd>
-<config-json>`. It limits its resources, imports the helpers (numpy, shapely), locks
-itself down (`confine.lock_down`), says "ready", then waits for one "run" frame. The
-program sees a minimal builtins dict, the helpers and one stub per API function: a stub
-sends the call to the parent and blocks for the reply. Errors come back as
-(type, message, line of the program), never as host paths or frames. One program per
-process: the worker exits after its "done" frame.
+<config-json>` (a `frames.WorkerConfig`). It limits its resources, imports the helpers
+(numpy, shapely), locks itself down (`confine.lock_down`), says "ready", then waits for
+one "run" frame (each frame a struct of `frames`). The program sees a minimal builtins
+dict, the helpers and one stub per API function: a stub sends the call to the parent and
+blocks for the reply. Errors come back as (type, message, line of the program), never as
+host paths or frames. One program per process: the worker exits after its "done" frame.
 """
 
 from __future__ import annotations
 
 import builtins
-import json
 import os
 import re
 import time
@@ -20,6 +19,17 @@ from collections.abc import Callable
 from typing import Any
 
 from planner.sandbox import confine, protocol
+from planner.sandbox.frames import (
+    Call,
+    Done,
+    ErrorReport,
+    Failed,
+    Fatal,
+    Out,
+    Ready,
+    Run,
+    WorkerConfig,
+)
 from planner.sandbox.names import BUILTIN_NAMES, PRELUDE_FILENAME, PROGRAM_FILENAME
 
 BOOTSTRAP = (
@@ -56,11 +66,11 @@ def scrub(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
 class Session:
     """One program's run: its namespace, stubs, print capture and call accounting."""
 
-    def __init__(self, run: dict[str, Any], read_fd: int, write_fd: int) -> None:
+    def __init__(self, run: Run, read_fd: int, write_fd: int) -> None:
         self.read_fd, self.write_fd = read_fd, write_fd
-        self.max_calls: int = run["max_calls"]
-        self.max_frame: int = run["max_frame_bytes"]
-        self.output_left: int = run["max_output_chars"]
+        self.max_calls = run.max_calls
+        self.max_frame = run.max_frame_bytes
+        self.output_left = run.max_output_chars
         self.calls = 0
         self.wait_s = 0.0
 
@@ -90,22 +100,22 @@ class Session:
                 f"a program may make at most {self.max_calls} calls; "
                 f"split the work into several steps"
             )
-        problem = _too_big([*args, *kwargs.values()], self.max_frame // 2)
+        problem = _unsendable([*args, *kwargs.values()], self.max_frame // 2)
         if problem:
-            raise ArgumentError(f"{name}(): arguments are {problem}")
+            raise ArgumentError(f"{name}(): arguments {problem}")
         try:
-            frame = protocol.encode({"call": {"name": name, "args": list(args), "kwargs": kwargs}})
-        except (TypeError, ValueError, RecursionError) as error:
+            frame = protocol.encode(Call(name, list(args), kwargs))
+        except (TypeError, OverflowError) as error:
             raise ArgumentError(f"{name}(): arguments must be plain data ({error})") from None
         if len(frame) > self.max_frame:
             raise ArgumentError(f"{name}(): arguments are too large")
         t0 = time.perf_counter()
         protocol.write_all(self.write_fd, frame)
-        kind, body = protocol.receive(self.read_fd)
+        reply = protocol.receive(self.read_fd)
         self.wait_s += time.perf_counter() - t0
-        if kind == "ok":
-            return body
-        raise CALL_ERRORS.get(body["type"], SkillError)(body["message"])
+        if isinstance(reply, Failed):
+            raise CALL_ERRORS.get(reply.type, SkillError)(reply.message)
+        return reply.value
 
     def print(self, *values: Any, sep: str | None = " ", end: str | None = "\n") -> None:
         """`print` into the parent's bounded output buffer."""
@@ -118,10 +128,10 @@ class Session:
         self.output_left -= len(chunk)
         if len(chunk) < len(text):
             chunk, self.output_left = chunk + TRUNCATED, 0
-        protocol.send(self.write_fd, {"out": chunk})
+        protocol.send(self.write_fd, Out(chunk))
 
-    def run(self, source: str, prelude: str, names: dict[str, Any]) -> dict[str, Any]:
-        """Compile and run prelude and program; the "done" frame's body."""
+    def run(self, source: str, prelude: str, names: dict[str, Any]) -> Done:
+        """Compile and run prelude and program; the "done" frame."""
         error = None
         t0 = time.perf_counter()
         try:
@@ -132,26 +142,33 @@ class Session:
         except BaseException as exc:
             error = describe(exc)
         run_s = time.perf_counter() - t0 - self.wait_s
-        return {"error": error, "run_s": max(0.0, run_s), "wait_s": self.wait_s}
+        return Done(error, max(0.0, run_s), self.wait_s)
 
 
-def _too_big(values: list[Any], max_items: int) -> str | None:
-    """Why arguments cannot be sent (too deep or too many items), before encoding them."""
+def _unsendable(values: list[Any], max_items: int) -> str | None:
+    """Why arguments cannot be sent, checked before encoding them: too many items, nested
+    too deeply, or not plain data (None, bool, numbers, strings, lists, dicts by string)."""
     stack, items = [(value, 0) for value in values], 0
     while stack:
         value, depth = stack.pop()
         items += 1
         if items > max_items:
-            return "too large"
-        if isinstance(value, list | tuple | dict):
-            if depth >= MAX_ARG_DEPTH:
-                return "nested too deeply"
-            inner = value.values() if isinstance(value, dict) else value
-            stack.extend((item, depth + 1) for item in inner)
+            return "are too large"
+        if value is None or isinstance(value, str | int | float):
+            continue
+        if not isinstance(value, list | tuple | dict):
+            return f"must be plain data (not {type(value).__name__})"
+        if depth >= MAX_ARG_DEPTH:
+            return "are nested too deeply"
+        if isinstance(value, dict):
+            if not all(isinstance(key, str) for key in value):
+                return "must be plain data (dict keys must be strings)"
+            value = value.values()
+        stack.extend((item, depth + 1) for item in value)
     return None
 
 
-def describe(exc: BaseException) -> dict[str, Any]:
+def describe(exc: BaseException) -> ErrorReport:
     """(type, message, line) of an exception, the line in the program's own text."""
     line, inner = None, None
     if isinstance(exc, SyntaxError) and exc.filename in (PROGRAM_FILENAME, PRELUDE_FILENAME):
@@ -169,7 +186,7 @@ def describe(exc: BaseException) -> dict[str, Any]:
         tb = tb.tb_next
     if inner:
         message = f"{message} ({inner})"
-    return {"type": type(exc).__name__, "message": scrub(message), "line": line}
+    return ErrorReport(type(exc).__name__, scrub(message), line)
 
 
 _DEFAULT_MESSAGES = {"MemoryError": "the program ran out of memory"}
@@ -177,28 +194,30 @@ _DEFAULT_MESSAGES = {"MemoryError": "the program ran out of memory"}
 
 def main(argv: list[str]) -> None:
     """Worker entry point: argv = [in-fd, out-fd, config-json]."""
-    started = time.perf_counter()
-    read_fd, write_fd, config = int(argv[0]), int(argv[1]), json.loads(argv[2])
+    read_fd, write_fd = int(argv[0]), int(argv[1])
     try:
-        confine.limit_resources(config["memory_bytes"], config["cpu_s"])
+        config = WorkerConfig.from_json(argv[2])
+        confine.limit_resources(config.memory_bytes, config.cpu_s)
         from planner.sandbox import helpers
 
         helpers.warm_up()
-        layers = confine.lock_down(config["max_open_files"], **config["layers"])
+        layers = confine.lock_down(
+            config.max_open_files,
+            drop_user=config.drop_user,
+            landlock=config.landlock,
+            seccomp=config.seccomp,
+        )
     except Exception as error:
-        protocol.send(write_fd, {"fatal": scrub(f"{type(error).__name__}: {error}")})
+        protocol.send(write_fd, Fatal(scrub(f"{type(error).__name__}: {error}")))
         os._exit(2)
-    protocol.send(
-        write_fd, {"ready": {"layers": layers, "startup_s": time.perf_counter() - started}}
-    )
+    protocol.send(write_fd, Ready(layers))
     try:
-        kind, run = protocol.receive(read_fd)
+        run = protocol.receive(read_fd)
     except protocol.WorkerGone:
         os._exit(0)
-    if kind != "run":
+    if not isinstance(run, Run):
         os._exit(3)
     session = Session(run, read_fd, write_fd)
-    names = session.namespace(run["functions"], run["helpers"])
-    done = session.run(run["source"], run["prelude"], names)
-    protocol.send(write_fd, {"done": done})
+    names = session.namespace(run.functions, run.helpers)
+    protocol.send(write_fd, session.run(run.source, run.prelude, names))
     os._exit(0)
