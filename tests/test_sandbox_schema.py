@@ -114,3 +114,49 @@ def test_a_float_is_accepted_exactly_when_finite(value: float) -> None:
     else:
         with pytest.raises(CallRejected, match="finite number"):
             validate_call(PICK, ["cube", value], {})
+
+
+@pytest.mark.parametrize(
+    ("spec", "kwargs", "needle"),
+    [  # what msgspec alone would let through, or say otherwise, is refused as before
+        (PICK, {"force": 2**60}, "'force' must be a finite number (too large), got 1152"),
+        (PICK, {"tries": 2**54}, "'tries' must be an integer"),
+        (PICK, {"grasp": None}, "'grasp' must be True or False, got None"),  # default: False
+        (PICK, {"force": b"3"}, "'force' must be a finite number, got b'3'"),
+        (PLACE, {"path": [0.1, 2**60]}, "'path' must be a list of 2 to 4 finite numbers"),
+        (PLACE, {"offset": "ab"}, "'offset' must be a list of 2 finite numbers, got 'ab'"),
+        (PLACE, {"meta": {1: "a"}}, "'meta' must be plain data"),
+        (PLACE, {"meta": {"k": b"x"}}, "'meta' must be plain data"),
+        (PLACE, {"meta": {"k" * 201: 1}}, "'meta' must be a string of at most 200 characters"),
+        (PLACE, {"meta": [2**54]}, "'meta' must be an integer"),
+        (PLACE, {"path": {0.1, 0.2}}, "'path' must be a list of 2 to 4 finite numbers"),
+        (PLACE, {"meta": {"a": 1}.keys()}, "'meta' must be plain data"),
+    ],
+)
+def test_refusals_msgspec_alone_would_miss(spec: FunctionSpec, kwargs: dict, needle: str) -> None:
+    with pytest.raises(CallRejected) as info:
+        validate_call(spec, ["cube"], kwargs)
+    assert needle in str(info.value)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 200
+
+
+def test_long_values_are_quoted_short() -> None:
+    with pytest.raises(CallRejected) as info:
+        validate_call(PICK, ["x" * 1000], {})
+    assert str(info.value).endswith("got 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...")
+
+
+def test_numbers_come_out_as_floats_and_lists() -> None:
+    bound = validate_call(PLACE, [(1, 2)], {"pose": (0, 0.5, 1), "path": [1, 2, 3]})
+    assert bound["target"] == [1.0, 2.0] and all(type(v) is float for v in bound["target"])
+    assert bound["pose"] == [0.0, 0.5, 1.0] and type(bound["pose"][0]) is float
+    assert validate_call(PICK, ["cube", 2**53], {})["force"] == float(2**53)
+    assert validate_call(PICK, ["cube"], {"tries": 3})["tries"] == 3
+
+
+def test_a_strs_parameter_takes_strings_only() -> None:
+    spec = FunctionSpec("stack", (Param("objs", "strs", min_len=1, max_len=2, max_chars=5),))
+    assert validate_call(spec, [("a", "b")], {}) == {"objs": ["a", "b"]}
+    for bad in (["a", 1], [], ["a", "b", "c"], ["abcdef"], "ab", [None], {"a"}):
+        with pytest.raises(CallRejected, match=r"'objs' must be a list of 1 to 2 strings"):
+            validate_call(spec, [bad], {})

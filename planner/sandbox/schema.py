@@ -1,24 +1,35 @@
 """Strict argument schemas for the functions a program may call across the sandbox.
 
-Every call that leaves the worker is checked here, in the parent, before anything runs:
-types (a bool is not a number; an int is fine where a float is asked), finite numbers only,
-vector lengths, string lengths, no unknown, extra or duplicate arguments. A refusal is a
-`CallRejected` whose one-line message the model reads.
+Every call that leaves the worker is checked here, in the parent, before anything runs.
+`validate_call` binds positional and keyword arguments as Python would (no unknown, extra
+or duplicate ones), then msgspec checks them against the function's struct in one call:
+types (a bool is not a number; an int is fine where a float is asked), finite numbers,
+integers within 2**53, vector and string lengths. A refusal is a `CallRejected` whose
+one-line message the model reads.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, get_args
+
+import msgspec
+from msgspec import Meta, Struct
 
 ParamType = Literal[
     "str", "float", "int", "bool", "vec2", "vec3", "vec", "str|vec", "strs", "any_json"
 ]
+PARAM_TYPES: tuple[str, ...] = get_args(ParamType)
 MAX_INT = 2**53  # ints beyond this are not exact as floats and never a sane robot argument
 JSON_MAX_DEPTH = 8
 JSON_MAX_ITEMS = 1000
+_BIG = sys.float_info.max
+Integer = Annotated[int, Meta(ge=-MAX_INT, le=MAX_INT)]
+Number = Integer | Annotated[float, Meta(ge=-_BIG, le=_BIG)]  # finite; made a float once checked
 
 
 class CallRejected(Exception):
@@ -56,23 +67,68 @@ class Param:
     def __post_init__(self) -> None:
         if not self.name.isidentifier() or self.name.startswith("_"):
             raise ValueError(f"parameter name {self.name!r} must be an identifier without '_'")
-        if self.type not in _CHECKERS:
+        if self.type not in PARAM_TYPES:
             raise ValueError(
                 f"parameter {self.name!r}: unknown type {self.type!r}; "
-                f"use one of {', '.join(_CHECKERS)}"
+                f"use one of {', '.join(PARAM_TYPES)}"
             )
         if not 0 < self.min_len <= self.max_len:
             raise ValueError(f"parameter {self.name!r}: need 0 < min_len <= max_len")
 
+    @property
+    def sizes(self) -> tuple[int, int]:
+        """Fewest and most items of a list value (fixed for "vec2" and "vec3")."""
+        return {"vec2": (2, 2), "vec3": (3, 3)}.get(self.type, (self.min_len, self.max_len))
+
+    def value_type(self) -> Any:
+        """The msgspec type of a value (None too where None is the default)."""
+        low, high = self.sizes
+        text = Annotated[str, Meta(max_length=self.max_chars)]
+        numbers = Annotated[list[Number], Meta(min_length=low, max_length=high)]
+        kind = {
+            "str": text,
+            "float": Number,
+            "int": Integer,
+            "bool": bool,
+            "vec2": numbers,
+            "vec3": numbers,
+            "vec": numbers,
+            "str|vec": text | numbers,
+            "strs": Annotated[list[text], Meta(min_length=low, max_length=high)],
+            "any_json": Any,  # bounded by `_plain` once checked
+        }[self.type]
+        return kind | None if self.optional and self.default is None and kind is not Any else kind
+
+    def expected(self, value: Any) -> str:
+        """What this parameter takes, as a refusal of `value` says it."""
+        low, high = self.sizes
+        if isinstance(value, str) and self.type in ("str", "str|vec"):  # (only when too long)
+            return f"a string of at most {self.max_chars} characters"
+        numbers = f"a list of {low if low == high else f'{low} to {high}'} finite numbers"
+        too_large = isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT
+        return {
+            "str": "a string",
+            "float": "a finite number (too large)" if too_large else "a finite number",
+            "int": "an integer",
+            "bool": "True or False",
+            "str|vec": f"a name or {numbers}",
+            "strs": f"a list of {low} to {high} strings",
+        }.get(self.type, numbers)
+
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """An API function as the sandbox sees it: a name and its parameters, in order."""
+    """An API function as the sandbox sees it: a name and its parameters, in order.
+
+    `arguments` is the msgspec struct its given arguments are checked with (built here;
+    a left-out optional argument is not checked: `validate_call` passes its default).
+    """
 
     name: str
     params: tuple[Param, ...] = ()
     doc: str = ""
     returns: str = "None"
+    arguments: type[Struct] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier() or self.name.startswith("_"):
@@ -80,6 +136,14 @@ class FunctionSpec:
         names = [p.name for p in self.params]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.name}(): duplicate parameter names in {names}")
+        fields = [
+            (p.name, p.value_type(), None) if p.optional else (p.name, p.value_type())
+            for p in self.params
+        ]
+        arguments = msgspec.defstruct(
+            f"{self.name}_arguments", fields, kw_only=True, forbid_unknown_fields=True
+        )
+        object.__setattr__(self, "arguments", arguments)
 
 
 def validate_call(spec: FunctionSpec, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict:
@@ -99,107 +163,60 @@ def validate_call(spec: FunctionSpec, args: Sequence[Any], kwargs: Mapping[str, 
         if key in given:
             raise CallRejected(f"{fn}(): got multiple values for argument {key!r}")
         given[key] = value
-    bound = {}
     for p in params:
-        if p.name not in given:
-            if not p.optional:
-                raise CallRejected(f"{fn}(): missing argument {p.name!r}")
-            bound[p.name] = p.default
-        elif given[p.name] is None and p.optional and p.default is None:
-            bound[p.name] = None
-        else:
-            bound[p.name] = _check(fn, p, given[p.name])
-    return bound
+        if p.name not in given and not p.optional:
+            raise CallRejected(f"{fn}(): missing argument {p.name!r}")
+        if isinstance(given.get(p.name), set | frozenset):  # (msgspec takes it for a list)
+            raise _rejected(fn, p, p.expected(given[p.name]), given[p.name])
+    try:
+        checked = msgspec.convert(given, spec.arguments)
+    except msgspec.ValidationError as error:
+        raise _refusal(spec, given, str(error)) from None
+    return {
+        p.name: _finish(fn, p, getattr(checked, p.name)) if p.name in given else p.default
+        for p in params
+    }
 
 
-# --- value checkers: each returns the normalised value or raises _Bad(what was expected) ----
+_AT = re.compile(r" - at `\$\.(\w+)")
+
+
+def _refusal(spec: FunctionSpec, given: dict[str, Any], error: str) -> CallRejected:
+    """msgspec's refusal said with the argument's name, what it takes and what it got."""
+    at = _AT.search(error)
+    if at is None:  # (binding leaves no other kind: kept one line all the same)
+        return CallRejected(f"{spec.name}(): {error.splitlines()[0][:200]}")
+    p = next(p for p in spec.params if p.name == at.group(1))
+    return _rejected(spec.name, p, p.expected(given[p.name]), given[p.name])
+
+
+def _rejected(fn: str, p: Param, expected: str, value: Any) -> CallRejected:
+    return CallRejected(f"{fn}(): argument {p.name!r} must be {expected}, got {_short(value)}")
+
+
+def _finish(fn: str, p: Param, value: Any) -> Any:
+    """A checked value as the handler gets it: numbers as floats, plain data bounded."""
+    if value is None or p.type in ("str", "int", "bool", "strs"):
+        return value
+    if p.type == "float":
+        return float(value)
+    if p.type == "any_json":
+        return _plain(fn, p, value)
+    return value if isinstance(value, str) else [float(v) for v in value]
+
+
 class _Bad(Exception):
-    pass
+    """What a free-form value should have been."""
 
 
-def _check(fn: str, p: Param, value: Any) -> Any:
-    try:
-        return _CHECKERS[p.type](p, value)
-    except _Bad as bad:
-        message = f"{fn}(): argument {p.name!r} must be {bad}, got {_short(value)}"
-        raise CallRejected(message) from None
-
-
-def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Bad("a finite number")
-    if isinstance(value, int) and abs(value) > MAX_INT:
-        raise _Bad("a finite number (too large)")
-    if not math.isfinite(value):
-        raise _Bad("a finite number")
-    return float(value)
-
-
-def _float(p: Param, value: Any) -> float:
-    return _number(value)
-
-
-def _int(p: Param, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_INT:
-        raise _Bad("an integer")
-    return value
-
-
-def _bool(p: Param, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _Bad("True or False")
-    return value
-
-
-def _str(p: Param, value: Any) -> str:
-    if not isinstance(value, str):
-        raise _Bad("a string")
-    if len(value) > p.max_chars:
-        raise _Bad(f"a string of at most {p.max_chars} characters")
-    return value
-
-
-def _vector(fixed: int | None) -> Callable[[Param, Any], list[float]]:
-    """A checker for `fixed` numbers, or for the Param's min_len..max_len when None."""
-
-    def check(p: Param, value: Any) -> list[float]:
-        low, high = (fixed, fixed) if fixed else (p.min_len, p.max_len)
-        size = f"{low}" if low == high else f"{low} to {high}"
-        what = f"a list of {size} finite numbers"
-        if not isinstance(value, list | tuple) or not low <= len(value) <= high:
-            raise _Bad(what)
-        try:
-            return [_number(v) for v in value]
-        except _Bad:
-            raise _Bad(what) from None
-
-    return check
-
-
-_VEC = _vector(None)
-
-
-def _str_or_vec(p: Param, value: Any) -> str | list[float]:
-    if isinstance(value, str):
-        return _str(p, value)
-    try:
-        return _VEC(p, value)
-    except _Bad as bad:
-        raise _Bad(f"a name or {bad}") from None
-
-
-def _strs(p: Param, value: Any) -> list[str]:
-    what = f"a list of {p.min_len} to {p.max_len} strings"
-    if not isinstance(value, list | tuple) or not p.min_len <= len(value) <= p.max_len:
-        raise _Bad(what)
-    try:
-        return [_str(p, v) for v in value]
-    except _Bad:
-        raise _Bad(what) from None
-
-
-def _any_json(p: Param, value: Any) -> Any:
+def _plain(fn: str, p: Param, value: Any) -> Any:
+    """An "any_json" value, bounded: None/bool/number/str and lists/dicts of them."""
     budget = [JSON_MAX_ITEMS]
+
+    def text(v: str) -> str:
+        if len(v) > p.max_chars:
+            raise _Bad(f"a string of at most {p.max_chars} characters")
+        return v
 
     def walk(v: Any, depth: int) -> Any:
         budget[0] -= 1
@@ -207,34 +224,29 @@ def _any_json(p: Param, value: Any) -> Any:
             raise _Bad(f"plain data (at most {JSON_MAX_ITEMS} items, {JSON_MAX_DEPTH} levels)")
         if v is None or isinstance(v, bool):
             return v
-        if isinstance(v, int | float):
-            return _number(v) if isinstance(v, float) else _int(p, v)
+        if isinstance(v, int):
+            if abs(v) > MAX_INT:
+                raise _Bad("an integer")
+            return v
+        if isinstance(v, float):
+            if not math.isfinite(v):
+                raise _Bad("a finite number")
+            return v
         if isinstance(v, str):
-            return _str(p, v)
+            return text(v)
         if isinstance(v, list | tuple):
             return [walk(x, depth + 1) for x in v]
         if isinstance(v, dict) and all(isinstance(k, str) for k in v):
-            return {_str(p, k): walk(x, depth + 1) for k, x in v.items()}
+            return {text(k): walk(x, depth + 1) for k, x in v.items()}
         raise _Bad("plain data (None, bool, numbers, strings, lists, dicts)")
 
-    return walk(value, 0)
-
-
-_CHECKERS: dict[str, Callable[[Param, Any], Any]] = {
-    "str": _str,
-    "float": _float,
-    "int": _int,
-    "bool": _bool,
-    "vec2": _vector(2),
-    "vec3": _vector(3),
-    "vec": _VEC,
-    "str|vec": _str_or_vec,
-    "strs": _strs,
-    "any_json": _any_json,
-}
+    try:
+        return walk(value, 0)
+    except _Bad as bad:
+        raise _rejected(fn, p, str(bad), value) from None
 
 
 def _short(value: Any, limit: int = 40) -> str:
-    """A repr the model can read, cut to `limit` characters (values are decoded JSON)."""
+    """A repr the model can read, cut to `limit` characters (values are decoded msgpack)."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
