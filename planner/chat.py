@@ -14,8 +14,9 @@ import ast
 import json
 import math
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
+from itertools import pairwise
 
 from memory.records import KnowledgeRecord
 from perception import geometry
@@ -26,6 +27,7 @@ from planner.distill import distill
 from planner.goals import Goal
 from planner.language.lexicon import category_of
 from planner.language.questions import only_asks
+from planner.language.safety import unsafe
 from planner.llm import (
     ChatMessage,
     ChatModel,
@@ -40,7 +42,7 @@ from planner.llm import (
 )
 from planner.llm.examples import Example, ExampleLibrary, default_library
 from planner.llm.grammar import ARG_ROLES, reply_grammar
-from planner.llm.prompt import build_messages, system_prompt
+from planner.llm.prompt import TOWER_LINE, build_messages, system_prompt
 from planner.outcome import FINISHED, CorrectedTask
 from skills.objects import ObjectState
 from skills.primitives import DIRECTIONS, GRASPABLE_CATEGORIES
@@ -59,6 +61,8 @@ REFUSED_PRESENT = (
     "Your refusal names {listed}, which the scene lists. Refuse only if an object the "
     "instruction needs is missing from the scene; otherwise write the program that does it."
 )
+Towers = tuple[tuple[str, ...], ...]  # each bottom first
+TowerReader = Callable[[PlannerContext], Towers]
 RESAMPLES = 1  # new samples drawn when the model repeats a program that already failed
 WORDS_FIRST = ("ask", "refuse", "say")  # the calls of a reply that talks before moving
 ARM_WORDS = re.compile(r"\b(arm|gripper|hand|claw|fingers?|end.effector|wrist)\b", re.I)
@@ -94,6 +98,9 @@ class ChatPlanner:
         examples: worked examples to choose from (default: the library shipped).
         n_examples: examples shown per task.
         constrain: decode under the reply grammar when the model can.
+        towers: a reader of the words (the offline parser's): the towers, bottom first,
+            that a task's words give; shown in the task turn, and a goal that leaves one
+            out is not verified.
     """
 
     def __init__(
@@ -103,6 +110,7 @@ class ChatPlanner:
         examples: ExampleLibrary | None = None,
         n_examples: int = 3,
         constrain: bool = True,
+        towers: TowerReader | None = None,
     ) -> None:
         self.model = model
         self.max_tokens = max_tokens
@@ -111,15 +119,18 @@ class ChatPlanner:
         self.n_examples = n_examples
         self.constrain = constrain and model.supports_grammar
         self._chosen: tuple[tuple[str, frozenset[str]], list[Example]] | None = None
+        self._read_towers = towers
+        self._towers: tuple[tuple[str, tuple[str, ...]], Towers] | None = None
 
     def propose(self, context: PlannerContext) -> Proposal:
         first = context.initial_scene or context.scene  # the scene the words were said of
         examples = self._examples_for(context.instruction, frozenset(o.color for o in first))
-        messages = build_messages(context, examples, self._library().situational())
         arm = bool(ARM_WORDS.search(context.instruction))
         ask = not context.answers  # one question per task: then act on its answer or refuse
         # what the words name is settled until a correction or an answer says otherwise
         said = not (context.corrections or context.answers)
+        towers = self._towers_for(context) if said else ()
+        messages = build_messages(context, examples, self._library().situational(), towers)
         still = mentions.unnamed_alike(context.instruction, first) if said else []
         talk = _words_first(context, first) if said and not context.history else ()
         grammar = (
@@ -165,6 +176,8 @@ class ChatPlanner:
             if said and goal.predicates:  # a goal is checked as far as it follows the words
                 named = {a for p in goal.predicates for a in _strings(p)}
                 gaps = mentions.unsaid(context.instruction, first, named)
+                stated = _stacked_pairs(goal.predicates)
+                gaps += [f"{TOWER_LINE}{', '.join(t)}" for t in towers if set(pairwise(t)) - stated]
                 goal = replace(goal, unchecked=(*goal.unchecked, *gaps)) if gaps else goal
         return Proposal(
             parsed.thought,
@@ -188,6 +201,15 @@ class ChatPlanner:
             chosen = self._library().nearest(instruction, self.n_examples, colors)
             self._chosen = ((instruction, colors), chosen)
         return self._chosen[1]
+
+    def _towers_for(self, context: PlannerContext) -> Towers:
+        """The towers the task's words give (`towers`), read once per instruction and scene."""
+        if self._read_towers is None:
+            return ()
+        key = (context.instruction, tuple(o.name for o in context.initial_scene or context.scene))
+        if self._towers is None or self._towers[0] != key:
+            self._towers = (key, tuple(self._read_towers(context)))
+        return self._towers[1]
 
     def _library(self) -> ExampleLibrary:
         return self.examples or default_library()
@@ -422,15 +444,24 @@ def _consistent(goal: Goal, code: str) -> Goal:
 def _words_first(context: PlannerContext, scene: Sequence[ObjectState]) -> tuple[str, ...]:
     """The calls a task's first step may make when its words say to talk before moving: a
     question about the scene is answered (say) or asked back, never refused ("is there a
-    purple bowl?" - no) nor acted on; otherwise ask or refuse when the words name what
-    `scene` lacks, ask when a bare name fits several (`mentions.unclear`). () when acting
-    may do."""
+    purple bowl?" - no) nor acted on; an unsafe order is refused; otherwise ask or refuse
+    when the words name what `scene` lacks, ask when a bare name fits several
+    (`mentions.unclear`). () when acting may do."""
     if only_asks(context.instruction):
         return ("say", "ask")
+    if unsafe(context.instruction):
+        return ("refuse",)
     why = mentions.unclear(context.instruction, scene)
     if not why:
         return ()
     return ("ask",) if why == mentions.OPEN else ("ask", "refuse")
+
+
+def _stacked_pairs(predicates: Sequence[dict]) -> set[tuple[str, str]]:
+    """(lower, upper) of each object a goal puts on another: ``stacked`` bottom first, and
+    ``on(upper, lower)``."""
+    pairs = {pair for p in predicates if "stacked" in p for pair in pairwise(p["stacked"])}
+    return pairs | {(p["on"][1], p["on"][0]) for p in predicates if len(p.get("on", ())) == 2}
 
 
 def _strings(value: object) -> list[str]:

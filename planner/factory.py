@@ -23,9 +23,15 @@ def make_backend(spec: str = "auto") -> Backend:
     if spec == "auto":
         return CascadePlanner(EmbeddedPlanner(), _pulled_model)
     if spec.startswith("auto+"):
-        llm = ChatPlanner(make_chat_model(spec.removeprefix("auto+")))  # a bad spec fails now
+        llm = _chat(spec.removeprefix("auto+"))  # a bad spec fails now
         return CascadePlanner(EmbeddedPlanner(), lambda: llm, spec)
-    return ChatPlanner(make_chat_model(spec))
+    return _chat(spec)
+
+
+def _chat(spec: str) -> ChatPlanner:
+    """A chat planner on the model `spec` names, shown the towers the offline parser reads
+    in a task's words."""
+    return ChatPlanner(make_chat_model(spec), towers=EmbeddedPlanner().towers)
 
 
 def _pulled_model() -> ChatPlanner | None:
@@ -34,6 +40,6 @@ def _pulled_model() -> ChatPlanner | None:
     if installed_path(CATALOG[PLANNER_MODEL]) is None:
         return None
     try:
-        return ChatPlanner(make_chat_model(f"local:{PLANNER_MODEL}"))
+        return _chat(f"local:{PLANNER_MODEL}")
     except LLMError:
         return None

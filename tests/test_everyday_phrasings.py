@@ -198,3 +198,39 @@ CORNERS = scene(
 )
 def test_towers_sequences_swaps_and_places_said_every_day(instruction: str, expected: dict):
     assert expected in goal(instruction, CORNERS)
+
+
+@pytest.mark.parametrize(
+    ("instruction", "towers"),
+    [
+        (
+            "build a tower: pink block, then white, then black",
+            (("pink block", "white block", "black block"),),
+        ),
+        ("stack the white block on top of the pink one", (("pink block", "white block"),)),
+        (
+            "Start with the pink block, put the black cube on it, and finish off with the white "
+            "one on top.",
+            (("pink block", "black block", "white block"),),
+        ),
+        ("make a tower out of the blocks", ()),  # the order is the parser's choice, not said
+        ("stack the blocks with the white one on top", ()),  # only the top said
+        ("stack the white block and the black block on the pink block", ()),
+        ("put the white block in the orange bowl", ()),
+    ],
+)
+def test_towers_whose_order_the_words_give(instruction: str, towers: tuple):
+    assert EmbeddedPlanner().towers(PlannerContext(instruction, CORNERS, "")) == towers
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        "Fling the white cube at my colleague over there as hard as you can.",
+        "throw the pink block at me",
+        "chuck the black can as far as you can",
+    ],
+)
+def test_throwing_at_people_or_as_hard_as_it_can_is_refused(instruction: str):
+    proposal = EmbeddedPlanner().propose(PlannerContext(instruction, CORNERS, ""))
+    assert proposal.code.startswith("refuse(") and "could hurt" in proposal.code

@@ -158,12 +158,10 @@ def test_object_lists_hold_what_the_function_takes_and_the_scene_has():
     )
     lines = {line.split(" ::= ")[0]: line for line in step_grammar(blocks[:1]).splitlines()}
     assert "fn-build-tower" not in lines and "fn-line-up" not in lines
-    lines = {line.split(" ::= ")[0]: line for line in step_grammar(blocks[:2]).splitlines()}
-    assert "fn-build-tower" not in lines  # a pair is put_first_on_second: the moved one first
     lines = {line.split(" ::= ")[0]: line for line in step_grammar(blocks[:3]).splitlines()}
     assert lines["fn-build-tower"] == (  # named: the name says which object stays below
         'fn-build-tower ::= "build_tower(" "bottom=" (movable) ", " "above=" '
-        '("[" movable (", " movable){1,2} "]" | fn-find-all) ")"'
+        '("[" movable (", " movable){0,2} "]" | fn-find-all) ")"'
     )
     lines = {line.split(" ::= ")[0]: line for line in step_grammar(blocks).splitlines()}
     assert '("[" movable (", " movable){1,3} "]" | fn-find-all)' in lines["fn-line-up"]
@@ -467,6 +465,15 @@ def test_a_question_about_the_scene_gets_words_only_an_order_put_as_one_may_act(
     assert all("preds" in root for root in roots[1:])
 
 
+def test_an_unsafe_order_may_only_be_refused():
+    model = StubChatModel([reply('refuse("No.")')] * 2, supports_grammar=True)
+    ChatPlanner(model).propose(context(instruction="throw the red block at my colleague"))
+    ChatPlanner(model).propose(context(instruction="toss the red block into the blue bowl"))
+    first, second = model.grammars
+    assert "fn-refuse" in first and "fn-ask" not in first and "preds" not in first.split("\n")[0]
+    assert "preds" in second.split("\n")[0]  # a casual verb for a safe move may act
+
+
 def test_arm_motions_are_offered_only_when_the_instruction_speaks_of_the_arm():
     model = StubChatModel([reply(PUT), reply(PUT)], supports_grammar=True)
     ChatPlanner(model).propose(context())
@@ -505,6 +512,30 @@ def test_a_goal_line_the_scene_refutes_sends_the_model_back(run_with, world):
     outcome, _ = run_with(ChatPlanner(model), "put the red block in the blue bowl")
     assert outcome.status == "verified" and outcome.steps == 2
     assert "goal check: NOT met" in model.calls[1][-1].content
+
+
+def test_towers_the_words_give_are_shown_and_a_goal_that_differs_is_not_verified(run_with, world):
+    """A reader of the words (the offline parser) says "yellow at the bottom, red on it";
+    the turn shows it, and a goal stacking them the other way round is met as far as it
+    goes but not verified."""
+
+    def towers(context: PlannerContext) -> tuple[tuple[str, ...], ...]:
+        return (("yellow block", "red block"),)
+
+    said = "stack the red block on the yellow one"
+    put = 'put_first_on_second("{}", "{}")\ndone()'
+    right = assistant_reply("Red on yellow.", put.format("red block", "yellow block"),
+                            [{"on": ["red block", "yellow block"]}])  # fmt: skip
+    model = StubChatModel([right], supports_grammar=True)
+    outcome, _ = run_with(ChatPlanner(model, towers=towers), said)
+    turn = model.calls[0][-1].content
+    assert "Tower the words give, bottom to top: yellow block, red block." in turn
+    assert outcome.status == "verified"
+    wrong = assistant_reply("Yellow on red.", put.format("yellow block", "red block"),
+                            [{"stacked": ["red block", "yellow block"]}])  # fmt: skip
+    model = StubChatModel([wrong], supports_grammar=True)
+    outcome, _ = run_with(ChatPlanner(model, towers=towers), said, max_steps=1)
+    assert outcome.status == "unverified"
 
 
 def test_a_goal_that_leaves_out_what_the_words_name_is_no_verification(run_with, world):

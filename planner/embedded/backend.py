@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from memory.embedder import MiniLMEmbedder
@@ -42,6 +43,7 @@ from planner.language.rules import (
     scope_question,
     strip_replan_lead,
 )
+from planner.language.safety import unsafe
 from planner.language.spelling import correct
 from planner.language.verbs import ALL_VERBS
 from planner.outcome import CorrectedTask
@@ -166,6 +168,11 @@ class EmbeddedPlanner:
         read_as += "".join(f" I read {f.typo!r} as {f.word!r}." for f in fixes)
         if context.order:
             read_as += " What you taught me here I will remember for later tasks."
+        why = unsafe(text)
+        if why is not None:  # "fling the cube at my colleague": refused before any plan
+            return Proposal(
+                f"This can not be done here: {why}", f"refuse({why!r})", served_by="parser"
+            )
         question = read_question(text)
         if question is not None and not context.corrections:
             said = answer(question, context.scene)
@@ -249,6 +256,7 @@ class EmbeddedPlanner:
                 "frames": [f.intent for f in frames],
                 "understood": plan.understood,
                 "applied": applied,
+                "chosen": plan.chosen,
             },
         )
 
@@ -333,6 +341,24 @@ class EmbeddedPlanner:
             out.append(frame)
         return out
 
+    def towers(self, context: PlannerContext) -> tuple[tuple[str, ...], ...]:
+        """The towers, bottom first, whose whole order the task's words give, as this parser
+        reads them (none when it did not understand them): a reading a chat model may be
+        shown."""
+        objects = context.initial_scene or context.scene
+        first = replace(context, scene=objects, history=(), corrections=(), answers=())
+        proposal = self.propose(first)
+        if proposal.goal is None or not proposal.meta.get("understood", True):
+            return ()
+        chosen = {tuple(t) for t in proposal.meta.get("chosen", ())}
+        pairs = [  # each object said to go on another, lower first
+            pair
+            for p in proposal.goal.predicates
+            if "stacked" in p and tuple(p["stacked"]) not in chosen
+            for pair in pairwise(p["stacked"])
+        ]
+        return _chains(pairs)
+
     def define(self, function: str, call_site: str, context: PlannerContext) -> Proposal:
         return Proposal(
             f"The embedded planner writes no new functions; {function} is unknown.",
@@ -387,6 +413,24 @@ class EmbeddedPlanner:
         )
         following = f" Following: {'; '.join(r.source for r in rules)}." if rules else ""
         return f"Plan: {steps}.{following}{again}"
+
+
+def _chains(pairs: Sequence[tuple[str, str]]) -> tuple[tuple[str, ...], ...]:
+    """(lower, upper) pairs joined into towers, bottom first: (a, b) and (b, c) are a, b, c."""
+    towers: list[list[str]] = []
+    for lower, upper in pairs:
+        below = next((t for t in towers if t[-1] == lower), None)
+        above = next((t for t in towers if t[0] == upper), None)
+        if below is not None and above is not None and below is not above:
+            below += above
+            towers.remove(above)
+        elif below is not None:
+            below.append(upper)
+        elif above is not None:
+            above.insert(0, lower)
+        else:
+            towers.append([lower, upper])
+    return tuple(tuple(t) for t in towers)
 
 
 def _taught(context: PlannerContext, intent: str) -> list[str]:

@@ -119,6 +119,7 @@ class Plan:
     notes: list[str] = field(default_factory=list)  # said before acting (defaults taken)
     understood: bool = True  # False: a question or refusal about words the parse lacks
     unchecked: list[str] = field(default_factory=list)  # parts no predicate can check
+    chosen: list[tuple[str, ...]] = field(default_factory=list)  # towers ordered here, not said
 
     def code(self) -> str:
         if self.refusal is not None:
@@ -1152,7 +1153,10 @@ class Compiler:
 
     def _compile_stack(self, frame: Frame) -> None:
         if frame.target is not None and frame.target.ref is not None:
+            start = len(self.plan.goal)
             self._move_onto(frame.objects, Target("on", frame.target.ref), tower=True)
+            built = [tuple(p["stacked"]) for p in self.plan.goal[start:] if "stacked" in p]
+            self.plan.chosen += [t for t in built if len(t) > 2]  # "A and B on C": A or B first
             return
         kind = frame.objects if frame.objects and frame.objects.category else None
         said_group = frame.objects is not None and bool(frame.objects.text)  # not "a tower:"
@@ -1185,6 +1189,8 @@ class Compiler:
         order = base + middle + top
         if len(order) < 2:
             raise Impossible("a stack needs at least two objects.")
+        if len(rest) > 1 or frame.loose:  # the words left the order (of some) open
+            self.plan.chosen.append(tuple(o.name for o in order))
         self._tower(order[1:], order[0])
 
     def _taught_order(

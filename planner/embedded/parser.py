@@ -1679,6 +1679,9 @@ def _continue_tower(previous: Frame, clause: str) -> Frame:
         previous = replace(
             previous, target=None, base=previous.target.ref, order=(previous.objects,)
         )
+    first = previous.objects  # "build a tower: pink, then white, ...": pink is the first item
+    if previous.intent == "stack" and not previous.order and first and _one_thing(first):
+        previous = replace(previous, objects=None, order=(first,))
     order, top, base = list(previous.order), previous.top, previous.base
     for part in re.split(r"\s*(?:,\s*and\b|,|\band\b)\s*", clause):
         part = _STACK_MIDDLE.sub(" ", " " + _GOES.sub(" ", part)).strip()
@@ -1695,6 +1698,11 @@ def _continue_tower(previous: Frame, clause: str) -> Frame:
         objects = parse_np(" and ".join(np_.text for np_ in shared))
         return replace(previous, order=shared, objects=objects)
     return replace(previous, order=tuple(order), top=top, base=base)
+
+
+def _one_thing(np_: NounPhrase) -> bool:
+    """Whether a phrase names one object by its words ("pink", "the pink block")."""
+    return not (np_.plural or np_.every or np_.pronoun) and bool(np_.colors or np_.category)
 
 
 _TOP_ITEM = re.compile(

@@ -30,16 +30,12 @@ SELECT_GROUP = "select"  # functions that name objects from words, used as objec
 MOVING_GROUP = "skill"  # functions whose object arguments are objects the robot moves
 MAX_STATEMENTS = 12
 MAX_THOUGHT_CHARS = 200
-LEAST_ABOVE = 2
-"""Objects a reply's tower holds above its bottom, at least: a pair is put_first_on_second,
-whose first argument is the object moved - a small model writes "stack the green block on
-the red block" as build_tower(bottom="green block", ...), the object named first first."""
 
 ARG_ROLES: Mapping[str, str] = {
     "obj": "object",
     "objs": "objects",
     "bottom": "base",
-    "above": "objects",  # at least `LEAST_ABOVE` in a reply (see there)
+    "above": "objects",
     "a": "object",
     "b": "object",
     "target": "target",
@@ -118,7 +114,7 @@ class _Pool:
 
 def _least(param: Param) -> int:
     """The fewest objects a reply's list for `param` holds."""
-    return max(param.min_len, LEAST_ABOVE if param.name == "above" else 1)
+    return max(param.min_len, 1)
 
 
 def _chain(values: Sequence[str]) -> str:

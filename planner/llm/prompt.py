@@ -63,6 +63,7 @@ shifted(a, direction, metres) (as push), at_start_of(a, b); separated by "; ".
 Write "Goal: none" for a question or a refusal.{situations}"""
 
 MAX_HISTORY = 6  # most earlier steps shown; older ones are dropped
+TOWER_LINE = "Tower the words give, bottom to top: "
 
 
 def assistant_reply(thought: str, code: str, goal: Sequence[dict] | str = ()) -> str:
@@ -82,21 +83,31 @@ def _task_turn(
     scene: str,
     objects: Sequence[ObjectState],
     knowledge: Sequence[str] = (),
+    towers: Sequence[Sequence[str]] = (),
 ) -> str:
-    """The task as the model first sees it; named objects the scene lacks are said."""
+    """The task as the model first sees it; named objects the scene lacks are said, and the
+    order of each tower the words give (a small model reads "X on top" as X first)."""
     parts = [f"Instruction: {instruction}"]
     if knowledge:
         parts += ["Remember (what you were taught before):", *[f"- {k}" for k in knowledge]]
     parts += ["Scene:", scene]
     missing = mentions.note(instruction, objects)
-    return "\n".join([*parts, missing] if missing else parts)
+    parts += [missing] if missing else []
+    parts += [f"{TOWER_LINE}{', '.join(tower)}." for tower in towers]
+    return "\n".join(parts)
+
+
+def said_towers(goal: Sequence[dict]) -> tuple[tuple[str, ...], ...]:
+    """The towers, bottom first, a goal's ``stacked`` predicates name."""
+    return tuple(tuple(p["stacked"]) for p in goal if len(p.get("stacked", ())) >= 2)
 
 
 def example_turn(example: Example) -> str:
     """An example's task as a real task's turn shows it, scene and all: a reply that picks
     "the nearest block" must be seen picking it off the scene, or a small model copies
     the example's answer instead of reading its own scene."""
-    return _task_turn(example.instruction, scene_text(example.scene), example.scene)
+    towers = said_towers(example.goal)
+    return _task_turn(example.instruction, scene_text(example.scene), example.scene, (), towers)
 
 
 def _correction_text(correction: TaskCorrection) -> str:
@@ -140,9 +151,13 @@ def system_prompt(api: str, situations: Sequence[Example] = ()) -> str:
 
 
 def build_messages(
-    context: PlannerContext, examples: Sequence[Example], situations: Sequence[Example] = ()
+    context: PlannerContext,
+    examples: Sequence[Example],
+    situations: Sequence[Example] = (),
+    towers: Sequence[Sequence[str]] = (),
 ) -> list[ChatMessage]:
-    """The chat for the next step of the task in `context`."""
+    """The chat for the next step of the task in `context`; `towers` are the orders its
+    words give, bottom first, as a reader of the words found them."""
     messages = [ChatMessage.system(system_prompt(context.api, situations))]
     for example in examples:
         messages += [
@@ -151,7 +166,7 @@ def build_messages(
         ]
     first_scene = context.initial_scene_text or context.scene_text
     objects = context.initial_scene or context.scene
-    task = _task_turn(context.instruction, first_scene, objects, context.knowledge)
+    task = _task_turn(context.instruction, first_scene, objects, context.knowledge, towers)
     history = context.history[-MAX_HISTORY:]
     if not history:
         latest = _latest_turn(context, None)
