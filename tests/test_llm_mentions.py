@@ -23,6 +23,8 @@ SCENE = (
         ("drop the pink cube into the black dish", ["pink cube", "black dish"]),
         ("set the red block on the mat", ["mat"]),  # no zone at all
         ("put the green ball in the bowl", ["green ball"]),  # a kind no scene has
+        ("pop the banana into the dish", ["banana"]),  # no colour needed for such a kind
+        ("put the red block in the glass bowl", []),  # "glass" says what the bowl is
         ("put the grey can in the bowl", []),  # grey is gray, a can a cylinder
         ("can you put the red cube in the dish", []),  # "can you" names no can
         ("put every block but the purple one in the bowl", []),
@@ -117,6 +119,9 @@ def test_a_bare_name_that_fits_several_is_said_to_say_nothing_of_which() -> None
     )
     assert note("put the red block in the bowl nearest to me", bowls) == ""
     assert "which" not in note("put the red block in the green bowl, the can by the bowl", bowls)
+    # the one place after a name says where it goes, not which it is
+    assert unclear("stick the bowl on the red block", bowls) == OPEN
+    assert unclear("move the bowl by the red block to the left", bowls) == ""
 
 
 def test_a_goal_leaves_out_what_the_words_name_or_guesses_which() -> None:

@@ -42,6 +42,11 @@ DETERMINERS = frozenset(
     | {"one", "two", "three", "four", "five"}
 )
 _CLAUSE_END = re.compile(r"\s*(?:$|[.,;:!?]|and\b|then\b|please\b)")
+_TO_PLACE = re.compile(  # "the tin on the mat.": the one place after it says where it goes
+    r"\s+(?:into|onto|in|on|to|inside|next to|beside|by|near|behind|under|in front of|"
+    r"on top of)\s+(?:the|a|an)\s+(?:[a-z]+\s+){0,2}?[a-z]+(?=\s*(?:$|[.,;:!?]|and\b|then\b|"
+    r"please\b))"
+)
 EVERY = frozenset({"every", "each", "all", "both"})  # a singular noun that means several
 _DENIED = re.compile(
     r"\b(?:not|no|without|never|except|but|apart from|other than)\W+(?:\w+\W+){0,2}$"
@@ -97,6 +102,14 @@ def mentioned(instruction: str, scene: Iterable[ObjectState]) -> list[Mention]:
         color = _color(before[-1]) if before else None
         article = before[-2 if color else -1] if len(before) >= (2 if color else 1) else ""
         kinds = _kind(noun, color is not None)
+        after = singular(words[i + 1].group()) if i + 1 < len(words) else ""
+        if (
+            kinds is None
+            and article in DETERMINERS
+            and absent_kind(noun)
+            and not _kind(after, True)
+        ):
+            kinds = (noun,)  # "the banana": a kind no scene has ("the glass bowl" is a bowl)
         if kinds is None or not (color or article in DETERMINERS or article.isdigit()):
             continue
         if _DENIED.search(text[: m.start()]):
@@ -104,7 +117,8 @@ def mentioned(instruction: str, scene: Iterable[ObjectState]) -> list[Mention]:
         fits = tuple(o.name for o in objects if o.category in kinds and color in (None, o.color))
         said = f"{before[-1]} {m.group()}" if color else m.group()  # the words as written
         many = noun != m.group() or article in EVERY
-        bare = article == "the" and _CLAUSE_END.match(text, m.end()) is not None
+        ends = _CLAUSE_END.match(text, m.end()) or _TO_PLACE.match(text, m.end())
+        bare = article == "the" and ends is not None
         found.setdefault(said, Mention(said, fits, many, color, bare))
     return list(found.values())
 
