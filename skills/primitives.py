@@ -33,6 +33,7 @@ MAX_LIFT_M = 0.4  # the highest lift above where the object stood
 FLAT_CATEGORIES = frozenset({"zone"})
 GRASPABLE_CATEGORIES = frozenset({"block", "bar", "cylinder"})  # what `pick` can lift
 CONTAINER_FLOOR = {"bowl": 0.008}  # height of a container's inner floor above its bottom
+DROP_SLACK = 0.03  # into a bowl, a release stopped this short (by what is in it) lets go there
 CONTAINER_SPOTS = {  # offsets from a container's centre where a second, third... object goes
     "bowl": tuple(
         (0.03 * math.cos(a * math.pi / 3), 0.03 * math.sin(a * math.pi / 3)) for a in range(6)
@@ -170,9 +171,10 @@ class Skills:
             listener("skill_end", result.to_dict())
         return result
 
-    def _move(self, pose: Pose, speed: float, what: str) -> MotionResult:
+    def _move(self, pose: Pose, speed: float, what: str, slack: float = 0.0) -> MotionResult:
+        """Move the gripper to `pose`; stopping short by at most `slack` metres counts."""
         motion = self.robot.move_ee(pose, speed)
-        if not motion.reached:
+        if not motion.reached and motion.error_m > slack:
             raise _Failure(
                 f"could not reach {what}: stopped {motion.error_m * 100:.1f} cm from the target"
             )
@@ -376,7 +378,10 @@ class Skills:
             self._move(Pose.top_down(x, y, travel, yaw), p.speed, f"above {label}")
             if self.held() is None:
                 raise _Failure(f"{held} slipped from the gripper on the way to {label}")
-            self._move(Pose.top_down(x, y, release_z, yaw), p.speed, f"the release pose at {label}")
+            into = isinstance(target, str) and find_object(self.objects, target).category
+            slack = DROP_SLACK if into in CONTAINER_FLOOR else 0.0  # let go a little above
+            release = Pose.top_down(x, y, release_z, yaw)
+            self._move(release, p.speed, f"the release pose at {label}", slack)
             width = self.robot.state().gripper_width
             self.robot.open_gripper(self._opening(width + FINGER_CLEARANCE))
             self._held_below_ee, self._held, self._held_long_axis = 0.0, None, None

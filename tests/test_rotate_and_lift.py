@@ -7,10 +7,7 @@ from __future__ import annotations
 import pytest
 from tabletop_scenes import proposal_for, scene, stated_goal
 
-from heed.episode import RunOptions, run_episode
-from planner.embedded.backend import EmbeddedPlanner
 from planner.embedded.parser import parse_instruction
-from sim.suite import parse_suite
 
 SCENE = scene(("red bar", 0.55, -0.15), ("blue block", 0.40, 0.0), ("green can", 0.5, 0.18))
 
@@ -82,29 +79,3 @@ def test_turns_and_lifts_compile_to_their_skills_and_goals():
     assert proposal_for("hold the blue block 60 cm above the table", SCENE).code.startswith(
         "refuse("
     )
-
-
-@pytest.mark.parametrize(
-    ("instruction", "predicate"),
-    [
-        ("give the red rod a quarter turn", {"turned": ["red bar", 90]}),
-        ("hold the blue cube fifteen cm above the table", {"raised": ["blue block", 0.15]}),
-    ],
-)
-def test_a_turn_and_a_lift_are_done_in_the_simulator(tmp_path, instruction, predicate):
-    raw = {
-        "id": "one",
-        "seed": 7,
-        "objects": [
-            {"name": "red bar", "type": "bar", "color": "red", "pose": [0.55, -0.12]},
-            {"name": "blue block", "type": "block", "color": "blue", "pose": [0.42, 0.10]},
-        ],
-        "instruction": instruction,
-        "success": [predicate],
-        "max_steps": 2,
-    }
-    episode = parse_suite({"name": "turns", "episodes": [raw]}, "turns").episodes[0]
-    result = run_episode(
-        episode, EmbeddedPlanner(), RunOptions(objects="ground_truth", runs_dir=tmp_path)
-    )
-    assert result.success and result.self_check == "verified"
