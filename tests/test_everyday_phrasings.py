@@ -174,6 +174,10 @@ CORNERS = scene(
             "let the pink and white blocks swap places",
             {"at_start_of": ["white block", "pink block"]},
         ),
+        (  # "the black one" is the black block, not the black can: the kind said before it
+            "Put the pink block under the black one.",
+            {"stacked": ["pink block", "black block"]},
+        ),
         (
             "Shift the white cube to the right-hand corner nearest the robot.",
             {"at": ["white block", "bottom right corner"]},

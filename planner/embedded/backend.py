@@ -27,7 +27,7 @@ from planner.goals import Goal
 from planner.language.exemplars import ExemplarMatcher
 from planner.language.forget import remembered
 from planner.language.grounding import Grounder, GroundingError, parse_np
-from planner.language.lexicon import CONTAINERS
+from planner.language.lexicon import CONTAINERS, GRASPABLE
 from planner.language.meanings import apply_meanings, meanings_in, parse_meaning
 from planner.language.never_rules import never_in
 from planner.language.orders import OrderRule, orders_in, parse_row_moves
@@ -351,12 +351,15 @@ class EmbeddedPlanner:
         if proposal.goal is None or not proposal.meta.get("understood", True):
             return ()
         chosen = {tuple(t) for t in proposal.meta.get("chosen", ())}
+        said = proposal.goal.predicates
         pairs = [  # each object said to go on another, lower first
             pair
-            for p in proposal.goal.predicates
+            for p in said
             if "stacked" in p and tuple(p["stacked"]) not in chosen
             for pair in pairwise(p["stacked"])
         ]
+        things = {o.name for o in objects if o.category in GRASPABLE}  # not "on the mat"
+        pairs += [(p["on"][1], p["on"][0]) for p in said if "on" in p and set(p["on"]) <= things]
         return _chains(pairs)
 
     def define(self, function: str, call_site: str, context: PlannerContext) -> Proposal:

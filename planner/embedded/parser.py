@@ -1334,7 +1334,10 @@ def _restate(clause: str) -> str:
     m = _UNDER.match(clause)
     b = parse_np(m.group("b")) if m else None
     if m and parse_np(m.group("a")).names_thing and b and b.names_thing and not b.pronoun:
-        return f"stack {m.group('b')} on {m.group('a')}"  # "the white block under the black"
+        above, kind = m.group("b"), parse_np(m.group("a")).category
+        if kind and b.category is None:  # "the green block under the red one": a block
+            above = re.sub(r"\bone\b", kind, above)
+        return f"stack {above} on {m.group('a')}"  # "the white block under the black"
     m = _GIVE_A_PUSH.match(clause)
     if m:
         return f"{m.group('verb')} {m.group('np')}{clause[m.end() :]}"
