@@ -24,7 +24,7 @@ from planner.api import API
 from planner.context import PlannerContext, Proposal
 from planner.corrections import Correction, ParamChange
 from planner.distill import distill
-from planner.goals import Goal
+from planner.goals import Goal, stacked_pairs
 from planner.language.lexicon import category_of
 from planner.language.questions import only_asks
 from planner.language.safety import unsafe
@@ -176,7 +176,7 @@ class ChatPlanner:
             if said and goal.predicates:  # a goal is checked as far as it follows the words
                 named = {a for p in goal.predicates for a in _strings(p)}
                 gaps = mentions.unsaid(context.instruction, first, named)
-                stated = _stacked_pairs(goal.predicates)
+                stated = stacked_pairs(goal.predicates)
                 gaps += [f"{TOWER_LINE}{', '.join(t)}" for t in towers if set(pairwise(t)) - stated]
                 goal = replace(goal, unchecked=(*goal.unchecked, *gaps)) if gaps else goal
         return Proposal(
@@ -455,13 +455,6 @@ def _words_first(context: PlannerContext, scene: Sequence[ObjectState]) -> tuple
     if not why:
         return ()
     return ("ask",) if why == mentions.OPEN else ("ask", "refuse")
-
-
-def _stacked_pairs(predicates: Sequence[dict]) -> set[tuple[str, str]]:
-    """(lower, upper) of each object a goal puts on another: ``stacked`` bottom first, and
-    ``on(upper, lower)``."""
-    pairs = {pair for p in predicates if "stacked" in p for pair in pairwise(p["stacked"])}
-    return pairs | {(p["on"][1], p["on"][0]) for p in predicates if len(p.get("on", ())) == 2}
 
 
 def _strings(value: object) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from perception.predicates import PredicateContext, PredicateError, parse_predicate
 from skills.objects import ObjectState
@@ -57,6 +58,13 @@ class GoalCheck:
     ok: bool
     failed: tuple[str, ...] = ()
     malformed: str = ""  # the goal could not be read against this scene (then not ok)
+
+
+def stacked_pairs(predicates: Sequence[RawPredicate]) -> set[tuple[str, str]]:
+    """(lower, upper) of each object a goal puts on another: ``stacked`` bottom first, and
+    ``on(upper, lower)``."""
+    pairs = {pair for p in predicates if "stacked" in p for pair in pairwise(p["stacked"])}
+    return pairs | {(p["on"][1], p["on"][0]) for p in predicates if len(p.get("on", ())) == 2}
 
 
 def predicate_text(raw: RawPredicate) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
-from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from memory.embedder import MiniLMEmbedder
@@ -23,7 +22,7 @@ from planner.embedded.compiler import RULE_QUESTION, Compiler, Plan, agreed
 from planner.embedded.conditions import Conditional, holds, read_condition
 from planner.embedded.parser import Frame, parse_clause, parse_instruction
 from planner.embedded.questions import answer
-from planner.goals import Goal
+from planner.goals import Goal, stacked_pairs
 from planner.language.exemplars import ExemplarMatcher
 from planner.language.forget import remembered
 from planner.language.grounding import Grounder, GroundingError, parse_np
@@ -351,16 +350,13 @@ class EmbeddedPlanner:
         if proposal.goal is None or not proposal.meta.get("understood", True):
             return ()
         chosen = {tuple(t) for t in proposal.meta.get("chosen", ())}
-        said = proposal.goal.predicates
-        pairs = [  # each object said to go on another, lower first
-            pair
-            for p in said
-            if "stacked" in p and tuple(p["stacked"]) not in chosen
-            for pair in pairwise(p["stacked"])
-        ]
         things = {o.name for o in objects if o.category in GRASPABLE}  # not "on the mat"
-        pairs += [(p["on"][1], p["on"][0]) for p in said if "on" in p and set(p["on"]) <= things]
-        return _chains(pairs)
+        said = [
+            p
+            for p in proposal.goal.predicates
+            if tuple(p.get("stacked", ())) not in chosen and set(p.get("on", ())) <= things
+        ]
+        return _chains(sorted(stacked_pairs(said)))
 
     def define(self, function: str, call_site: str, context: PlannerContext) -> Proposal:
         return Proposal(

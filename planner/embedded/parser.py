@@ -1012,6 +1012,8 @@ _ALOFT = (  # words that say an object is to stay up, not go somewhere
     r"up high|aloft|high up|clear of the table"
 )
 _AIRBORNE = rf"{_ALOFT}|up|high|higher"  # after a height: "10 cm up"
+_PUTS = "put|place|set|move|get|bring|have"  # "put the block 10 cm above the table"
+_HELD_ON = "there|steady|still|in place|like that|aloft"  # "hold it there"
 _HEIGHT_RE = re.compile(rf"(?P<n>\d+(?:\.\d+)?) ?(?P<u>cm|mm|m)\b(?: (?:{_AIRBORNE}))?")
 _GOES_TO = (  # a place named after the verb: "lift the block into the bowl" is a move
     r"(?!.*\b(?:in|into|onto|on|to|inside|next to|beside|toward|towards)\b (?!the air\b)"
@@ -1019,10 +1021,10 @@ _GOES_TO = (  # a place named after the verb: "lift the block into the bowl" is 
 )
 _LIFT_RE = re.compile(  # "lift the block 10 cm", "hold the cube 15 cm above the table"
     rf"^(?:lift|raise|hoist|elevate)\b{_GOES_TO}(?=.*(?:\d (?:cm|mm|m)\b|\b(?:{_ALOFT}|up)\b))|"
-    rf"^(?:put|place|set|move|get|bring|have)\b{_GOES_TO}(?=.*\b(?:{_ALOFT})\b)|"
+    rf"^(?:{_PUTS})\b{_GOES_TO}(?=.*\b(?:{_ALOFT})\b)|"
     rf"^(?:hold|pick up|pick|grab|take|keep)\b{_GOES_TO}"
     rf"(?=.*(?:\d (?:cm|mm|m) (?:{_AIRBORNE})\b|\b(?:{_ALOFT})\b))|"
-    r"^hold (?:it|them|that)(?: (?:there|steady|still|in place|like that|up|aloft))*$"  # held on
+    rf"^hold (?:it|them|that)(?: (?:{_HELD_ON}|up))*$"  # held on
 )
 
 
@@ -1033,8 +1035,8 @@ def _frame_lift(clause: str, rest: str) -> Frame:
     height = parse_distance(m.group(0)) if m is not None else None
     head = re.split(rf",|\band\b|\bby\b|\b\d|\b(?:{_AIRBORNE})\b", rest)[0]
     head = re.sub(r"^(?:up|about|around)\s+|\s+(?:up|about|around)$", "", head.strip())
-    head = re.sub(rf"^(?:{'|'.join(LIFT_VERBS)}|put|place|set|move|get|bring|have)\s+", "", head)
-    head = re.sub(r"(?:\s+(?:there|steady|still|in place|like that|aloft))+$", "", head)
+    head = re.sub(rf"^(?:{'|'.join(LIFT_VERBS)}|{_PUTS})\s+", "", head)
+    head = re.sub(rf"(?:\s+(?:{_HELD_ON}))+$", "", head)
     return Frame("lift", objects=parse_np(head.strip(" ,")), text=clause, height=height)
 
 
