@@ -42,7 +42,7 @@ from planner.llm import (
 )
 from planner.llm.examples import Example, ExampleLibrary, default_library
 from planner.llm.grammar import ARG_ROLES, reply_grammar
-from planner.llm.prompt import TOWER_LINE, build_messages, system_prompt
+from planner.llm.prompt import build_messages, system_prompt
 from planner.outcome import FINISHED, CorrectedTask
 from skills.objects import ObjectState
 from skills.primitives import DIRECTIONS, GRASPABLE_CATEGORIES
@@ -99,8 +99,8 @@ class ChatPlanner:
         n_examples: examples shown per task.
         constrain: decode under the reply grammar when the model can.
         towers: a reader of the words (the offline parser's): the towers, bottom first,
-            that a task's words give; shown in the task turn, and a goal that leaves one
-            out is not verified.
+            that a task's words give; shown in the task turn, and checked in that order
+            where a goal stacks their objects otherwise.
     """
 
     def __init__(
@@ -174,10 +174,9 @@ class ChatPlanner:
         elif goal is not None and parsed.code is not None:
             goal = _consistent(goal, ground(parsed.code)[0])
             if said and goal.predicates:  # a goal is checked as far as it follows the words
+                goal = _with_towers(goal, towers)
                 named = {a for p in goal.predicates for a in _strings(p)}
                 gaps = mentions.unsaid(context.instruction, first, named)
-                stated = stacked_pairs(goal.predicates)
-                gaps += [f"{TOWER_LINE}{', '.join(t)}" for t in towers if set(pairwise(t)) - stated]
                 goal = replace(goal, unchecked=(*goal.unchecked, *gaps)) if gaps else goal
         return Proposal(
             parsed.thought,
@@ -455,6 +454,22 @@ def _words_first(context: PlannerContext, scene: Sequence[ObjectState]) -> tuple
     if not why:
         return ()
     return ("ask",) if why == mentions.OPEN else ("ask", "refuse")
+
+
+def _with_towers(goal: Goal, towers: Towers) -> Goal:
+    """The goal checked against the towers the words give: where it stacks their objects
+    otherwise (or leaves them out), their order as the words give it replaces its own, so
+    the check sends the model back instead of verifying a tower read upside down."""
+    missed = [t for t in towers if set(pairwise(t)) - stacked_pairs(goal.predicates)]
+    if not missed:
+        return goal
+    inside = {name for t in missed for name in t}
+    own = [
+        p
+        for p in goal.predicates
+        if not (p.keys() & {"stacked", "on"} and set(_strings(p)) <= inside)
+    ]
+    return replace(goal, predicates=(*own, *({"stacked": list(t)} for t in missed)))
 
 
 def _strings(value: object) -> list[str]:

@@ -514,10 +514,10 @@ def test_a_goal_line_the_scene_refutes_sends_the_model_back(run_with, world):
     assert "goal check: NOT met" in model.calls[1][-1].content
 
 
-def test_towers_the_words_give_are_shown_and_a_goal_that_differs_is_not_verified(run_with, world):
+def test_towers_the_words_give_are_shown_and_checked_in_their_order(run_with, world):
     """A reader of the words (the offline parser) says "yellow at the bottom, red on it";
-    the turn shows it, and a goal stacking them the other way round is met as far as it
-    goes but not verified."""
+    the turn shows it, and a goal stacking them the other way round is checked in the
+    words' order instead: the model is sent back, not verified."""
 
     def towers(context: PlannerContext) -> tuple[tuple[str, ...], ...]:
         return (("yellow block", "red block"),)
@@ -535,7 +535,8 @@ def test_towers_the_words_give_are_shown_and_a_goal_that_differs_is_not_verified
                             [{"stacked": ["red block", "yellow block"]}])  # fmt: skip
     model = StubChatModel([wrong], supports_grammar=True)
     outcome, _ = run_with(ChatPlanner(model, towers=towers), said, max_steps=1)
-    assert outcome.status == "unverified"
+    assert outcome.status == "failed"  # not "verified" by its own upside-down goal
+    assert outcome.goal == [{"stacked": ["yellow block", "red block"]}]
 
 
 def test_a_goal_that_leaves_out_what_the_words_name_is_no_verification(run_with, world):
