@@ -359,7 +359,7 @@ class Skills:
             held = self.held()
             if held is None:
                 raise _Failure("not holding anything to place")
-            x, y, surface_z, label = self._place_target(target, held)
+            x, y, surface_z, label, inside = self._place_target(target, held)
             offset = p.offset
             if offset == (0.0, 0.0) and isinstance(target, str):
                 offset = self._room_in(find_object(self.objects, target), held)
@@ -378,8 +378,7 @@ class Skills:
             self._move(Pose.top_down(x, y, travel, yaw), p.speed, f"above {label}")
             if self.held() is None:
                 raise _Failure(f"{held} slipped from the gripper on the way to {label}")
-            into = isinstance(target, str) and find_object(self.objects, target).category
-            slack = DROP_SLACK if into in CONTAINER_FLOOR else 0.0  # let go a little above
+            slack = DROP_SLACK if inside else 0.0  # into a bowl: let go a little above
             release = Pose.top_down(x, y, release_z, yaw)
             self._move(release, p.speed, f"the release pose at {label}", slack)
             width = self.robot.state().gripper_width
@@ -416,20 +415,21 @@ class Skills:
 
     def _place_target(
         self, target: str | Sequence[float], held: str
-    ) -> tuple[float, float, float, str]:
-        """(x, y, surface height, label) of a place target."""
+    ) -> tuple[float, float, float, str, bool]:
+        """(x, y, surface height, label, whether it is inside a container) of a place
+        target, read before the arm moves (a moved arm means a new perception)."""
         if isinstance(target, str):
             if target == held:
                 raise _Failure(f"cannot place {held} on itself")
             obj = find_object(self.objects, target)
             floor = CONTAINER_FLOOR.get(obj.category)
             surface = obj.bottom_z + floor if floor is not None else obj.top_z
-            return obj.position[0], obj.position[1], surface, target
+            return obj.position[0], obj.position[1], surface, target, floor is not None
         coords = [float(v) for v in target]
         if len(coords) not in (2, 3):
             raise _Failure(f"a place position needs (x, y) or (x, y, z), got {len(coords)} numbers")
         z = coords[2] if len(coords) == 3 else 0.0
-        return coords[0], coords[1], z, f"({coords[0]:.2f}, {coords[1]:.2f})"
+        return coords[0], coords[1], z, f"({coords[0]:.2f}, {coords[1]:.2f})", False
 
     def lift(self, obj: str, height: float, params: PickParams | None = None) -> SkillResult:
         """Pick `obj` (unless it is already held) and hold it up with its bottom `height`
