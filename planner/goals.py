@@ -67,6 +67,25 @@ def stacked_pairs(predicates: Sequence[RawPredicate]) -> set[tuple[str, str]]:
     return pairs | {(p["on"][1], p["on"][0]) for p in predicates if len(p.get("on", ())) == 2}
 
 
+def stacked_towers(predicates: Sequence[RawPredicate]) -> tuple[tuple[str, ...], ...]:
+    """The towers, bottom first, a goal's `stacked_pairs` make: (a, b) and (b, c) are one
+    tower a, b, c."""
+    towers: list[list[str]] = []
+    for lower, upper in sorted(stacked_pairs(predicates)):
+        below = next((t for t in towers if t[-1] == lower), None)
+        above = next((t for t in towers if t[0] == upper), None)
+        if below is not None and above is not None and below is not above:
+            below += above
+            towers.remove(above)
+        elif below is not None:
+            below.append(upper)
+        elif above is not None:
+            above.insert(0, lower)
+        else:
+            towers.append([lower, upper])
+    return tuple(tuple(t) for t in towers)
+
+
 def predicate_text(raw: RawPredicate) -> str:
     """A predicate as a short line: ``in(red block, green bowl)``."""
     ((kind, args),) = raw.items()

@@ -22,7 +22,7 @@ from planner.embedded.compiler import RULE_QUESTION, Compiler, Plan, agreed
 from planner.embedded.conditions import Conditional, holds, read_condition
 from planner.embedded.parser import Frame, parse_clause, parse_instruction
 from planner.embedded.questions import answer
-from planner.goals import Goal, stacked_pairs
+from planner.goals import Goal, stacked_towers
 from planner.language.exemplars import ExemplarMatcher
 from planner.language.forget import remembered
 from planner.language.grounding import Grounder, GroundingError, parse_np
@@ -356,7 +356,7 @@ class EmbeddedPlanner:
             for p in proposal.goal.predicates
             if tuple(p.get("stacked", ())) not in chosen and set(p.get("on", ())) <= things
         ]
-        return _chains(sorted(stacked_pairs(said)))
+        return stacked_towers(said)
 
     def define(self, function: str, call_site: str, context: PlannerContext) -> Proposal:
         return Proposal(
@@ -412,24 +412,6 @@ class EmbeddedPlanner:
         )
         following = f" Following: {'; '.join(r.source for r in rules)}." if rules else ""
         return f"Plan: {steps}.{following}{again}"
-
-
-def _chains(pairs: Sequence[tuple[str, str]]) -> tuple[tuple[str, ...], ...]:
-    """(lower, upper) pairs joined into towers, bottom first: (a, b) and (b, c) are a, b, c."""
-    towers: list[list[str]] = []
-    for lower, upper in pairs:
-        below = next((t for t in towers if t[-1] == lower), None)
-        above = next((t for t in towers if t[0] == upper), None)
-        if below is not None and above is not None and below is not above:
-            below += above
-            towers.remove(above)
-        elif below is not None:
-            below.append(upper)
-        elif above is not None:
-            above.insert(0, lower)
-        else:
-            towers.append([lower, upper])
-    return tuple(tuple(t) for t in towers)
 
 
 def _taught(context: PlannerContext, intent: str) -> list[str]:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from perception.scene_graph import scene_text
 from planner.context import PlannerContext, TaskCorrection
+from planner.goals import stacked_towers
 from planner.llm import goal_line, mentions
 from planner.llm.base import ChatMessage
 from planner.llm.examples import Example
@@ -97,16 +98,11 @@ def _task_turn(
     return "\n".join(parts)
 
 
-def said_towers(goal: Sequence[dict]) -> tuple[tuple[str, ...], ...]:
-    """The towers, bottom first, a goal's ``stacked`` predicates name."""
-    return tuple(tuple(p["stacked"]) for p in goal if len(p.get("stacked", ())) >= 2)
-
-
 def example_turn(example: Example) -> str:
     """An example's task as a real task's turn shows it, scene and all: a reply that picks
     "the nearest block" must be seen picking it off the scene, or a small model copies
     the example's answer instead of reading its own scene."""
-    towers = said_towers(example.goal)
+    towers = stacked_towers([p for p in example.goal if "stacked" in p])
     return _task_turn(example.instruction, scene_text(example.scene), example.scene, (), towers)
 
 
