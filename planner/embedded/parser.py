@@ -984,8 +984,9 @@ _ANGLE_RE = re.compile(
 )
 _TURN_TAIL = re.compile(r",|\b(?:by|through|around|round|in place|where|so|until|while|keeping)\b")
 _SENSE_RE = re.compile(r"\b(?P<ccw>counter ?clockwise|anti ?clockwise)\b|\bclockwise\b")
+_SPINS = "|".join(v for v in TURN_VERBS if v != "turn")  # "turn" only with how far
 _ROTATE_RE = re.compile(  # "spin the bar", or "turn"/"give" with how far ("a quarter turn")
-    r"^(?:rotate|twist|spin|swivel|pivot)\b|"
+    rf"^(?:{_SPINS})\b|"
     r"^(?:turn|give|angle)\b(?=.*(?:\d (?:degrees?|deg)\b|(?:quarter|half)(?: of a)? "
     r"(?:turn|rotation|spin)\b|right angle\b))"
 )
@@ -1019,8 +1020,9 @@ _GOES_TO = (  # a place named after the verb: "lift the block into the bowl" is 
     r"(?!.*\b(?:in|into|onto|on|to|inside|next to|beside|toward|towards)\b (?!the air\b)"
     r"(?:the|a|an)\b)"
 )
+_RAISES = "|".join(v for v in LIFT_VERBS if v != "hold")  # "hold" only with how high
 _LIFT_RE = re.compile(  # "lift the block 10 cm", "hold the cube 15 cm above the table"
-    rf"^(?:lift|raise|hoist|elevate)\b{_GOES_TO}(?=.*(?:\d (?:cm|mm|m)\b|\b(?:{_ALOFT}|up)\b))|"
+    rf"^(?:{_RAISES})\b{_GOES_TO}(?=.*(?:\d (?:cm|mm|m)\b|\b(?:{_ALOFT}|up)\b))|"
     rf"^(?:{_PUTS})\b{_GOES_TO}(?=.*\b(?:{_ALOFT})\b)|"
     rf"^(?:hold|pick up|pick|grab|take|keep)\b{_GOES_TO}"
     rf"(?=.*(?:\d (?:cm|mm|m) (?:{_AIRBORNE})\b|\b(?:{_ALOFT})\b))|"

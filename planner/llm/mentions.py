@@ -44,8 +44,7 @@ DETERMINERS = frozenset(
 _CLAUSE_END = re.compile(r"\s*(?:$|[.,;:!?]|and\b|then\b|please\b)")
 _TO_PLACE = re.compile(  # "the tin on the mat.": the one place after it says where it goes
     r"\s+(?:into|onto|in|on|to|inside|next to|beside|by|near|behind|under|in front of|"
-    r"on top of)\s+(?:the|a|an)\s+(?:[a-z]+\s+){0,2}?[a-z]+(?=\s*(?:$|[.,;:!?]|and\b|then\b|"
-    r"please\b))"
+    rf"on top of)\s+(?:the|a|an)\s+(?:[a-z]+\s+){{0,2}}?[a-z]+(?={_CLAUSE_END.pattern})"
 )
 EVERY = frozenset({"every", "each", "all", "both"})  # a singular noun that means several
 _DENIED = re.compile(
