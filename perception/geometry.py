@@ -329,6 +329,16 @@ REGIONS: Mapping[str, Polygon] = MappingProxyType(_region_polygons())
 """Named workspace regions (top = far edge, +x; left = +y). Sides include their corners."""
 SIDES = tuple(name for name in REGIONS if name.endswith(" side"))
 """The regions along the table's edges, where a row can run."""
+ROW_ORDERS: Mapping[str, tuple[int, int]] = MappingProxyType(
+    {
+        "left to right": (1, -1),
+        "right to left": (1, 1),
+        "front to back": (0, 1),
+        "back to front": (0, -1),
+    }
+)
+"""The ways a row can run, each as (axis, sign): "front to back" goes away from the robot
+(+x), "left to right" towards -y."""
 
 _REGION_WORDS = {
     "upper": "top",

@@ -454,21 +454,33 @@ class SkillApi:
 
     @api_function(
         "skill",
-        "line_up(objs, spacing=0.08, along=None)",
+        "line_up(objs, spacing=0.08, along=None, order=None)",
         Param("objs", "strs", min_len=2, max_len=8),
         Param("spacing", "float", optional=True, default=0.08),
         _opt("along", "str"),
+        _opt("order", "str"),
         returns="True",
     )
-    def line_up(self, objs: list[str], spacing: float = 0.08, along: str | None = None) -> bool:
-        """Put objs in a row from left to right in the order listed, from the first one; along
-        a side ("top side", "left side") the row runs by that edge, front to back by a left
-        or right side."""
+    def line_up(
+        self,
+        objs: list[str],
+        spacing: float = 0.08,
+        along: str | None = None,
+        order: str | None = None,
+    ) -> bool:
+        """Put objs in a row in the order listed, from the first one, running `order` ("left
+        to right" unless said; "right to left", "front to back": away from the robot, "back
+        to front"); along a side ("top side", "left side") the row runs by that edge."""
         if len(set(objs)) != len(objs):
             raise ApiError("line_up(): an object is listed twice")
         if not 0.03 <= spacing <= 0.3:
             raise ApiError(f"line_up(): spacing {spacing:g} must be in [0.03, 0.3] metres")
-        spots = self._row(objs, spacing) if along is None else self._edge_row(objs, spacing, along)
+        if order is not None and order not in geometry.ROW_ORDERS:
+            raise ApiError(f"line_up(): order takes one of {', '.join(geometry.ROW_ORDERS)}")
+        if along is None:
+            spots = self._row(objs, spacing, order or "left to right")
+        else:
+            spots = self._edge_row(objs, spacing, along, order)
         for obj, spot in zip(objs, spots, strict=True):
             if math.dist(spot, self._object(obj).position[:2]) > 0.01:
                 self.put_first_on_second(obj, spot)
@@ -482,16 +494,29 @@ class SkillApi:
             raise ApiError(f"line_up(): {len(objs)} objects {spacing:g} m apart do not fit")
         return span
 
-    def _row(self, objs: list[str], spacing: float) -> list[list[float]]:
-        """Spots of a row from left to right through the first object, shifted to fit."""
-        x, y, _ = self._object(objs[0]).position
-        low, high = WORKSPACE_Y[0] + ROW_MARGIN, WORKSPACE_Y[1] - ROW_MARGIN
+    def _row(self, objs: list[str], spacing: float, order: str) -> list[list[float]]:
+        """Spots of a row running `order` through the first object, shifted to fit."""
+        axis, sign = geometry.ROW_ORDERS[order]
+        start = list(self._object(objs[0]).position[:2])
+        low, high = (WORKSPACE_X, WORKSPACE_Y)[axis]
+        low, high = low + ROW_MARGIN, high - ROW_MARGIN
         span = self._span(objs, spacing, high - low)
-        y = min(max(y, low + span), high)  # the row moves, the first object with it, to fit
-        return [self._on_table("line_up", x, y - i * spacing) for i in range(len(objs))]
+        least, most = (low + span, high) if sign < 0 else (low, high - span)
+        start[axis] = min(max(start[axis], least), most)  # the row moves, the first with it
+        return [self._row_spot(start, axis, sign * i * spacing) for i in range(len(objs))]
 
-    def _edge_row(self, objs: list[str], spacing: float, along: str) -> list[list[float]]:
-        """Spots of a row centred on a side of the table, along its edge."""
+    def _row_spot(self, start: list[float], axis: int, step: float) -> list[float]:
+        """The spot `step` metres from `start` along `axis`, checked to be on the table."""
+        spot = list(start)
+        spot[axis] += step
+        return self._on_table("line_up", spot[0], spot[1])
+
+    def _edge_row(
+        self, objs: list[str], spacing: float, along: str, order: str | None
+    ) -> list[list[float]]:
+        """Spots of a row centred on a side of the table, along its edge: left to right by
+        the top or bottom side, front to back by a left or right side, unless `order` says
+        the other way."""
         try:
             side = geometry.normalize_region(along)
         except ValueError:
@@ -499,13 +524,16 @@ class SkillApi:
         if side not in geometry.SIDES:
             sides = ", ".join(geometry.SIDES)
             raise ApiError(f"line_up(): along takes a side of the table: {sides}")
-        x, y = geometry.region_point(side)
         across = side in ("top side", "bottom side")  # across the table, from left to right
-        (x0, x1), (y0, y1) = WORKSPACE_X, WORKSPACE_Y
-        half = self._span(objs, spacing, (y1 - y0 if across else x1 - x0) - 2 * ROW_MARGIN) / 2
-        if across:
-            return [self._on_table("line_up", x, y + half - i * spacing) for i in range(len(objs))]
-        return [self._on_table("line_up", x - half + i * spacing, y) for i in range(len(objs))]
+        order = order or ("left to right" if across else "front to back")
+        axis, sign = geometry.ROW_ORDERS[order]
+        if axis != int(across):
+            raise ApiError(f"line_up(): a row along the {side} can not run {order}")
+        low, high = (WORKSPACE_X, WORKSPACE_Y)[axis]
+        half = self._span(objs, spacing, high - low - 2 * ROW_MARGIN) / 2
+        middle = list(geometry.region_point(side))
+        middle[axis] -= sign * half
+        return [self._row_spot(middle, axis, sign * i * spacing) for i in range(len(objs))]
 
     @api_function("arm", "open_gripper()", returns="True")
     def open_gripper(self) -> bool:

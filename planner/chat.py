@@ -16,7 +16,6 @@ import math
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
-from itertools import pairwise
 
 from memory.records import KnowledgeRecord
 from perception import geometry
@@ -24,7 +23,7 @@ from planner.api import API
 from planner.context import PlannerContext, Proposal
 from planner.corrections import Correction, ParamChange
 from planner.distill import distill
-from planner.goals import Goal, stacked_pairs
+from planner.goals import ROW_RELATIONS, TOWER, Goal, Layout, row_pairs, stacked_pairs
 from planner.language.lexicon import category_of
 from planner.language.questions import only_asks
 from planner.language.safety import unsafe
@@ -61,8 +60,9 @@ REFUSED_PRESENT = (
     "Your refusal names {listed}, which the scene lists. Refuse only if an object the "
     "instruction needs is missing from the scene; otherwise write the program that does it."
 )
-Towers = tuple[tuple[str, ...], ...]  # each bottom first
-TowerReader = Callable[[PlannerContext], Towers]
+Layouts = tuple[Layout, ...]
+LayoutReader = Callable[[PlannerContext], Layouts]
+ORDERING = {"stacked", "on", "line", *ROW_RELATIONS}  # goal predicates that order objects
 RESAMPLES = 1  # new samples drawn when the model repeats a program that already failed
 WORDS_FIRST = ("ask", "refuse", "say")  # the calls of a reply that talks before moving
 ARM_WORDS = re.compile(r"\b(arm|gripper|hand|claw|fingers?|end.effector|wrist)\b", re.I)
@@ -98,9 +98,9 @@ class ChatPlanner:
         examples: worked examples to choose from (default: the library shipped).
         n_examples: examples shown per task.
         constrain: decode under the reply grammar when the model can.
-        towers: a reader of the words (the offline parser's): the towers, bottom first,
-            that a task's words give; shown in the task turn, and checked in that order
-            where a goal stacks their objects otherwise.
+        layouts: a reader of the words (the offline parser's): the towers and rows whose
+            order a task's words give; shown in the task turn, and checked in that order
+            where a goal stacks or lines up their objects otherwise.
     """
 
     def __init__(
@@ -110,7 +110,7 @@ class ChatPlanner:
         examples: ExampleLibrary | None = None,
         n_examples: int = 3,
         constrain: bool = True,
-        towers: TowerReader | None = None,
+        layouts: LayoutReader | None = None,
     ) -> None:
         self.model = model
         self.max_tokens = max_tokens
@@ -119,8 +119,8 @@ class ChatPlanner:
         self.n_examples = n_examples
         self.constrain = constrain and model.supports_grammar
         self._chosen: tuple[tuple[str, frozenset[str]], list[Example]] | None = None
-        self._read_towers = towers
-        self._towers: tuple[tuple[str, tuple[str, ...]], Towers] | None = None
+        self._read_layouts = layouts
+        self._layouts: tuple[tuple[str, tuple[str, ...]], Layouts] | None = None
 
     def propose(self, context: PlannerContext) -> Proposal:
         first = context.initial_scene or context.scene  # the scene the words were said of
@@ -129,8 +129,8 @@ class ChatPlanner:
         ask = not context.answers  # one question per task: then act on its answer or refuse
         # what the words name is settled until a correction or an answer says otherwise
         said = not (context.corrections or context.answers)
-        towers = self._towers_for(context) if said else ()
-        messages = build_messages(context, examples, self._library().situational(), towers)
+        orders = self._layouts_for(context) if said else ()
+        messages = build_messages(context, examples, self._library().situational(), orders)
         still = mentions.unnamed_alike(context.instruction, first) if said else []
         talk = _words_first(context, first) if said and not context.history else ()
         grammar = (
@@ -174,7 +174,7 @@ class ChatPlanner:
         elif goal is not None and parsed.code is not None:
             goal = _consistent(goal, ground(parsed.code)[0])
             if said and goal.predicates:  # a goal is checked as far as it follows the words
-                goal = _with_towers(goal, towers)
+                goal = _in_said_order(goal, orders)
                 named = {a for p in goal.predicates for a in _strings(p)}
                 gaps = mentions.unsaid(context.instruction, first, named)
                 goal = replace(goal, unchecked=(*goal.unchecked, *gaps)) if gaps else goal
@@ -201,14 +201,15 @@ class ChatPlanner:
             self._chosen = ((instruction, colors), chosen)
         return self._chosen[1]
 
-    def _towers_for(self, context: PlannerContext) -> Towers:
-        """The towers the task's words give (`towers`), read once per instruction and scene."""
-        if self._read_towers is None:
+    def _layouts_for(self, context: PlannerContext) -> Layouts:
+        """The towers and rows the task's words give (`layouts`), read once per instruction
+        and scene."""
+        if self._read_layouts is None:
             return ()
         key = (context.instruction, tuple(o.name for o in context.initial_scene or context.scene))
-        if self._towers is None or self._towers[0] != key:
-            self._towers = (key, tuple(self._read_towers(context)))
-        return self._towers[1]
+        if self._layouts is None or self._layouts[0] != key:
+            self._layouts = (key, tuple(self._read_layouts(context)))
+        return self._layouts[1]
 
     def _library(self) -> ExampleLibrary:
         return self.examples or default_library()
@@ -456,20 +457,24 @@ def _words_first(context: PlannerContext, scene: Sequence[ObjectState]) -> tuple
     return ("ask",) if why == mentions.OPEN else ("ask", "refuse")
 
 
-def _with_towers(goal: Goal, towers: Towers) -> Goal:
-    """The goal checked against the towers the words give: where it stacks their objects
-    otherwise (or leaves them out), their order as the words give it replaces its own, so
-    the check sends the model back instead of verifying a tower read upside down."""
-    missed = [t for t in towers if set(pairwise(t)) - stacked_pairs(goal.predicates)]
+def _in_said_order(goal: Goal, orders: Layouts) -> Goal:
+    """The goal checked against the towers and rows the words give: where it stacks or
+    lines up their objects otherwise (or leaves them out), their order as the words give
+    it replaces its own, so the check sends the model back instead of verifying a tower
+    read upside down or a row run the wrong way."""
+    missed = [layout for layout in orders if layout.pairs() - _pairs(goal, layout)]
     if not missed:
         return goal
-    inside = {name for t in missed for name in t}
-    own = [
-        p
-        for p in goal.predicates
-        if not (p.keys() & {"stacked", "on"} and set(_strings(p)) <= inside)
-    ]
-    return replace(goal, predicates=(*own, *({"stacked": list(t)} for t in missed)))
+    inside = {name for layout in missed for name in layout.names}
+    own = [p for p in goal.predicates if not (p.keys() & ORDERING and set(_strings(p)) <= inside)]
+    return replace(goal, predicates=(*own, *(p for m in missed for p in m.predicates())))
+
+
+def _pairs(goal: Goal, layout: Layout) -> set[tuple[str, str]]:
+    """Each object the goal puts before the next the way `layout` runs."""
+    if layout.kind == TOWER:
+        return stacked_pairs(goal.predicates)
+    return row_pairs(goal.predicates, layout.way)
 
 
 def _strings(value: object) -> list[str]:

@@ -29,9 +29,9 @@ def make_backend(spec: str = "auto") -> Backend:
 
 
 def _chat(spec: str) -> ChatPlanner:
-    """A chat planner on the model `spec` names, shown the towers the offline parser reads
-    in a task's words."""
-    return ChatPlanner(make_chat_model(spec), towers=EmbeddedPlanner().towers)
+    """A chat planner on the model `spec` names, shown the towers and rows the offline
+    parser reads in a task's words."""
+    return ChatPlanner(make_chat_model(spec), layouts=EmbeddedPlanner().layouts)
 
 
 def _pulled_model() -> ChatPlanner | None:

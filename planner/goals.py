@@ -67,23 +67,97 @@ def stacked_pairs(predicates: Sequence[RawPredicate]) -> set[tuple[str, str]]:
     return pairs | {(p["on"][1], p["on"][0]) for p in predicates if len(p.get("on", ())) == 2}
 
 
+def _chains(pairs: set[tuple[str, str]]) -> tuple[tuple[str, ...], ...]:
+    """The chains (a, b) and (b, c) make: a, b, c."""
+    chains: list[list[str]] = []
+    for first, second in sorted(pairs):
+        before = next((c for c in chains if c[-1] == first), None)
+        after = next((c for c in chains if c[0] == second), None)
+        if before is not None and after is not None and before is not after:
+            before += after
+            chains.remove(after)
+        elif before is not None:
+            before.append(second)
+        elif after is not None:
+            after.insert(0, first)
+        else:
+            chains.append([first, second])
+    return tuple(tuple(c) for c in chains)
+
+
 def stacked_towers(predicates: Sequence[RawPredicate]) -> tuple[tuple[str, ...], ...]:
     """The towers, bottom first, a goal's `stacked_pairs` make: (a, b) and (b, c) are one
     tower a, b, c."""
-    towers: list[list[str]] = []
-    for lower, upper in sorted(stacked_pairs(predicates)):
-        below = next((t for t in towers if t[-1] == lower), None)
-        above = next((t for t in towers if t[0] == upper), None)
-        if below is not None and above is not None and below is not above:
-            below += above
-            towers.remove(above)
-        elif below is not None:
-            below.append(upper)
-        elif above is not None:
-            above.insert(0, lower)
-        else:
-            towers.append([lower, upper])
-    return tuple(tuple(t) for t in towers)
+    return _chains(stacked_pairs(predicates))
+
+
+ROW_RELATIONS = {
+    "left_of": "left to right",
+    "right_of": "right to left",
+    "in_front_of": "front to back",
+    "behind": "back to front",
+}
+"""The way a row runs (`perception.geometry.ROW_ORDERS`) whose objects each stand in the
+relation to the next: left_of(a, b), left_of(b, c) is a, b, c left to right."""
+_CONVERSE = {
+    "left_of": "right_of",
+    "right_of": "left_of",
+    "in_front_of": "behind",
+    "behind": "in_front_of",
+}
+TOWER = "tower"
+ROW = "row"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Objects in an order a goal gives whole: a tower bottom to top, or a row the way
+    it runs."""
+
+    kind: str  # TOWER or ROW
+    way: str  # "bottom to top", or a key of ROW_RELATIONS' values
+    names: tuple[str, ...]
+
+    def pairs(self) -> set[tuple[str, str]]:
+        return set(pairwise(self.names))
+
+    def predicates(self) -> tuple[RawPredicate, ...]:
+        """The goal's predicates for this layout."""
+        if self.kind == TOWER:
+            return ({"stacked": list(self.names)},)
+        relation = _relation(self.way)
+        return ({"line": list(self.names)}, *({relation: list(p)} for p in pairwise(self.names)))
+
+
+def _relation(way: str) -> str:
+    return next(r for r, w in ROW_RELATIONS.items() if w == way)
+
+
+def row_pairs(predicates: Sequence[RawPredicate], way: str) -> set[tuple[str, str]]:
+    """(a, b) of each object a goal puts before the next in a row running `way`: its
+    relation as such, and the converse relation turned round."""
+    relation = _relation(way)
+    pairs = set()
+    for p in predicates:
+        for kind, turned in ((relation, False), (_CONVERSE[relation], True)):
+            if len(p.get(kind, ())) == 2:
+                a, b = p[kind]
+                pairs.add((b, a) if turned else (a, b))
+    return pairs
+
+
+def layouts(predicates: Sequence[RawPredicate]) -> tuple[Layout, ...]:
+    """The towers a goal stacks and the rows it lines up in an order it gives whole (a
+    `line` of objects one relation chains from end to end)."""
+    found = [Layout(TOWER, "bottom to top", t) for t in stacked_towers(predicates)]
+    for p in predicates:
+        names = set(p.get("line", ()))
+        for relation, way in ROW_RELATIONS.items() if names else ():
+            pairs = {tuple(q[relation]) for q in predicates if relation in q}
+            chains = _chains({pair for pair in pairs if len(pair) == 2 and set(pair) <= names})
+            if len(chains) == 1 and set(chains[0]) == names and len(chains[0]) == len(names):
+                found.append(Layout(ROW, way, chains[0]))
+    return tuple(found)
 
 
 def predicate_text(raw: RawPredicate) -> str:

@@ -10,6 +10,7 @@ from tabletop_scenes import scene
 
 from planner.context import PlannerContext
 from planner.embedded.backend import EmbeddedPlanner
+from planner.goals import ROW, TOWER
 
 BLOCKS = scene(
     ("white block", 0.40, 0.22), ("black block", 0.62, 0.05), ("green block", 0.45, -0.22),
@@ -224,7 +225,27 @@ def test_towers_sequences_swaps_and_places_said_every_day(instruction: str, expe
     ],
 )
 def test_towers_whose_order_the_words_give(instruction: str, towers: tuple):
-    assert EmbeddedPlanner().towers(PlannerContext(instruction, CORNERS, "")) == towers
+    said = EmbeddedPlanner().layouts(PlannerContext(instruction, CORNERS, ""))
+    assert tuple(layout.names for layout in said if layout.kind == TOWER) == towers
+
+
+@pytest.mark.parametrize(
+    ("instruction", "rows"),
+    [
+        (
+            "put the blocks in a row from right to left: white, pink, black",
+            [("right to left", ("white block", "pink block", "black block"))],
+        ),
+        (
+            "line the blocks up going away from me, black nearest, then white, then pink",
+            [("front to back", ("black block", "white block", "pink block"))],
+        ),
+        ("line up the blocks", []),  # the order is the parser's choice, not said
+    ],
+)
+def test_rows_whose_order_and_way_the_words_give(instruction: str, rows: list):
+    said = EmbeddedPlanner().layouts(PlannerContext(instruction, CORNERS, ""))
+    assert [(layout.way, layout.names) for layout in said if layout.kind == ROW] == rows
 
 
 @pytest.mark.parametrize(

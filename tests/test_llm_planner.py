@@ -3,6 +3,7 @@ that only grows, the reply grammar, corrections read by the model, and the new A
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from planner.chat import CORRECTABLE, ChatPlanner, step_grammar
 from planner.context import PlannerContext, StepRecord, TaskCorrection
 from planner.corrections import CorrectionInterpreter
 from planner.events import EventBus
+from planner.goals import ROW, TOWER, Layout
 from planner.llm import ChatMessage, LLMConfigError, StubChatModel, classify, goal_line
 from planner.llm.catalog import CATALOG, package_file
 from planner.llm.grammar import ARG_ROLES
@@ -360,6 +362,33 @@ def test_a_row_runs_along_the_side_it_is_asked_for(run_with, world):
     assert "3 objects 0.3 m apart do not fit" in outcome.history[0].observation
 
 
+@pytest.mark.parametrize(
+    ("order", "axis", "sign"),
+    [("right to left", 1, 1), ("front to back", 0, 1), ("back to front", 0, -1)],
+)
+def test_a_row_runs_the_way_it_is_asked_from_its_first_object(run_with, world, order, axis, sign):
+    """line_up(..., order=...): from the first object listed, each next one 8 cm further the
+    way the row runs, the row straight across that way."""
+    names = ["yellow block", "red block", "green block"]
+    program = f"line_up({json.dumps(names)}, order={json.dumps(order)})\ndone()"
+    start = positions(world)["yellow block"]
+    outcome, _ = run_with(ChatPlanner(StubChatModel([reply(program)])), "line them up")
+    assert outcome.status == "unverified", outcome.history[-1].observation
+    now = positions(world)
+    steps = [sign * (now[b][axis] - now[a][axis]) for a, b in itertools.pairwise(names)]
+    assert steps == [pytest.approx(0.08, abs=0.015)] * 2
+    assert all(abs(now[n][1 - axis] - start[1 - axis]) < 0.015 for n in names)
+
+
+def test_a_row_the_side_can_not_hold_is_an_error_that_says_why(run_with):
+    wrong = 'line_up(["yellow block", "red block"], along="top side", order="front to back")'
+    outcome, _ = run_with(ChatPlanner(StubChatModel([reply(wrong)])), "line", max_steps=1)
+    assert "a row along the top side can not run front to back" in outcome.history[0].observation
+    unknown = 'line_up(["yellow block", "red block"], order="upwards")'
+    outcome, _ = run_with(ChatPlanner(StubChatModel([reply(unknown)])), "line", max_steps=1)
+    assert "order takes one of left to right, right to left" in outcome.history[0].observation
+
+
 def test_a_correction_no_pattern_reads_goes_to_the_model(run_with):
     model = StubChatModel(
         [
@@ -519,24 +548,53 @@ def test_towers_the_words_give_are_shown_and_checked_in_their_order(run_with, wo
     the turn shows it, and a goal stacking them the other way round is checked in the
     words' order instead: the model is sent back, not verified."""
 
-    def towers(context: PlannerContext) -> tuple[tuple[str, ...], ...]:
-        return (("yellow block", "red block"),)
+    def towers(context: PlannerContext) -> tuple[Layout, ...]:
+        return (Layout(TOWER, "bottom to top", ("yellow block", "red block")),)
 
     said = "stack the red block on the yellow one"
     put = 'put_first_on_second("{}", "{}")\ndone()'
     right = assistant_reply("Red on yellow.", put.format("red block", "yellow block"),
                             [{"on": ["red block", "yellow block"]}])  # fmt: skip
     model = StubChatModel([right], supports_grammar=True)
-    outcome, _ = run_with(ChatPlanner(model, towers=towers), said)
+    outcome, _ = run_with(ChatPlanner(model, layouts=towers), said)
     turn = model.calls[0][-1].content
     assert "Tower the words give, bottom to top: yellow block, red block." in turn
     assert outcome.status == "verified"
     wrong = assistant_reply("Yellow on red.", put.format("yellow block", "red block"),
                             [{"stacked": ["red block", "yellow block"]}])  # fmt: skip
     model = StubChatModel([wrong], supports_grammar=True)
-    outcome, _ = run_with(ChatPlanner(model, towers=towers), said, max_steps=1)
+    outcome, _ = run_with(ChatPlanner(model, layouts=towers), said, max_steps=1)
     assert outcome.status == "failed"  # not "verified" by its own upside-down goal
     assert outcome.goal == [{"stacked": ["yellow block", "red block"]}]
+
+
+def test_a_row_the_words_give_is_shown_and_checked_the_way_it_runs(run_with, world):
+    """ "From right to left: yellow, red, green": a goal lining them up left to right is
+    checked the way the words run, so the model is sent back; one that says it with the
+    converse relation (left_of turned round) is the same row."""
+    names = ("yellow block", "red block", "green block")
+
+    def rows(context: PlannerContext) -> tuple[Layout, ...]:
+        return (Layout(ROW, "right to left", names),)
+
+    said = "put the blocks in a row from right to left: yellow, red, green"
+    program = f'line_up({json.dumps(list(names))}, order="left to right")\ndone()'
+    backwards = [{"line": list(names)}, {"left_of": ["yellow block", "red block"]},
+                 {"left_of": ["red block", "green block"]}]  # fmt: skip
+    model = StubChatModel([assistant_reply("A row.", program, backwards)], supports_grammar=True)
+    outcome, _ = run_with(ChatPlanner(model, layouts=rows), said, max_steps=1)
+    assert "Row the words give, right to left: yellow block, red block, green block." in (
+        model.calls[0][-1].content
+    )
+    assert outcome.status == "failed" and {"right_of": ["yellow block", "red block"]} in (
+        outcome.goal
+    )
+    converse = [{"line": list(names)}, {"left_of": ["red block", "yellow block"]},
+                {"left_of": ["green block", "red block"]}]  # fmt: skip
+    model = StubChatModel([assistant_reply("A row.", program, converse)])
+    planner = ChatPlanner(model, layouts=rows)
+    context = PlannerContext(said, tuple(world.objects()), "")
+    assert planner.propose(context).goal.predicates == tuple(converse)
 
 
 def test_a_goal_that_leaves_out_what_the_words_name_is_no_verification(run_with, world):

@@ -22,7 +22,7 @@ from planner.embedded.compiler import RULE_QUESTION, Compiler, Plan, agreed
 from planner.embedded.conditions import Conditional, holds, read_condition
 from planner.embedded.parser import Frame, parse_clause, parse_instruction
 from planner.embedded.questions import answer
-from planner.goals import Goal, stacked_towers
+from planner.goals import Goal, Layout, layouts
 from planner.language.exemplars import ExemplarMatcher
 from planner.language.forget import remembered
 from planner.language.grounding import Grounder, GroundingError, parse_np
@@ -340,8 +340,8 @@ class EmbeddedPlanner:
             out.append(frame)
         return out
 
-    def towers(self, context: PlannerContext) -> tuple[tuple[str, ...], ...]:
-        """The towers, bottom first, whose whole order the task's words give, as this parser
+    def layouts(self, context: PlannerContext) -> tuple[Layout, ...]:
+        """The towers and rows whose whole order the task's words give, as this parser
         reads them (none when it did not understand them): a reading a chat model may be
         shown."""
         objects = context.initial_scene or context.scene
@@ -356,7 +356,7 @@ class EmbeddedPlanner:
             for p in proposal.goal.predicates
             if tuple(p.get("stacked", ())) not in chosen and set(p.get("on", ())) <= things
         ]
-        return stacked_towers(said)
+        return layouts(said)
 
     def define(self, function: str, call_site: str, context: PlannerContext) -> Proposal:
         return Proposal(

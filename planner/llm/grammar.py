@@ -19,6 +19,7 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from perception.geometry import ROW_ORDERS
 from planner.llm import goal_line
 from planner.sandbox.schema import FunctionSpec, Param
 
@@ -41,6 +42,7 @@ ARG_ROLES: Mapping[str, str] = {
     "target": "target",
     "region": "region",
     "along": "side",
+    "order": "row-order",
     "direction": "direction",
     "text": "text",
     "question": "text",
@@ -162,6 +164,7 @@ def reply_grammar(
     directions: Sequence[str],
     movable: Sequence[str] = (),
     sides: Sequence[str] = (),
+    row_orders: Sequence[str] = ROW_ORDERS,
     max_statements: int = MAX_STATEMENTS,
     must_act: bool = False,
     must_talk: bool = False,
@@ -178,6 +181,7 @@ def reply_grammar(
         movable: the objects the robot can pick up; the objects a `skill` acts on are
             these (a bowl or a zone is never picked, stacked or swapped).
         sides: the regions along the table's edges a row may run by (default: any region).
+        row_orders: the ways a row may run ("left to right", ...).
         max_statements: most lines in the program.
         must_act: no "Goal: none" reply of words alone (the task was read as impossible
             while the scene lists what it needs).
@@ -225,6 +229,7 @@ def reply_grammar(
         'phrase ::= "\\"" [a-z0-9 ,\'-]{1,80} "\\""',
         f"region ::= {_quoted(regions)}",
         f"side ::= {_quoted(sides or regions)}",
+        f"row-order ::= {_quoted(row_orders)}",
         f"direction-word ::= {_quoted(directions)}",
         "direction ::= direction-word | vec2",
         *goal_line.grammar_rules(bool(objects), bool(movable), bool(containers), pool.many),

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from perception.scene_graph import scene_text
 from planner.context import PlannerContext, TaskCorrection
-from planner.goals import stacked_towers
+from planner.goals import Layout, layouts
 from planner.llm import goal_line, mentions
 from planner.llm.base import ChatMessage
 from planner.llm.examples import Example
@@ -47,8 +47,10 @@ How requests become calls (A, B, C: objects as the scene names them):
 - "A to the left of / right of / behind / in front of B": put_first_on_second(A,
   left_of(B)) (right_of, behind, in_front_of); 15 cm is 0.15. "Next to / beside / near
   B": free_spot_near(B); "between B and C": between(B, C); a corner, the middle or a side
-  of the table: region_pos(...). A row along a side or edge: line_up([...], along="left
-  side") (top side = far edge, bottom side = near edge).
+  of the table: region_pos(...). A row: line_up([A, B, C], order="right to left") starts
+  at A and runs the way the words say: "left to right" (unsaid), "right to left", "front
+  to back" (away from me) or "back to front"; along a side or edge: line_up([...],
+  along="left side") (top side = far edge, bottom side = near edge).
 - An object picked out by position, size or a relation ("the leftmost X", "the X
   closest to me", "the second X from the right", "the biggest X", "the X nearest to B"):
   find("leftmost X") with the instruction's own words, used where a name goes, also in
@@ -64,7 +66,6 @@ shifted(a, direction, metres) (as push), at_start_of(a, b); separated by "; ".
 Write "Goal: none" for a question or a refusal.{situations}"""
 
 MAX_HISTORY = 6  # most earlier steps shown; older ones are dropped
-TOWER_LINE = "Tower the words give, bottom to top: "
 
 
 def assistant_reply(thought: str, code: str, goal: Sequence[dict] | str = ()) -> str:
@@ -84,26 +85,32 @@ def _task_turn(
     scene: str,
     objects: Sequence[ObjectState],
     knowledge: Sequence[str] = (),
-    towers: Sequence[Sequence[str]] = (),
+    orders: Sequence[Layout] = (),
 ) -> str:
     """The task as the model first sees it; named objects the scene lacks are said, and the
-    order of each tower the words give (a small model reads "X on top" as X first)."""
+    order of each tower and row the words give (a small model reads "X on top" as X first,
+    and lines a row up left to right whatever the words say)."""
     parts = [f"Instruction: {instruction}"]
     if knowledge:
         parts += ["Remember (what you were taught before):", *[f"- {k}" for k in knowledge]]
     parts += ["Scene:", scene]
     missing = mentions.note(instruction, objects)
     parts += [missing] if missing else []
-    parts += [f"{TOWER_LINE}{', '.join(tower)}." for tower in towers]
+    parts += [layout_line(layout) for layout in orders]
     return "\n".join(parts)
+
+
+def layout_line(layout: Layout) -> str:
+    """A tower's or a row's order as the task turn says it."""
+    return f"{layout.kind.capitalize()} the words give, {layout.way}: {', '.join(layout.names)}."
 
 
 def example_turn(example: Example) -> str:
     """An example's task as a real task's turn shows it, scene and all: a reply that picks
     "the nearest block" must be seen picking it off the scene, or a small model copies
     the example's answer instead of reading its own scene."""
-    towers = stacked_towers([p for p in example.goal if "stacked" in p])
-    return _task_turn(example.instruction, scene_text(example.scene), example.scene, (), towers)
+    orders = layouts([p for p in example.goal if "on" not in p])  # a pair is no tower here
+    return _task_turn(example.instruction, scene_text(example.scene), example.scene, (), orders)
 
 
 def _correction_text(correction: TaskCorrection) -> str:
@@ -150,10 +157,10 @@ def build_messages(
     context: PlannerContext,
     examples: Sequence[Example],
     situations: Sequence[Example] = (),
-    towers: Sequence[Sequence[str]] = (),
+    orders: Sequence[Layout] = (),
 ) -> list[ChatMessage]:
-    """The chat for the next step of the task in `context`; `towers` are the orders its
-    words give, bottom first, as a reader of the words found them."""
+    """The chat for the next step of the task in `context`; `orders` are the towers and rows
+    its words give, as a reader of the words found them."""
     messages = [ChatMessage.system(system_prompt(context.api, situations))]
     for example in examples:
         messages += [
@@ -162,7 +169,7 @@ def build_messages(
         ]
     first_scene = context.initial_scene_text or context.scene_text
     objects = context.initial_scene or context.scene
-    task = _task_turn(context.instruction, first_scene, objects, context.knowledge, towers)
+    task = _task_turn(context.instruction, first_scene, objects, context.knowledge, orders)
     history = context.history[-MAX_HISTORY:]
     if not history:
         latest = _latest_turn(context, None)
