@@ -206,6 +206,48 @@ def test_towers_sequences_swaps_and_places_said_every_day(instruction: str, expe
 
 
 @pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        (  # "and"/"with" then a thing placed by "it": two things, the second by the first
+            "swap the white block with the block on its right",
+            {"at_start_of": ["white block", "black block"]},
+        ),
+        (  # the count a row is counted from, said before the order
+            "Counting from the right, put the second block in the bowl.",
+            {"in": ["pink block", "orange bowl"]},
+        ),
+        (  # "from the front" after an ordinal says which one, not where it goes
+            "take the second block from the front and put it in the orange bowl",
+            {"in": ["black block", "orange bowl"]},
+        ),
+        (  # a repair replaces the phrase it may be ("the pink one"), not the last one
+            "stack the pink one on the white block, I mean the pink block",
+            {"stacked": ["white block", "pink block"]},
+        ),
+        (  # British "bar": except
+            "put all the blocks in the orange bowl, bar the pink one",
+            {"unmoved": ["pink block", "black can"]},
+        ),
+    ],
+)
+def test_which_thing_said_by_counting_repair_or_exception(instruction: str, expected: dict):
+    assert expected in goal(instruction, CORNERS)
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        "Put one block in the orange bowl. Only one, mind.",
+        "Put a block in the orange bowl. Either will do.",
+        "put one block in the orange bowl - only one, mind you",
+    ],
+)
+def test_a_remark_on_how_many_or_which_is_no_order_of_its_own(instruction: str):
+    placed = [p for p in goal(instruction, CORNERS) if "in" in p]
+    assert len(placed) == 1 and placed[0]["in"][1] == "orange bowl"
+
+
+@pytest.mark.parametrize(
     ("instruction", "towers"),
     [
         (

@@ -63,6 +63,16 @@ def test_several_objects_by_exclusion_colour_or_count():
     assert len(names("two of the blocks", many=True)) == 2
 
 
+def test_one_of_several_said_as_any_one_is_one_object():
+    """ "Just one of the cubes - I don't mind which": find() gives one, find_all() a list
+    of one; "two of the blocks" is still a list."""
+    for words in ("one of the blocks", "just one of the cubes", "any one of the blocks"):
+        assert len(names(words)) == 1 and names(words)[0].endswith("block")
+        assert len(names(words, many=True)) == 1
+    with pytest.raises(GroundingError, match="find_all"):
+        names("two of the blocks")
+
+
 def test_words_that_fit_several_or_none_are_errors_never_a_guess():
     with pytest.raises(Ambiguous, match="Which block do you mean"):
         names("block")

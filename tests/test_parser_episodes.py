@@ -61,3 +61,23 @@ def test_a_can_beside_a_block_in_a_bowl_is_let_go_just_above_what_stops_it(tmp_p
         "max_steps": 1,
     }
     assert solved(raw, tmp_path, objects="segmentation")  # positions as `heed eval` sees them
+
+
+def test_three_cans_set_on_one_mat_stand_apart_on_it(tmp_path):
+    """Three 5.5 cm cans on a 12 cm mat: set 3 cm from its middle they stood 5 mm apart and
+    the third knocked the others off; each now stands 1.5 cm inside the mat's edge."""
+    things = [
+        ("red can", "cylinder", [0.62, -0.04]), ("blue can", "cylinder", [0.40, 0.12]),
+        ("white can", "cylinder", [0.55, 0.20]), ("black zone", "zone", [0.45, -0.18]),
+    ]  # fmt: skip
+    raw = {
+        "id": "cans-on-a-mat",
+        "seed": 11,
+        "objects": [
+            {"name": n, "type": t, "color": n.split()[0], "pose": pose} for n, t, pose in things
+        ],
+        "instruction": "move the three cans onto the black mat",
+        "success": [{"in": [n, "black zone"]} for n, t, _ in things if t == "cylinder"],
+        "max_steps": 2,
+    }
+    assert solved(raw, tmp_path)

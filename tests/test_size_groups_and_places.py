@@ -83,6 +83,16 @@ ROW_AWAY = (
             "in_front_of",
             SMALL_FIRST[::-1],
         ),
+        (  # the way said first, then the order by size without "from"
+            "put the green blocks in a row running right to left, small to big",
+            "right_of",
+            SMALL_FIRST,
+        ),
+        (
+            "line the green blocks up front to back, largest to smallest",
+            "in_front_of",
+            SMALL_FIRST[::-1],
+        ),
     ],
 )
 def test_a_row_by_size_orders_the_whole_group_and_checks_it(said, relation, first_to_last):

@@ -170,12 +170,28 @@ def _replace_last(before: str, after: str) -> str:
             after = after.replace(first, re.sub(bare, rf"the \1 {said.word}", first), 1)
     else:  # a thing for a thing (of its kind, if it names one), up to where its place begins
         things = [m.start() for m in re.finditer(r"\b(?:the|a|an)\b", before)]
-        kind = parse_np(first).word
-        same = [i for i in things if kind and re.match(rf"[a-z ]*?\b{kind}", before[i:])]
-        cut = (same or things or [before.rfind(" ") + 1])[-1]
+        said = parse_np(first)
+        fits = [i for i in things if said.word and _may_be(said, before[i:])]
+        kind = [i for i in things if said.word and _may_be(said, before[i:], by_kind=True)]
+        cut = (fits or kind or things or [before.rfind(" ") + 1])[-1]
         place = re.compile(rf"\s\b{_PREPOSITION}\b").search(before, cut)
         end = place.start() if place else end
     return f"{before[:cut].rstrip()} {after}{before[end:]}".strip()
+
+
+def _may_be(said: NounPhrase, text: str, by_kind: bool = False) -> bool:
+    """Whether the phrase `text` begins with may be the thing `said` names again: of its
+    kind or of none, in no other colour, and named by one of the two ("the red one" for
+    "the red block I mean"); `by_kind`: of its kind, whatever its colour ("the red block"
+    for "sorry, the green block")."""
+    earlier = parse_np(re.split(rf"\s\b{_PREPOSITION}\b|,", text, maxsplit=1)[0])
+    if by_kind:
+        return earlier.category == said.category
+    if said.category and earlier.category not in (None, said.category):
+        return False
+    if said.colors and earlier.colors and not set(said.colors) & set(earlier.colors):
+        return False
+    return bool(earlier.category or earlier.colors)
 
 
 def _last_verb(text: str) -> int | None:
@@ -451,11 +467,16 @@ def _after_superlative(rest: str, start: int) -> bool:
     return bool(_SUPERLATIVE_BEFORE.search(rest[:start]))
 
 
+_COUNTED_FROM = re.compile(r"\bfrom the (?:left|right|front|back|far|near)(?: side| end| edge)?$")
+
+
 def _offset_target(rest: str, distance: float | None) -> tuple[str, Target | None]:
     """ "X 10 cm to the left", "X a bit forward", "X toward me"; not "the block that is
     closer to the bowl", which says which block."""
     if re.search(r"\b(?:is|are) (?:closer|nearer|further|farther)\b", rest):
         return rest, None
+    if _COUNTED_FROM.search(rest) and parse_np(rest).ordinal is not None:
+        return rest, None  # "the second block from the left" says which block
     m = re.search(
         r"\b(?:to|towards|toward)(?: the)? (?P<dir>left|right|front|back)(?: side)?$", rest
     )
@@ -742,7 +763,9 @@ def _frame_line(clause: str, rest: str) -> Frame:
         rest, listed = rest[: start.start()], start.group("first") or ""
     if not way and (placed := _placed_in_row(rest) or _neighbours_in_row(rest)) is not None:
         rest, way, listed = placed  # "black at the back, grey in the middle, white at the front"
-    if not listed and (by_size := _BY_SIZE.search(rest)) is not None:
+    if listed and (by_size := _BY_SIZE.search(listed)) is not None:
+        _, way, listed = _by_size(listed, by_size, way)  # "right to left, smallest to biggest"
+    elif not listed and (by_size := _BY_SIZE.search(rest)) is not None:
         rest, way, listed = _by_size(rest, by_size, way)
     rainbow = bool(_RAINBOW.search(listed) or _RAINBOW.search(rest))
     in_order = bool(_IN_ORDER.search(listed) or _IN_ORDER.search(rest))
@@ -782,8 +805,8 @@ def _frame_line(clause: str, rest: str) -> Frame:
 
 _BY_SIZE = re.compile(
     r"\b(?:by|in order of|according to|sorted by|ordered by) (?:their |its )?size\b"
-    r"|\bfrom (?:the )?(?P<first>smallest|biggest|largest) to (?:the )?"
-    r"(?:smallest|biggest|largest)(?: one)?\b"
+    r"|\b(?:from )?(?:the )?(?P<first>smallest|biggest|largest|small|big|large|little|tiniest) "
+    r"to (?:the )?(?:smallest|biggest|largest|small|big|large|little|tiniest)(?: ones?)?\b"
 )
 _BIG_FIRST = re.compile(
     r"\b(?:biggest|largest)\b[^,;]*?\b(?:first|front|left|start|nearest|closest)\b"
@@ -795,7 +818,8 @@ def _by_size(rest: str, said: re.Match[str], way: str) -> tuple[str, str, str]:
     """A row "by size" ("from smallest to biggest", "by size, biggest at the front"): the
     smallest first unless the biggest is said to start it, left to right unless the row is
     said to run from the front."""
-    big_first = said.group("first") in ("biggest", "largest") or bool(_BIG_FIRST.search(rest))
+    big_first = said.group("first") in ("biggest", "largest", "big", "large")
+    big_first = big_first or bool(_BIG_FIRST.search(rest))
     ends = "the biggest, the smallest" if big_first else "the smallest, the biggest"
     if not way:
         way = "front to back" if re.search(r"\b(?:front|back|away|nearest|closest)\b", rest) else ""
@@ -1278,7 +1302,8 @@ _CHOICE_TAIL = re.compile(  # "..., any one is fine": the indefinite target alre
     r",?\s+(?:(?:any|either|whichever)(?: one| order)? (?:is|will be|would be) (?:fine|ok|okay)|"
     r"(?:in )?any order(?: you like)?|the order does not matter|"
     r"any (?:one )?will do|(?:it )?does not matter which(?: one)?|i do not mind which(?: one)?|"
-    r"(?:whichever|either|any) way(?: round| around| up)?)$"
+    r"(?:whichever|either|any) way(?: round| around| up)?|(?:\d+|the one),? mind(?: you)?|"
+    r"(?:any|either|whichever)(?: one)? (?:will|would) do)$"
 )
 _FIND_PLACE = re.compile(
     r"^find (?:a |an |some )?(?:spot |place |room |somewhere |space )?(?:(?P<rel>in|on) )?"
@@ -1430,7 +1455,10 @@ _COMMENTARY = re.compile(
     r"finally|(?!need\b|feed\b)[a-z]+ed)\b(?!.*\b(?:" + _VERB_ALT + r")\b)|"
     # "can you do that?", "both of them": the order said again
     r"^(?:do|manage) (?:that|it|this)$|^(?:is that|would that be) (?:ok|okay|alright|possible)$|"
-    r"^(?:both|all|each|every one) of them$"
+    r"^(?:both|all|each|every one) of them$|"
+    # "either will do", "only one, mind": which or how many, said again as a remark
+    r"\b(?:any|either|whichever)(?: one| of (?:them|those))? (?:will|would|should) do\b|"
+    r"^(?:(?:only|just) )?(?:\d+|the one)(?:,? mind(?: you)?)?$"
 )
 _RESTATES = re.compile(  # "next to it, not inside": the place said before, said again
     r"^(?:(?:just |right )?(?:next to|beside|by|near|behind|in front of|on top of|on|in|inside|"

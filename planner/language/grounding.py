@@ -428,7 +428,10 @@ def _conjuncts(text: str) -> tuple[NounPhrase, ...]:
         return ()
     if _LOCATION_RE.search(_SIDE_LOCATION_RE.sub("", text)):  # "the block by the bowl and ..."
         items = text.split(" and ")
-        placed = len(items) == 2 and all(_has_head(i) and _LOCATION_RE.search(i) for i in items)
+        located = [bool(_LOCATION_RE.search(i)) for i in items]
+        # "the block by the bowl and the one by the can"; "the green block and the block
+        # on its left" (a location after the "and" is no place the first shares)
+        placed = len(items) == 2 and all(_has_head(i) for i in items) and located[1]
         if not placed or re.search(r"\bbetween\b", text):
             return ()
         return share_kind([_parse_core(i.strip()) for i in items])
@@ -905,7 +908,7 @@ def find_described(
     """The objects a description ("leftmost block", "blocks except the red one") names in
     `scene`, as `current` has them: one unless `many`; else a `GroundingError` saying why."""
     np_ = parse_np(normalize(description))
-    if np_.wants_many and not many:
+    if np_.wants_many and not many and np_.count != 1:  # "one of the blocks" is one
         said = description[:60]
         raise GroundingError(f"{said!r} describes several objects: find_all() gives a list")
     try:

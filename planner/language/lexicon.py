@@ -573,6 +573,13 @@ def normalize(text: str) -> str:
         r"everything except the \2s",
         t,
     )
+    t = re.sub(r",\s*bar (?=(?:the|that|this|those|these|my) )", ", except ", t)  # ", bar the can"
+    t = re.sub(  # "counting from the left, take the second block": the second from the left
+        r"^(?:counting|going|starting|numbering) from the (left|right|front|back)(?: side)?,?\s+"
+        r"(.*?\b(?:first|second|third|fourth|fifth|sixth|\d+(?:st|nd|rd|th)) [a-z]+)",
+        r"\2 from the \1",
+        t,
+    )
     t = re.sub(  # "all but one of the 4 blocks": 3 of them
         r"\ball but (one|\d+) of the (\d+) ",
         lambda m: f"{max(int(m.group(2)) - int(m.group(1).replace('one', '1')), 0)} of the ",
