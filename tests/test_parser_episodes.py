@@ -19,6 +19,20 @@ def solved(raw: dict, tmp_path: Path, objects: str = "ground_truth") -> bool:
     return run_episode(episode, EmbeddedPlanner(), options).success
 
 
+def episode(seed: int, things: list, instruction: str, success: list, max_steps: int = 2) -> dict:
+    """A one-episode suite entry of (name, type, [x, y]) objects named "<colour> <kind>"."""
+    return {
+        "id": "one",
+        "seed": seed,
+        "objects": [
+            {"name": n, "type": t, "color": n.split()[0], "pose": pose} for n, t, pose in things
+        ],
+        "instruction": instruction,
+        "success": success,
+        "max_steps": max_steps,
+    }
+
+
 @pytest.mark.parametrize(
     ("instruction", "predicate"),
     [
@@ -50,16 +64,13 @@ def test_a_can_beside_a_block_in_a_bowl_is_let_go_just_above_what_stops_it(tmp_p
         ("yellow bowl", "bowl", [0.55, 0.17]), ("red bowl", "bowl", [0.42, -0.18]),
         ("red block", "block", [0.65, 0.06]), ("blue cylinder", "cylinder", [0.37, 0.20]),
     ]  # fmt: skip
-    raw = {
-        "id": "into-one-bowl",
-        "seed": 581,
-        "objects": [
-            {"name": n, "type": t, "color": n.split()[0], "pose": pose} for n, t, pose in things
-        ],
-        "instruction": "all the red things in the red bowl",
-        "success": [{"in": ["red block", "red bowl"]}, {"in": ["red cylinder", "red bowl"]}],
-        "max_steps": 1,
-    }
+    raw = episode(
+        581,
+        things,
+        "all the red things in the red bowl",
+        [{"in": ["red block", "red bowl"]}, {"in": ["red cylinder", "red bowl"]}],
+        max_steps=1,
+    )
     assert solved(raw, tmp_path, objects="segmentation")  # positions as `heed eval` sees them
 
 
@@ -70,14 +81,5 @@ def test_three_cans_set_on_one_mat_stand_apart_on_it(tmp_path):
         ("red can", "cylinder", [0.62, -0.04]), ("blue can", "cylinder", [0.40, 0.12]),
         ("white can", "cylinder", [0.55, 0.20]), ("black zone", "zone", [0.45, -0.18]),
     ]  # fmt: skip
-    raw = {
-        "id": "cans-on-a-mat",
-        "seed": 11,
-        "objects": [
-            {"name": n, "type": t, "color": n.split()[0], "pose": pose} for n, t, pose in things
-        ],
-        "instruction": "move the three cans onto the black mat",
-        "success": [{"in": [n, "black zone"]} for n, t, _ in things if t == "cylinder"],
-        "max_steps": 2,
-    }
-    assert solved(raw, tmp_path)
+    cans = [{"in": [n, "black zone"]} for n, t, _ in things if t == "cylinder"]
+    assert solved(episode(11, things, "move the three cans onto the black mat", cans), tmp_path)
