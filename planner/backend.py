@@ -6,11 +6,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from planner.context import PlannerContext, Proposal
+from skills.errors import HeedError
 
 if TYPE_CHECKING:
     from memory.records import KnowledgeRecord
     from planner.corrections import Correction
     from planner.outcome import CorrectedTask
+
+
+class BackendError(HeedError):
+    """A backend could not propose a step (its model failed): the task ends there, said why,
+    and a run of many tasks goes on."""
 
 
 class PlannerBackend(Protocol):

@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
+from itertools import pairwise
 
 from memory.records import KnowledgeRecord
 from perception import geometry
@@ -23,7 +24,15 @@ from planner.api import API
 from planner.context import PlannerContext, Proposal
 from planner.corrections import Correction, ParamChange
 from planner.distill import distill
-from planner.goals import ROW_RELATIONS, TOWER, Goal, Layout, row_pairs, stacked_pairs
+from planner.goals import (
+    ROW_RELATIONS,
+    TOWER,
+    Goal,
+    Layout,
+    contradiction,
+    row_pairs,
+    stacked_pairs,
+)
 from planner.language.lexicon import category_of
 from planner.language.questions import only_asks
 from planner.language.safety import unsafe
@@ -31,6 +40,7 @@ from planner.llm import (
     ChatMessage,
     ChatModel,
     Completion,
+    ContextOverflow,
     LLMError,
     ParsedReply,
     classify,
@@ -127,6 +137,9 @@ class ChatPlanner:
         examples = self._examples_for(context.instruction, frozenset(o.color for o in first))
         arm = bool(ARM_WORDS.search(context.instruction))
         ask = not context.answers  # one question per task: then act on its answer or refuse
+        # an order already answered in words alone ("I don't know") now acts or refuses
+        spoke = any(_only_says(s.code) for s in context.history)
+        say = not spoke or only_asks(context.instruction)
         # what the words name is settled until a correction or an answer says otherwise
         said = not (context.corrections or context.answers)
         orders = self._layouts_for(context) if said else ()
@@ -134,12 +147,17 @@ class ChatPlanner:
         still = mentions.unnamed_alike(context.instruction, first) if said else []
         talk = _words_first(context, first) if said and not context.history else ()
         grammar = (
-            step_grammar(context.scene, arm, ask=ask, still=still, talk=talk)
+            step_grammar(context.scene, arm, ask=ask, still=still, talk=talk, say=say)
             if self.constrain
             else None
         )
         prefix = 1 + 2 * len(examples)
-        reply = self._complete(messages, grammar, cache_prefix=prefix)
+        try:
+            reply = self._complete(messages, grammar, cache_prefix=prefix)
+        except ContextOverflow:  # a long task: its latest step alone is shown
+            situations = self._library().situational()
+            messages = build_messages(context, examples, situations, orders, max_history=1)
+            reply = self._complete(messages, grammar, cache_prefix=prefix)
         parsed = _parse(reply.text)
         failed = {s.code.strip() for s in context.history if not s.ok}
         for _ in range(RESAMPLES):  # greedy decoding repeats itself: sample something new
@@ -156,7 +174,9 @@ class ChatPlanner:
             doubt = _doubt(parsed.code, context.scene, first=not context.history)
             if doubt is not None:  # look again, once: the answer then stands
                 if grammar is not None and doubt != LOOK_AGAIN:  # a refusal proved false
-                    grammar = step_grammar(context.scene, arm, refuse=False, ask=ask, still=still)
+                    grammar = step_grammar(
+                        context.scene, arm, refuse=False, ask=ask, still=still, say=say
+                    )
                 retry = self._complete(
                     [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(doubt)],
                     grammar,
@@ -173,6 +193,8 @@ class ChatPlanner:
             goal = Goal.unstated("the model stated no goal")
         elif goal is not None and parsed.code is not None:
             goal = _consistent(goal, ground(parsed.code)[0])
+            if why := contradiction(goal.predicates):  # never kept as the task's goal
+                goal = Goal.unstated(f"its goal contradicts itself: {why}")
             if said and goal.predicates:  # a goal is checked as far as it follows the words
                 goal = _in_said_order(goal, orders)
                 named = {a for p in goal.predicates for a in _strings(p)}
@@ -301,6 +323,7 @@ def step_grammar(
     ask: bool = True,
     still: Collection[str] = (),
     talk: Collection[str] = (),
+    say: bool = True,
 ) -> str:
     """The reply grammar for a step in this scene: API calls on the objects it holds. The
     arm-only motions are left out unless the instruction speaks of the arm (`arm`): a small
@@ -308,8 +331,9 @@ def step_grammar(
     any reply of words alone: the program must act. `ask` False leaves out asking: a task
     asks once, then acts on the answer or refuses. Objects in `still` may only be named in
     a goal that they stay: not moved, nor a place (`mentions.unnamed_alike`); `talk` names
-    the only calls a reply of words alone may make (`_words_first`)."""
-    left_out = {*(() if refuse else ("refuse",)), *(() if ask else ("ask",))}
+    the only calls a reply of words alone may make (`_words_first`); `say` False leaves out
+    say()."""
+    left_out = {name for name, kept in (("refuse", refuse), ("ask", ask), ("say", say)) if not kept}
     if talk:
         left_out |= set(WORDS_FIRST) - set(talk)
     functions = {
@@ -361,6 +385,12 @@ def _doubt(code: str, scene: Sequence[ObjectState], first: bool = True) -> str |
     return None
 
 
+def _only_says(code: str) -> bool:
+    """Whether a program only says something (and maybe ends): words where an order was."""
+    names = [c.func.id for c in _calls(code)]
+    return "say" in names and set(names) <= {"say", "done"}
+
+
 def _calls(code: str) -> list[ast.Call]:
     """The calls of a program to functions by name; none when the code does not parse."""
     try:
@@ -392,7 +422,12 @@ def _moved_by(calls: Sequence[ast.Call]) -> set[str]:
 
 def _twice(code: str) -> bool:
     """Whether a call that moves things names one object twice (a tower of the red block on
-    the red block, a row listing it twice): a greedy model writes it again at every step."""
+    the red block, a row listing it twice), or a line says again what the line before it
+    did (a small model looping until the program is as long as allowed): a greedy model
+    writes it again at every step."""
+    lines = [line.strip() for line in code.splitlines() if line.strip()]
+    if any(a == b for a, b in pairwise(lines)):
+        return True
     for call in _calls(code):
         if call.func.id in API and API.get(call.func.id).group == "skill":
             said = [
@@ -443,12 +478,12 @@ def _consistent(goal: Goal, code: str) -> Goal:
 
 def _words_first(context: PlannerContext, scene: Sequence[ObjectState]) -> tuple[str, ...]:
     """The calls a task's first step may make when its words say to talk before moving: a
-    question about the scene is answered (say) or asked back, never refused ("is there a
+    question about the scene is answered (say), never asked back, refused ("is there a
     purple bowl?" - no) nor acted on; an unsafe order is refused; otherwise ask or refuse
     when the words name what `scene` lacks, ask when a bare name fits several
     (`mentions.unclear`). () when acting may do."""
     if only_asks(context.instruction):
-        return ("say", "ask")
+        return ("say",)  # the scene answers it: asking it back answers nothing
     if unsafe(context.instruction):
         return ("refuse",)
     why = mentions.unclear(context.instruction, scene)

@@ -146,6 +146,26 @@ def row_pairs(predicates: Sequence[RawPredicate], way: str) -> set[tuple[str, st
     return pairs
 
 
+def contradiction(predicates: Sequence[RawPredicate]) -> str:
+    """Two predicates of a goal that can not both hold (a left of b and b left of a, a on b
+    and b on a), said as one line; "" when there are none."""
+    said: dict[tuple[str, str, str], RawPredicate] = {}
+    for p in predicates:
+        relation = next((r for r in ROW_RELATIONS if len(p.get(r, ())) == 2), None)
+        if relation is None:
+            continue
+        a, b = p[relation]
+        if relation in ("right_of", "behind"):  # said the other way round
+            relation, a, b = _CONVERSE[relation], b, a
+        other = said.get((relation, b, a))
+        if other is not None:
+            return f"{predicate_text(other)} and {predicate_text(p)} can not both hold"
+        said[(relation, a, b)] = p
+    pairs = stacked_pairs(predicates)
+    loop = next(((a, b) for a, b in sorted(pairs) if (b, a) in pairs), None)
+    return f"{loop[1]} on {loop[0]} and {loop[0]} on {loop[1]} can not both hold" if loop else ""
+
+
 def layouts(predicates: Sequence[RawPredicate]) -> tuple[Layout, ...]:
     """The towers a goal stacks and the rows it lines up in an order it gives whole (a
     `line` of objects one relation chains from end to end)."""

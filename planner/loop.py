@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from planner.api import SkillApi, api_listing
-from planner.backend import PlannerBackend
+from planner.backend import BackendError, PlannerBackend
 from planner.context import (
     PlannerContext,
     Proposal,
@@ -115,7 +115,11 @@ class ReActLoop:
             self._set_manner(instruction, knowledge)
             context = self._context(instruction, knowledge, outcome)
             t_model = time.perf_counter()
-            proposal = self.backend.propose(context)
+            try:
+                proposal = self.backend.propose(context)
+            except BackendError as error:
+                outcome.status, outcome.reason = "failed", f"the planner failed: {error}"
+                break
             plan_s = time.perf_counter() - t_model
             outcome.step_plan_s.append(round(plan_s, 6))
             model_s = proposal.latency_s or plan_s

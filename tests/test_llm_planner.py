@@ -19,7 +19,14 @@ from planner.context import PlannerContext, StepRecord, TaskCorrection
 from planner.corrections import CorrectionInterpreter
 from planner.events import EventBus
 from planner.goals import ROW, TOWER, Layout
-from planner.llm import ChatMessage, LLMConfigError, StubChatModel, classify, goal_line
+from planner.llm import (
+    ChatMessage,
+    ContextOverflow,
+    LLMConfigError,
+    StubChatModel,
+    classify,
+    goal_line,
+)
 from planner.llm.catalog import CATALOG, package_file
 from planner.llm.grammar import ARG_ROLES
 from planner.llm.llama_decode import Grammar, GrammarError
@@ -428,6 +435,9 @@ def test_done_before_anything_moved_is_looked_at_again_and_repeats_are_resampled
     assert ChatPlanner(model).propose(context()).code == PUT
     model = StubChatModel([reply('say("red block, red block")'), reply(PUT)])
     assert ChatPlanner(model).propose(context()).code.startswith("say(")  # words may repeat
+    looping = "\n".join([PUT.splitlines()[0]] * 12)  # one line again until none are left
+    model = StubChatModel([reply(looping), reply(PUT)])
+    assert ChatPlanner(model).propose(context()).code == PUT
 
 
 def test_a_refusal_for_an_object_the_scene_lists_is_retried_without_refusing():
@@ -478,9 +488,9 @@ def test_words_naming_what_is_not_here_get_words_before_anything_moves():
 
 
 def test_a_question_about_the_scene_gets_words_only_an_order_put_as_one_may_act():
-    """ "Which block is nearest the bowl?" is answered (or asked back) in words even when
-    everything it names is here; "could you put ...?" and a question followed by an order
-    may act."""
+    """ "Which block is nearest the bowl?" is answered in words (never asked back: the
+    scene answers it) even when everything it names is here; "could you put ...?" and a
+    question followed by an order may act."""
     model = StubChatModel([reply('say("The red block.")')] * 4, supports_grammar=True)
     for instruction in (
         "Which block is nearest to the blue bowl?",
@@ -491,6 +501,7 @@ def test_a_question_about_the_scene_gets_words_only_an_order_put_as_one_may_act(
         ChatPlanner(model).propose(context(instruction=instruction))
     roots = [g.splitlines()[0] for g in model.grammars]
     assert "preds" not in roots[0] and "fn-refuse" not in model.grammars[0]
+    assert "fn-ask ::=" not in model.grammars[0] and "fn-say ::=" in model.grammars[0]
     assert all("preds" in root for root in roots[1:])
 
 
@@ -595,6 +606,64 @@ def test_a_row_the_words_give_is_shown_and_checked_the_way_it_runs(run_with, wor
     planner = ChatPlanner(model, layouts=rows)
     context = PlannerContext(said, tuple(world.objects()), "")
     assert planner.propose(context).goal.predicates == tuple(converse)
+
+
+class ShortContext(StubChatModel):
+    """A scripted model whose context holds at most `most` messages."""
+
+    def __init__(self, replies, most: int) -> None:
+        super().__init__(replies)
+        self.most = most
+
+    def complete(self, messages, *args, **kwargs):
+        if len(messages) > self.most:
+            raise ContextOverflow(f"{len(messages)} messages do not fit")
+        return super().complete(messages, *args, **kwargs)
+
+
+def test_a_prompt_past_the_context_shows_the_latest_step_alone(run_with, world):
+    """Step 3's prompt (task, two replies, two Observations) does not fit: it is sent again
+    with the latest step and its Observation only, and the task goes on."""
+    left, behind = (f'put_first_on_second("red block", {p}("blue bowl", 0.5))' for p in
+                    ("left_of", "behind"))  # fmt: skip
+    done = 'put_first_on_second("red block", "blue bowl")\ndone()'
+    # system, 3 examples, the task, a reply and the Observation after it: 1 + 6 + 1 + 2
+    model = ShortContext([reply(left), reply(behind), reply(done)], most=10)
+    outcome, _ = run_with(ChatPlanner(model), "put the red block in the blue bowl", max_steps=3)
+    assert outcome.steps == 3 and outcome.status == "unverified"
+    assert len(model.calls[-1]) < len(model.calls[-2]) + 2  # the earlier steps left out
+
+
+def test_a_model_that_fails_ends_its_task_said_why_and_the_run_goes_on(run_with, world):
+    outcome, _ = run_with(ChatPlanner(StubChatModel([])), "put the red block in the blue bowl")
+    assert outcome.status == "failed" and "the planner failed: stub has no reply" in outcome.reason
+
+
+def test_a_goal_that_contradicts_itself_is_no_goal_to_keep(world):
+    """ "Red in front of green and green in front of red" can never hold: kept as the task's
+    goal it would fail every later step; it is said to be no goal instead."""
+    program = 'put_first_on_second("red block", "yellow block")\ndone()'
+    both = [{"in_front_of": ["red block", "yellow block"]},
+            {"in_front_of": ["yellow block", "red block"]}]  # fmt: skip
+    model = StubChatModel([assistant_reply("Red on yellow.", program, both)])
+    context = PlannerContext("put the red block on the yellow one", tuple(world.objects()), "")
+    goal = ChatPlanner(model).propose(context).goal
+    assert not goal.predicates and "can not both hold" in goal.reason
+
+
+def test_an_order_answered_in_words_once_must_then_act_or_refuse(run_with, world):
+    """An order met with words alone ("I don't know") gets no second say-only reply: the
+    next step's grammar leaves say() out, so a small model can not talk until the steps
+    run out; a question keeps it."""
+    words = assistant_reply("Not sure.", 'say("I don\'t know")', "none")
+    act = 'put_first_on_second("red block", "blue bowl")\ndone()'
+    model = StubChatModel([words, reply(act)], supports_grammar=True)
+    outcome, _ = run_with(ChatPlanner(model), "the block that isn't green - in the blue bowl")
+    assert outcome.steps == 2 and "fn-say ::=" in model.grammars[0]
+    assert "fn-say ::=" not in model.grammars[1] and "fn-refuse ::=" in model.grammars[1]
+    model = StubChatModel([words, reply('say("Three.")\ndone()')], supports_grammar=True)
+    run_with(ChatPlanner(model), "how many blocks are there?")
+    assert all("fn-say ::=" in grammar for grammar in model.grammars)
 
 
 def test_a_goal_that_leaves_out_what_the_words_name_is_no_verification(run_with, world):

@@ -1,5 +1,6 @@
 """Orders no robot arm should carry out, whatever the planner: throwing things at people
-or as hard as it can. Read from the words alone, before any plan is made."""
+or as hard as it can, dropping them off the table. Read from the words alone, before any
+plan is made."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ _UNSAFE = re.compile(
     r"with (?:all|full) (?:your|its) (?:force|strength))\b"
     rf"|\b(?:hit|smash|strike|whack) (?:me|him|her|them|someone|somebody|(?:my|the|that) "
     r"(?:colleague|friend|person|face|head))\b"
+    # things sent off the table: "onto the floor", "knock it off the edge"
+    r"|\b(?:on|onto|to|down to|on to) the (?:floor|ground)\b"
+    rf"|\b(?:{_THROW}|knock|knocking|push|pushing|shove|sweep|drop|dropping)\b.*"
+    r"\boff (?:the (?:edge of the )?table|the edge)\b"
 )
 
 

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
-from skills.errors import HeedError
+from planner.backend import BackendError
 from skills.registry import Registry
 
 Role = Literal["system", "user", "assistant"]
@@ -119,8 +119,12 @@ class ChatModel(Protocol):
         ...
 
 
-class LLMError(HeedError):
+class LLMError(BackendError):
     """A chat model failed; the message is one line that says what to do."""
+
+
+class ContextOverflow(LLMError):
+    """The prompt and the reply it may get do not fit the model's context."""
 
 
 class LLMConfigError(LLMError):

@@ -35,6 +35,7 @@ from planner.llm.base import (
     CHAT_MODELS,
     ChatMessage,
     Completion,
+    ContextOverflow,
     LLMConfigError,
     LLMError,
     config_from_options,
@@ -221,7 +222,7 @@ class LlamaLocalModel:
         llama = model.llama
         tokens = self._tokens(model, model.template, messages)
         if len(tokens) + max_tokens > self.config.n_ctx:
-            raise LLMError(
+            raise ContextOverflow(
                 f"the prompt has {len(tokens)} tokens and {max_tokens} more may follow, past "
                 f"n_ctx={self.config.n_ctx}: raise n_ctx or shorten the history"
             )

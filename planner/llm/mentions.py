@@ -125,14 +125,18 @@ def mentioned(instruction: str, scene: Iterable[ObjectState]) -> list[Mention]:
 def unnamed_alike(instruction: str, scene: Iterable[ObjectState]) -> list[str]:
     """The objects no word of `instruction` names that have the colour of one it names by
     colour and kind (the red block beside "the red can"): a small model moves one for the
-    other. None when a word could name any object ("the red one", "every red thing"); a
-    kind said without a colour ("a single block") names every object of that kind."""
+    other; and those of a kind and a colour the words never say (the cyan can beside "the
+    purple stick"), which a small model moves along. None when a word could name any
+    object ("the red one", "every red thing"); a kind said without a colour ("a single
+    block") names every object of that kind."""
     objects = list(scene)
     text = instruction.lower()
     words = re.findall(r"[a-z]+", text)
     if any(is_generic(w) for w in words) or any(w in text for w in EVERYTHING_WORDS):
         return []
     said = mentioned(instruction, objects)
+    if not said:  # "clear the table", "put them away": the words name nothing to hold still
+        return []
     named = {name for m in said for name in m.fits}
     uncoloured = {
         kind
@@ -142,7 +146,12 @@ def unnamed_alike(instruction: str, scene: Iterable[ObjectState]) -> list[str]:
     }
     named |= {o.name for o in objects if o.category in uncoloured}
     colors = {m.color for m in said if m.color}
-    return [o.name for o in objects if o.color in colors and o.name not in named]
+    kinds = {k for m in said for k in _kind(singular(m.words.split()[-1]), True) or ()}
+    return [
+        o.name
+        for o in objects
+        if o.name not in named and (o.color in colors or o.category not in kinds | uncoloured)
+    ]
 
 
 def _open(said: Sequence[Mention]) -> list[Mention]:

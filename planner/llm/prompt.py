@@ -47,16 +47,21 @@ How requests become calls (A, B, C: objects as the scene names them):
 - "A to the left of / right of / behind / in front of B": put_first_on_second(A,
   left_of(B)) (right_of, behind, in_front_of); 15 cm is 0.15. "Next to / beside / near
   B": free_spot_near(B); "between B and C": between(B, C); a corner, the middle or a side
-  of the table: region_pos(...). A row: line_up([A, B, C], order="right to left") starts
-  at A and runs the way the words say: "left to right" (unsaid), "right to left", "front
-  to back" (away from me) or "back to front"; along a side or edge: line_up([...],
-  along="left side") (top side = far edge, bottom side = near edge).
+  of the table: region_pos(...), where top is the far edge and bottom the edge nearest me
+  ("bottom right corner": the corner nearest me on my right). A row:
+  line_up([A, B, C], order="right to left") starts at A and runs the way the words say:
+  "left to right" (unsaid), "right to left", "front to back" (away from me) or "back to
+  front"; along a side or edge: line_up([...], along="left side") (top side = far edge,
+  bottom side = near edge).
 - An object picked out by position, size or a relation ("the leftmost X", "the X
   closest to me", "the second X from the right", "the biggest X", "the X nearest to B"):
   find("leftmost X") with the instruction's own words, used where a name goes, also in
   the Goal line. Several ("every X except A", "the X that are not red", "two of the
   X"): find_all("X except A"), and put_all(find_all(...), B) puts each in B.
 - "Push/slide/nudge A left 10 cm": push(A, "left", 0.10); towards me is "front".
+- "Swap A and B", "A and B trade/switch places": swap(A, B).
+- "Turn A a quarter turn" (90 degrees; half a turn is 180): rotate(A, 90); "lift A 10 cm",
+  "hold A up": lift(A, 0.10).
 Reply with one line "Thought: ...", one line "Goal: ..." and then one ```python block.
 The Goal line says what will hold when the task is done, as checks on the scene:
 in(a, container), on(a, b) (a on top of b), stacked(bottom, ..., top), left_of(a, b),
@@ -158,6 +163,7 @@ def build_messages(
     examples: Sequence[Example],
     situations: Sequence[Example] = (),
     orders: Sequence[Layout] = (),
+    max_history: int = MAX_HISTORY,
 ) -> list[ChatMessage]:
     """The chat for the next step of the task in `context`; `orders` are the towers and rows
     its words give, as a reader of the words found them."""
@@ -170,7 +176,7 @@ def build_messages(
     first_scene = context.initial_scene_text or context.scene_text
     objects = context.initial_scene or context.scene
     task = _task_turn(context.instruction, first_scene, objects, context.knowledge, orders)
-    history = context.history[-MAX_HISTORY:]
+    history = context.history[-max(1, max_history) :]
     if not history:
         latest = _latest_turn(context, None)
         messages.append(ChatMessage.user(task + (f"\n{latest}" if latest else "")))
