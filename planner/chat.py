@@ -15,7 +15,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from memory.records import KnowledgeRecord
@@ -75,6 +75,7 @@ LayoutReader = Callable[[PlannerContext], Layouts]
 ORDERING = {"stacked", "on", "line", *ROW_RELATIONS}  # goal predicates that order objects
 RESAMPLES = 1  # new samples drawn when the model repeats a program that already failed
 WORDS_FIRST = ("ask", "refuse", "say")  # the calls of a reply that talks before moving
+ANSWER_ONLY = ("say",)  # a question about the scene: answered, and then the task is done
 ARM_WORDS = re.compile(r"\b(arm|gripper|hand|claw|fingers?|end.effector|wrist)\b", re.I)
 RESAMPLE_TEMPERATURE = 0.7
 DRAFT_KEYS = ("kind", "statement", "change")
@@ -135,22 +136,12 @@ class ChatPlanner:
     def propose(self, context: PlannerContext) -> Proposal:
         first = context.initial_scene or context.scene  # the scene the words were said of
         examples = self._examples_for(context.instruction, frozenset(o.color for o in first))
-        arm = bool(ARM_WORDS.search(context.instruction))
-        ask = not context.answers  # one question per task: then act on its answer or refuse
-        # an order already answered in words alone ("I don't know") now acts or refuses
-        spoke = any(_only_says(s.code) for s in context.history)
-        say = not spoke or only_asks(context.instruction)
         # what the words name is settled until a correction or an answer says otherwise
         said = not (context.corrections or context.answers)
         orders = self._layouts_for(context) if said else ()
         messages = build_messages(context, examples, self._library().situational(), orders)
-        still = mentions.unnamed_alike(context.instruction, first) if said else []
-        talk = _words_first(context, first) if said and not context.history else ()
-        grammar = (
-            step_grammar(context.scene, arm, ask=ask, still=still, talk=talk, say=say)
-            if self.constrain
-            else None
-        )
+        rules = _StepRules.of(context, first, said)
+        grammar = rules.grammar(context.scene) if self.constrain else None
         prefix = 1 + 2 * len(examples)
         try:
             reply = self._complete(messages, grammar, cache_prefix=prefix)
@@ -170,13 +161,11 @@ class ChatPlanner:
                 [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(REPROMPT)]
             )
             reply, parsed = _merge(reply, retry), _parse(retry.text)
-        elif parsed.code is not None and not talk:
+        elif parsed.code is not None and not rules.talk:
             doubt = _doubt(parsed.code, context.scene, first=not context.history)
             if doubt is not None:  # look again, once: the answer then stands
                 if grammar is not None and doubt != LOOK_AGAIN:  # a refusal proved false
-                    grammar = step_grammar(
-                        context.scene, arm, refuse=False, ask=ask, still=still, say=say
-                    )
+                    grammar = rules.grammar(context.scene, refuse=False)
                 retry = self._complete(
                     [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(doubt)],
                     grammar,
@@ -184,22 +173,8 @@ class ChatPlanner:
                 )
                 reply, parsed = _merge(reply, retry), _parse(retry.text)
         code = parsed.code or f"say({'I could not write a program for this step.'!r})"
-
-        def ground(text: str) -> tuple[str, list[str]]:  # find("...") in the first scene
-            return phrases.ground(text, first, context.scene)
-
-        goal = goal_line.read(reply.text, ground)
-        if goal is None and parsed.code is not None:
-            goal = Goal.unstated("the model stated no goal")
-        elif goal is not None and parsed.code is not None:
-            goal = _consistent(goal, ground(parsed.code)[0])
-            if why := contradiction(goal.predicates):  # never kept as the task's goal
-                goal = Goal.unstated(f"its goal contradicts itself: {why}")
-            if said and goal.predicates:  # a goal is checked as far as it follows the words
-                goal = _in_said_order(goal, orders)
-                named = {a for p in goal.predicates for a in _strings(p)}
-                gaps = mentions.unsaid(context.instruction, first, named)
-                goal = replace(goal, unchecked=(*goal.unchecked, *gaps)) if gaps else goal
+        if rules.talk == ANSWER_ONLY and "done()" not in code:  # a question answered is done
+            code = f"{code.rstrip()}\ndone()"
         return Proposal(
             parsed.thought,
             code,
@@ -212,7 +187,7 @@ class ChatPlanner:
                 "constrained": grammar is not None,
                 "examples": [e.id for e in examples],
             },
-            goal=goal,
+            goal=_read_goal(reply.text, parsed.code, context, orders if said else None),
             served_by="llm",
         )
 
@@ -314,6 +289,71 @@ class ChatPlanner:
             grammar=grammar,
             cache_prefix=cache_prefix,
         )
+
+
+@dataclass(frozen=True)
+class _StepRules:
+    """What a step's reply may do, from the task's words and its steps so far.
+
+    Attributes:
+        arm: the arm-only motions are allowed (the words speak of the arm).
+        ask: asking is allowed (a task asks once, then acts on the answer or refuses).
+        say: saying is allowed (an order answered in words once must act or refuse).
+        still: objects held still (`mentions.unnamed_alike`).
+        talk: the only calls a reply of words alone may make (`_words_first`).
+    """
+
+    arm: bool
+    ask: bool
+    say: bool
+    still: tuple[str, ...]
+    talk: tuple[str, ...]
+
+    @classmethod
+    def of(cls, context: PlannerContext, first: Sequence[ObjectState], said: bool) -> _StepRules:
+        """The rules of the next step; `said`: the words alone say what is meant (no
+        correction or answer came since)."""
+        spoke = any(_only_says(s.code) for s in context.history)
+        return cls(
+            arm=bool(ARM_WORDS.search(context.instruction)),
+            ask=not context.answers,
+            say=not spoke or only_asks(context.instruction),
+            still=tuple(mentions.unnamed_alike(context.instruction, first)) if said else (),
+            talk=_words_first(context, first) if said and not context.history else (),
+        )
+
+    def grammar(self, scene: Sequence[ObjectState], refuse: bool = True) -> str:
+        """The reply grammar under these rules (`refuse` False: the reply must act)."""
+        return step_grammar(scene, self.arm, refuse, self.ask, self.still, self.talk, say=self.say)
+
+
+def _read_goal(
+    text: str, code: str | None, context: PlannerContext, orders: Layouts | None
+) -> Goal | None:
+    """The goal a reply's Goal line states, read as its program and the words allow:
+    descriptions grounded in the scene the words were said of, parts its own program
+    contradicts dropped, none if it contradicts itself; where the words alone say what is
+    meant (`orders` not None), checked in the order of the towers and rows they give and
+    with what they name that the goal leaves out marked unchecked."""
+    first = context.initial_scene or context.scene
+
+    def ground(text: str) -> tuple[str, list[str]]:  # find("...") in the first scene
+        return phrases.ground(text, first, context.scene)
+
+    goal = goal_line.read(text, ground)
+    if code is None:
+        return goal
+    if goal is None:
+        return Goal.unstated("the model stated no goal")
+    goal = _consistent(goal, ground(code)[0])
+    if why := contradiction(goal.predicates):  # never kept as the task's goal
+        return Goal.unstated(f"its goal contradicts itself: {why}")
+    if orders is not None and goal.predicates:  # checked as far as it follows the words
+        goal = _in_said_order(goal, orders)
+        named = {a for p in goal.predicates for a in _strings(p)}
+        gaps = mentions.unsaid(context.instruction, first, named)
+        goal = replace(goal, unchecked=(*goal.unchecked, *gaps)) if gaps else goal
+    return goal
 
 
 def step_grammar(
@@ -483,7 +523,7 @@ def _words_first(context: PlannerContext, scene: Sequence[ObjectState]) -> tuple
     when the words name what `scene` lacks, ask when a bare name fits several
     (`mentions.unclear`). () when acting may do."""
     if only_asks(context.instruction):
-        return ("say",)  # the scene answers it: asking it back answers nothing
+        return ANSWER_ONLY  # the scene answers it: asking it back answers nothing
     if unsafe(context.instruction):
         return ("refuse",)
     why = mentions.unclear(context.instruction, scene)

@@ -500,6 +500,10 @@ def test_a_question_about_the_scene_gets_words_only_an_order_put_as_one_may_act(
     ):
         ChatPlanner(model).propose(context(instruction=instruction))
     roots = [g.splitlines()[0] for g in model.grammars]
+    answered = ChatPlanner(StubChatModel([reply('say("The red block.")')])).propose(
+        context(instruction="Which block is nearest to the blue bowl?")
+    )
+    assert answered.code == 'say("The red block.")\ndone()'  # answered: the task ends
     assert "preds" not in roots[0] and "fn-refuse" not in model.grammars[0]
     assert "fn-ask ::=" not in model.grammars[0] and "fn-say ::=" in model.grammars[0]
     assert all("preds" in root for root in roots[1:])

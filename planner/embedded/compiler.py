@@ -48,6 +48,7 @@ DEFAULT_NUDGE = 0.10  # metres moved for "move it to the left" without a distanc
 NEIGHBOUR_REACH = {"bowl": 0.15, "cylinder": 0.13}
 FINGER_SWEEP = 0.07  # how far the fingers reach from the release point along their axis
 ZONE_EDGE_MARGIN = 0.015  # how far inside a zone's edge each of several objects' centres lies
+ZONE_SPOT_MAX = 0.045  # and at most this far from its middle along each axis (9 cm apart)
 PICK_SWEEP = 0.065  # how far the opened fingers reach from an object's centre to grasp it
 CLEAR_SWEEP = 0.04  # fingers this far from every neighbour are clear either way round
 LINE_GAP = 0.04  # free space between neighbours in a line
@@ -218,7 +219,7 @@ def _of_kind(ref: NounPhrase, objects: NounPhrase | None) -> NounPhrase:
 def _container_spots(container: ObjectState, n: int) -> list[tuple[float, float]]:
     """Offsets from a container's centre for n objects side by side (a bowl's round wall
     allows a ring of 3 cm radius; a zone's square a diagonal pair or a 2x2 grid, each
-    centre `ZONE_EDGE_MARGIN` inside its edge, 3 cm from its middle at least)."""
+    centre `ZONE_EDGE_MARGIN` inside its edge, 3 to 4.5 cm from its middle each way)."""
     if n <= 1:
         return [(0.0, 0.0)]
     if container.category == "bowl":
@@ -226,7 +227,7 @@ def _container_spots(container: ObjectState, n: int) -> list[tuple[float, float]
             (0.03 * math.cos(a), 0.03 * math.sin(a))
             for a in (math.pi / 2 + 2 * math.pi * k / n for k in range(n))
         ]
-    d = max(0.03, min(container.size[:2]) / 2 - ZONE_EDGE_MARGIN)
+    d = min(ZONE_SPOT_MAX, max(0.03, min(container.size[:2]) / 2 - ZONE_EDGE_MARGIN))
     return [(d, d), (-d, -d), (d, -d), (-d, d)][:n] + [(0.0, 0.0)] * max(0, n - 4)
 
 
