@@ -171,22 +171,25 @@ def _replace_last(before: str, after: str) -> str:
     else:  # a thing for a thing (of its kind, if it names one), up to where its place begins
         things = [m.start() for m in re.finditer(r"\b(?:the|a|an)\b", before)]
         said = parse_np(first)
-        fits = [i for i in things if said.word and _may_be(said, before[i:])]
-        kind = [i for i in things if said.word and _may_be(said, before[i:], by_kind=True)]
+        earlier = {i: _phrase_at(before[i:]) for i in things} if said.word else {}
+        fits = [i for i, np_ in earlier.items() if _may_be(said, np_)]
+        kind = [i for i, np_ in earlier.items() if np_.category == said.category]
         cut = (fits or kind or things or [before.rfind(" ") + 1])[-1]
         place = re.compile(rf"\s\b{_PREPOSITION}\b").search(before, cut)
         end = place.start() if place else end
     return f"{before[:cut].rstrip()} {after}{before[end:]}".strip()
 
 
-def _may_be(said: NounPhrase, text: str, by_kind: bool = False) -> bool:
-    """Whether the phrase `text` begins with may be the thing `said` names again: of its
-    kind or of none, in no other colour, and named by one of the two ("the red one" for
-    "the red block I mean"); `by_kind`: of its kind, whatever its colour ("the red block"
-    for "sorry, the green block")."""
-    earlier = parse_np(re.split(rf"\s\b{_PREPOSITION}\b|,", text, maxsplit=1)[0])
-    if by_kind:
-        return earlier.category == said.category
+def _phrase_at(text: str) -> NounPhrase:
+    """The phrase `text` begins with, up to its place or the next comma."""
+    return parse_np(re.split(rf"\s\b{_PREPOSITION}\b|,", text, maxsplit=1)[0])
+
+
+def _may_be(said: NounPhrase, earlier: NounPhrase) -> bool:
+    """Whether the phrase `earlier` may be the thing `said` names again: of its kind or of
+    none, in no other colour, and named by one of the two ("the red one" for "the red
+    block I mean"); else a repair replaces the last phrase of its kind ("the red block" for
+    "sorry, the green block")."""
     if said.category and earlier.category not in (None, said.category):
         return False
     if said.colors and earlier.colors and not set(said.colors) & set(earlier.colors):

@@ -576,7 +576,7 @@ def normalize(text: str) -> str:
     t = re.sub(r",\s*bar (?=(?:the|that|this|those|these|my) )", ", except ", t)  # ", bar the can"
     t = re.sub(  # "counting from the left, take the second block": the second from the left
         r"^(?:counting|going|starting|numbering) from the (left|right|front|back)(?: side)?,?\s+"
-        r"(.*?\b(?:first|second|third|fourth|fifth|sixth|\d+(?:st|nd|rd|th)) [a-z]+)",
+        rf"(.*?\b(?:{'|'.join(w for w in ORDINALS if w != 'last')}) [a-z]+)",
         r"\2 from the \1",
         t,
     )

@@ -77,6 +77,7 @@ class Mention:
     many: bool = False  # several meant: "the blocks", "every block"
     color: str | None = None  # the colour said, as the scene names colours
     bare: bool = False  # "the mat" ending its clause: no words after it say which
+    kinds: tuple[str, ...] = ()  # the categories the noun names ("can": cylinder)
 
     def unsettled(self) -> bool:
         """Whether the words fit several objects and nothing said picks one."""
@@ -118,7 +119,7 @@ def mentioned(instruction: str, scene: Iterable[ObjectState]) -> list[Mention]:
         many = noun != m.group() or article in EVERY
         ends = _CLAUSE_END.match(text, m.end()) or _TO_PLACE.match(text, m.end())
         bare = article == "the" and ends is not None
-        found.setdefault(said, Mention(said, fits, many, color, bare))
+        found.setdefault(said, Mention(said, fits, many, color, bare, kinds))
     return list(found.values())
 
 
@@ -146,7 +147,7 @@ def unnamed_alike(instruction: str, scene: Iterable[ObjectState]) -> list[str]:
     }
     named |= {o.name for o in objects if o.category in uncoloured}
     colors = {m.color for m in said if m.color}
-    kinds = {k for m in said for k in _kind(singular(m.words.split()[-1]), True) or ()}
+    kinds = {k for m in said for k in m.kinds}
     return [
         o.name
         for o in objects
