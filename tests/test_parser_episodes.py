@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from heed.episode import RunOptions, run_episode
+from heed.episode import EpisodeResult, RunOptions, run_episode
 from planner.embedded.backend import EmbeddedPlanner
 from sim.suite import parse_suite
 
 
-def solved(raw: dict, tmp_path: Path, objects: str = "ground_truth") -> bool:
-    """Whether the offline parser solves the one-episode suite `raw` in the simulator."""
+def run(raw: dict, tmp_path: Path, objects: str = "ground_truth") -> EpisodeResult:
+    """The offline parser's run of the one-episode suite `raw` in the simulator."""
     episode = parse_suite({"name": "one", "episodes": [raw]}, "one").episodes[0]
     options = RunOptions(objects=objects, runs_dir=tmp_path)
-    return run_episode(episode, EmbeddedPlanner(), options).success
+    return run_episode(episode, EmbeddedPlanner(), options)
 
 
 def episode(seed: int, things: list, instruction: str, success: list, max_steps: int = 2) -> dict:
@@ -41,18 +41,9 @@ def episode(seed: int, things: list, instruction: str, success: list, max_steps:
     ],
 )
 def test_a_turn_and_a_lift_are_done_in_the_simulator(tmp_path, instruction, predicate):
-    raw = {
-        "id": "one",
-        "seed": 7,
-        "objects": [
-            {"name": "red bar", "type": "bar", "color": "red", "pose": [0.55, -0.12]},
-            {"name": "blue block", "type": "block", "color": "blue", "pose": [0.42, 0.10]},
-        ],
-        "instruction": instruction,
-        "success": [predicate],
-        "max_steps": 2,
-    }
-    assert solved(raw, tmp_path)
+    things = [("red bar", "bar", [0.55, -0.12]), ("blue block", "block", [0.42, 0.10])]
+    result = run(episode(7, things, instruction, [predicate]), tmp_path)
+    assert result.success and result.self_check == "verified"
 
 
 def test_a_can_beside_a_block_in_a_bowl_is_let_go_just_above_what_stops_it(tmp_path):
@@ -71,7 +62,7 @@ def test_a_can_beside_a_block_in_a_bowl_is_let_go_just_above_what_stops_it(tmp_p
         [{"in": ["red block", "red bowl"]}, {"in": ["red cylinder", "red bowl"]}],
         max_steps=1,
     )
-    assert solved(raw, tmp_path, objects="segmentation")  # positions as `heed eval` sees them
+    assert run(raw, tmp_path, objects="segmentation").success  # positions as `heed eval` sees them
 
 
 def test_three_cans_set_on_one_mat_stand_apart_on_it(tmp_path):
@@ -82,4 +73,5 @@ def test_three_cans_set_on_one_mat_stand_apart_on_it(tmp_path):
         ("white can", "cylinder", [0.55, 0.20]), ("black zone", "zone", [0.45, -0.18]),
     ]  # fmt: skip
     cans = [{"in": [n, "black zone"]} for n, t, _ in things if t == "cylinder"]
-    assert solved(episode(11, things, "move the three cans onto the black mat", cans), tmp_path)
+    raw = episode(11, things, "move the three cans onto the black mat", cans)
+    assert run(raw, tmp_path).success
