@@ -235,6 +235,41 @@ def test_which_thing_said_by_counting_repair_or_exception(instruction: str, expe
 
 
 @pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        (  # what holds it up is what it goes on
+            "Put the black block down so that the pink block is holding it up.",
+            {"stacked": ["pink block", "black block"]},
+        ),
+        (  # "whichever X is ...": the one that is
+            "Whichever block is furthest from me, drop it in the orange bowl.",
+            {"in": ["pink block", "orange bowl"]},
+        ),
+        (  # a distance towards a side of the table is a way to go, not the side to reach
+            "Push the black can 6 cm towards the left edge of the table.",
+            {"shifted": ["black can", [0.0, 0.06]]},
+        ),
+        (  # "any X that ..." is every X that fits
+            "Any block that isn't pink, drop it in the orange bowl.",
+            {"in": ["black block", "orange bowl"]},
+        ),
+        (  # what is there, said first: "the middle one" is one of those
+            "You can see three blocks - put the middle one in the orange bowl.",
+            {"in": ["pink block", "orange bowl"]},
+        ),
+        (  # the side said again after the edge: each one of the row stands there
+            "Line the blocks up along the edge of the table, the side farthest from me.",
+            {"at": ["black block", "top side"]},
+        ),
+    ],
+)
+def test_what_holds_it_which_ones_how_far_and_where_said_around_the_order(
+    instruction: str, expected: dict
+):
+    assert expected in goal(instruction, CORNERS)
+
+
+@pytest.mark.parametrize(
     "instruction",
     [
         "Put one block in the orange bowl. Only one, mind.",
@@ -281,6 +316,11 @@ def test_towers_whose_order_the_words_give(instruction: str, towers: tuple):
         (
             "line the blocks up going away from me, black nearest, then white, then pink",
             [("front to back", ("black block", "white block", "pink block"))],
+        ),
+        (  # "single file", its ends said and the one between left as listed
+            "Put the white, black and pink blocks in single file going away from me, pink "
+            "nearest and white furthest.",
+            [("front to back", ("pink block", "black block", "white block"))],
         ),
         ("line up the blocks", []),  # the order is the parser's choice, not said
     ],

@@ -192,6 +192,16 @@ def test_where_it_belongs_left_to_the_robot_is_a_free_spot_checked_as_a_shift():
             "meaning",
             "shift the green bar into the top right corner",
         ),
+        (  # "put it there" after the lesson: the place the lesson named
+            "The pink can belongs on the brown mat. Set it there, please.",
+            "preference",
+            "set the pink can in the brown mat",
+        ),
+        (  # but "leave it there" keeps it where it is
+            "the cyan bowl is where cans live. leave the red can there",
+            "preference",
+            "leave the red can there",
+        ),
     ],
 )
 def test_an_instruction_may_teach_and_ask_for_motion_at_once(instruction, intent, order):

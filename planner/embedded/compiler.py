@@ -1242,6 +1242,8 @@ class Compiler:
             self._expect("line", [o.name for o in ordered])
         elif not way:
             self._unchecked("a line of two")
+        for obj in objs if frame.side else ():  # "along the far edge": each one there
+            self._expect("at", [obj.name, frame.side])
         for strict, a, b in itertools.product((True, False), across, along):
             line_at = fixed + (inward * a if frame.side else a)
             steps = [span / 2 - i * spacing + b for i in range(len(objs))]

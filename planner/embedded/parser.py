@@ -33,6 +33,7 @@ from planner.language.lexicon import (
     kind_words,
     normalize,
     resolve_there,
+    singular,
     strip_lead_in,
 )
 from planner.language.verbs import ALL_VERBS, LIFT_VERBS, PUSH_VERBS, TURN_VERBS
@@ -793,6 +794,8 @@ def _frame_line(clause: str, rest: str) -> Frame:
     order = _listed(listed, objects, least=1 if way else 2)  # "... left to right red, then"
     if not order and (in_order or way) and objects is not None and len(objects.colors) > 1:
         order = _by_colour(objects)
+    elif order and objects is not None and _PLACE_IN_ROW.search(listed):
+        order = _between_ends(order, objects)  # "yellow closest and orange farthest"
     if objects is None:
         objects = parse_np(" and ".join(np_.text for np_ in order)) if order else None
     way = way or ("left to right" if order or rainbow else "")
@@ -828,6 +831,16 @@ def _by_size(rest: str, said: re.Match[str], way: str) -> tuple[str, str, str]:
         way = "front to back" if re.search(r"\b(?:front|back|away|nearest|closest)\b", rest) else ""
     head = rest[: said.start()].strip(" ,")
     return head, way or "left to right", ends
+
+
+def _between_ends(ends: tuple[NounPhrase, ...], objects: NounPhrase) -> tuple[NounPhrase, ...]:
+    """A row whose ends are said ("red closest and blue farthest") of more colours than
+    that ("the red, green and blue blocks"): the others stand between them, as listed."""
+    said = {c for np_ in ends for c in np_.colors}
+    if len(ends) < 2 or not said < set(objects.colors) or any(len(e.colors) != 1 for e in ends):
+        return ends
+    middle = tuple(np_ for np_ in _by_colour(objects) if np_.colors[0] not in said)
+    return (*ends[:-1], *middle, ends[-1])
 
 
 def _by_colour(objects: NounPhrase) -> tuple[NounPhrase, ...]:
@@ -1474,12 +1487,17 @@ _RESTATES = re.compile(  # "next to it, not inside": the place said before, said
 _REMARK = re.compile(
     r"^(?P<np>(?:(?:the|this|that|these|those|my|our|your) )?[^,;]+?)(?<! that)(?<! which) "
     r"(?:is|are|was|were|has|have|had|keeps|keep|looks|look|seems|seem|fell|got|"
-    r"(?!need\b)[a-z]+ed)\b(?! to\b)"
+    r"(?!(?:need|red)\b)[a-z]+ed)\b(?! to\b)"
 )
 _OBJECT_PRONOUN = re.compile(r"\b(?:(?:the )?(?:\d+|both|all|each) of )?(?:it|them)\b")
 _HAS_VERB = re.compile(rf"\b(?:{_VERB_ALT})\b").search
 _NO_LIFT = re.compile(r"^(?:and )?do not (?:pick|lift|raise) (?:it|them)(?: up)?$")
 _SAYS_WHERE_IT_GOES = re.compile(r"\b(?:belongs?|goes|go|lives?|stays?|should|must|needs?)\b")
+_THERE_ARE = re.compile(  # "there are 3 red cubes", "you can see 2 bowls": what is here
+    r"^(?:there (?:is|are)|(?:(?:i|you|we) )?(?:can )?see|we have) "
+    r"(?P<np>(?:an?|one|some|\d+) [a-z0-9 ]+)$"
+)
+_ONE_OF_TOPIC = re.compile(r"\bthe (?!other\b)[a-z]+ (?P<one>one)\b")  # "the middle one"
 _BARE_NP = re.compile(r"^(?:the|these|those|all the|both) [a-z0-9 ]+$")
 _PERSON_REMARK = re.compile(  # "somebody left the green can lying around", "i keep knocking"
     r"^(?:somebody|someone|i|we|they|he|she|the kids?)\b(?! (?:want|need|would|wish|prefer)\b)"
@@ -1501,6 +1519,12 @@ def _with_topics(clauses: list[str]) -> list[str]:
         if topic and _strip_verb(after)[0] and _OBJECT_PRONOUN.search(after):
             clauses[i + 1] = _OBJECT_PRONOUN.sub(topic, after, count=1)
             continue
+        one = _ONE_OF_TOPIC.search(after) if topic and _strip_verb(after)[0] else None
+        if topic and one is not None:  # "there are 3 red cubes, take the middle one"
+            said = parse_np(topic)
+            kind = " ".join((*said.colors, singular(said.word or "one")))
+            clauses[i + 1] = f"{after[: one.start('one')]}{kind}{after[one.end('one') :]}"
+            continue
         if topic and re.search(r"\bthe other one\b", after):  # "the blue bowl is dirty, so
             noun = parse_np(topic).word or "one"  # use the other one": not the blue bowl
             clauses[i + 1] = after.replace("the other one", f"the {noun} other than {topic}", 1)
@@ -1513,6 +1537,9 @@ def _topic(clause: str) -> str | None:
     """The thing a clause that gives no order is about, if it is about one."""
     if _strip_verb(clause)[0]:
         return None
+    there = _THERE_ARE.match(clause)
+    if there is not None and parse_np(there.group("np")).names_thing:
+        return there.group("np")
     m = _REMARK.match(clause)
     said = parse_np(m.group("np")) if m else None
     if said and (said.category or said.colors) and not said.unknown and not _HAS_VERB(said.text):

@@ -393,6 +393,9 @@ class NounPhrase:
         )
 
 
+_ANY_THAT = re.compile(r"^any [a-z]+ (?:that|which) ")
+
+
 def parse_np(text: str) -> NounPhrase:
     """Parse a noun phrase (already normalised by `lexicon.normalize`)."""
     text = merge_compounds(re.sub(r"\s+", " ", text).strip(" ,.;:"))
@@ -415,6 +418,8 @@ def parse_np(text: str) -> NounPhrase:
         return replace(np_, text=text, exclude=exclude)
     conjuncts = _conjuncts(main)
     np_ = NounPhrase(main, conjuncts=conjuncts) if conjuncts else _parse_core(main)
+    if _ANY_THAT.match(main):  # "any cube that is not red": every cube that fits
+        np_ = replace(np_, every=True, plural=True, any_one=False, count=None)
     return replace(np_, text=text, exclude=exclude)
 
 

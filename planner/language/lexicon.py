@@ -552,6 +552,9 @@ def normalize(text: str) -> str:
     t = re.sub(r"[^a-z0-9.,;:'?! ]+", " ", t).replace("'", " ")
     t = re.sub(r"(?<=[a-z])\.(?=[a-z])", " ", t)
     t = _COLOR_RE.sub(lambda m: COLOR_SYNONYMS[m.group(1)], t)
+    t = re.sub(  # "a single file of the cans": a row, one behind the other
+        r"\b(in )?(?:a |one )?single file\b", lambda m: f"{m.group(1) or ''}a row", t
+    )
     t = _NUMBER_RE.sub(lambda m: NUMBER_WORDS[m.group(1)], t)
     t = re.sub(r"\b(centimet(er|re)s?|cms?)\b", "cm", t)
     t = re.sub(r"\b(millimet(er|re)s?|mms?)\b", "mm", t)
@@ -564,9 +567,17 @@ def normalize(text: str) -> str:
     )
     t = re.sub(r"(\d)\s*(cm|mm|m)\b", r"\1 \2", t)
     t = re.sub(r"\b(?:about|around|roughly|approximately|some|maybe) (?=\d)", "", t)
+    t = re.sub(  # "8 cm towards the back of the table": a way to go, not a region to reach
+        r"(\d (?:cm|mm|m)) (?:to|towards?) the (back|front|left|right)(?: side| edge| end)? "
+        r"of the table\b",
+        r"\1 towards the \2",
+        t,
+    )
     t = re.sub(
         r"\bwhatever(?: (?:is|are|that is|that are|thing is|things are))?\b", "everything", t
     )
+    # "whichever block is nearest, ...": the block that is nearest
+    t = re.sub(r"\bwhichever ([a-z]+(?: [a-z]+)?) (is|are)\b", r"the \1 that \2", t)
     t = re.sub(  # "anything that is not a can": everything but the cans (a kind, not a colour)
         r"\b(anything|everything|all (?:the )?(?:things|objects))(?: that| which)? (?:is|are) not "
         rf"(?:a |an )?({kind_words(GRASPABLE + CONTAINERS)})s?\b",
@@ -599,6 +610,25 @@ def normalize(text: str) -> str:
     t = re.sub(
         r"\bso (?:that )?(?:it|they) (?:sits?|is|are|ends? up|lands?|stands?|rests?|goes)\b",
         " ",
+        t,
+    )
+    t = re.sub(  # "stack the cube so that the can is what is supporting it": on the can
+        r"\bso (?:that )?(?P<under>(?:the|a|an) [a-z ]+?) (?:is |are )?(?:what is |the one )?"
+        r"(?:(?:supporting|supports|holding up|holds up|carrying|carries|under|underneath|"
+        r"beneath|below) (?:it|them)|(?:holding|holds) (?:it|them) up)\b",
+        r"on \g<under>",
+        t,
+    )
+    t = re.sub(  # "the edge closest to me" is the near side, "the side farthest away" the far one
+        r"\bthe (?:side|edge|end) (?:(?P<near>nearest|closest)|furthest|farthest)"
+        r"(?: (?:to|from|away from))? (?:me|you|us)\b",
+        lambda m: "the near side" if m.group("near") else "the far side",
+        t,
+    )
+    t = re.sub(  # "the (front) edge of the table, the near side": the side said again
+        r"\bthe (?:(?:front|near|bottom|lower|back|far|top|upper) )?(?:edge|side|end)"
+        r"(?: of the table)?,\s*(the (?:near|far) side)\b",
+        r"\1",
         t,
     )
     t = re.sub(r"\bright (?=next to|beside|by|in front of|behind|on top of|against)", "", t)
@@ -695,7 +725,10 @@ _THERE_PLACE = re.compile(  # a container by any of its words ("the white pot"),
 
 
 _THERE = re.compile(r"\b(?:(?P<rel>beside|next to|near|by|in|into|on) it|(?:in )?there)\b")
-_IN_THERE = re.compile(r"\b(?P<rel>in|into|on|onto) there\b")
+_IN_THERE = re.compile(  # "in there", or "put it there" (not "leave it there": keep it)
+    r"\b(?:(?P<rel>in|into|on|onto) there|(?P<put>(?:put|place|set|pop|stick|drop|move|bring) "
+    r"(?:it|them|the (?:(?!(?:in|into|on|onto)\b)[a-z]+ ?){1,3})) there)\b"
+)
 _BESIDE_BEFORE = re.compile(r"\b(?P<rel>next to|beside|near|by) $")  # just before a place
 
 
@@ -722,7 +755,8 @@ def resolve_there(text: str, strict: bool = False) -> str:
     place = place if place.startswith("the ") else f"the {place}"
     beside = _BESIDE_BEFORE.search(text, 0, found[-1].start())  # "next to the bowl ... there"
     said = f"{there.group('rel') or (beside.group('rel') if beside else 'in')} {place}"
-    return text[: there.start()] + said + text[there.end() :]
+    put = there.groupdict().get("put")  # "put the bar there": the verb and its thing stay
+    return text[: there.start()] + (f"{put} " if put else "") + said + text[there.end() :]
 
 
 _REGION_NAMES = sorted(
