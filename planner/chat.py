@@ -33,7 +33,7 @@ from planner.goals import (
     row_pairs,
     stacked_pairs,
 )
-from planner.language.lexicon import category_of
+from planner.language.lexicon import COLORS, absent_kind, category_of, is_generic
 from planner.language.questions import only_asks
 from planner.language.safety import unsafe
 from planner.llm import (
@@ -53,6 +53,7 @@ from planner.llm.examples import Example, ExampleLibrary, default_library
 from planner.llm.grammar import ARG_ROLES, reply_grammar
 from planner.llm.prompt import build_messages, system_prompt
 from planner.outcome import FINISHED, CorrectedTask
+from planner.reading import UNREAD, Reading
 from skills.objects import ObjectState
 from skills.primitives import DIRECTIONS, GRASPABLE_CATEGORIES
 
@@ -66,12 +67,24 @@ LOOK_AGAIN = (
     "again: unless the scene's positions and relations already show what the instruction "
     "asks, write the program that does it; if it is a question, answer with say(...)."
 )
+ANSWER_IT = (
+    "You said a question back. Answer the instruction's question from the scene's names, "
+    "positions and relations, in one statement with say(...)."
+)
+REFUSED_NO_THING = (
+    "Your refusal names {said!r}, which is no kind of object: words said in passing "
+    "(thanks, cheers, please) ask for nothing. Refuse only if an object the instruction "
+    "needs is missing from the scene; otherwise write the program that does it."
+)
+_CANNOT_SEE = re.compile(  # what a refusal says is missing: "I can not see a 'cheers' here."
+    r"can ?not see (?:an? |the |any )?['\"]?(?P<what>[a-z][a-z ]*?)['\"]?(?: here\b|\.|$)"
+)
 REFUSED_PRESENT = (
     "Your refusal names {listed}, which the scene lists. Refuse only if an object the "
     "instruction needs is missing from the scene; otherwise write the program that does it."
 )
 Layouts = tuple[Layout, ...]
-LayoutReader = Callable[[PlannerContext], Layouts]
+Reader = Callable[[PlannerContext], Reading]
 ORDERING = {"stacked", "on", "line", *ROW_RELATIONS}  # goal predicates that order objects
 RESAMPLES = 1  # new samples drawn when the model repeats a program that already failed
 WORDS_FIRST = ("ask", "refuse", "say")  # the calls of a reply that talks before moving
@@ -109,9 +122,9 @@ class ChatPlanner:
         examples: worked examples to choose from (default: the library shipped).
         n_examples: examples shown per task.
         constrain: decode under the reply grammar when the model can.
-        layouts: a reader of the words (the offline parser's): the towers and rows whose
-            order a task's words give; shown in the task turn, and checked in that order
-            where a goal stacks or lines up their objects otherwise.
+        reader: a reader of the words (the offline parser's): the towers and rows whose
+            order a task's words give and the objects they pick out, shown in the task turn;
+            a goal that stacks or lines up those objects otherwise is checked in that order.
     """
 
     def __init__(
@@ -121,7 +134,7 @@ class ChatPlanner:
         examples: ExampleLibrary | None = None,
         n_examples: int = 3,
         constrain: bool = True,
-        layouts: LayoutReader | None = None,
+        reader: Reader | None = None,
     ) -> None:
         self.model = model
         self.max_tokens = max_tokens
@@ -130,16 +143,16 @@ class ChatPlanner:
         self.n_examples = n_examples
         self.constrain = constrain and model.supports_grammar
         self._chosen: tuple[tuple[str, frozenset[str]], list[Example]] | None = None
-        self._read_layouts = layouts
-        self._layouts: tuple[tuple[str, tuple[str, ...]], Layouts] | None = None
+        self._reader = reader
+        self._reading: tuple[tuple[str, tuple[str, ...]], Reading] | None = None
 
     def propose(self, context: PlannerContext) -> Proposal:
         first = context.initial_scene or context.scene  # the scene the words were said of
         examples = self._examples_for(context.instruction, frozenset(o.color for o in first))
         # what the words name is settled until a correction or an answer says otherwise
         said = not (context.corrections or context.answers)
-        orders = self._layouts_for(context) if said else ()
-        messages = build_messages(context, examples, self._library().situational(), orders)
+        reading = self._reading_of(context) if said else UNREAD
+        messages = build_messages(context, examples, self._library().situational(), reading)
         rules = _StepRules.of(context, first, said)
         grammar = rules.grammar(context.scene) if self.constrain else None
         prefix = 1 + 2 * len(examples)
@@ -147,7 +160,7 @@ class ChatPlanner:
             reply = self._complete(messages, grammar, cache_prefix=prefix)
         except ContextOverflow:  # a long task: its latest step alone is shown
             situations = self._library().situational()
-            messages = build_messages(context, examples, situations, orders, max_history=1)
+            messages = build_messages(context, examples, situations, reading, max_history=1)
             reply = self._complete(messages, grammar, cache_prefix=prefix)
         parsed = _parse(reply.text)
         failed = {s.code.strip() for s in context.history if not s.ok}
@@ -161,13 +174,21 @@ class ChatPlanner:
                 [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(REPROMPT)]
             )
             reply, parsed = _merge(reply, retry), _parse(retry.text)
+        elif rules.talk == ANSWER_ONLY and parsed.code and _asks_back(parsed.code):
+            retry = self._complete(  # once: a question said back is no answer
+                [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(ANSWER_IT)],
+                grammar,
+                prefix,
+            )
+            reply, parsed = _merge(reply, retry), _parse(retry.text)
         elif parsed.code is not None and not rules.talk:
             doubt = _doubt(parsed.code, context.scene, first=not context.history)
             if doubt is not None:  # look again, once: the answer then stands
-                if grammar is not None and doubt != LOOK_AGAIN:  # a refusal proved false
+                why, proven = doubt
+                if grammar is not None and proven:  # a refusal proved false may not stand
                     grammar = rules.grammar(context.scene, refuse=False)
                 retry = self._complete(
-                    [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(doubt)],
+                    [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(why)],
                     grammar,
                     prefix,
                 )
@@ -187,7 +208,7 @@ class ChatPlanner:
                 "constrained": grammar is not None,
                 "examples": [e.id for e in examples],
             },
-            goal=_read_goal(reply.text, parsed.code, context, orders if said else None),
+            goal=_read_goal(reply.text, parsed.code, context, reading.layouts if said else None),
             served_by="llm",
         )
 
@@ -198,15 +219,14 @@ class ChatPlanner:
             self._chosen = ((instruction, colors), chosen)
         return self._chosen[1]
 
-    def _layouts_for(self, context: PlannerContext) -> Layouts:
-        """The towers and rows the task's words give (`layouts`), read once per instruction
-        and scene."""
-        if self._read_layouts is None:
-            return ()
+    def _reading_of(self, context: PlannerContext) -> Reading:
+        """The reader's reading of the task's words, read once per instruction and scene."""
+        if self._reader is None:
+            return UNREAD
         key = (context.instruction, tuple(o.name for o in context.initial_scene or context.scene))
-        if self._layouts is None or self._layouts[0] != key:
-            self._layouts = (key, tuple(self._read_layouts(context)))
-        return self._layouts[1]
+        if self._reading is None or self._reading[0] != key:
+            self._reading = (key, self._reader(context))
+        return self._reading[1]
 
     def _library(self) -> ExampleLibrary:
         return self.examples or default_library()
@@ -407,13 +427,15 @@ def _json_list(text: str) -> list[dict]:
     return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
-def _doubt(code: str, scene: Sequence[ObjectState], first: bool = True) -> str | None:
-    """Why a program deserves a second look, or None: as the `first` of a task it declares
-    the task finished before anything moved; at any step it refuses (or says, with no
-    refusal) that it "can not see" an object the scene lists (under another word for its
-    kind, too: a cube is a block) - after a failed goal check, too."""
+def _doubt(code: str, scene: Sequence[ObjectState], first: bool = True) -> tuple[str, bool] | None:
+    """Why a program deserves a second look, and whether that proves a refusal false; None
+    when it does not: as the `first` of a task it declares the task finished before anything
+    moved; at any step it refuses (or says, with no refusal) that it "can not see" an object
+    the scene lists (under another word for its kind, too: a cube is a block) - after a
+    failed goal check, too; or it refuses for a missing "thing" that names no kind of object
+    ("cheers")."""
     if code.strip() == "done()":
-        return LOOK_AGAIN if first else None
+        return (LOOK_AGAIN, False) if first else None
     if code.lstrip().startswith(("refuse(", "say(")):  # "I can not see ..." said either way
         said = re.sub(r"[a-z]+", lambda m: category_of(m.group()) or m.group(), code.lower())
         listed = [o for o in scene if re.search(rf"\bsee (?:an? |the |any )?{o.name}\b", said)]
@@ -421,8 +443,31 @@ def _doubt(code: str, scene: Sequence[ObjectState], first: bool = True) -> str |
             where = ", ".join(
                 f"the {o.name} at ({o.position[0]:.2f}, {o.position[1]:.2f})" for o in listed
             )
-            return REFUSED_PRESENT.format(listed=where)
+            return REFUSED_PRESENT.format(listed=where), True
+    missing = _CANNOT_SEE.search(code.lower()) if code.lstrip().startswith("refuse(") else None
+    if missing is not None and not _names_kind(missing.group("what")):
+        return REFUSED_NO_THING.format(said=missing.group("what")[:40]), False
     return None
+
+
+def _names_kind(words: str) -> bool:
+    """Whether words name a kind of object, one the scene may have or not ("can", "ball",
+    "thing"), or a colour."""
+    return any(
+        category_of(w) or absent_kind(w) or is_generic(w) or w in COLORS for w in words.split()
+    )
+
+
+def _asks_back(code: str) -> bool:
+    """Whether a program's words are a question (a question answered with one says it back)."""
+    said = [
+        a.value
+        for c in _calls(code)
+        if c.func.id == "say"
+        for a in c.args[:1]
+        if isinstance(a, ast.Constant) and isinstance(a.value, str)
+    ]
+    return bool(said) and all(s.rstrip().endswith("?") for s in said)
 
 
 def _only_says(code: str) -> bool:

@@ -30,8 +30,8 @@ def make_backend(spec: str = "auto") -> Backend:
 
 def _chat(spec: str) -> ChatPlanner:
     """A chat planner on the model `spec` names, shown the towers and rows the offline
-    parser reads in a task's words."""
-    return ChatPlanner(make_chat_model(spec), layouts=EmbeddedPlanner().layouts)
+    parser reads in a task's words and the objects they pick out."""
+    return ChatPlanner(make_chat_model(spec), reader=EmbeddedPlanner().reading)
 
 
 def _pulled_model() -> ChatPlanner | None:

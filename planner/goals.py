@@ -148,13 +148,19 @@ def row_pairs(predicates: Sequence[RawPredicate], way: str) -> set[tuple[str, st
 
 def contradiction(predicates: Sequence[RawPredicate]) -> str:
     """Two predicates of a goal that can not both hold (a left of b and b left of a, a on b
-    and b on a), said as one line; "" when there are none."""
+    and b on a, a in b and a in front of b), said as one line; "" when there are none."""
+    held = {  # a in (or on) b: beside b it is not
+        frozenset(p[r]): p for p in predicates for r in ("in", "on") if len(p.get(r, ())) == 2
+    }
     said: dict[tuple[str, str, str], RawPredicate] = {}
     for p in predicates:
         relation = next((r for r in ROW_RELATIONS if len(p.get(r, ())) == 2), None)
         if relation is None:
             continue
         a, b = p[relation]
+        inside = held.get(frozenset((a, b)))
+        if inside is not None:
+            return f"{predicate_text(inside)} and {predicate_text(p)} can not both hold"
         if relation in ("right_of", "behind"):  # said the other way round
             relation, a, b = _CONVERSE[relation], b, a
         other = said.get((relation, b, a))

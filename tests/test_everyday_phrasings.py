@@ -331,6 +331,30 @@ def test_rows_whose_order_and_way_the_words_give(instruction: str, rows: list):
 
 
 @pytest.mark.parametrize(
+    ("instruction", "picks"),
+    [
+        (
+            "put the second block from the left in the orange bowl",
+            ['"the second block from the left" is the pink block.'],
+        ),
+        (  # "the can": the only one, named in other words than the scene's
+            "put the cube nearest the bowl on the can",
+            ['"the cube nearest the bowl" is the white block.', '"the can" is the black can.'],
+        ),
+        (
+            "put the blocks except the pink one in the orange bowl",
+            ['"the blocks except the pink one" are the white block, black block.'],
+        ),
+        ("put the white block in the orange bowl", []),  # named as the scene names them
+        ("line up the blocks from left to right: pink, white, black", []),  # a layout's to say
+    ],
+)
+def test_objects_the_words_pick_out_by_rank_relation_or_exception(instruction: str, picks: list):
+    said = EmbeddedPlanner().picks(PlannerContext(instruction, CORNERS, ""))
+    assert [pick.line() for pick in said] == picks
+
+
+@pytest.mark.parametrize(
     "instruction",
     [
         "Fling the white cube at my colleague over there as hard as you can.",

@@ -7,7 +7,7 @@ from tabletop_scenes import moves, propose, scene
 
 from planner.context import PlannerContext
 from planner.embedded.backend import EmbeddedPlanner
-from planner.goals import Goal, check_goal
+from planner.goals import Goal, check_goal, contradiction
 from planner.language.questions import read_question
 
 SCENE = scene(
@@ -89,6 +89,28 @@ def test_a_goal_is_checked_on_a_scene():
     assert check.failed[0].startswith("in(red block, yellow bowl): red block is not in")
     bad = check_goal(Goal(({"in": ["red block", "purple bowl"]},)), SCENE, SCENE, None)
     assert not bad.ok and "purple bowl" in bad.malformed
+
+
+@pytest.mark.parametrize(
+    ("predicates", "said"),
+    [
+        (
+            [{"left_of": ["red block", "blue block"]}, {"right_of": ["blue block", "red block"]}],
+            "",
+        ),  # the same relation said both ways round
+        (
+            [{"behind": ["red block", "blue block"]}, {"behind": ["blue block", "red block"]}],
+            "behind(red block, blue block) and behind(blue block, red block)",
+        ),
+        (
+            [{"in": ["red block", "blue bowl"]}, {"in_front_of": ["red block", "blue bowl"]}],
+            "in(red block, blue bowl) and in_front_of(red block, blue bowl)",
+        ),  # inside a bowl is not in front of it
+        ([{"on": ["red block", "blue block"]}, {"left_of": ["red block", "green block"]}], ""),
+    ],
+)
+def test_a_goal_that_can_not_hold_says_which_two_predicates(predicates: list, said: str):
+    assert contradiction(predicates) == (f"{said} can not both hold" if said else "")
 
 
 # --- questions ---------------------------------------------------------------------------------

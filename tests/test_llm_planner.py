@@ -32,6 +32,7 @@ from planner.llm.grammar import ARG_ROLES
 from planner.llm.llama_decode import Grammar, GrammarError
 from planner.llm.prompt import assistant_reply, build_messages
 from planner.loop import LoopConfig, ReActLoop
+from planner.reading import Pick, Reading
 from planner.sandbox import SandboxExecutor, SandboxLimits
 from skills.objects import ObjectState
 from skills.primitives import Skills
@@ -462,6 +463,22 @@ def test_a_refusal_for_an_object_the_scene_lists_is_retried_without_refusing():
     assert ChatPlanner(ended).propose(context(history=(checked,))).code == "done()"
 
 
+def test_a_refusal_for_a_word_that_names_no_object_is_looked_at_again_and_may_stand():
+    """ "I can not see a 'cheers' here": a word said in passing is missing nothing - the
+    model is told so once and may still refuse (an unknown noun may be a real object)."""
+    model = StubChatModel([reply("refuse(\"I can not see a 'cheers' here.\")"), reply(PUT)])
+    assert ChatPlanner(model).propose(context()).code == PUT
+    assert "'cheers', which is no kind of object" in model.calls[1][-1].content
+    again = StubChatModel(
+        [reply('refuse("I can not see a widget here.")')] * 2, supports_grammar=True
+    )
+    assert ChatPlanner(again).propose(context()).code.startswith("refuse(")
+    assert "fn-refuse" in again.grammars[1]  # refusing stays allowed
+    ball = StubChatModel([reply('refuse("I can not see a blue ball here.")')])
+    assert ChatPlanner(ball).propose(context()).code.startswith("refuse(")
+    assert len(ball.calls) == 1  # a kind of object no scene has: the refusal stands at once
+
+
 def test_words_naming_what_is_not_here_get_words_before_anything_moves():
     """A first step for "the purple block" (none here) may only refuse or ask (or say, when
     the words are a question), one for "the bowl" by two bowls only ask; after an answer, or
@@ -507,6 +524,18 @@ def test_a_question_about_the_scene_gets_words_only_an_order_put_as_one_may_act(
     assert "preds" not in roots[0] and "fn-refuse" not in model.grammars[0]
     assert "fn-ask ::=" not in model.grammars[0] and "fn-say ::=" in model.grammars[0]
     assert all("preds" in root for root in roots[1:])
+
+
+def test_a_question_said_back_is_asked_to_be_answered_once():
+    """A reply that says the question back ("Which bowl is closest to me?") is no answer:
+    the model is told so once, and its second reply stands."""
+    model = StubChatModel(
+        [reply('say("Which block is nearest to the blue bowl?")'), reply('say("The red block.")')],
+        supports_grammar=True,
+    )
+    answered = ChatPlanner(model).propose(context(instruction="Which block is nearest the bowl?"))
+    assert answered.code == 'say("The red block.")\ndone()'
+    assert "said a question back" in model.calls[1][-1].content
 
 
 def test_an_unsafe_order_may_only_be_refused():
@@ -563,22 +592,22 @@ def test_towers_the_words_give_are_shown_and_checked_in_their_order(run_with, wo
     the turn shows it, and a goal stacking them the other way round is checked in the
     words' order instead: the model is sent back, not verified."""
 
-    def towers(context: PlannerContext) -> tuple[Layout, ...]:
-        return (Layout(TOWER, "bottom to top", ("yellow block", "red block")),)
+    def towers(context: PlannerContext) -> Reading:
+        return Reading((Layout(TOWER, "bottom to top", ("yellow block", "red block")),))
 
     said = "stack the red block on the yellow one"
     put = 'put_first_on_second("{}", "{}")\ndone()'
     right = assistant_reply("Red on yellow.", put.format("red block", "yellow block"),
                             [{"on": ["red block", "yellow block"]}])  # fmt: skip
     model = StubChatModel([right], supports_grammar=True)
-    outcome, _ = run_with(ChatPlanner(model, layouts=towers), said)
+    outcome, _ = run_with(ChatPlanner(model, reader=towers), said)
     turn = model.calls[0][-1].content
     assert "Tower the words give, bottom to top: yellow block, red block." in turn
     assert outcome.status == "verified"
     wrong = assistant_reply("Yellow on red.", put.format("yellow block", "red block"),
                             [{"stacked": ["red block", "yellow block"]}])  # fmt: skip
     model = StubChatModel([wrong], supports_grammar=True)
-    outcome, _ = run_with(ChatPlanner(model, layouts=towers), said, max_steps=1)
+    outcome, _ = run_with(ChatPlanner(model, reader=towers), said, max_steps=1)
     assert outcome.status == "failed"  # not "verified" by its own upside-down goal
     assert outcome.goal == [{"stacked": ["yellow block", "red block"]}]
 
@@ -589,15 +618,15 @@ def test_a_row_the_words_give_is_shown_and_checked_the_way_it_runs(run_with, wor
     converse relation (left_of turned round) is the same row."""
     names = ("yellow block", "red block", "green block")
 
-    def rows(context: PlannerContext) -> tuple[Layout, ...]:
-        return (Layout(ROW, "right to left", names),)
+    def rows(context: PlannerContext) -> Reading:
+        return Reading((Layout(ROW, "right to left", names),))
 
     said = "put the blocks in a row from right to left: yellow, red, green"
     program = f'line_up({json.dumps(list(names))}, order="left to right")\ndone()'
     backwards = [{"line": list(names)}, {"left_of": ["yellow block", "red block"]},
                  {"left_of": ["red block", "green block"]}]  # fmt: skip
     model = StubChatModel([assistant_reply("A row.", program, backwards)], supports_grammar=True)
-    outcome, _ = run_with(ChatPlanner(model, layouts=rows), said, max_steps=1)
+    outcome, _ = run_with(ChatPlanner(model, reader=rows), said, max_steps=1)
     assert "Row the words give, right to left: yellow block, red block, green block." in (
         model.calls[0][-1].content
     )
@@ -607,9 +636,18 @@ def test_a_row_the_words_give_is_shown_and_checked_the_way_it_runs(run_with, wor
     converse = [{"line": list(names)}, {"left_of": ["red block", "yellow block"]},
                 {"left_of": ["green block", "red block"]}]  # fmt: skip
     model = StubChatModel([assistant_reply("A row.", program, converse)])
-    planner = ChatPlanner(model, layouts=rows)
+    planner = ChatPlanner(model, reader=rows)
     context = PlannerContext(said, tuple(world.objects()), "")
     assert planner.propose(context).goal.predicates == tuple(converse)
+
+
+def test_objects_the_words_pick_out_are_shown_by_the_names_find_gives():
+    picked = Reading(picks=(Pick("the block furthest from me", ("green block",)),))
+    said = context(instruction="put the block furthest from me in the bowl")
+    turn = build_messages(said, [], reading=picked)[-1].content
+    shown = '- "the block furthest from me" is the green block.'
+    assert f"Picked out by the words (as find() grounds them):\n{shown}" in turn
+    assert "Picked out" not in build_messages(said, [])[-1].content
 
 
 class ShortContext(StubChatModel):

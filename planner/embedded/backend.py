@@ -25,7 +25,7 @@ from planner.embedded.questions import answer
 from planner.goals import Goal, Layout, layouts
 from planner.language.exemplars import ExemplarMatcher
 from planner.language.forget import remembered
-from planner.language.grounding import Grounder, GroundingError, parse_np
+from planner.language.grounding import Grounder, GroundingError, NounPhrase, parse_np
 from planner.language.lexicon import CONTAINERS, GRASPABLE
 from planner.language.meanings import apply_meanings, meanings_in, parse_meaning
 from planner.language.never_rules import never_in
@@ -46,6 +46,7 @@ from planner.language.safety import unsafe
 from planner.language.spelling import correct
 from planner.language.verbs import ALL_VERBS
 from planner.outcome import CorrectedTask
+from planner.reading import Pick, Reading
 from skills.objects import ObjectState
 
 if TYPE_CHECKING:
@@ -358,6 +359,40 @@ class EmbeddedPlanner:
         ]
         return layouts(said)
 
+    def picks(self, context: PlannerContext) -> tuple[Pick, ...]:
+        """The objects the task's words pick out by position, size, rank or relation ("the
+        second mat from the right"), or name in other words than the scene ("the only can"
+        is the purple cylinder), grounded as `find()` grounds them in the scene the words
+        were said of; phrases that fit nothing or several are left out."""
+        objects = context.initial_scene or context.scene
+        text, _ = correct(context.instruction, [o.name for o in objects], ALL_VERBS)
+        found: dict[str, Pick] = {}
+        for frame in parse_instruction(text):
+            if frame.intent in ("line", "stack"):  # their order is the layouts' to say
+                continue
+            target = frame.target
+            for np_ in (frame.objects, target and target.ref, target and target.ref2):
+                if np_ is None or np_.text in found or np_.pronoun or np_.conjuncts:
+                    continue
+                selects = _selects(np_)
+                if not selects and np_.wants_many:  # "the blocks": every block, said plainly
+                    continue
+                try:
+                    chosen = Grounder(objects).resolve(np_, (*GRASPABLE, *CONTAINERS))
+                except GroundingError:
+                    continue
+                if not selects and all(o.name in np_.text for o in chosen):
+                    continue  # "the green bowl": named as the scene names it
+                said = _TRAILING_PREPOSITION.sub("", np_.text)  # "the purple stick to"
+                but = [e.text for e in np_.exclude if e.text not in said]
+                words = f"{said} except {' and '.join(but)}" if but else said
+                found[np_.text] = Pick(words, tuple(o.name for o in chosen))
+        return tuple(found.values())
+
+    def reading(self, context: PlannerContext) -> Reading:
+        """This parser's reading of a task's words that a chat model may be shown."""
+        return Reading(self.layouts(context), self.picks(context))
+
     def define(self, function: str, call_site: str, context: PlannerContext) -> Proposal:
         return Proposal(
             f"The embedded planner writes no new functions; {function} is unknown.",
@@ -412,6 +447,15 @@ class EmbeddedPlanner:
         )
         following = f" Following: {'; '.join(r.source for r in rules)}." if rules else ""
         return f"Plan: {steps}.{following}{again}"
+
+
+_TRAILING_PREPOSITION = re.compile(r"\s+(?:to|at|in|into|on|onto|over|from|by|towards?)$")
+
+
+def _selects(np_: NounPhrase) -> bool:
+    """Whether a phrase picks its objects by more than kind and colour ("the leftmost can",
+    "the second mat from the right", "the block in the bowl", "all cans but the red one")."""
+    return bool(np_.superlative or np_.ordinal or np_.location or np_.side or np_.exclude)
 
 
 def _taught(context: PlannerContext, intent: str) -> list[str]:

@@ -20,6 +20,7 @@ from planner.goals import Layout, layouts
 from planner.llm import goal_line, mentions
 from planner.llm.base import ChatMessage
 from planner.llm.examples import Example
+from planner.reading import UNREAD, Reading
 from skills.objects import ObjectState
 
 SYSTEM = """You control a robot arm over a table by writing short Python programs.
@@ -90,18 +91,22 @@ def _task_turn(
     scene: str,
     objects: Sequence[ObjectState],
     knowledge: Sequence[str] = (),
-    orders: Sequence[Layout] = (),
+    reading: Reading = UNREAD,
 ) -> str:
-    """The task as the model first sees it; named objects the scene lacks are said, and the
+    """The task as the model first sees it; named objects the scene lacks are said, the
     order of each tower and row the words give (a small model reads "X on top" as X first,
-    and lines a row up left to right whatever the words say)."""
+    and lines a row up left to right whatever the words say) and the objects they pick out
+    by position or relation (which it reads off the coordinates badly)."""
     parts = [f"Instruction: {instruction}"]
     if knowledge:
         parts += ["Remember (what you were taught before):", *[f"- {k}" for k in knowledge]]
     parts += ["Scene:", scene]
     missing = mentions.note(instruction, objects)
     parts += [missing] if missing else []
-    parts += [layout_line(layout) for layout in orders]
+    parts += [layout_line(layout) for layout in reading.layouts]
+    if reading.picks:
+        parts += ["Picked out by the words (as find() grounds them):"]
+        parts += [f"- {pick.line()}" for pick in reading.picks]
     return "\n".join(parts)
 
 
@@ -115,7 +120,8 @@ def example_turn(example: Example) -> str:
     "the nearest block" must be seen picking it off the scene, or a small model copies
     the example's answer instead of reading its own scene."""
     orders = layouts([p for p in example.goal if "on" not in p])  # a pair is no tower here
-    return _task_turn(example.instruction, scene_text(example.scene), example.scene, (), orders)
+    reading = Reading(orders)
+    return _task_turn(example.instruction, scene_text(example.scene), example.scene, (), reading)
 
 
 def _correction_text(correction: TaskCorrection) -> str:
@@ -162,11 +168,11 @@ def build_messages(
     context: PlannerContext,
     examples: Sequence[Example],
     situations: Sequence[Example] = (),
-    orders: Sequence[Layout] = (),
+    reading: Reading = UNREAD,
     max_history: int = MAX_HISTORY,
 ) -> list[ChatMessage]:
-    """The chat for the next step of the task in `context`; `orders` are the towers and rows
-    its words give, as a reader of the words found them."""
+    """The chat for the next step of the task in `context`; `reading` is what a reader of
+    its words found in them (towers, rows, objects picked out)."""
     messages = [ChatMessage.system(system_prompt(context.api, situations))]
     for example in examples:
         messages += [
@@ -175,7 +181,7 @@ def build_messages(
         ]
     first_scene = context.initial_scene_text or context.scene_text
     objects = context.initial_scene or context.scene
-    task = _task_turn(context.instruction, first_scene, objects, context.knowledge, orders)
+    task = _task_turn(context.instruction, first_scene, objects, context.knowledge, reading)
     history = context.history[-max(1, max_history) :]
     if not history:
         latest = _latest_turn(context, None)
