@@ -1,6 +1,7 @@
 """What a reader of the words (the offline parser) found in a task's instruction, shown
 to a chat model beside the scene: the towers and rows whose order the words give, and the
-objects they pick out by position, size, rank or relation.
+objects they pick out by position, size, rank or relation or name in other words than the
+scene's ("the only can" is the purple cylinder).
 
 A small model reads "the third can from the front" off a list of coordinates badly and
 "X on top" as X first; the parser's grounding of the same words is the one `find()` uses

@@ -96,7 +96,8 @@ def _task_turn(
     """The task as the model first sees it; named objects the scene lacks are said, the
     order of each tower and row the words give (a small model reads "X on top" as X first,
     and lines a row up left to right whatever the words say) and the objects they pick out
-    by position or relation (which it reads off the coordinates badly)."""
+    (by position or relation, which it reads off the coordinates badly, or in other words
+    than the scene's)."""
     parts = [f"Instruction: {instruction}"]
     if knowledge:
         parts += ["Remember (what you were taught before):", *[f"- {k}" for k in knowledge]]
