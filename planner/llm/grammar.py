@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 from perception.geometry import ROW_ORDERS
 from planner.llm import goal_line
 from planner.sandbox.schema import FunctionSpec, Param
+from skills.params import MoveParams, PickParams, PlaceParams, PushParams
 
 STATEMENT_GROUPS = ("skill", "arm", "interaction")  # what a line of the program may call
 TALK_GROUP = "interaction"  # say, ask, refuse, done: a program of these alone moves nothing
@@ -51,6 +52,14 @@ ARG_ROLES: Mapping[str, str] = {
     "description": "phrase",
 }
 """What a parameter of a given name may be given; numbers need no entry (their type says)."""
+POSITIVE = frozenset(
+    f.name
+    for params in (PickParams, PlaceParams, PushParams, MoveParams)
+    for f in fields(params)
+    if (limits := params.limits(f.name)) is not None and limits[0] > 0
+)
+"""Skill parameters whose range starts above zero (a speed, a force, a clearance): a reply
+may not give them 0 ("approach_height=0.00" failed the same way three steps running)."""
 
 
 def _literal(text: str) -> str:
@@ -96,7 +105,7 @@ class _Pool:
         if role is not None:
             return role
         if param.type in ("float", "int"):
-            return "number"
+            return "positive" if param.name in POSITIVE else "number"
         if param.type in ("vec2", "vec", "vec3"):
             return "vec2"
         raise ValueError(
@@ -224,6 +233,7 @@ def reply_grammar(
         _alternatives("speak", speaking or statements),
         _alternatives("act", acting or statements),
         'number ::= "-"? [0-9]{1,3} ("." [0-9]{1,4})?',
+        'positive ::= [1-9] [0-9]{0,2} ("." [0-9]{1,4})? | "0." [0]{0,3} [1-9] [0-9]{0,3}',
         'vec2 ::= "[" number ", " number "]"',
         'text ::= "\\"" [^"\\\\\\n]{0,160} "\\""',
         'phrase ::= "\\"" [a-z0-9 ,\'-]{1,80} "\\""',
