@@ -330,6 +330,14 @@ def test_rows_whose_order_and_way_the_words_give(instruction: str, rows: list):
     assert [(layout.way, layout.names) for layout in said if layout.kind == ROW] == rows
 
 
+def test_one_after_a_remark_about_a_thing_is_another_thing():
+    """ "there are three blocks - put the middle one ..." picks one of those; after a remark
+    about one block ("the white block is wet, take the dry one") "one" is another block."""
+    said = "the white block is wet, take the dry one and put it in the orange bowl"
+    proposal = EmbeddedPlanner().propose(PlannerContext(said, CORNERS, ""))
+    assert '"white block"' not in proposal.code and not proposal.meta["understood"]
+
+
 @pytest.mark.parametrize(
     ("instruction", "picks"),
     [
