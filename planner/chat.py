@@ -170,29 +170,16 @@ class ChatPlanner:
             retry = self._complete(messages, grammar, prefix, temperature=RESAMPLE_TEMPERATURE)
             reply, parsed = _merge(reply, retry), _parse(retry.text)
         if parsed.code is None and grammar is None:  # one re-prompt, then give up on this step
-            retry = self._complete(
-                [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(REPROMPT)]
-            )
-            reply, parsed = _merge(reply, retry), _parse(retry.text)
+            reply, parsed = self._told(messages, reply, REPROMPT)
         elif rules.talk == ANSWER_ONLY and parsed.code and _asks_back(parsed.code):
-            retry = self._complete(  # once: a question said back is no answer
-                [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(ANSWER_IT)],
-                grammar,
-                prefix,
-            )
-            reply, parsed = _merge(reply, retry), _parse(retry.text)
+            reply, parsed = self._told(messages, reply, ANSWER_IT, grammar, prefix)  # once
         elif parsed.code is not None and not rules.talk:
             doubt = _doubt(parsed.code, context.scene, first=not context.history)
             if doubt is not None:  # look again, once: the answer then stands
                 why, proven = doubt
                 if grammar is not None and proven:  # a refusal proved false may not stand
                     grammar = rules.grammar(context.scene, refuse=False)
-                retry = self._complete(
-                    [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(why)],
-                    grammar,
-                    prefix,
-                )
-                reply, parsed = _merge(reply, retry), _parse(retry.text)
+                reply, parsed = self._told(messages, reply, why, grammar, prefix)
         code = parsed.code or f"say({'I could not write a program for this step.'!r})"
         if rules.talk == ANSWER_ONLY and "done()" not in code:  # a question answered is done
             code = f"{code.rstrip()}\ndone()"
@@ -292,6 +279,20 @@ class ChatPlanner:
                 replace(record, context=task.context(task.scene), provenance=task.provenance(said))
             )
         return records or draft
+
+    def _told(
+        self,
+        messages: list[ChatMessage],
+        reply: Completion,
+        note: str,
+        grammar: str | None = None,
+        cache_prefix: int = 0,
+    ) -> tuple[Completion, ParsedReply]:
+        """`reply` answered with `note` (why it gets a second look): the model's new reply,
+        with the cost of both, and its reading."""
+        turns = [*messages, ChatMessage.assistant(reply.text), ChatMessage.user(note)]
+        retry = self._complete(turns, grammar, cache_prefix)
+        return _merge(reply, retry), _parse(retry.text)
 
     def _complete(
         self,

@@ -1519,10 +1519,10 @@ def _with_topics(clauses: list[str]) -> list[str]:
         if topic and _strip_verb(after)[0] and _OBJECT_PRONOUN.search(after):
             clauses[i + 1] = _OBJECT_PRONOUN.sub(topic, after, count=1)
             continue
-        said_here = topic and _THERE_ARE.match(clause) and _strip_verb(after)[0]
-        one = _ONE_OF_TOPIC.search(after) if said_here else None
-        if topic and one is not None:  # "there are 3 red cubes, take the middle one" (not
-            # "the red block is wet, take the dry one": another one)
+        here = topic and _THERE_ARE.match(clause) and _strip_verb(after)[0]
+        one = _ONE_OF_TOPIC.search(after) if here else None
+        if one is not None:  # "there are 3 red cubes, take the middle one" (not "the red
+            # block is wet, take the dry one": another one)
             said = parse_np(topic)
             kind = " ".join((*said.colors, singular(said.word or "one")))
             clauses[i + 1] = f"{after[: one.start('one')]}{kind}{after[one.end('one') :]}"
